@@ -1,0 +1,150 @@
+// The only things Node cannot do for imds-hop: TUNSETIFF on /dev/net/tun, and watching that fd on libuv's loop.
+// Frames are read here (to avoid one JS call per EAGAIN) and handed to JS in batches; all logic is in TypeScript.
+#include <napi.h>
+#include <uv.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <string>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+namespace {
+
+constexpr size_t kMaxFrameBytes = 65536;
+constexpr int kMaxFramesPerWakeup = 64;  // bounds the time spent in one callback so timers still run
+
+Napi::Error ErrnoError(Napi::Env env, const char* what, int err) {
+  std::string message = std::string(what) + ": " + std::strerror(err);
+  Napi::Error error = Napi::Error::New(env, message);
+  const char* code = err == EPERM ? "EPERM" : err == EACCES ? "EACCES" : err == ENOENT ? "ENOENT"
+                   : err == EBUSY ? "EBUSY" : err == EINVAL ? "EINVAL" : "ESYSCALL";
+  error.Set("code", Napi::String::New(env, code));
+  error.Set("errno", Napi::Number::New(env, err));
+  error.Set("syscall", Napi::String::New(env, what));
+  return error;
+}
+
+// openTap(name) -> { fd, name }: a non-blocking TAP fd without packet-info headers.
+Napi::Value OpenTap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "openTap(name: string)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string name = info[0].As<Napi::String>();
+  if (name.empty() || name.size() >= IFNAMSIZ) {
+    Napi::Error e = Napi::Error::New(env, "interface name must be 1.." + std::to_string(IFNAMSIZ - 1) + " bytes");
+    e.Set("code", Napi::String::New(env, "EINVAL"));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    ErrnoError(env, "open /dev/net/tun", errno).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  struct ifreq ifr;
+  std::memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int err = errno;
+    close(fd);
+    ErrnoError(env, "ioctl TUNSETIFF", err).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("fd", Napi::Number::New(env, fd));
+  result.Set("name", Napi::String::New(env, ifr.ifr_name));
+  return result;
+}
+
+// Watches a non-blocking fd with uv_poll and delivers every readable frame to a JS callback as an array of Buffers.
+class FrameWatcher : public Napi::ObjectWrap<FrameWatcher> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "FrameWatcher", {InstanceMethod("stop", &FrameWatcher::Stop)});
+  }
+
+  explicit FrameWatcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FrameWatcher>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
+      Napi::TypeError::New(env, "new FrameWatcher(fd: number, onFrames: (frames: Buffer[]) => void)")
+          .ThrowAsJavaScriptException();
+      return;
+    }
+    fd_ = info[0].As<Napi::Number>().Int32Value();
+    callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
+      Napi::Error::New(env, "no libuv loop").ThrowAsJavaScriptException();
+      return;
+    }
+    poll_ = new uv_poll_t;
+    int rc = uv_poll_init(loop, poll_, fd_);
+    if (rc != 0) {
+      delete poll_;
+      poll_ = nullptr;
+      ErrnoError(env, "uv_poll_init", -rc).ThrowAsJavaScriptException();
+      return;
+    }
+    poll_->data = this;
+    env_ = env;
+    Ref();  // stay alive while the poll handle may call us
+    uv_poll_start(poll_, UV_READABLE, OnReadable);
+  }
+
+ private:
+  static void OnReadable(uv_poll_t* handle, int status, int events) {
+    (void)events;
+    auto* self = static_cast<FrameWatcher*>(handle->data);
+    if (self == nullptr || status < 0) return;
+    self->Drain();
+  }
+
+  void Drain() {
+    Napi::HandleScope scope(env_);
+    Napi::Array frames = Napi::Array::New(env_);
+    uint32_t count = 0;
+    for (int i = 0; i < kMaxFramesPerWakeup; i++) {
+      ssize_t n = read(fd_, buffer_, kMaxFrameBytes);
+      if (n <= 0) break;  // EAGAIN (drained) or an error the next wakeup will see again
+      frames.Set(count++, Napi::Buffer<uint8_t>::Copy(env_, buffer_, static_cast<size_t>(n)));
+    }
+    if (count == 0) return;
+    // MakeCallback so promise jobs queued by the handler run, as for any libuv-driven callback.
+    callback_.MakeCallback(Value(), {frames});
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    if (poll_ != nullptr) {
+      uv_poll_stop(poll_);
+      poll_->data = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      poll_ = nullptr;
+      callback_.Reset();
+      Unref();
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Env env_ = nullptr;
+  int fd_ = -1;
+  uv_poll_t* poll_ = nullptr;
+  Napi::FunctionReference callback_;
+  uint8_t buffer_[kMaxFrameBytes];
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("openTap", Napi::Function::New(env, OpenTap));
+  exports.Set("FrameWatcher", FrameWatcher::Define(env));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(imds_hop_native, Init)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything imds-hop needs on a Debian 12 host, as root: system packages, npm dependencies and the
+# native addon. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install.sh: run as root (it installs Debian packages and imds-hop needs CAP_NET_ADMIN)" >&2
+  exit 1
+fi
+
+packages=(
+  iproute2 nftables tcpdump curl iputils-ping python3 make g++ # runtime, tests and the node-gyp toolchain
+)
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+if ! command -v node >/dev/null 2>&1; then
+  packages+=(nodejs npm) # Debian's own Node.js when the host has none
+fi
+apt-get install -y --no-install-recommends "${packages[@]}"
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 18 ]; then
+  echo "install.sh: Node.js >= 18 is required (20 recommended), found $(node --version)" >&2
+  exit 1
+fi
+
+npm ci --no-audit --no-fund
+npm run build:native

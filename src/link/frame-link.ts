@@ -1,0 +1,26 @@
+// The one interface every backend implements: Ethernet frames in, Ethernet frames out.
+
+export type FramesHandler = (frames: readonly Uint8Array[]) => void;
+
+export interface FrameLink {
+  /** Interface name as the OS knows it (or a label for in-memory links). */
+  readonly name: string;
+  /** Queue one whole Ethernet frame for transmission; false when the OS refused it (counted by the caller). */
+  send(frame: Uint8Array): boolean;
+  /** Register the single consumer of received frames; frames arrive in batches, in order. */
+  onFrames(handler: FramesHandler): void;
+  /** Stop receiving and release the device. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Operator-facing failure to open or configure a link, with a stable code. */
+export class LinkError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'LinkError';
+  }
+}

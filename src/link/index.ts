@@ -1,0 +1,4 @@
+export { LinkError, type FrameLink, type FramesHandler } from './frame-link.ts';
+export { openTapLink } from './tap-link.ts';
+export { createMemoryLinkPair } from './memory-link.ts';
+export { configureTapInterface, type InterfacePlan } from './interface-config.ts';

@@ -1,0 +1,58 @@
+// A FrameLink over a Linux TAP device that this process owns: the device disappears when the fd closes,
+// so even a killed appliance leaves no interface behind.
+import { closeSync, existsSync, writeSync } from 'node:fs';
+import { LinkError, type FrameLink, type FramesHandler } from './frame-link.ts';
+import { loadNativeBindings } from './native.ts';
+
+export function openTapLink(requestedName: string): FrameLink {
+  if (!existsSync('/dev/net/tun')) {
+    throw new LinkError('TUN_MISSING', '/dev/net/tun does not exist: load the tun module (modprobe tun) or run where it exists');
+  }
+  const native = loadNativeBindings();
+  let opened: { fd: number; name: string };
+  try {
+    opened = native.openTap(requestedName);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'EPERM' || code === 'EACCES') {
+      throw new LinkError('NOT_PERMITTED', `cannot create tap "${requestedName}": needs root (CAP_NET_ADMIN)`, { cause: error });
+    }
+    if (code === 'EBUSY') {
+      throw new LinkError('TAP_BUSY', `tap "${requestedName}" is already in use by another process`, { cause: error });
+    }
+    throw new LinkError('TAP_OPEN_FAILED', `cannot create tap "${requestedName}": ${(error as Error).message}`, { cause: error });
+  }
+  return new TapLink(opened.fd, opened.name, native.FrameWatcher);
+}
+
+class TapLink implements FrameLink {
+  private watcher: { stop(): void } | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly fd: number,
+    readonly name: string,
+    private readonly Watcher: new (fd: number, onFrames: (frames: Buffer[]) => void) => { stop(): void },
+  ) {}
+
+  send(frame: Uint8Array): boolean {
+    if (this.closed) return false;
+    try {
+      return writeSync(this.fd, frame) === frame.length;
+    } catch {
+      return false; // e.g. ENOBUFS or the interface is down: the frame is lost like on a wire
+    }
+  }
+
+  onFrames(handler: FramesHandler): void {
+    if (this.watcher) throw new Error('onFrames handler already registered');
+    this.watcher = new this.Watcher(this.fd, handler);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.watcher?.stop();
+    closeSync(this.fd);
+  }
+}

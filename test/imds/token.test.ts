@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TokenAuthority } from '../../src/imds/index.ts';
+
+const key = new Uint8Array(32).fill(7);
+const otherKey = new Uint8Array(32).fill(8);
+let counter = 0;
+const randomBytes = (n: number) => new Uint8Array(n).fill(++counter);
+
+test('a token issued is valid until its TTL has passed, then expired', () => {
+  const authority = new TokenAuthority(key, randomBytes);
+  const issuedAt = 1_700_000_000_000;
+  const token = authority.issue(60, issuedAt);
+  assert.equal(authority.verify(token, issuedAt), 'valid');
+  assert.equal(authority.verify(token, issuedAt + 59_000), 'valid');
+  assert.equal(authority.verify(token, issuedAt + 60_000), 'expired');
+});
+
+test('every token is distinct (fresh nonce) and printable', () => {
+  const authority = new TokenAuthority(key, randomBytes);
+  const a = authority.issue(21600, 0);
+  const b = authority.issue(21600, 0);
+  assert.notEqual(a, b);
+  assert.match(a, /^[A-Za-z0-9+/]+=*$/);
+});
+
+test('a token from another appliance key is refused as forged', () => {
+  const token = new TokenAuthority(otherKey, randomBytes).issue(60, 0);
+  assert.equal(new TokenAuthority(key, randomBytes).verify(token, 0), 'forged');
+});
+
+test('tampered, truncated and garbage tokens are refused', () => {
+  const authority = new TokenAuthority(key, randomBytes);
+  const token = authority.issue(60, 0);
+  const raw = Buffer.from(token, 'base64');
+  raw[3] ^= 1; // extend the expiry without the key
+  assert.equal(authority.verify(raw.toString('base64'), 0), 'forged');
+  assert.equal(authority.verify(token.slice(0, -4), 0), 'malformed');
+  assert.equal(authority.verify('', 0), 'malformed');
+  assert.equal(authority.verify('not a token at all', 0), 'malformed');
+});
+
+test('a short key is a programmer error', () => {
+  assert.throws(() => new TokenAuthority(new Uint8Array(16), randomBytes), /at least 32 bytes/);
+});
