@@ -1,0 +1,82 @@
+// The public vocabulary of the TCP layer: configuration, identifiers and the actions the stack asks for.
+import type { TcpSegment } from '../wire/tcp-segment.ts';
+
+export interface TcpConfig {
+  /** SYNs to other ports are answered with RST (RFC 9293 3.10.7.1) and counted. */
+  listenPorts: readonly number[];
+  /** Our MSS option on the SYN-ACK and the cap on every segment we send. */
+  mss: number;
+  /** Bytes we advertise, at most 65535: we never offer window scaling, so the peer's window is unscaled too. */
+  receiveWindow: number;
+  /** Connections past the handshake (established and closing); further SYNs are refused with RST. */
+  maxConnections: number;
+  /** SYN-RECEIVED entries; further SYNs are dropped. */
+  maxHalfOpen: number;
+  /** Bytes queued and unacknowledged per connection; send() past it is refused. */
+  maxSendBuffer: number;
+  /** Out-of-order bytes held per connection. */
+  maxReassemblyBytes: number;
+  /** No segment in or out for this long in ESTABLISHED/CLOSE-WAIT → graceful close. */
+  idleTimeoutMs: number;
+  /** 2*MSL spent in TIME-WAIT. */
+  timeWaitMs: number;
+  /** FIN-WAIT-2 without the peer's FIN for this long → the connection is dropped. */
+  finWait2TimeoutMs: number;
+  initialRtoMs: number;
+  minRtoMs: number;
+  maxRtoMs: number;
+  /** Retransmissions of one segment (or of the SYN-ACK) before giving up. */
+  maxRetransmissions: number;
+  /** How long an ACK for in-order data may wait for a reply to ride on. */
+  delayedAckMs: number;
+  /** TTL of everything that carries no application bytes: SYN-ACK, pure ACK, RST, window probe, bare FIN. */
+  defaultTtl: number;
+  /** RFC 6528 secret for the ISN hash. */
+  isnSecret: Uint8Array;
+}
+
+export const DEFAULT_TCP_CONFIG: Omit<TcpConfig, 'isnSecret' | 'listenPorts'> = {
+  mss: 1460,
+  receiveWindow: 65535,
+  maxConnections: 16384,
+  maxHalfOpen: 1024,
+  maxSendBuffer: 1 << 20,
+  maxReassemblyBytes: 65535,
+  idleTimeoutMs: 120_000,
+  /** RFC 9293 3.4.2 suggests MSL = 2 minutes; like Linux we keep TIME-WAIT at 60 s. */
+  timeWaitMs: 60_000,
+  /** Linux tcp_fin_timeout. */
+  finWait2TimeoutMs: 60_000,
+  /** RFC 6298 (2.1). */
+  initialRtoMs: 1000,
+  /** Linux's floor (TCP_RTO_MIN); RFC 6298 (2.4) asks for 1 s, which is needlessly slow on one link. */
+  minRtoMs: 200,
+  /** RFC 6298 (2.5) allows a ceiling of at least 60 s. */
+  maxRtoMs: 60_000,
+  maxRetransmissions: 8,
+  /** RFC 1122 4.2.3.2 caps the delay at 0.5 s; Linux's minimum is 40 ms. */
+  delayedAckMs: 40,
+  defaultTtl: 64,
+};
+
+export type ConnectionId = number;
+
+export interface Endpoints {
+  localAddr: number;
+  localPort: number;
+  remoteAddr: number;
+  remotePort: number;
+}
+
+export type CloseReason = 'normal' | 'reset-by-peer' | 'timeout' | 'aborted' | 'idle';
+
+export type TcpAction =
+  | { kind: 'transmit'; localAddr: number; remoteAddr: number; ttl: number; segment: TcpSegment }
+  | { kind: 'accepted'; id: ConnectionId; endpoints: Endpoints }
+  | { kind: 'data'; id: ConnectionId; bytes: Uint8Array }
+  | { kind: 'peer-closed'; id: ConnectionId }
+  | { kind: 'closed'; id: ConnectionId; reason: CloseReason };
+
+export type SendResult =
+  | { ok: true; actions: TcpAction[] }
+  | { ok: false; reason: 'no-connection' | 'closing' | 'buffer-full' };
