@@ -1,0 +1,10 @@
+// Public surface of the wire layer: pure codecs, no I/O, no state.
+export type { ParseResult } from './result.ts';
+export * from './address.ts';
+export * from './checksum.ts';
+export * from './ethernet.ts';
+export * from './arp.ts';
+export * from './ipv4.ts';
+export * from './icmp.ts';
+export * from './tcp.ts';
+export * from './tcp-segment.ts';
