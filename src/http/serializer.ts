@@ -1,0 +1,91 @@
+// Response serializer: status line, caller headers in order, framing headers we own, body. One allocation.
+// Bad input here is a programmer error (our own handlers built it), so it throws instead of returning a value.
+import { isTokenString } from './chars.ts';
+import type { Headers, HeaderList, HeaderRecord } from './headers.ts';
+
+export interface HttpResponse {
+  status: number;
+  /** Names as given (case kept), in order. Content-Length and Connection are added here, never by callers. */
+  headers: Headers;
+  /** A string is sent as UTF-8. */
+  body: Uint8Array | string;
+}
+
+export interface SerializeOptions {
+  /** false adds `Connection: close`. */
+  keepAlive: boolean;
+  /** HEAD: Content-Length still announces the body that a GET would carry, but no body bytes follow. */
+  omitBody: boolean;
+}
+
+const REASONS: Readonly<Record<number, string>> = {
+  100: 'Continue',
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  301: 'Moved Permanently',
+  302: 'Found',
+  304: 'Not Modified',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  411: 'Length Required',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+  505: 'HTTP Version Not Supported',
+};
+
+/** RFC 9110 15 reason phrase; '' for codes we do not know (the reason phrase is optional on the wire). */
+export function reasonPhrase(status: number): string {
+  return REASONS[status] ?? '';
+}
+
+// Framing is ours: a caller-supplied copy would contradict the one we compute.
+const RESERVED = new Set(['content-length', 'connection', 'transfer-encoding']);
+
+function checkValue(name: string, value: string): void {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    // CR/LF would split the header (response splitting); other controls and non-latin1 cannot be sent as octets.
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) {
+      throw new TypeError(`header ${name}: value holds a forbidden character (code ${c})`);
+    }
+  }
+}
+
+const encoder = new TextEncoder();
+
+export function serializeResponse(response: HttpResponse, options: SerializeOptions): Uint8Array {
+  const { status } = response;
+  if (!Number.isInteger(status) || status < 100 || status > 999) throw new RangeError(`invalid status ${status}`);
+  const body = typeof response.body === 'string' ? encoder.encode(response.body) : response.body;
+  const pairs: Iterable<readonly [string, string]> = Array.isArray(response.headers)
+    ? (response.headers as HeaderList)
+    : Object.entries(response.headers as HeaderRecord);
+  let head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`;
+  for (const [name, value] of pairs) {
+    if (!isTokenString(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
+    if (RESERVED.has(name.toLowerCase())) throw new TypeError(`header ${name} is set by serializeResponse itself`);
+    checkValue(name, value);
+    head += `${name}: ${value}\r\n`;
+  }
+  head += `Content-Length: ${body.length}\r\n`;
+  if (!options.keepAlive) head += 'Connection: close\r\n';
+  head += '\r\n';
+  const bodyBytes = options.omitBody ? 0 : body.length;
+  const out = new Uint8Array(head.length + bodyBytes);
+  // Latin1 encoding: every char was checked to be <= 0xff above, and the rest is ASCII.
+  for (let i = 0; i < head.length; i++) out[i] = head.charCodeAt(i);
+  if (bodyBytes > 0) out.set(body, head.length);
+  return out;
+}
