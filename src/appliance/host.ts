@@ -1,0 +1,313 @@
+// One served link: answers ARP for the service address and ICMP echo, demultiplexes IPv4/TCP into the TCP
+// stack, runs one HTTP session per connection, and transmits what the stack decides. The only clock reads and
+// the only timer of the packet path live here, at the edge.
+import type { Logger } from 'pino';
+import type { FrameLink } from '../link/index.ts';
+import {
+  BROADCAST_MAC,
+  EtherType,
+  IpProtocol,
+  encodeArpFrame,
+  encodeIcmpFrame,
+  encodeTcpFrame,
+  formatIpv4Address,
+  macEquals,
+  parseArp,
+  parseEthernet,
+  parseIcmp,
+  parseIpv4,
+  parseQuotedDatagram,
+  parseTcp,
+  type Ipv4Packet,
+} from '../wire/index.ts';
+import { TcpStack, type ConnectionId, type TcpAction, type TcpConfig } from '../tcp/index.ts';
+import type { HttpLimits } from '../http/index.ts';
+import type { ImdsRequest, ImdsResponse } from '../imds/index.ts';
+import { Counters } from './counters.ts';
+import { HttpSession } from './http-session.ts';
+
+export interface HostConfig {
+  mac: Uint8Array;
+  serviceAddress: number;
+  /** TTL of every packet that is not a token response, and of ICMP replies. */
+  defaultTtl: number;
+  tcp: TcpConfig;
+  http: Partial<HttpLimits>;
+  /** Remote addresses whose MAC we remember for replies; bounds memory under spoofed sources. */
+  maxNeighbors: number;
+}
+
+export interface Clock {
+  /** Monotonic milliseconds for protocol timers. */
+  monotonicMs(): number;
+  /** Wall-clock milliseconds for token expiry and Date headers. */
+  wallMs(): number;
+}
+
+export interface ServiceEngine {
+  handle(request: ImdsRequest, wallMs: number): ImdsResponse;
+}
+
+export class Host {
+  readonly counters = new Counters();
+  private readonly tcp: TcpStack;
+  private readonly sessions = new Map<ConnectionId, HttpSession>();
+  /** Reply to the link-layer source a remote address was last seen from (the instance kernel, or a router). */
+  private readonly neighbors = new Map<number, Uint8Array>();
+  private identification = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timerDeadline: number | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly config: HostConfig,
+    private readonly link: FrameLink,
+    private readonly engine: ServiceEngine,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {
+    this.tcp = new TcpStack(config.tcp);
+  }
+
+  start(): void {
+    this.link.onFrames((frames) => {
+      if (this.stopped) return;
+      const now = this.clock.monotonicMs();
+      for (const frame of frames) this.handleFrame(frame, now);
+      this.armTimer();
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Counters of this host and of its TCP stack, in one flat record. */
+  counterSnapshot(): Record<string, number> {
+    const tcpCounters = Object.fromEntries(Object.entries(this.tcp.counters).map(([k, v]) => [`tcp-${k}`, v]));
+    return {
+      ...this.counters.snapshot(),
+      ...tcpCounters,
+      'tcp-connections-open': this.tcp.connectionCount(),
+      'tcp-connections-half-open': this.tcp.halfOpenCount(),
+    };
+  }
+
+  private handleFrame(frame: Uint8Array, now: number): void {
+    this.counters.increment('frames-received');
+    const ethernet = parseEthernet(frame);
+    if (!ethernet.ok) return this.drop(`ethernet-${ethernet.reason}`);
+    const { dst, src, etherType, payload } = ethernet.value;
+    if (!macEquals(dst, this.config.mac) && !macEquals(dst, BROADCAST_MAC)) return this.drop('not-for-us');
+    if (etherType === EtherType.ARP) return this.handleArp(payload, src);
+    if (etherType !== EtherType.IPV4) return this.drop('unsupported-ethertype');
+    const ip = parseIpv4(payload);
+    if (!ip.ok) return this.drop(`ipv4-${ip.reason}`);
+    if (ip.value.dst !== this.config.serviceAddress) return this.drop('ipv4-not-for-us');
+    this.rememberNeighbor(ip.value.src, src);
+    if (ip.value.protocol === IpProtocol.TCP) return this.handleTcp(ip.value, now);
+    if (ip.value.protocol === IpProtocol.ICMP) return this.handleIcmp(ip.value, src);
+    this.drop('unsupported-ip-protocol');
+  }
+
+  private drop(reason: string): void {
+    this.counters.increment(`frames-dropped-${reason}`);
+  }
+
+  private handleArp(payload: Uint8Array, srcMac: Uint8Array): void {
+    const arp = parseArp(payload);
+    if (!arp.ok) return this.drop(`arp-${arp.reason}`);
+    const packet = arp.value;
+    if (packet.operation !== 'request' || packet.targetIp !== this.config.serviceAddress) {
+      this.counters.increment('arp-ignored');
+      return;
+    }
+    this.transmit(
+      encodeArpFrame({
+        srcMac: this.config.mac,
+        dstMac: srcMac,
+        packet: {
+          operation: 'reply',
+          senderMac: this.config.mac,
+          senderIp: this.config.serviceAddress,
+          targetMac: packet.senderMac,
+          targetIp: packet.senderIp,
+        },
+      }),
+    );
+    this.counters.increment('arp-replies');
+  }
+
+  private handleIcmp(ip: Ipv4Packet, srcMac: Uint8Array): void {
+    const icmp = parseIcmp(ip.payload);
+    if (!icmp.ok) return this.drop(`icmp-${icmp.reason}`);
+    const message = icmp.value;
+    if (message.kind === 'echo-request') {
+      this.transmit(
+        encodeIcmpFrame({
+          srcMac: this.config.mac,
+          dstMac: srcMac,
+          srcAddr: this.config.serviceAddress,
+          dstAddr: ip.src,
+          ttl: this.config.defaultTtl,
+          identification: this.nextIdentification(),
+          message: { kind: 'echo-reply', identifier: message.identifier, sequence: message.sequence, data: message.data },
+        }),
+      );
+      this.counters.increment('icmp-echo-replies');
+      return;
+    }
+    if (message.kind === 'time-exceeded' || message.kind === 'destination-unreachable') {
+      const quoted = parseQuotedDatagram(message.original);
+      this.counters.increment(`icmp-${message.kind}-received`);
+      if (quoted.ok && quoted.value.src === this.config.serviceAddress) {
+        // A router on the way to the client refused one of our packets: for a token response this is the
+        // hop limit doing its job.
+        this.log.warn(
+          {
+            icmp: message.kind,
+            code: message.code,
+            router: formatIpv4Address(ip.src),
+            client: formatIpv4Address(quoted.value.dst),
+            clientPort: quoted.value.dstPort,
+            ttlAtRouter: quoted.value.ttl,
+          },
+          message.kind === 'time-exceeded'
+            ? 'response packet died in transit: TTL exhausted at a router'
+            : 'response packet refused on the way to the client',
+        );
+      }
+      return;
+    }
+    this.counters.increment('icmp-ignored');
+  }
+
+  private handleTcp(ip: Ipv4Packet, now: number): void {
+    const segment = parseTcp(ip.payload, ip.src, ip.dst);
+    if (!segment.ok) return this.drop(`tcp-${segment.reason}`);
+    this.apply(this.tcp.receive(ip.src, ip.dst, segment.value, now), now);
+  }
+
+  /** Carries out what the TCP stack decided; application events may produce more actions. */
+  private apply(actions: TcpAction[], now: number): void {
+    // The stack's segments go out before the application reacts to the same step: otherwise a segment decided
+    // earlier (the ACK of a FIN) would leave after one decided later (our FIN) and reach the peer as stale.
+    for (const action of actions) {
+      if (action.kind === 'transmit') this.transmitSegment(action);
+    }
+    for (const action of actions) {
+      switch (action.kind) {
+        case 'transmit':
+          break;
+        case 'accepted':
+          this.sessions.set(
+            action.id,
+            new HttpSession(this.config.http, (request) => this.engine.handle(request, this.clock.wallMs()), () =>
+              new Date(this.clock.wallMs()).toUTCString(),
+            ),
+          );
+          this.counters.increment('connections-accepted');
+          break;
+        case 'data':
+          this.deliver(action.id, action.bytes, now);
+          break;
+        case 'peer-closed':
+          // Every request was answered when it arrived, so our side is done too.
+          this.apply(this.tcp.close(action.id, now), now);
+          break;
+        case 'closed':
+          this.sessions.delete(action.id);
+          this.counters.increment(`connections-closed-${action.reason}`);
+          break;
+      }
+    }
+  }
+
+  private deliver(id: ConnectionId, bytes: Uint8Array, now: number): void {
+    const session = this.sessions.get(id);
+    if (!session) return;
+    const output = session.receive(bytes);
+    for (const { request, response } of output.requests) {
+      this.counters.increment(`http-responses-${response.status}`);
+      if (response.hopLimit !== undefined) this.counters.increment('http-hop-limited-responses');
+      this.log.debug({ method: request.method, path: request.target, status: response.status }, 'request');
+    }
+    if (output.errorCode) {
+      this.counters.increment(`http-errors-${output.errorCode}`);
+      this.log.info({ code: output.errorCode }, 'malformed HTTP request');
+    }
+    for (const chunk of output.chunks) {
+      const sent = this.tcp.send(id, chunk.bytes, chunk.ttl ?? this.config.defaultTtl, now);
+      if (!sent.ok) {
+        // The peer is not reading (send buffer full) or the connection is going away: give up on it.
+        this.counters.increment(`http-send-refused-${sent.reason}`);
+        this.apply(this.tcp.abort(id, now), now);
+        return;
+      }
+      this.apply(sent.actions, now);
+    }
+    if (output.close) this.apply(this.tcp.close(id, now), now);
+  }
+
+  private transmitSegment(action: Extract<TcpAction, { kind: 'transmit' }>): void {
+    const dstMac = this.neighbors.get(action.remoteAddr);
+    if (!dstMac) {
+      this.counters.increment('transmit-no-neighbor');
+      return;
+    }
+    this.transmit(
+      encodeTcpFrame({
+        srcMac: this.config.mac,
+        dstMac,
+        srcAddr: action.localAddr,
+        dstAddr: action.remoteAddr,
+        ttl: action.ttl,
+        identification: this.nextIdentification(),
+        segment: action.segment,
+      }),
+    );
+  }
+
+  private transmit(frame: Uint8Array): void {
+    if (this.link.send(frame)) this.counters.increment('frames-sent');
+    else this.counters.increment('frames-send-failed');
+  }
+
+  private rememberNeighbor(address: number, mac: Uint8Array): void {
+    const known = this.neighbors.get(address);
+    if (known && macEquals(known, mac)) return;
+    this.neighbors.delete(address); // re-insert so Map order is least-recently-learned first
+    if (this.neighbors.size >= this.config.maxNeighbors) {
+      const oldest = this.neighbors.keys().next().value;
+      if (oldest !== undefined) this.neighbors.delete(oldest);
+    }
+    this.neighbors.set(address, mac.slice());
+  }
+
+  private nextIdentification(): number {
+    this.identification = (this.identification + 1) & 0xffff;
+    return this.identification;
+  }
+
+  private armTimer(): void {
+    if (this.stopped) return;
+    const deadline = this.tcp.nextDeadline();
+    if (deadline === undefined) return;
+    if (this.timer && this.timerDeadline !== undefined && this.timerDeadline <= deadline) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDeadline = deadline;
+    const delay = Math.max(0, deadline - this.clock.monotonicMs());
+    this.timer = setTimeout(() => this.onTimer(), delay);
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    this.timerDeadline = undefined;
+    if (this.stopped) return;
+    const now = this.clock.monotonicMs();
+    this.apply(this.tcp.poll(now), now);
+    this.armTimer();
+  }
+}

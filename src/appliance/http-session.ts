@@ -1,0 +1,81 @@
+// One TCP connection's HTTP conversation: bytes in, requests answered in order, the response bytes tagged
+// with the TTL their packets must carry. It holds no socket: the Host moves the bytes.
+import { HttpRequestParser, serializeResponse, type HttpLimits, type HttpRequest } from '../http/index.ts';
+import type { ImdsRequest, ImdsResponse } from '../imds/index.ts';
+
+export interface ResponseChunk {
+  bytes: Uint8Array;
+  /** IP TTL for the packets carrying these bytes; undefined means the default TTL. */
+  ttl: number | undefined;
+}
+
+export interface SessionOutput {
+  chunks: ResponseChunk[];
+  /** True when the connection must close after these bytes (error, Connection: close, HTTP/1.0). */
+  close: boolean;
+  /** Requests parsed, for logs and counters. */
+  requests: Array<{ request: HttpRequest; response: ImdsResponse }>;
+  /** Stable code of a framing error, when one ended the conversation. */
+  errorCode?: string;
+}
+
+export type RequestHandler = (request: ImdsRequest) => ImdsResponse;
+
+const SERVER_HEADER: readonly [string, string] = ['Server', 'EC2ws'];
+
+export class HttpSession {
+  private readonly parser: HttpRequestParser;
+  private finished = false;
+
+  constructor(
+    limits: Partial<HttpLimits>,
+    private readonly handler: RequestHandler,
+    private readonly dateHeader: () => string,
+  ) {
+    this.parser = new HttpRequestParser(limits);
+  }
+
+  get bufferedBytes(): number {
+    return this.parser.bufferedBytes;
+  }
+
+  receive(bytes: Uint8Array): SessionOutput {
+    const output: SessionOutput = { chunks: [], close: false, requests: [] };
+    if (this.finished) return output;
+    for (const event of this.parser.push(bytes)) {
+      if (event.kind === 'error') {
+        const response: ImdsResponse = { status: event.status, headers: [['Content-Type', 'text/plain']], body: '' };
+        output.chunks.push({ bytes: this.serialize(response, false, false), ttl: undefined });
+        output.close = true;
+        output.errorCode = event.code;
+        this.finished = true;
+        break;
+      }
+      const { request } = event;
+      const response = this.handler({ method: request.method, target: request.target, headers: request.headers });
+      output.requests.push({ request, response });
+      const keepAlive = request.keepAlive;
+      output.chunks.push({
+        bytes: this.serialize(response, keepAlive, request.method === 'HEAD'),
+        ttl: response.hopLimit,
+      });
+      if (!keepAlive) {
+        output.close = true;
+        this.finished = true;
+        break;
+      }
+    }
+    return output;
+  }
+
+  private serialize(response: ImdsResponse, keepAlive: boolean, omitBody: boolean): Uint8Array {
+    return serializeResponse(
+      {
+        status: response.status,
+        headers: [...response.headers, ['Date', this.dateHeader()], SERVER_HEADER],
+        body: response.body,
+      },
+      { keepAlive, omitBody },
+    );
+  }
+}

@@ -1,0 +1,293 @@
+// The Host wired to an in-memory link: a scripted peer speaks raw frames to it, as the instance kernel would.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { createMemoryLinkPair, type FrameLink } from '../../src/link/index.ts';
+import {
+  EtherType,
+  IpProtocol,
+  encodeArpFrame,
+  encodeIcmpFrame,
+  encodeTcpFrame,
+  parseArp,
+  parseEthernet,
+  parseIcmp,
+  parseIpv4,
+  parseIpv4Address,
+  parseMacAddress,
+  parseTcp,
+  BROADCAST_MAC,
+} from '../../src/wire/index.ts';
+import type { TcpSegment } from '../../src/wire/tcp-segment.ts';
+import { DEFAULT_TCP_CONFIG } from '../../src/tcp/index.ts';
+import { PlaceholderEngine } from '../../src/imds/index.ts';
+import { Host } from '../../src/appliance/host.ts';
+
+const serviceMac = parseMacAddress('02:a9:fe:a9:fe:01')!;
+const peerMac = parseMacAddress('02:00:00:00:00:02')!;
+const serviceAddr = parseIpv4Address('169.254.169.254')!;
+const peerAddr = parseIpv4Address('169.254.169.253')!;
+const HOP_LIMIT = 3;
+
+interface ReceivedIp {
+  ttl: number;
+  src: number;
+  dst: number;
+  protocol: number;
+  payload: Uint8Array;
+}
+
+class Peer {
+  private queue: Uint8Array[] = [];
+  private waiters: Array<() => void> = [];
+  constructor(readonly link: FrameLink) {
+    link.onFrames((frames) => {
+      this.queue.push(...frames);
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+  }
+  send(frame: Uint8Array) {
+    assert.ok(this.link.send(frame));
+  }
+  async next(timeoutMs = 1000): Promise<Uint8Array> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.queue.length === 0) {
+      if (Date.now() > deadline) throw new Error('no frame from the host');
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 20);
+      });
+    }
+    return this.queue.shift()!;
+  }
+  async nextIp(): Promise<ReceivedIp> {
+    const eth = parseEthernet(await this.next());
+    assert.ok(eth.ok);
+    assert.deepEqual([...eth.value.dst], [...peerMac]);
+    assert.equal(eth.value.etherType, EtherType.IPV4);
+    const ip = parseIpv4(eth.value.payload);
+    assert.ok(ip.ok);
+    return ip.value;
+  }
+  async nextTcp(): Promise<{ ttl: number; segment: TcpSegment }> {
+    const ip = await this.nextIp();
+    assert.equal(ip.protocol, IpProtocol.TCP);
+    const segment = parseTcp(ip.payload, ip.src, ip.dst);
+    assert.ok(segment.ok);
+    return { ttl: ip.ttl, segment: segment.value };
+  }
+  sendTcp(segment: Partial<TcpSegment> & Pick<TcpSegment, 'seq'>) {
+    this.send(
+      encodeTcpFrame({
+        srcMac: peerMac,
+        dstMac: serviceMac,
+        srcAddr: peerAddr,
+        dstAddr: serviceAddr,
+        ttl: 64,
+        identification: 1,
+        segment: {
+          srcPort: 40000,
+          dstPort: 80,
+          ack: undefined,
+          control: 'none',
+          push: false,
+          window: 65535,
+          options: {},
+          payload: new Uint8Array(0),
+          ...segment,
+        },
+      }),
+    );
+  }
+}
+
+function startHost() {
+  const [hostSide, peerSide] = createMemoryLinkPair(['host', 'peer']);
+  const engine = new PlaceholderEngine(
+    { instanceId: 'i-0123456789abcdef0', amiId: 'ami-1', instanceType: 't3.micro', localIpv4: '169.254.169.253', userData: undefined },
+    { hopLimit: HOP_LIMIT, tokenKey: new Uint8Array(32).fill(3), randomBytes: (n) => new Uint8Array(n).fill(5) },
+  );
+  const host = new Host(
+    {
+      mac: serviceMac,
+      serviceAddress: serviceAddr,
+      defaultTtl: 64,
+      tcp: { ...DEFAULT_TCP_CONFIG, listenPorts: [80], mss: 1460, defaultTtl: 64, isnSecret: new Uint8Array(32).fill(1) },
+      http: {},
+      maxNeighbors: 16,
+    },
+    hostSide,
+    engine,
+    { monotonicMs: () => performance.now(), wallMs: () => 1_700_000_000_000 },
+    pino({ level: 'silent' }),
+  );
+  host.start();
+  return { host, peer: new Peer(peerSide), stop: () => host.stop() };
+}
+
+/** Handshake from the peer; returns the sequence numbers to continue with. */
+async function connect(peer: Peer): Promise<{ seq: number; ack: number }> {
+  const iss = 1000;
+  peer.sendTcp({ seq: iss, control: 'syn', options: { mss: 1460 } });
+  const synAck = await peer.nextTcp();
+  assert.equal(synAck.segment.control, 'syn');
+  assert.equal(synAck.segment.ack, iss + 1);
+  assert.equal(synAck.ttl, 64);
+  const ack = (synAck.segment.seq + 1) >>> 0;
+  peer.sendTcp({ seq: iss + 1, ack });
+  return { seq: iss + 1, ack };
+}
+
+/** Sends one request and collects response segments until `bytes` of payload arrived. */
+async function exchange(peer: Peer, state: { seq: number; ack: number }, request: string, expectBody: RegExp) {
+  const bytes = new TextEncoder().encode(request);
+  peer.sendTcp({ seq: state.seq, ack: state.ack, push: true, payload: bytes });
+  state.seq += bytes.length;
+  const segments: Array<{ ttl: number; segment: TcpSegment }> = [];
+  const all: TcpSegment[] = [];
+  let text = '';
+  while (!expectBody.test(text)) {
+    const received = await peer.nextTcp();
+    all.push(received.segment);
+    if (received.segment.payload.length === 0) continue;
+    segments.push(received);
+    text += Buffer.from(received.segment.payload).toString('latin1');
+    state.ack = (state.ack + received.segment.payload.length) >>> 0;
+  }
+  peer.sendTcp({ seq: state.seq, ack: state.ack });
+  return { text, segments, all };
+}
+
+test('ARP who-has for the service address is answered with the appliance MAC; others are ignored', async () => {
+  const { host, peer, stop } = startHost();
+  try {
+    for (const target of ['169.254.169.1', '169.254.169.254']) {
+      peer.send(
+        encodeArpFrame({
+          srcMac: peerMac,
+          dstMac: BROADCAST_MAC,
+          packet: { operation: 'request', senderMac: peerMac, senderIp: peerAddr, targetMac: new Uint8Array(6), targetIp: parseIpv4Address(target)! },
+        }),
+      );
+    }
+    const eth = parseEthernet(await peer.next());
+    assert.ok(eth.ok);
+    assert.equal(eth.value.etherType, EtherType.ARP);
+    const arp = parseArp(eth.value.payload);
+    assert.ok(arp.ok);
+    assert.equal(arp.value.operation, 'reply');
+    assert.equal(arp.value.senderIp, serviceAddr);
+    assert.deepEqual([...arp.value.senderMac], [...serviceMac]);
+    assert.equal(host.counterSnapshot()['arp-ignored'], 1);
+    assert.equal(host.counterSnapshot()['arp-replies'], 1);
+  } finally {
+    stop();
+  }
+});
+
+test('ICMP echo is answered with TTL 64 and the same payload', async () => {
+  const { peer, stop } = startHost();
+  try {
+    const data = new Uint8Array([1, 2, 3, 4, 5]);
+    peer.send(
+      encodeIcmpFrame({
+        srcMac: peerMac, dstMac: serviceMac, srcAddr: peerAddr, dstAddr: serviceAddr, ttl: 64, identification: 9,
+        message: { kind: 'echo-request', identifier: 77, sequence: 3, data },
+      }),
+    );
+    const ip = await peer.nextIp();
+    assert.equal(ip.protocol, IpProtocol.ICMP);
+    assert.equal(ip.ttl, 64);
+    const icmp = parseIcmp(ip.payload);
+    assert.ok(icmp.ok && icmp.value.kind === 'echo-reply');
+    assert.equal(icmp.value.identifier, 77);
+    assert.deepEqual([...icmp.value.data], [...data]);
+  } finally {
+    stop();
+  }
+});
+
+test('token responses carry TTL = hop limit, metadata responses TTL 64, on one keep-alive connection', async () => {
+  const { host, peer, stop } = startHost();
+  try {
+    const state = await connect(peer);
+    const meta = await exchange(peer, state, 'GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n', /i-0123456789abcdef0$/);
+    assert.match(meta.text, /^HTTP\/1\.1 200 /);
+    assert.ok(meta.segments.every((s) => s.ttl === 64));
+    const token = await exchange(
+      peer,
+      state,
+      'PUT /latest/api/token HTTP/1.1\r\nHost: 169.254.169.254\r\nX-aws-ec2-metadata-token-ttl-seconds: 21600\r\n\r\n',
+      /\r\n\r\n[A-Za-z0-9+/]{40,}=*$/,
+    );
+    assert.match(token.text, /^HTTP\/1\.1 200 /);
+    assert.match(token.text, /X-Aws-Ec2-Metadata-Token-Ttl-Seconds: 21600/i);
+    assert.ok(token.segments.length > 0);
+    for (const s of token.segments) assert.equal(s.ttl, HOP_LIMIT, 'every token-bearing segment leaves with the hop limit');
+    const after = await exchange(peer, state, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', /latest$/);
+    assert.ok(after.segments.every((s) => s.ttl === 64));
+    assert.equal(host.counterSnapshot()['connections-accepted'], 1);
+  } finally {
+    stop();
+  }
+});
+
+test('garbage, truncated and checksum-broken frames are dropped and counted; service continues', async () => {
+  const { host, peer, stop } = startHost();
+  try {
+    peer.send(new Uint8Array([1, 2, 3]));
+    const good = encodeIcmpFrame({
+      srcMac: peerMac, dstMac: serviceMac, srcAddr: peerAddr, dstAddr: serviceAddr, ttl: 64, identification: 9,
+      message: { kind: 'echo-request', identifier: 1, sequence: 1, data: new Uint8Array(8) },
+    });
+    const badIpChecksum = good.slice();
+    badIpChecksum[14 + 10] ^= 0xff;
+    peer.send(badIpChecksum);
+    peer.send(good.slice(0, 14 + 12));
+    const state = await connect(peer);
+    const meta = await exchange(peer, state, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', /latest$/);
+    assert.match(meta.text, /^HTTP\/1\.1 200 /);
+    const counters = host.counterSnapshot();
+    const dropped = Object.entries(counters).filter(([k]) => k.startsWith('frames-dropped-'));
+    assert.equal(dropped.reduce((sum, [, v]) => sum + v, 0), 3, JSON.stringify(counters));
+  } finally {
+    stop();
+  }
+});
+
+test('a malformed HTTP request gets 400 and the connection is closed with FIN', async () => {
+  const { peer, stop } = startHost();
+  try {
+    const state = await connect(peer);
+    const reply = await exchange(peer, state, 'GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n', /\r\n\r\n$/);
+    assert.match(reply.text, /^HTTP\/1\.1 400 /);
+    assert.match(reply.text, /Connection: close/i);
+    let fin = reply.all.some((segment) => segment.control === 'fin');
+    for (let i = 0; i < 5 && !fin; i++) fin = (await peer.nextTcp()).segment.control === 'fin';
+    assert.ok(fin, 'the host closes its side after a framing error');
+  } finally {
+    stop();
+  }
+});
+
+test("the peer's FIN is acknowledged before our FIN leaves, and nothing stale follows our FIN", async () => {
+  const { host, peer, stop } = startHost();
+  try {
+    const state = await connect(peer);
+    await exchange(peer, state, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', /latest$/);
+    peer.sendTcp({ seq: state.seq, ack: state.ack, control: 'fin' });
+    const first = (await peer.nextTcp()).segment;
+    const second = (await peer.nextTcp()).segment;
+    assert.equal(first.control, 'none');
+    assert.equal(first.ack, state.seq + 1, 'the FIN is acknowledged');
+    assert.equal(second.control, 'fin');
+    assert.equal(second.seq, state.ack);
+    // Our FIN is acknowledged: the connection ends, and no segment may follow (the kernel would answer it).
+    peer.sendTcp({ seq: state.seq + 1, ack: (state.ack + 1) >>> 0 });
+    await assert.rejects(peer.next(200), /no frame/);
+    assert.equal(host.counterSnapshot()['connections-closed-normal'], 1);
+    assert.equal(host.counterSnapshot()['tcp-rst-sent-no-connection'], undefined);
+  } finally {
+    stop();
+  }
+});
