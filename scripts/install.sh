@@ -10,7 +10,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(
-  iproute2 nftables tcpdump curl iputils-ping python3 make g++ # runtime, tests and the node-gyp toolchain
+  iproute2 nftables tcpdump curl iputils-ping procps python3 make g++ # runtime, tests and the node-gyp toolchain
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
