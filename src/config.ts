@@ -1,0 +1,2 @@
+// Kept so `src/config.ts` imports work; the loader lives in src/config/.
+export * from './config/index.ts';
