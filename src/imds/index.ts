@@ -1,3 +1,34 @@
 export type { ImdsRequest, ImdsResponse } from './types.ts';
 export { TokenAuthority, type TokenVerdict } from './token.ts';
-export { PlaceholderEngine, type PlaceholderInstance, type PlaceholderOptions } from './placeholder-engine.ts';
+export {
+  ImdsEngine,
+  OptionsError,
+  EventError,
+  validateOptions,
+  errorPage,
+  METADATA_VERSIONS,
+  MAX_TOKEN_TTL_SECONDS,
+  TOKEN_PATH,
+  type EngineDependencies,
+} from './engine.ts';
+export { createIdentitySigner, type IdentitySigner, type IdentitySignerOptions, type IdentitySignatures } from './identity.ts';
+export { IMDS_METRIC_NAMES, RecordingMetrics, seriesKey, type ImdsMetricName, type MetricsSink } from './metrics.ts';
+export { issueCredentials, credentialsJson, periodSeconds, type IssuedCredentials, type CredentialSchedule } from './credentials.ts';
+export {
+  MAINTENANCE_CODES,
+  type EventsSnapshot,
+  type MaintenanceCode,
+  type MaintenanceEvent,
+  type MaintenanceRequest,
+  type SpotAction,
+} from './events.ts';
+export {
+  defaultInstance,
+  DEFAULT_METADATA_OPTIONS,
+  type InstanceModel,
+  type MetadataOptions,
+  type NetworkInterface,
+  type IamRole,
+  type Toggle,
+} from './instance.ts';
+// Kept until the daemon switches to ImdsEngine.

@@ -69,6 +69,8 @@ export interface InstanceModel {
   tags: Record<string, string>;
   iamRole: IamRole | undefined;
   userData: Uint8Array | undefined;
+  /** Key pairs for public-keys/ (optional; absent or empty → no public-keys/ category). */
+  publicKeys?: Array<{ name: string; openSshKey: string }>;
   /** Auto Scaling target lifecycle state when the instance is in a group (e.g. InService). */
   autoscalingTargetLifecycleState: string | undefined;
   options: MetadataOptions;

@@ -1,5 +1,6 @@
 // Session tokens that the service never stores: version, expiry and a nonce, sealed with an HMAC under a
-// per-boot key. Memory does not grow with sessions, and another appliance's key refuses the token.
+// per-boot key that also covers the instance id. Memory does not grow with sessions; another appliance's key,
+// or another instance served with the same key, refuses the token (EC2: a token is valid only on its instance).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 const TOKEN_VERSION = 1;
@@ -10,10 +11,15 @@ const BODY_BYTES = 1 + 4 + NONCE_BYTES; // version, expiry (unix seconds), nonce
 export type TokenVerdict = 'valid' | 'malformed' | 'forged' | 'expired';
 
 export class TokenAuthority {
+  private readonly instanceId: Buffer;
+
   constructor(
     private readonly key: Uint8Array,
     private readonly randomBytes: (n: number) => Uint8Array,
+    /** The instance the tokens are bound to; '' for an unbound authority. */
+    instanceId = '',
   ) {
+    this.instanceId = Buffer.from(instanceId, 'utf8');
     if (key.length < 32) throw new Error('token key must be at least 32 bytes');
   }
 
@@ -31,11 +37,20 @@ export class TokenAuthority {
       return 'malformed';
     }
     const body = raw.subarray(0, BODY_BYTES);
+    // Constant-time compare: a timing side channel must not reveal how much of a forged MAC was right.
     if (!timingSafeEqual(raw.subarray(BODY_BYTES), this.mac(body))) return 'forged';
     return body.readUInt32BE(1) * 1000 > nowMs ? 'valid' : 'expired';
   }
 
+  /** Expiry of a token that verify() called valid, in ms since the epoch. */
+  expiresAtMs(token: string): number {
+    return Buffer.from(token, 'base64').readUInt32BE(1) * 1000;
+  }
+
   private mac(body: Uint8Array): Buffer {
-    return createHmac('sha256', this.key).update(body).digest().subarray(0, MAC_BYTES);
+    // Length-prefixed so no (instance id, body) pair can collide with another.
+    const idLength = Buffer.alloc(2);
+    idLength.writeUInt16BE(this.instanceId.length);
+    return createHmac('sha256', this.key).update(idLength).update(this.instanceId).update(body).digest().subarray(0, MAC_BYTES);
   }
 }

@@ -20,7 +20,8 @@ import {
 } from '../../src/wire/index.ts';
 import type { TcpSegment } from '../../src/wire/tcp-segment.ts';
 import { DEFAULT_TCP_CONFIG } from '../../src/tcp/index.ts';
-import { PlaceholderEngine } from '../../src/imds/index.ts';
+import { defaultInstance } from '../../src/imds/index.ts';
+import { NOW_MS, makeEngine } from '../imds/helpers.ts';
 import { Host } from '../../src/appliance/host.ts';
 
 const serviceMac = parseMacAddress('02:a9:fe:a9:fe:01')!;
@@ -103,10 +104,10 @@ class Peer {
 
 function startHost() {
   const [hostSide, peerSide] = createMemoryLinkPair(['host', 'peer']);
-  const engine = new PlaceholderEngine(
-    { instanceId: 'i-0123456789abcdef0', amiId: 'ami-1', instanceType: 't3.micro', localIpv4: '169.254.169.253', userData: undefined },
-    { hopLimit: HOP_LIMIT, tokenKey: new Uint8Array(32).fill(3), randomBytes: (n) => new Uint8Array(n).fill(5) },
-  );
+  const instance = defaultInstance();
+  instance.instanceId = 'i-0123456789abcdef0';
+  instance.options.httpPutResponseHopLimit = HOP_LIMIT;
+  const { engine } = makeEngine(instance);
   const host = new Host(
     {
       mac: serviceMac,
@@ -118,7 +119,7 @@ function startHost() {
     },
     hostSide,
     engine,
-    { monotonicMs: () => performance.now(), wallMs: () => 1_700_000_000_000 },
+    { monotonicMs: () => performance.now(), wallMs: () => NOW_MS },
     pino({ level: 'silent' }),
   );
   host.start();

@@ -43,3 +43,9 @@ test('tampered, truncated and garbage tokens are refused', () => {
 test('a short key is a programmer error', () => {
   assert.throws(() => new TokenAuthority(new Uint8Array(16), randomBytes), /at least 32 bytes/);
 });
+
+test('a token is bound to the instance id in its MAC', () => {
+  const token = new TokenAuthority(key, randomBytes, 'i-0aaaaaaaaaaaaaaaa').issue(60, 0);
+  assert.equal(new TokenAuthority(key, randomBytes, 'i-0aaaaaaaaaaaaaaaa').verify(token, 0), 'valid');
+  assert.equal(new TokenAuthority(key, randomBytes, 'i-0bbbbbbbbbbbbbbbb').verify(token, 0), 'forged');
+});
