@@ -1,9 +1,15 @@
 // The `imds-hop` command.
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { LinkError } from './link/index.ts';
 import { parseIpv4Address, parseMacAddress } from './wire/index.ts';
-import { serve, ServeError } from './appliance/daemon.ts';
+import { SERVE_DEFAULTS, serve, ServeError, type ServeOptions } from './appliance/daemon.ts';
+import { ControlServerError } from './appliance/control-server.ts';
+import { MetricsListenError, parseListenAddress } from './appliance/metrics.ts';
+import { ConfigError } from './config/index.ts';
+import { ControlClientError } from './control-client.ts';
+import { addControlCommands } from './cli-control.ts';
 import { createLogger } from './log.ts';
+import type { MetadataOptions } from './imds/instance.ts';
 
 function integerIn(min: number, max: number) {
   return (text: string): number => {
@@ -25,12 +31,18 @@ function validated<T>(parse: (text: string) => T) {
   };
 }
 
-function ipv4(text: string): string {
+const ipv4 = validated((text: string) => {
   parseIpv4Address(text);
   return text;
-}
-
-const DEFAULT_MAC = '02:a9:fe:a9:fe:01';
+});
+const mac = validated((text: string) => {
+  parseMacAddress(text);
+  return text;
+});
+const listenAddress = validated((text: string) => {
+  if (text !== 'off') parseListenAddress(text);
+  return text;
+});
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -42,42 +54,59 @@ export function buildProgram(): Command {
   program
     .command('serve')
     .description('create the tap, route 169.254.169.254 into it and answer until SIGINT/SIGTERM')
-    .option('--interface <name>', 'tap interface to create', 'imds0')
-    .option('--hop-limit <n>', 'IP TTL of token responses (http-put-response-hop-limit)', integerIn(1, 64), 1)
-    .option('--default-ttl <n>', 'IP TTL of every other packet', integerIn(1, 255), 64)
-    .option('--host-address <ip>', "the instance side's address on the tap", validated(ipv4), '169.254.169.253')
-    .option('--service-address <ip>', 'the metadata service address', validated(ipv4), '169.254.169.254')
-    .option('--mac <mac>', "the appliance's MAC address on the tap", validated(parseMacAddress))
+    .option('--config <file>', 'ini file describing the instance (default: the built-in default instance)')
+    .addOption(new Option('--backend <backend>', 'tap: a tap of its own; pcap: answer on an existing interface (libpcap + raw socket)').choices(['tap', 'pcap']).default('tap'))
+    .option('--interface <name>', `tap to create, or with --backend pcap the interface to answer on (default: ${SERVE_DEFAULTS.interfaceName})`)
+    .option('--hop-limit <n>', 'http-put-response-hop-limit: IP TTL of token responses, 1..64 (default: 1)', integerIn(1, 64))
+    .addOption(new Option('--http-tokens <mode>', 'optional: IMDSv1 allowed; required: IMDSv2 only (default: optional)').choices(['optional', 'required']))
+    .addOption(new Option('--http-endpoint <state>', 'serve metadata at all (default: enabled)').choices(['enabled', 'disabled']))
+    .addOption(new Option('--instance-metadata-tags <state>', 'serve tags/instance (default: disabled)').choices(['enabled', 'disabled']))
+    .option('--default-ttl <n>', `IP TTL of every other packet (default: ${SERVE_DEFAULTS.defaultTtl})`, integerIn(1, 255))
+    .option('--host-address <ip>', `the instance side's address on the tap (default: ${SERVE_DEFAULTS.hostAddress})`, ipv4)
+    .option('--service-address <ip>', `the metadata service address (default: ${SERVE_DEFAULTS.serviceAddress})`, ipv4)
+    .option('--mac <mac>', `the appliance's MAC address on the tap (default: ${SERVE_DEFAULTS.mac})`, mac)
     .option('--user-data-file <path>', 'serve this file at /latest/user-data')
-    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, (v) => {
-      if (!LOG_LEVELS.includes(v)) throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}`);
-      return v;
-    }, 'info')
+    .option('--control-socket <path>', 'control socket for "imds-hop options|events" (default: /run/imds-hop/<interface>.sock)')
+    .option('--metrics-listen <host:port>', `Prometheus metrics listener, or "off" (default: ${SERVE_DEFAULTS.metricsListen})`, listenAddress)
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .action(async (opts) => {
       const log = createLogger(opts.logLevel);
-      await serve(
-        {
-          interfaceName: opts.interface,
-          hostAddress: opts.hostAddress,
-          serviceAddress: opts.serviceAddress,
-          mac: opts.mac ?? parseMacAddress(DEFAULT_MAC),
-          hopLimit: opts.hopLimit,
-          defaultTtl: opts.defaultTtl,
-          userDataFile: opts.userDataFile,
-        },
-        log,
-      );
+      const options: Partial<MetadataOptions> = {};
+      if (opts.hopLimit !== undefined) options.httpPutResponseHopLimit = opts.hopLimit;
+      if (opts.httpTokens) options.httpTokens = opts.httpTokens;
+      if (opts.httpEndpoint) options.httpEndpoint = opts.httpEndpoint;
+      if (opts.instanceMetadataTags) options.instanceMetadataTags = opts.instanceMetadataTags;
+      const requested: ServeOptions = {
+        configFile: opts.config,
+        backend: opts.backend,
+        interfaceName: opts.interface,
+        hostAddress: opts.hostAddress,
+        serviceAddress: opts.serviceAddress,
+        mac: opts.mac,
+        defaultTtl: opts.defaultTtl,
+        userDataFile: opts.userDataFile,
+        controlSocket: opts.controlSocket,
+        metricsListen: opts.metricsListen,
+        options,
+      };
+      await serve(requested, log);
     });
+
+  addControlCommands(program);
   return program;
 }
+
+/** Errors an operator can act on: printed as one line with a stable code, no stack trace. */
+const OPERATOR_ERRORS = [LinkError, ServeError, ConfigError, ControlClientError, ControlServerError, MetricsListenError];
 
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
     return 0;
   } catch (error) {
-    if (error instanceof LinkError || error instanceof ServeError) {
-      process.stderr.write(`imds-hop: ${error.message} [${error.code}]\n`);
+    if (OPERATOR_ERRORS.some((kind) => error instanceof kind)) {
+      const { message, code } = error as Error & { code: string };
+      process.stderr.write(`imds-hop: ${message} [${code}]\n`);
       return 1;
     }
     throw error;

@@ -1,23 +1,53 @@
-// `imds-hop serve`: open the tap, put the instance side in place, serve until a signal, then remove
-// everything that was created.
-import { randomBytes } from 'node:crypto';
+// `imds-hop serve`: load the instance, open the tap, put the instance side in place, serve until a signal, then
+// remove everything that was created. The control socket and the metrics listener live and die with it.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { configureTapInterface, openTapLink } from '../link/index.ts';
-import { formatMacAddress, parseIpv4Address } from '../wire/index.ts';
+import { configureTapInterface, openPcapLink, openTapLink, type FrameLink } from '../link/index.ts';
+import { formatMacAddress, parseIpv4Address, parseMacAddress } from '../wire/index.ts';
 import { DEFAULT_TCP_CONFIG } from '../tcp/index.ts';
-import { PlaceholderEngine } from '../imds/index.ts';
+import {
+  ImdsEngine,
+  OptionsError,
+  createIdentitySigner,
+  defaultInstance,
+  type InstanceModel,
+  type MetadataOptions,
+} from '../imds/index.ts';
+import { loadConfig } from '../config/index.ts';
 import { Host } from './host.ts';
+import { ApplianceMetrics, startMetricsServer } from './metrics.ts';
+import { ControlRequestError, startControlServer, type ControlServer } from './control-server.ts';
+import { defaultControlSocket, type ControlRequest, type EventCommand } from './control-protocol.ts';
+
+/** What `serve` was asked for; unset fields come from the config file, then from these defaults. */
+export type Backend = 'tap' | 'pcap';
 
 export interface ServeOptions {
-  interfaceName: string;
-  hostAddress: string;
-  serviceAddress: string;
-  mac: Uint8Array;
-  hopLimit: number;
-  defaultTtl: number;
-  userDataFile: string | undefined;
+  configFile?: string;
+  /** tap: a tap of our own (default); pcap: capture on an existing interface, reply through a raw socket. */
+  backend?: Backend;
+  interfaceName?: string;
+  hostAddress?: string;
+  serviceAddress?: string;
+  mac?: string;
+  defaultTtl?: number;
+  userDataFile?: string;
+  controlSocket?: string;
+  /** HOST:PORT, or "off". */
+  metricsListen?: string;
+  options?: Partial<MetadataOptions>;
 }
+
+export const SERVE_DEFAULTS = {
+  interfaceName: 'imds0',
+  hostAddress: '169.254.169.253',
+  serviceAddress: '169.254.169.254',
+  mac: '02:a9:fe:a9:fe:01',
+  defaultTtl: 64,
+  metricsListen: '127.0.0.1:9469',
+};
 
 export class ServeError extends Error {
   constructor(
@@ -31,90 +61,244 @@ export class ServeError extends Error {
 
 const ETHERNET_MTU = 1500;
 const IPV4_AND_TCP_HEADERS = 40;
+const SUMMARY_INTERVAL_MS = 60_000;
 
-export async function serve(options: ServeOptions, log: Logger): Promise<void> {
+interface ResolvedSettings {
+  instance: InstanceModel;
+  interfaceName: string;
+  hostAddress: string;
+  serviceAddress: number;
+  serviceAddressText: string;
+  mac: Uint8Array;
+  defaultTtl: number;
+  controlSocket: string;
+  metricsListen: string | undefined;
+}
+
+function resolveSettings(requested: ServeOptions): ResolvedSettings {
+  const loaded = requested.configFile ? loadConfig(requested.configFile) : undefined;
+  const instance = loaded?.instance ?? defaultInstance();
+  const appliance = loaded?.appliance ?? {};
+  if (requested.userDataFile !== undefined) {
+    try {
+      instance.userData = readFileSync(requested.userDataFile);
+    } catch (error) {
+      throw new ServeError('USER_DATA_UNREADABLE', `cannot read user data ${requested.userDataFile}: ${(error as Error).message}`);
+    }
+  }
+  const interfaceName = requested.interfaceName ?? appliance.interfaceName ?? SERVE_DEFAULTS.interfaceName;
+  const hostAddress = requested.hostAddress ?? appliance.hostAddress ?? SERVE_DEFAULTS.hostAddress;
+  const serviceAddressText = requested.serviceAddress ?? appliance.serviceAddress ?? SERVE_DEFAULTS.serviceAddress;
+  const macText = requested.mac ?? appliance.mac ?? SERVE_DEFAULTS.mac;
+  const metricsListen = requested.metricsListen ?? appliance.metricsListen ?? SERVE_DEFAULTS.metricsListen;
   let serviceAddress: number;
+  let mac: Uint8Array;
   try {
-    serviceAddress = parseIpv4Address(options.serviceAddress);
+    parseIpv4Address(hostAddress);
+    serviceAddress = parseIpv4Address(serviceAddressText);
+    mac = parseMacAddress(macText);
   } catch (error) {
     throw new ServeError('BAD_ADDRESS', (error as Error).message);
   }
-  let userData: Uint8Array | undefined;
-  if (options.userDataFile !== undefined) {
+  return {
+    instance,
+    interfaceName,
+    hostAddress,
+    serviceAddress,
+    serviceAddressText,
+    mac,
+    defaultTtl: requested.defaultTtl ?? appliance.defaultTtl ?? SERVE_DEFAULTS.defaultTtl,
+    controlSocket: requested.controlSocket ?? appliance.controlSocket ?? defaultControlSocket(interfaceName),
+    metricsListen: metricsListen === 'off' ? undefined : metricsListen,
+  };
+}
+
+export async function serve(requested: ServeOptions, log: Logger): Promise<void> {
+  const settings = resolveSettings(requested);
+  const { instance } = settings;
+  const bootWallMs = Date.now();
+  const metricsRef: { current?: ApplianceMetrics } = {};
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const engine = new ImdsEngine(instance, {
+    tokenKey: randomBytes(32),
+    credentialKey: randomBytes(32),
+    randomBytes,
+    identitySigner: createIdentitySigner({
+      privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      nowMs: bootWallMs,
+    }),
+    bootWallMs,
+    metrics: { increment: (name, labels) => metricsRef.current?.increment(name, labels) },
+  });
+  if (requested.options && Object.keys(requested.options).length > 0) {
     try {
-      userData = readFileSync(options.userDataFile);
+      engine.setOptions(requested.options);
     } catch (error) {
-      throw new ServeError('USER_DATA_UNREADABLE', `cannot read user data ${options.userDataFile}: ${(error as Error).message}`);
+      if (error instanceof OptionsError) throw new ServeError('BAD_OPTION', error.message);
+      throw error;
     }
   }
-  const engine = new PlaceholderEngine(
-    {
-      instanceId: `i-${randomBytes(8).toString('hex').slice(0, 17)}`,
-      amiId: 'ami-0abcdef1234567890',
-      instanceType: 't3.micro',
-      localIpv4: options.hostAddress,
-      userData,
-    },
-    { hopLimit: options.hopLimit, tokenKey: randomBytes(32), randomBytes },
-  );
 
-  const link = openTapLink(options.interfaceName);
-  let undoInterface: () => void;
+  const backend = requested.backend ?? 'tap';
+  const link: FrameLink =
+    backend === 'tap'
+      ? openTapLink(settings.interfaceName)
+      : openPcapLink({ interfaceName: settings.interfaceName, serviceAddress: settings.serviceAddressText, serviceMac: settings.mac });
+  const cleanups: Array<() => Promise<void> | void> = [() => link.close()]; // closing a tap's fd deletes the tap
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        log.warn({ err: error }, 'cleanup step failed');
+      }
+    }
+  };
+  let host: Host;
+  let metrics: ApplianceMetrics;
   try {
-    undoInterface = configureTapInterface({
-      interfaceName: link.name,
-      hostAddress: options.hostAddress,
-      serviceAddress: options.serviceAddress,
-    });
+    if (backend === 'tap') {
+      cleanups.push(
+        configureTapInterface({
+          interfaceName: link.name,
+          hostAddress: settings.hostAddress,
+          serviceAddress: settings.serviceAddressText,
+        }),
+      );
+    }
+    host = new Host(
+      {
+        mac: settings.mac,
+        serviceAddress: settings.serviceAddress,
+        defaultTtl: settings.defaultTtl,
+        tcp: {
+          ...DEFAULT_TCP_CONFIG,
+          mss: ETHERNET_MTU - IPV4_AND_TCP_HEADERS,
+          listenPorts: [80],
+          defaultTtl: settings.defaultTtl,
+          isnSecret: randomBytes(32),
+        },
+        http: {},
+        maxNeighbors: 4096,
+        acceptOffloadedChecksums: backend === 'pcap',
+      },
+      link,
+      engine,
+      { monotonicMs: () => performance.now(), wallMs: () => Date.now() },
+      log.child({ layer: 'host' }),
+    );
+    metrics = new ApplianceMetrics(() => host.counterSnapshot());
+    metricsRef.current = metrics;
+    const control = await startControlServer(
+      settings.controlSocket,
+      (request) => handleControl(request, engine, metrics, log),
+      log.child({ layer: 'control' }),
+    );
+    cleanups.push(() => control.close());
+    if (settings.metricsListen) {
+      const server: Server = await startMetricsServer(metrics, settings.metricsListen);
+      cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    }
+    host.start();
+    cleanups.push(() => host.stop());
   } catch (error) {
-    await link.close();
+    await cleanUp();
     throw error;
   }
 
-  const host = new Host(
-    {
-      mac: options.mac,
-      serviceAddress,
-      defaultTtl: options.defaultTtl,
-      tcp: {
-        ...DEFAULT_TCP_CONFIG,
-        mss: ETHERNET_MTU - IPV4_AND_TCP_HEADERS,
-        listenPorts: [80],
-        defaultTtl: options.defaultTtl,
-        isnSecret: randomBytes(32),
-      },
-      http: {},
-      maxNeighbors: 4096,
-    },
-    link,
-    engine,
-    { monotonicMs: () => performance.now(), wallMs: () => Date.now() },
-    log.child({ layer: 'host' }),
-  );
-  host.start();
   log.info(
     {
+      backend,
       interface: link.name,
-      serviceAddress: options.serviceAddress,
-      hostAddress: options.hostAddress,
-      mac: formatMacAddress(options.mac),
-      hopLimit: options.hopLimit,
-      defaultTtl: options.defaultTtl,
+      serviceAddress: settings.serviceAddressText,
+      hostAddress: settings.hostAddress,
+      mac: formatMacAddress(settings.mac),
+      instanceId: instance.instanceId,
+      options: engine.options,
+      defaultTtl: settings.defaultTtl,
+      controlSocket: settings.controlSocket,
+      metrics: settings.metricsListen ? `http://${settings.metricsListen}/metrics` : 'off',
+      config: requested.configFile ?? 'built-in default instance',
     },
     'serving',
   );
 
-  const reportCounters = () => log.info({ counters: host.counterSnapshot() }, 'counters');
+  const reportCounters = () => log.info({ counters: host.counterSnapshot(), imds: metrics.summary() }, 'counters');
   process.on('SIGUSR2', reportCounters);
+  const summaryTimer = setInterval(() => log.info({ imds: metrics.summary() }, 'metrics summary'), SUMMARY_INTERVAL_MS);
+  summaryTimer.unref();
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  clearInterval(summaryTimer);
   process.off('SIGUSR2', reportCounters);
   log.info({ signal }, 'stopping');
-  host.stop();
-  undoInterface();
-  await link.close(); // closing the fd deletes the tap
-  log.info({ counters: host.counterSnapshot() }, 'counters');
-  log.info({ interface: link.name }, 'stopped: route, address and tap removed');
+  await cleanUp();
+  log.info({ counters: host.counterSnapshot(), imds: metrics.summary() }, 'counters');
+  log.info({ interface: link.name }, 'stopped: route, address, tap and control socket removed');
+}
+
+async function handleControl(
+  request: ControlRequest,
+  engine: ImdsEngine,
+  metrics: ApplianceMetrics,
+  log: Logger,
+): Promise<unknown> {
+  switch (request.op) {
+    case 'options': {
+      if (!request.set) return engine.options;
+      const before = engine.options;
+      try {
+        const after = engine.setOptions(request.set);
+        log.info({ before, after }, 'metadata options changed');
+        return after;
+      } catch (error) {
+        if (error instanceof OptionsError) throw new ControlRequestError('BAD_OPTION', error.message);
+        throw error;
+      }
+    }
+    case 'events':
+      return applyEvent(request.command, engine, log);
+    case 'metrics':
+      return metrics.text();
+    case 'identity-cert':
+      return engine.identityCertificatePem;
+    case 'status':
+      return { options: engine.options, events: engine.eventsSnapshot(), imds: metrics.summary() };
+  }
+}
+
+function applyEvent(command: EventCommand, engine: ImdsEngine, log: Logger): unknown {
+  const now = Date.now();
+  switch (command.kind) {
+    case 'spot-interruption':
+      engine.scheduleSpotInterruption(command.action, now, command.noticeSeconds);
+      break;
+    case 'rebalance':
+      engine.recommendRebalance(now);
+      break;
+    case 'maintenance':
+      engine.scheduleMaintenance(
+        { code: command.code, description: command.description, notBeforeMs: command.notBeforeMs, notAfterMs: command.notAfterMs },
+        now,
+      );
+      break;
+    case 'cancel-maintenance':
+      if (!engine.cancelMaintenance(command.eventId, now)) {
+        throw new ControlRequestError('NO_SUCH_EVENT', `no scheduled maintenance event ${command.eventId}`);
+      }
+      break;
+    case 'lifecycle-state':
+      engine.setAutoscalingTargetLifecycleState(command.state);
+      break;
+    case 'clear':
+      engine.clearEvents();
+      break;
+    case 'list':
+      return engine.eventsSnapshot();
+  }
+  const snapshot = engine.eventsSnapshot();
+  log.info({ event: command.kind, events: snapshot }, 'instance events changed');
+  return snapshot;
 }

@@ -1,0 +1,37 @@
+// The local control channel of a running appliance: one JSON request per line over a Unix socket, one JSON
+// reply per line. `imds-hop options|events|metrics|identity-cert` speak it; only root can open the socket.
+import type { MetadataOptions } from '../imds/instance.ts';
+
+export type SpotAction = 'terminate' | 'stop' | 'hibernate';
+export type MaintenanceCode =
+  | 'instance-reboot'
+  | 'system-reboot'
+  | 'system-maintenance'
+  | 'instance-retirement'
+  | 'instance-stop';
+
+export type EventCommand =
+  | { kind: 'spot-interruption'; action: SpotAction; noticeSeconds: number }
+  | { kind: 'rebalance' }
+  | { kind: 'maintenance'; code: MaintenanceCode; description?: string; notBeforeMs?: number; notAfterMs?: number }
+  | { kind: 'cancel-maintenance'; eventId: string }
+  | { kind: 'lifecycle-state'; state: string | undefined }
+  | { kind: 'clear' }
+  | { kind: 'list' };
+
+export type ControlRequest =
+  | { op: 'options'; set?: Partial<MetadataOptions> }
+  | { op: 'events'; command: EventCommand }
+  | { op: 'metrics' }
+  | { op: 'identity-cert' }
+  | { op: 'status' };
+
+export type ControlReply = { ok: true; result: unknown } | { ok: false; code: string; error: string };
+
+/** Default socket path: one per served interface, so several appliances can run side by side. */
+export function defaultControlSocket(interfaceName: string): string {
+  return `/run/imds-hop/${interfaceName}.sock`;
+}
+
+/** Replies larger than this are refused by the client: the protocol carries options and metrics, not bulk. */
+export const MAX_CONTROL_MESSAGE_BYTES = 4 * 1024 * 1024;

@@ -1,0 +1,121 @@
+// Serves the control channel on a Unix socket owned by root with mode 0600: anyone who can change the metadata
+// options of the "instance" must already be root on it, as with the EC2 API's IAM permission.
+import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { MAX_CONTROL_MESSAGE_BYTES, type ControlReply, type ControlRequest } from './control-protocol.ts';
+
+export type ControlHandler = (request: ControlRequest) => Promise<unknown> | unknown;
+
+/** A handler error that reaches the client with its code and message (bad option values, unknown event ids). */
+export class ControlRequestError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ControlRequestError';
+  }
+}
+
+export class ControlServerError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'ControlServerError';
+  }
+}
+
+export interface ControlServer {
+  path: string;
+  close(): Promise<void>;
+}
+
+const OPS = new Set(['options', 'events', 'metrics', 'identity-cert', 'status']);
+
+export async function startControlServer(path: string, handler: ControlHandler, log: Logger): Promise<ControlServer> {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (existsSync(path)) {
+    if (await socketAnswers(path)) {
+      throw new ControlServerError('CONTROL_SOCKET_BUSY', `another imds-hop already listens on ${path}`);
+    }
+    unlinkSync(path); // left behind by an appliance that was killed
+  }
+  const server = createServer((socket) => serveConnection(socket, handler, log));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error) =>
+      reject(new ControlServerError('CONTROL_SOCKET_FAILED', `cannot listen on ${path}: ${error.message}`, { cause: error })),
+    );
+    server.listen(path, () => resolve());
+  });
+  chmodSync(path, 0o600);
+  return {
+    path,
+    close: () => closeServer(server, path),
+  };
+}
+
+function serveConnection(socket: Socket, handler: ControlHandler, log: Logger): void {
+  let buffered = '';
+  socket.setEncoding('utf8');
+  socket.on('error', () => socket.destroy());
+  socket.on('data', (text: string) => {
+    buffered += text;
+    if (buffered.length > MAX_CONTROL_MESSAGE_BYTES) {
+      reply(socket, { ok: false, code: 'REQUEST_TOO_LARGE', error: 'control request too large' });
+      return;
+    }
+    const newline = buffered.indexOf('\n');
+    if (newline < 0) return;
+    const line = buffered.slice(0, newline);
+    socket.removeAllListeners('data');
+    void answer(line, handler, log).then((message) => reply(socket, message));
+  });
+}
+
+async function answer(line: string, handler: ControlHandler, log: Logger): Promise<ControlReply> {
+  let request: ControlRequest;
+  try {
+    request = JSON.parse(line) as ControlRequest;
+  } catch {
+    return { ok: false, code: 'BAD_REQUEST', error: 'control request is not JSON' };
+  }
+  if (typeof request !== 'object' || request === null || !OPS.has((request as { op?: string }).op ?? '')) {
+    return { ok: false, code: 'BAD_REQUEST', error: `unknown control operation` };
+  }
+  try {
+    return { ok: true, result: await handler(request) };
+  } catch (error) {
+    if (error instanceof ControlRequestError) return { ok: false, code: error.code, error: error.message };
+    log.error({ err: error, op: request.op }, 'control request failed');
+    return { ok: false, code: 'INTERNAL', error: `internal error: ${(error as Error).message}` };
+  }
+}
+
+function reply(socket: Socket, message: ControlReply): void {
+  socket.end(`${JSON.stringify(message)}\n`);
+}
+
+async function closeServer(server: Server, path: string): Promise<void> {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  try {
+    unlinkSync(path);
+  } catch {
+    // already removed
+  }
+}
+
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createConnection(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}

@@ -1,0 +1,115 @@
+// `imds-hop options | events | metrics | identity-cert`: talk to a running appliance over its control socket.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { defaultControlSocket, type ControlRequest, type EventCommand } from './appliance/control-protocol.ts';
+import { callControl } from './control-client.ts';
+import type { MetadataOptions } from './imds/instance.ts';
+
+function hopLimit(text: string): number {
+  if (!/^[0-9]{1,2}$/.test(text) || Number(text) < 1 || Number(text) > 64) {
+    throw new InvalidArgumentError('expected an integer from 1 to 64');
+  }
+  return Number(text);
+}
+
+function isoTime(text: string): number {
+  const ms = Date.parse(text);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(ms)) {
+    throw new InvalidArgumentError('expected an ISO-8601 time like 2026-11-25T10:00:00Z');
+  }
+  return ms;
+}
+
+function seconds(text: string): number {
+  if (!/^[0-9]{1,6}$/.test(text)) throw new InvalidArgumentError('expected a number of seconds');
+  return Number(text);
+}
+
+/** Adds --interface / --control-socket to a command; the socket defaults to the interface's. */
+function withSocket(command: Command): Command {
+  return command
+    .option('--interface <name>', 'the interface the appliance serves (selects its control socket)', 'imds0')
+    .option('--control-socket <path>', 'control socket path (default: /run/imds-hop/<interface>.sock)');
+}
+
+function socketOf(opts: { interface: string; controlSocket?: string }): string {
+  return opts.controlSocket ?? defaultControlSocket(opts.interface);
+}
+
+async function call(opts: { interface: string; controlSocket?: string }, request: ControlRequest): Promise<unknown> {
+  return callControl(socketOf(opts), request);
+}
+
+function print(value: unknown): void {
+  process.stdout.write(typeof value === 'string' ? value : `${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function addControlCommands(program: Command): void {
+  withSocket(
+    program
+      .command('options')
+      .description("show or change a running appliance's metadata options (like modify-instance-metadata-options)")
+      .addOption(new Option('--http-tokens <mode>', 'require session tokens (IMDSv2) or not').choices(['optional', 'required']))
+      .addOption(new Option('--http-endpoint <state>', 'serve metadata at all').choices(['enabled', 'disabled']))
+      .option('--hop-limit <n>', 'http-put-response-hop-limit: IP TTL of token responses (1..64)', hopLimit)
+      .addOption(new Option('--instance-metadata-tags <state>', 'serve tags/instance').choices(['enabled', 'disabled']))
+      .addOption(new Option('--http-protocol-ipv6 <state>', 'the IPv6 endpoint').choices(['enabled', 'disabled'])),
+  ).action(async (opts) => {
+    const set: Partial<MetadataOptions> = {};
+    if (opts.httpTokens) set.httpTokens = opts.httpTokens;
+    if (opts.httpEndpoint) set.httpEndpoint = opts.httpEndpoint;
+    if (opts.hopLimit !== undefined) set.httpPutResponseHopLimit = opts.hopLimit;
+    if (opts.instanceMetadataTags) set.instanceMetadataTags = opts.instanceMetadataTags;
+    if (opts.httpProtocolIpv6) set.httpProtocolIpv6 = opts.httpProtocolIpv6;
+    print(await call(opts, Object.keys(set).length > 0 ? { op: 'options', set } : { op: 'options' }));
+  });
+
+  const events = program
+    .command('events')
+    .description('trigger the instance events IMDS reports: spot interruption, rebalance, scheduled maintenance');
+  const eventCommand = (name: string, description: string, build: (args: string[], opts: Record<string, unknown>) => EventCommand) => {
+    const command = withSocket(events.command(name).description(description));
+    return command.action(async (...received: unknown[]) => {
+      const cmd = received[received.length - 1] as Command;
+      const opts = cmd.opts() as Record<string, unknown> & { interface: string; controlSocket?: string };
+      print(await call(opts, { op: 'events', command: build(cmd.args, opts) }));
+    });
+  };
+  eventCommand('spot-interruption', 'announce a spot interruption (spot/instance-action)', (_args, opts) => ({
+    kind: 'spot-interruption',
+    action: opts.action as 'terminate' | 'stop' | 'hibernate',
+    noticeSeconds: opts.notice as number,
+  }))
+    .addOption(new Option('--action <action>', 'what happens to the instance').choices(['terminate', 'stop', 'hibernate']).default('terminate'))
+    .option('--notice <seconds>', 'seconds until the interruption', seconds, 120);
+  eventCommand('rebalance', 'recommend a rebalance (events/recommendations/rebalance)', () => ({ kind: 'rebalance' }));
+  eventCommand('maintenance', 'schedule a maintenance event (events/maintenance/scheduled)', (_args, opts) => ({
+    kind: 'maintenance',
+    code: opts.code as Extract<EventCommand, { kind: 'maintenance' }>['code'],
+    ...(opts.description ? { description: opts.description as string } : {}),
+    ...(opts.notBefore !== undefined ? { notBeforeMs: opts.notBefore as number } : {}),
+    ...(opts.notAfter !== undefined ? { notAfterMs: opts.notAfter as number } : {}),
+  }))
+    .addOption(
+      new Option('--code <code>', 'event code')
+        .choices(['instance-reboot', 'system-reboot', 'system-maintenance', 'instance-retirement', 'instance-stop'])
+        .default('system-reboot'),
+    )
+    .option('--description <text>', 'event description')
+    .option('--not-before <time>', 'ISO-8601 start of the window', isoTime)
+    .option('--not-after <time>', 'ISO-8601 end of the window', isoTime);
+  eventCommand('cancel', 'cancel a scheduled maintenance event by id', (args) => ({ kind: 'cancel-maintenance', eventId: args[0] as string }))
+    .argument('<event-id>', 'the id shown by "events list"');
+  eventCommand('lifecycle-state', 'set or clear autoscaling/target-lifecycle-state', (args) => ({
+    kind: 'lifecycle-state',
+    state: args[0] === 'none' ? undefined : args[0],
+  })).argument('<state>', 'e.g. InService, Terminated, or "none" to clear');
+  eventCommand('clear', 'withdraw every event', () => ({ kind: 'clear' }));
+  eventCommand('list', 'show the current events', () => ({ kind: 'list' }));
+
+  withSocket(program.command('metrics').description('print the appliance metrics in the Prometheus text format')).action(
+    async (opts) => print(await call(opts, { op: 'metrics' })),
+  );
+  withSocket(
+    program.command('identity-cert').description('print the certificate that verifies the instance identity signatures (PEM)'),
+  ).action(async (opts) => print(await call(opts, { op: 'identity-cert' })));
+}
