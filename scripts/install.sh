@@ -10,7 +10,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(
-  iproute2 nftables tcpdump curl iputils-ping procps python3 make g++ # runtime, tests and the node-gyp toolchain
+  iproute2 nftables tcpdump curl iputils-ping procps openssl python3 make g++ # runtime, tests, node-gyp toolchain
+  libpcap-dev # the cap package (pcap backend, captures) builds against libpcap
+  python3-botocore # a real IMDS client (botocore InstanceMetadataFetcher) for the integration tests
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update

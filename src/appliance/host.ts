@@ -35,6 +35,11 @@ export interface HostConfig {
   http: Partial<HttpLimits>;
   /** Remote addresses whose MAC we remember for replies; bounds memory under spoofed sources. */
   maxNeighbors: number;
+  /**
+   * Accept TCP checksums a capture sees unfinished (sender used checksum offload). Only for links that observe
+   * another host's traffic (pcap); a tap receives finished checksums.
+   */
+  acceptOffloadedChecksums?: boolean;
 }
 
 export interface Clock {
@@ -185,7 +190,7 @@ export class Host {
   }
 
   private handleTcp(ip: Ipv4Packet, now: number): void {
-    const segment = parseTcp(ip.payload, ip.src, ip.dst);
+    const segment = parseTcp(ip.payload, ip.src, ip.dst, { acceptOffloadedChecksum: this.config.acceptOffloadedChecksums === true });
     if (!segment.ok) return this.drop(`tcp-${segment.reason}`);
     this.apply(this.tcp.receive(ip.src, ip.dst, segment.value, now), now);
   }

@@ -61,12 +61,29 @@ function parseOptions(bytes: Uint8Array, end: number): TcpOptions | undefined {
   return options;
 }
 
+export interface TcpParseOptions {
+  /**
+   * Accept a segment whose checksum field still holds the folded pseudo-header sum: what a capture sees of a
+   * frame sent with checksum offload (CHECKSUM_PARTIAL, e.g. across a veth) before the NIC would finish it.
+   */
+  acceptOffloadedChecksum?: boolean;
+}
+
 /** The segment's addresses are needed for the pseudo-header checksum. */
-export function parseTcp(bytes: Uint8Array, srcAddr: number, dstAddr: number): ParseResult<TcpSegment> {
+export function parseTcp(
+  bytes: Uint8Array,
+  srcAddr: number,
+  dstAddr: number,
+  checks: TcpParseOptions = {},
+): ParseResult<TcpSegment> {
   if (bytes.length < TCP_HEADER_LENGTH) return fail('truncated');
   if (bytes.length > 0xffff) return fail('too-long');
-  const sum = sumWords(bytes, 0, bytes.length, pseudoHeaderSum(srcAddr, dstAddr, IpProtocol.TCP, bytes.length));
-  if (finishChecksum(sum) !== 0) return fail('bad-checksum');
+  const pseudoHeader = pseudoHeaderSum(srcAddr, dstAddr, IpProtocol.TCP, bytes.length);
+  if (finishChecksum(sumWords(bytes, 0, bytes.length, pseudoHeader)) !== 0) {
+    const field = (bytes[16] << 8) | bytes[17];
+    const offloaded = checks.acceptOffloadedChecksum === true && field === (~finishChecksum(pseudoHeader) & 0xffff);
+    if (!offloaded) return fail('bad-checksum');
+  }
   const headerLength = (bytes[12] >>> 4) * 4;
   if (headerLength < TCP_HEADER_LENGTH || headerLength > bytes.length) return fail('bad-header-length');
   const flags = bytes[13];

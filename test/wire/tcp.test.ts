@@ -220,3 +220,31 @@ test('every prefix of a valid segment is rejected without throwing', () => {
     assert.equal(parseTcp(linuxSynTcp.subarray(0, n), clientAddr, serviceAddr).ok, false, `length ${n}`);
   }
 });
+
+const OFFLOAD_SRC = 0xc6120002; // 198.18.0.2
+const OFFLOAD_DST = 0xa9fea9fe; // 169.254.169.254
+
+/** A SYN as a capture sees it when the sender left the checksum to the NIC: the folded pseudo-header sum. */
+function offloadedSyn(): Uint8Array {
+  const bytes = emitTcp(
+    { srcPort: 40000, dstPort: 80, seq: 1, ack: undefined, control: 'syn', push: false, window: 64240, options: { mss: 1460 }, payload: new Uint8Array() },
+    OFFLOAD_SRC,
+    OFFLOAD_DST,
+  );
+  let pseudo = (OFFLOAD_SRC >>> 16) + (OFFLOAD_SRC & 0xffff) + (OFFLOAD_DST >>> 16) + (OFFLOAD_DST & 0xffff) + 6 + bytes.length;
+  while (pseudo > 0xffff) pseudo = (pseudo & 0xffff) + (pseudo >>> 16);
+  bytes[16] = pseudo >>> 8;
+  bytes[17] = pseudo & 0xff;
+  return bytes;
+}
+
+test('an offloaded (partial) checksum is refused by default and accepted only when asked', () => {
+  assert.deepEqual(parseTcp(offloadedSyn(), OFFLOAD_SRC, OFFLOAD_DST), { ok: false, reason: 'bad-checksum' });
+  assert.equal(parseTcp(offloadedSyn(), OFFLOAD_SRC, OFFLOAD_DST, { acceptOffloadedChecksum: true }).ok, true);
+});
+
+test('accepting offloaded checksums excuses no other wrong checksum', () => {
+  const bytes = offloadedSyn();
+  bytes[17] = (bytes[17] as number) ^ 0x01;
+  assert.deepEqual(parseTcp(bytes, OFFLOAD_SRC, OFFLOAD_DST, { acceptOffloadedChecksum: true }), { ok: false, reason: 'bad-checksum' });
+});
