@@ -182,8 +182,9 @@ export class Appliance {
     this.exited = once(child, 'exit').then(([code]) => code as number | null);
   }
 
-  static async start(namespace: string, extraArgs: string[] = []): Promise<Appliance> {
-    const interfaceName = uniqueName('tap');
+  /** Starts `imds-hop serve` in the namespace; on a tap of its own unless an existing interface is given. */
+  static async start(namespace: string, extraArgs: string[] = [], existingInterface?: string): Promise<Appliance> {
+    const interfaceName = existingInterface ?? uniqueName('tap');
     const child = spawn(
       'ip',
       ['netns', 'exec', namespace, process.execPath, join(REPO_ROOT, 'bin/imds-hop.mjs'), 'serve', '--interface', interfaceName, '--log-level', 'debug', ...extraArgs],
@@ -262,6 +263,11 @@ export class Appliance {
     clearTimeout(timer);
     return code;
   }
+}
+
+/** Runs the imds-hop command itself (e.g. `options`, `events`), as an operator would from the host. */
+export function imdsHop(args: string[], timeoutMs = 30_000): Promise<CommandResult> {
+  return run(process.execPath, [join(REPO_ROOT, 'bin/imds-hop.mjs'), ...args], timeoutMs);
 }
 
 /** Sum of counters whose name starts with the prefix. */

@@ -1,0 +1,183 @@
+// Real IMDS clients against the appliance through its tap, with no endpoint override: the curl recipes from
+// AWS's IMDSv2 documentation, the AWS SDK for JavaScript (@smithy/credential-provider-imds and
+// @aws-sdk/ec2-metadata-service) and Debian's python3-botocore, under http-tokens optional and required.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  Appliance,
+  REPO_ROOT,
+  SERVICE_ADDRESS,
+  cleanupAll,
+  createNamespace,
+  imdsHop,
+  inNamespace,
+  skipUnlessRoot,
+  sweepStaleNamespaces,
+} from './harness.ts';
+import { defaultInstance } from '../../src/imds/instance.ts';
+
+const BASE = `http://${SERVICE_ADDRESS}`;
+const CLIENTS = join(REPO_ROOT, 'test/integration/clients');
+const INSTANCE = defaultInstance();
+const ROLE = INSTANCE.iamRole?.name as string;
+
+async function curl(namespace: string, args: string[]) {
+  return inNamespace(namespace, 'curl', ['-sS', '--max-time', '10', ...args]);
+}
+
+/** AWS's documented IMDSv2 recipe: a token with TTL 21600 by PUT, then a GET carrying it. */
+async function documentedRecipe(namespace: string, path: string) {
+  const put = await curl(namespace, ['-X', 'PUT', `${BASE}/latest/api/token`, '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 21600']);
+  assert.equal(put.code, 0, put.stderr);
+  const get = await curl(namespace, ['-w', '\n%{http_code}', '-H', `X-aws-ec2-metadata-token: ${put.stdout}`, `${BASE}${path}`]);
+  const lines = get.stdout.split('\n');
+  return { status: lines.pop(), body: lines.join('\n'), token: put.stdout };
+}
+
+async function status(namespace: string, path: string, headers: string[] = []) {
+  const result = await curl(namespace, ['-o', '/dev/null', '-w', '%{http_code}', ...headers.flatMap((h) => ['-H', h]), `${BASE}${path}`]);
+  return result.stdout;
+}
+
+function metricValue(text: string, name: string): number {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+    .reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+for (const httpTokens of ['optional', 'required'] as const) {
+  describe(`real clients with http-tokens ${httpTokens}`, { skip: skipUnlessRoot }, () => {
+    let namespace: string;
+    let appliance: Appliance;
+
+    before(async () => {
+      sweepStaleNamespaces();
+      namespace = createNamespace(httpTokens === 'optional' ? 'opt' : 'req');
+      appliance = await Appliance.start(namespace, ['--http-tokens', httpTokens, '--log-level', 'info']);
+    });
+
+    after(async () => {
+      await appliance?.stop();
+      cleanupAll();
+    });
+
+    test('the documented curl recipe (token PUT, GET with the token) lists the metadata categories', async () => {
+      const { status: code, body } = await documentedRecipe(namespace, '/latest/meta-data/');
+      assert.equal(code, '200');
+      for (const entry of ['ami-id', 'instance-id', 'iam/', 'network/', 'placement/']) {
+        assert.ok(body.split('\n').includes(entry), `listing lacks ${entry}:\n${body}`);
+      }
+    });
+
+    test(`a v1 GET (no token) is ${httpTokens === 'optional' ? 'served' : 'refused with 401'}`, async () => {
+      assert.equal(await status(namespace, '/latest/meta-data/instance-id'), httpTokens === 'optional' ? '200' : '401');
+    });
+
+    test('@smithy/credential-provider-imds fromInstanceMetadata() returns the role credentials', async () => {
+      const result = await inNamespace(namespace, process.execPath, [join(CLIENTS, 'smithy-credentials.mjs')]);
+      assert.equal(result.code, 0, result.stderr);
+      const credentials = JSON.parse(result.stdout.trim());
+      assert.match(credentials.accessKeyId, /^ASIA[A-Z0-9]{16}$/);
+      assert.equal(credentials.hasSecret, true);
+      assert.equal(credentials.hasSessionToken, true);
+      assert.ok(Date.parse(credentials.expiration) > Date.now(), 'credentials already expired');
+    });
+
+    test('@aws-sdk/ec2-metadata-service reads the instance id with a token', async () => {
+      const result = await inNamespace(namespace, process.execPath, [join(CLIENTS, 'ec2-metadata-service.mjs'), '/latest/meta-data/instance-id', 'v1-disabled']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(JSON.parse(result.stdout), { value: INSTANCE.instanceId });
+    });
+
+    test("Debian's python3-botocore InstanceMetadataFetcher returns credentials and the region", async () => {
+      const result = await inNamespace(namespace, '/usr/bin/python3', [join(CLIENTS, 'botocore-fetch.py')], 30_000);
+      assert.equal(result.code, 0, result.stderr);
+      const fetched = JSON.parse(result.stdout.trim());
+      assert.equal(fetched.role_name, ROLE);
+      assert.match(fetched.access_key, /^ASIA/);
+      assert.equal(fetched.has_secret, true);
+      assert.equal(fetched.has_token, true);
+      assert.equal(fetched.region, INSTANCE.region);
+    });
+
+    test('the metrics endpoint counts what happened, and never the token', async () => {
+      const scraped = await inNamespace(namespace, 'curl', ['-sS', '--max-time', '5', 'http://127.0.0.1:9469/metrics']);
+      assert.equal(scraped.code, 0, scraped.stderr);
+      assert.ok(metricValue(scraped.stdout, 'imds_hop_tokens_issued_total') >= 3, scraped.stdout);
+      if (httpTokens === 'optional') assert.ok(metricValue(scraped.stdout, 'imds_hop_metadata_no_token_total') >= 1);
+      else assert.ok(metricValue(scraped.stdout, 'imds_hop_metadata_no_token_rejected_total') >= 1);
+    });
+  });
+}
+
+describe('changing a running appliance with imds-hop options and events', { skip: skipUnlessRoot }, () => {
+  let namespace: string;
+  let appliance: Appliance;
+  const control = () => ['--interface', appliance.interfaceName];
+
+  before(async () => {
+    sweepStaleNamespaces();
+    namespace = createNamespace('ctl');
+    appliance = await Appliance.start(namespace, ['--log-level', 'info']);
+  });
+
+  after(async () => {
+    await appliance?.stop();
+    cleanupAll();
+  });
+
+  test('--http-tokens required flips the next v1 GET to 401 and MetadataNoTokenRejected rises', async () => {
+    assert.equal(await status(namespace, '/latest/meta-data/instance-id'), '200');
+    const metricsBefore = await imdsHop(['metrics', ...control()]);
+    assert.equal(metricsBefore.code, 0, metricsBefore.stderr);
+    const rejectedBefore = metricValue(metricsBefore.stdout, 'imds_hop_metadata_no_token_rejected_total');
+
+    const changed = await imdsHop(['options', ...control(), '--http-tokens', 'required']);
+    assert.equal(changed.code, 0, changed.stderr);
+    assert.equal(JSON.parse(changed.stdout).httpTokens, 'required');
+    await appliance.waitFor((r) => r.msg === 'metadata options changed');
+
+    assert.equal(await status(namespace, '/latest/meta-data/instance-id'), '401');
+    const metricsAfter = await imdsHop(['metrics', ...control()]);
+    assert.equal(metricValue(metricsAfter.stdout, 'imds_hop_metadata_no_token_rejected_total'), rejectedBefore + 1);
+    // IMDSv2 still works.
+    assert.equal((await documentedRecipe(namespace, '/latest/meta-data/instance-id')).body, INSTANCE.instanceId);
+
+    const restored = await imdsHop(['options', ...control(), '--http-tokens', 'optional']);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.equal(await status(namespace, '/latest/meta-data/instance-id'), '200');
+  });
+
+  test('a bad option value is refused with a clear error and changes nothing', async () => {
+    const refused = await imdsHop(['options', ...control(), '--hop-limit', '65']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /1 to 64/);
+    const shown = await imdsHop(['options', ...control()]);
+    assert.equal(JSON.parse(shown.stdout).httpPutResponseHopLimit, 1);
+  });
+
+  test('a spot interruption and a rebalance recommendation appear in the metadata', async () => {
+    assert.equal(await status(namespace, '/latest/meta-data/spot/instance-action'), '404');
+    const spot = await imdsHop(['events', 'spot-interruption', ...control(), '--action', 'stop']);
+    assert.equal(spot.code, 0, spot.stderr);
+    const action = await curl(namespace, [`${BASE}/latest/meta-data/spot/instance-action`]);
+    const parsed = JSON.parse(action.stdout);
+    assert.equal(parsed.action, 'stop');
+    assert.ok(Date.parse(parsed.time) > Date.now());
+
+    assert.equal((await imdsHop(['events', 'rebalance', ...control()])).code, 0);
+    const rebalance = await curl(namespace, [`${BASE}/latest/meta-data/events/recommendations/rebalance`]);
+    assert.ok(Date.parse(JSON.parse(rebalance.stdout).noticeTime) <= Date.now());
+
+    assert.equal((await imdsHop(['events', 'clear', ...control()])).code, 0);
+    assert.equal(await status(namespace, '/latest/meta-data/spot/instance-action'), '404');
+  });
+
+  test('imds-hop options against no running appliance says so', async () => {
+    const missing = await imdsHop(['options', '--interface', 'ih-not-running']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no imds-hop is running .*\[NOT_RUNNING\]/);
+  });
+});
