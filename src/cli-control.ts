@@ -106,6 +106,11 @@ export function addControlCommands(program: Command): void {
   eventCommand('clear', 'withdraw every event', () => ({ kind: 'clear' }));
   eventCommand('list', 'show the current events', () => ({ kind: 'list' }));
 
+  const credentials = program.command('credentials').description('the role credentials the instance serves');
+  withSocket(
+    credentials.command('rotate').description('replace the role credentials now, as EC2 does before they expire'),
+  ).action(async (opts) => print(await call(opts, { op: 'rotate-credentials' })));
+
   withSocket(program.command('metrics').description('print the appliance metrics in the Prometheus text format')).action(
     async (opts) => print(await call(opts, { op: 'metrics' })),
   );

@@ -22,6 +22,7 @@ export type EventCommand =
 export type ControlRequest =
   | { op: 'options'; set?: Partial<MetadataOptions> }
   | { op: 'events'; command: EventCommand }
+  | { op: 'rotate-credentials' }
   | { op: 'metrics' }
   | { op: 'identity-cert' }
   | { op: 'status' };

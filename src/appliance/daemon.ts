@@ -260,6 +260,12 @@ async function handleControl(
     }
     case 'events':
       return applyEvent(request.command, engine, log);
+    case 'rotate-credentials': {
+      const rotated = engine.rotateCredentials(Date.now());
+      // The access key id is public (it appears in CloudTrail); the secret never reaches the log.
+      log.info(rotated, 'role credentials rotated');
+      return rotated;
+    }
     case 'metrics':
       return metrics.text();
     case 'identity-cert':

@@ -179,6 +179,7 @@ export class ImdsEngine {
   private signed: { document: string; signatures: IdentitySignatures } | undefined;
   /** Latest wall time the engine was given: the default clock for calls made without one (operator views). */
   private lastWallMs: number;
+  private credentialRotation: { epoch: number; baseMs: number };
 
   constructor(
     private readonly instance: InstanceModel,
@@ -191,6 +192,7 @@ export class ImdsEngine {
     this.currentOptions = validateOptions(this.currentOptions, instance.options);
     this.events = emptyEvents(instance.autoscalingTargetLifecycleState);
     this.lastWallMs = deps.bootWallMs;
+    this.credentialRotation = { epoch: 0, baseMs: deps.bootWallMs };
   }
 
   /** PEM of the certificate that verifies the identity document's signature, pkcs7 and rsa2048. */
@@ -241,6 +243,25 @@ export class ImdsEngine {
   setAutoscalingTargetLifecycleState(state: string | undefined): void {
     if (state !== undefined && !/^[A-Za-z:]+$/.test(state)) throw new EventError(`invalid target lifecycle state "${state}"`);
     this.events.autoscalingTargetLifecycleState = state;
+  }
+
+  /**
+   * Replaces the role credentials now, as EC2 does when it rotates them: a new set with LastUpdated = wallMs and
+   * a full lifetime. Returns the new access key id, so an operator can see the change without the secret.
+   */
+  rotateCredentials(wallMs: number): { accessKeyId: string | undefined; expiration: string | undefined } {
+    this.seen(wallMs);
+    this.credentialRotation = { epoch: this.credentialRotation.epoch + 1, baseMs: wallMs };
+    const role = this.instance.iamRole;
+    if (!role) return { accessKeyId: undefined, expiration: undefined };
+    const issued = issueCredentials(
+      this.deps.credentialKey,
+      `role:${role.name}#${this.credentialRotation.epoch}`,
+      schedule(role),
+      wallMs,
+      wallMs,
+    );
+    return { accessKeyId: issued.accessKeyId, expiration: isoSeconds(issued.expirationMs) };
   }
 
   clearEvents(): void {
@@ -441,6 +462,9 @@ export class ImdsEngine {
     const events = this.events;
     const bootWallMs = this.deps.bootWallMs;
     const credentialKey = this.deps.credentialKey;
+    // Role credentials count their periods from the last forced rotation (boot until then).
+    const rotation = this.credentialRotation;
+    const roleSubject = role ? `role:${role.name}#${rotation.epoch}` : '';
     const publicKeys = i.publicKeys ?? [];
     const tagKeys = Object.keys(i.tags).filter((key) => METADATA_TAG_KEY.test(key) && key !== '.' && key !== '..').sort();
 
@@ -479,14 +503,14 @@ export class ImdsEngine {
               info: leaf(() =>
                 ec2Json([
                   ['Code', 'Success'],
-                  ['LastUpdated', isoSeconds(issueCredentials(credentialKey, `role:${role.name}`, schedule(role), bootWallMs, wallMs).lastUpdatedMs)],
+                  ['LastUpdated', isoSeconds(issueCredentials(credentialKey, roleSubject, schedule(role), rotation.baseMs, wallMs).lastUpdatedMs)],
                   ['InstanceProfileArn', role.instanceProfileArn],
                   ['InstanceProfileId', role.instanceProfileId],
                 ]),
               ),
               'security-credentials': dir({
                 [role.name]: leaf(
-                  () => credentialsJson(issueCredentials(credentialKey, `role:${role.name}`, schedule(role), bootWallMs, wallMs)),
+                  () => credentialsJson(issueCredentials(credentialKey, roleSubject, schedule(role), rotation.baseMs, wallMs)),
                   { servesRole: true },
                 ),
               }),

@@ -29,6 +29,22 @@ test('credentials rotate at expiration − refresh and are always served with a 
   }
 });
 
+test('a forced rotation serves a new set at once, with a full lifetime, and later periods count from it', () => {
+  const { engine } = makeEngine();
+  const role = defaultInstance().iamRole!;
+  const periodMs = (role.credentialLifetimeSeconds - role.credentialRefreshSeconds) * 1000;
+  const before = credentials(engine, NOW_MS);
+  const rotatedAt = NOW_MS + 5_000;
+  const announced = engine.rotateCredentials(rotatedAt);
+  const after = credentials(engine, rotatedAt);
+  assert.notEqual(after.AccessKeyId, before.AccessKeyId);
+  assert.equal(announced.accessKeyId, after.AccessKeyId);
+  assert.equal(Date.parse(after.LastUpdated), rotatedAt - (rotatedAt % 1000));
+  assert.equal(Date.parse(after.Expiration) - Date.parse(after.LastUpdated), role.credentialLifetimeSeconds * 1000);
+  assert.deepEqual(credentials(engine, rotatedAt + periodMs - 1000), after);
+  assert.notEqual(credentials(engine, rotatedAt + periodMs).AccessKeyId, after.AccessKeyId);
+});
+
 test('credentials are deterministic for a key and differ across keys', () => {
   const a = credentials(makeEngine().engine, NOW_MS);
   assert.deepEqual(credentials(makeEngine().engine, NOW_MS), a);

@@ -12,9 +12,12 @@ import {
   createNamespace,
   imdsHop,
   inNamespace,
+  run,
   skipUnlessRoot,
   sweepStaleNamespaces,
+  temporaryDirectory,
 } from './harness.ts';
+import { writeFileSync } from 'node:fs';
 import { defaultInstance } from '../../src/imds/instance.ts';
 
 const BASE = `http://${SERVICE_ADDRESS}`;
@@ -173,6 +176,49 @@ describe('changing a running appliance with imds-hop options and events', { skip
 
     assert.equal((await imdsHop(['events', 'clear', ...control()])).code, 0);
     assert.equal(await status(namespace, '/latest/meta-data/spot/instance-action'), '404');
+  });
+
+  test('SDKs keep working across a credential rotation and pick up the new keys', async () => {
+    const smithy = join(CLIENTS, 'smithy-credentials.mjs');
+    const before = await inNamespace(namespace, process.execPath, [smithy]);
+    assert.equal(before.code, 0, before.stderr);
+    const rotated = await imdsHop(['credentials', 'rotate', ...control()]);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const announced = JSON.parse(rotated.stdout);
+    assert.match(announced.accessKeyId, /^ASIA/);
+    const after = await inNamespace(namespace, process.execPath, [smithy]);
+    assert.equal(after.code, 0, after.stderr);
+    const [first, second] = [JSON.parse(before.stdout.trim()), JSON.parse(after.stdout.trim())];
+    assert.notEqual(second.accessKeyId, first.accessKeyId);
+    assert.equal(second.accessKeyId, announced.accessKeyId);
+    const boto = await inNamespace(namespace, '/usr/bin/python3', [join(CLIENTS, 'botocore-fetch.py')], 30_000);
+    assert.equal(boto.code, 0, boto.stderr);
+    assert.equal(JSON.parse(boto.stdout.trim()).access_key, announced.accessKeyId);
+    // The rotation was logged (with the public key id), and neither the secret nor the session token was.
+    const served = JSON.parse((await curl(namespace, [`${BASE}/latest/meta-data/iam/security-credentials/${ROLE}`])).stdout);
+    assert.equal(served.AccessKeyId, announced.accessKeyId);
+    await appliance.waitFor((r) => r.msg === 'role credentials rotated');
+    const logged = JSON.stringify(appliance.records);
+    assert.ok(logged.includes(announced.accessKeyId));
+    assert.ok(!logged.includes(served.SecretAccessKey), 'the secret key appears in the log');
+    assert.ok(!logged.includes(served.Token.slice(0, 40)), 'the session token appears in the log');
+  });
+
+  test('the identity document verifies against the certificate imds-hop prints', async () => {
+    const cert = await imdsHop(['identity-cert', ...control()]);
+    assert.equal(cert.code, 0, cert.stderr);
+    assert.match(cert.stdout, /^-----BEGIN CERTIFICATE-----/);
+    const work = temporaryDirectory();
+    const document = await curl(namespace, [`${BASE}/latest/dynamic/instance-identity/document`]);
+    const pkcs7 = await curl(namespace, [`${BASE}/latest/dynamic/instance-identity/rsa2048`]);
+    assert.equal(JSON.parse(document.stdout).instanceId, INSTANCE.instanceId);
+    writeFileSync(join(work, 'cert.pem'), cert.stdout);
+    writeFileSync(join(work, 'document'), document.stdout);
+    writeFileSync(join(work, 'rsa2048.pem'), `-----BEGIN PKCS7-----\n${pkcs7.stdout.trim()}\n-----END PKCS7-----\n`);
+    // The recipe from AWS's docs for verifying the rsa2048 signature, with our certificate.
+    const verified = await run('openssl', ['smime', '-verify', '-in', join(work, 'rsa2048.pem'), '-inform', 'PEM', '-content', join(work, 'document'), '-certfile', join(work, 'cert.pem'), '-noverify']);
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.match(verified.stderr, /Verification successful/);
   });
 
   test('imds-hop options against no running appliance says so', async () => {
