@@ -36,7 +36,7 @@ const ipv4 = validated((text: string) => {
   return text;
 });
 const mac = validated((text: string) => {
-  parseMacAddress(text);
+  if ((parseMacAddress(text)[0] ?? 0) & 1) throw new Error(`${text} is a multicast address; the appliance needs a unicast MAC`);
   return text;
 });
 const listenAddress = validated((text: string) => {

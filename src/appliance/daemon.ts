@@ -97,6 +97,7 @@ function resolveSettings(requested: ServeOptions): ResolvedSettings {
     parseIpv4Address(hostAddress);
     serviceAddress = parseIpv4Address(serviceAddressText);
     mac = parseMacAddress(macText);
+    if ((mac[0] ?? 0) & 1) throw new Error(`${macText} is a multicast address; the appliance needs a unicast MAC`);
   } catch (error) {
     throw new ServeError('BAD_ADDRESS', (error as Error).message);
   }
