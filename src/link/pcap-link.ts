@@ -43,6 +43,9 @@ const ETHERNET_HEADER = 14;
 const CAPTURE_BUFFER_BYTES = 4 << 20;
 const SNAP_BYTES = 65_535;
 
+/** Handles whose open failed; see openPcapLink. Bounded by the number of failed opens, one per start-up. */
+const failedCaptures: CapHandle[] = [];
+
 /** What reaches the appliance: ARP requests for the service address, and IPv4 to it (TCP 80 and ICMP). */
 export function captureFilter(serviceAddress: string, serviceMac: Uint8Array): string {
   const addressHex = `0x${Buffer.from(serviceAddress.split('.').map(Number)).toString('hex')}`;
@@ -88,8 +91,12 @@ export function openPcapLink(options: PcapLinkOptions): FrameLink {
     }
   } catch (error) {
     if (error instanceof LinkError) throw error;
+    // cap's close() (also run by its destructor) stops a poll handle that a failed open never started, and
+    // crashes the process: keep the half-open handle reachable so the garbage collector never destroys it.
+    failedCaptures.push(capture);
     const message = (error as Error).message;
-    if (/filter/i.test(message)) {
+    // libpcap's compile errors ("can't parse filter expression: syntax error", "invalid IPv4 address …").
+    if (/filter|syntax|expression|invalid .*address/i.test(message)) {
       throw new LinkError('BPF_COMPILE_FAILED', `libpcap refused the capture filter "${filter}": ${message}`, { cause: error });
     }
     if (/permission|not permitted|EPERM/i.test(message)) {
