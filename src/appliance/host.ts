@@ -60,6 +60,8 @@ export class Host {
   /** Reply to the link-layer source a remote address was last seen from (the instance kernel, or a router). */
   private readonly neighbors = new Map<number, Uint8Array>();
   private identification = 0;
+  /** TTL each IP identification last left with: an ICMP error quotes the id, so we know what died and where. */
+  private readonly ttlByIdentification = new Uint8Array(65536);
   private timer: NodeJS.Timeout | undefined;
   private timerDeadline: number | undefined;
   private stopped = false;
@@ -157,7 +159,7 @@ export class Host {
           srcAddr: this.config.serviceAddress,
           dstAddr: ip.src,
           ttl: this.config.defaultTtl,
-          identification: this.nextIdentification(),
+          identification: this.nextIdentification(this.config.defaultTtl),
           message: { kind: 'echo-reply', identifier: message.identifier, sequence: message.sequence, data: message.data },
         }),
       );
@@ -168,8 +170,12 @@ export class Host {
       const quoted = parseQuotedDatagram(message.original);
       this.counters.increment(`icmp-${message.kind}-received`);
       if (quoted.ok && quoted.value.src === this.config.serviceAddress) {
-        // A router on the way to the client refused one of our packets: for a token response this is the
-        // hop limit doing its job.
+        // A router on the way to the client refused one of our packets. A packet sent with TTL t that expires
+        // dies at hop t; only token responses leave with a TTL other than the default, so this is the hop
+        // limit doing its job.
+        const sentTtl = this.ttlByIdentification[quoted.value.identification] ?? 0;
+        const tokenResponse = sentTtl !== 0 && sentTtl !== this.config.defaultTtl;
+        if (message.kind === 'time-exceeded' && tokenResponse) this.counters.increment('token-responses-died-in-transit');
         this.log.warn(
           {
             icmp: message.kind,
@@ -177,11 +183,14 @@ export class Host {
             router: formatIpv4Address(ip.src),
             client: formatIpv4Address(quoted.value.dst),
             clientPort: quoted.value.dstPort,
-            ttlAtRouter: quoted.value.ttl,
+            sentTtl: sentTtl || undefined,
+            tokenResponse,
           },
-          message.kind === 'time-exceeded'
-            ? 'response packet died in transit: TTL exhausted at a router'
-            : 'response packet refused on the way to the client',
+          message.kind !== 'time-exceeded'
+            ? 'response packet refused on the way to the client'
+            : tokenResponse
+              ? `token response died at hop ${sentTtl}: the hop limit stopped it at a router`
+              : `response packet died in transit${sentTtl ? ` at hop ${sentTtl}` : ''}: TTL exhausted at a router`,
         );
       }
       return;
@@ -269,7 +278,7 @@ export class Host {
         srcAddr: action.localAddr,
         dstAddr: action.remoteAddr,
         ttl: action.ttl,
-        identification: this.nextIdentification(),
+        identification: this.nextIdentification(action.ttl),
         segment: action.segment,
       }),
     );
@@ -291,8 +300,9 @@ export class Host {
     this.neighbors.set(address, mac.slice());
   }
 
-  private nextIdentification(): number {
+  private nextIdentification(ttl: number): number {
     this.identification = (this.identification + 1) & 0xffff;
+    this.ttlByIdentification[this.identification] = ttl;
     return this.identification;
   }
 

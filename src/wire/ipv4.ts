@@ -93,6 +93,8 @@ export interface QuotedDatagram {
   dst: number;
   protocol: number;
   ttl: number;
+  /** Lets the original sender find which of its packets this was. */
+  identification: number;
   srcPort?: number;
   dstPort?: number;
   tcpSeq?: number;
@@ -109,7 +111,13 @@ export function parseQuotedDatagram(original: Uint8Array): ParseResult<QuotedDat
   if (headerLength < IPV4_HEADER_LENGTH) return fail('bad-header-length');
   if (headerLength > original.length) return fail('truncated');
   const protocol = original[9];
-  const quoted: QuotedDatagram = { src: readU32(original, 12), dst: readU32(original, 16), protocol, ttl: original[8] };
+  const quoted: QuotedDatagram = {
+    src: readU32(original, 12),
+    dst: readU32(original, 16),
+    protocol,
+    ttl: original[8],
+    identification: (original[4] << 8) | original[5],
+  };
   // Only the first fragment carries the transport header.
   const fragmentOffset = ((original[6] << 8) | original[7]) & FRAGMENT_OFFSET_MASK;
   const transport = original.subarray(headerLength);

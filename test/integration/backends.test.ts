@@ -166,7 +166,7 @@ for (const backend of ['tap', 'pcap'] as const) {
         const timeExceeded = frames.filter((f) => f.icmp?.kind === 'time-exceeded' && f.ip.dst === SERVICE);
         assert.equal(timeExceeded.length > 0, hopLimit === 1, 'ICMP time-exceeded from the router iff the token died');
         if (hopLimit === 1) {
-          await topology.appliance.waitFor((r) => typeof r.msg === 'string' && r.msg.includes('TTL exhausted'), 5_000);
+          await topology.appliance.waitFor((r) => typeof r.msg === 'string' && r.msg === 'token response died at hop 1: the hop limit stopped it at a router' && r.tokenResponse === true, 5_000);
         }
         if (topology.silentKernelAddress) {
           const fromKernel = frames.filter((f) => f.ip.src === parseIpv4Address(topology.silentKernelAddress as string));

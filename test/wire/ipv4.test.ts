@@ -131,26 +131,26 @@ test('quoted datagram: header fields and ports from a truncated quote', () => {
   quote[8] = 1;
   assert.deepEqual(parseQuotedDatagram(quote), {
     ok: true,
-    value: { src: clientAddr, dst: serviceAddr, protocol: 6, ttl: 1, srcPort: 54321, dstPort: 80, tcpSeq: 0x3b9aca07 },
+    value: { src: clientAddr, dst: serviceAddr, protocol: 6, ttl: 1, identification: 41394, srcPort: 54321, dstPort: 80, tcpSeq: 0x3b9aca07 },
   });
   assert.deepEqual(parseQuotedDatagram(quote.subarray(0, 24)), {
     ok: true,
-    value: { src: clientAddr, dst: serviceAddr, protocol: 6, ttl: 1, srcPort: 54321, dstPort: 80 },
+    value: { src: clientAddr, dst: serviceAddr, protocol: 6, ttl: 1, identification: 41394, srcPort: 54321, dstPort: 80 },
   });
   assert.deepEqual(parseQuotedDatagram(quote.subarray(0, 20)), {
     ok: true,
-    value: { src: clientAddr, dst: serviceAddr, protocol: 6, ttl: 1 },
+    value: { src: clientAddr, dst: serviceAddr, protocol: 6, ttl: 1, identification: 41394 },
   });
   for (let n = 0; n < 20; n++) assert.deepEqual(parseQuotedDatagram(quote.subarray(0, n)), { ok: false, reason: 'truncated' });
   const later = quote.slice();
   later[7] = 1; // a non-first fragment has no transport header
-  assert.deepEqual(parseQuotedDatagram(later), { ok: true, value: { src: clientAddr, dst: serviceAddr, protocol: 6, ttl: 1 } });
+  assert.deepEqual(parseQuotedDatagram(later), { ok: true, value: { src: clientAddr, dst: serviceAddr, protocol: 6, ttl: 1, identification: 41394 } });
 });
 
 test('quoted UDP datagram carries ports but no sequence number', () => {
   const quote = hex('45000030 0001 0000 0111 0000 0a000002 a9fea9fe 1f90 0035 001c 0000');
   assert.deepEqual(parseQuotedDatagram(quote), {
     ok: true,
-    value: { src: clientAddr, dst: serviceAddr, protocol: 17, ttl: 1, srcPort: 8080, dstPort: 53 },
+    value: { src: clientAddr, dst: serviceAddr, protocol: 17, ttl: 1, identification: 1, srcPort: 8080, dstPort: 53 },
   });
 });
