@@ -12,6 +12,7 @@ import {
   createNamespace,
   inNamespace,
   skipUnlessRoot,
+  sumCounters,
   sweepStaleNamespaces,
 } from './harness.ts';
 import {
@@ -94,10 +95,6 @@ function damagedFrames(): Array<{ counter: string; frames: Uint8Array[] }> {
   ];
 }
 
-function sumPrefix(counters: Record<string, number>, prefix: string): number {
-  return Object.entries(counters).filter(([k]) => k.startsWith(prefix)).reduce((t, [, v]) => t + v, 0);
-}
-
 describe('malformed frames injected into the tap', { skip: skipUnlessRoot }, () => {
   let namespace: string;
   let appliance: Appliance;
@@ -128,7 +125,7 @@ describe('malformed frames injected into the tap', { skip: skipUnlessRoot }, () 
 
     const after = await appliance.counters();
     for (const kind of kinds) {
-      const counted = sumPrefix(after, kind.counter) - sumPrefix(before, kind.counter);
+      const counted = sumCounters(after, kind.counter) - sumCounters(before, kind.counter);
       assert.ok(counted >= kind.frames.length, `${kind.counter}: counted ${counted} of ${kind.frames.length} injected`);
     }
     // None of the damaged SYNs opened a connection: only curl's did.
