@@ -8,6 +8,7 @@ import { MetricsListenError, parseListenAddress } from './appliance/metrics.ts';
 import { ConfigError } from './config/index.ts';
 import { ControlClientError } from './control-client.ts';
 import { addControlCommands } from './cli-control.ts';
+import { addLabCommands } from './cli-lab.ts';
 import { createLogger } from './log.ts';
 import type { MetadataOptions } from './imds/instance.ts';
 
@@ -93,6 +94,7 @@ export function buildProgram(): Command {
     });
 
   addControlCommands(program);
+  addLabCommands(program);
   return program;
 }
 

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Provisions the instance VM: installs imds-hop, runs it on the tap imds0 as a systemd service, and applies the
+# lab's misconfigurations with the scripts the netns lab uses (router/NAT, container bridge, open proxy, WAF,
+# SSRF app). Usage: provision-instance.sh INSTANCE_ADDRESS      (run as root by `vagrant provision`)
+set -euo pipefail
+instance_address="${1:?usage: provision-instance.sh INSTANCE_ADDRESS}"
+repo=/imds-hop
+lab="$repo/scripts/lab"
+export IHLAB_TAP=imds0 IHLAB_NS_CONTAINER=ihlab-container
+
+on_failure() {
+  echo "provision-instance: failed; undoing the lab's services and container" >&2
+  "$lab/services.sh" stop || true
+  "$lab/container.sh" down || true
+}
+trap on_failure ERR INT TERM
+
+bash "$repo/scripts/install.sh"
+
+node_bin="$(command -v node)"
+cat >/etc/systemd/system/imds-hop.service <<UNIT
+[Unit]
+Description=imds-hop: the EC2 instance metadata service on tap imds0
+After=network-online.target
+
+[Service]
+ExecStart=${node_bin} ${repo}/bin/imds-hop.mjs serve --interface imds0 --metrics-listen 127.0.0.1:9469
+Restart=on-failure
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable --now imds-hop.service
+for _ in $(seq 1 100); do
+  [[ -S /run/imds-hop/imds0.sock ]] && break
+  sleep 0.2
+done
+[[ -S /run/imds-hop/imds0.sock ]] || { journalctl -u imds-hop --no-pager | tail -20; false; }
+
+# The misconfigurations: forward + masquerade the attacker's network and the container bridge to the service.
+"$lab/container.sh" down
+"$lab/container.sh" up
+"$lab/router.sh" imds0 198.18.0.0/24 198.18.1.0/24
+"$lab/services.sh" stop
+"$lab/services.sh" start "$instance_address"
+
+trap - ERR INT TERM
+echo "instance ready: imds-hop on imds0, NAT for 198.18.0.0/24, services on ${instance_address}:8080-8082"
