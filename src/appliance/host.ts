@@ -65,6 +65,18 @@ export class Host {
   private timer: NodeJS.Timeout | undefined;
   private timerDeadline: number | undefined;
   private stopped = false;
+  /** Shared by every HTTP session: no closures allocated per connection. */
+  private readonly handleRequest = (request: ImdsRequest): ImdsResponse => this.engine.handle(request, this.clock.wallMs());
+  private readonly dateHeader = (): string => {
+    const second = Math.floor(this.clock.wallMs() / 1000);
+    if (second !== this.dateSecond) {
+      this.dateSecond = second;
+      this.dateText = new Date(second * 1000).toUTCString();
+    }
+    return this.dateText;
+  };
+  private dateSecond = Number.NaN;
+  private dateText = '';
 
   constructor(
     private readonly config: HostConfig,
@@ -99,6 +111,7 @@ export class Host {
       ...tcpCounters,
       'tcp-connections-open': this.tcp.connectionCount(),
       'tcp-connections-half-open': this.tcp.halfOpenCount(),
+      'tcp-connections-time-wait': this.tcp.timeWaitCount(),
     };
   }
 
@@ -216,12 +229,7 @@ export class Host {
         case 'transmit':
           break;
         case 'accepted':
-          this.sessions.set(
-            action.id,
-            new HttpSession(this.config.http, (request) => this.engine.handle(request, this.clock.wallMs()), () =>
-              new Date(this.clock.wallMs()).toUTCString(),
-            ),
-          );
+          // The HTTP session is created by the first bytes (deliver): an idle connection costs none.
           this.counters.increment('connections-accepted');
           break;
         case 'data':
@@ -240,20 +248,28 @@ export class Host {
   }
 
   private deliver(id: ConnectionId, bytes: Uint8Array, now: number): void {
-    const session = this.sessions.get(id);
-    if (!session) return;
+    let session = this.sessions.get(id);
+    if (!session) {
+      session = new HttpSession(this.config.http, this.handleRequest, this.dateHeader);
+      this.sessions.set(id, session);
+    }
     const output = session.receive(bytes);
+    const debug = this.log.isLevelEnabled('debug');
     for (const { request, response } of output.requests) {
       this.counters.increment(`http-responses-${response.status}`);
       if (response.hopLimit !== undefined) this.counters.increment('http-hop-limited-responses');
-      this.log.debug({ method: request.method, path: request.target, status: response.status }, 'request');
+      if (debug) this.log.debug({ method: request.method, path: request.target, status: response.status }, 'request');
     }
     if (output.errorCode) {
       this.counters.increment(`http-errors-${output.errorCode}`);
       this.log.info({ code: output.errorCode }, 'malformed HTTP request');
     }
-    for (const chunk of output.chunks) {
-      const sent = this.tcp.send(id, chunk.bytes, chunk.ttl ?? this.config.defaultTtl, now);
+    const chunks = output.chunks;
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i] as (typeof chunks)[number];
+      // Closing after the last response: our FIN rides on its last segment instead of a segment of its own.
+      const thenClose = output.close && i === chunks.length - 1;
+      const sent = this.tcp.send(id, chunk.bytes, chunk.ttl ?? this.config.defaultTtl, now, thenClose);
       if (!sent.ok) {
         // The peer is not reading (send buffer full) or the connection is going away: give up on it.
         this.counters.increment(`http-send-refused-${sent.reason}`);
@@ -262,7 +278,7 @@ export class Host {
       }
       this.apply(sent.actions, now);
     }
-    if (output.close) this.apply(this.tcp.close(id, now), now);
+    if (output.close && chunks.length === 0) this.apply(this.tcp.close(id, now), now);
   }
 
   private transmitSegment(action: Extract<TcpAction, { kind: 'transmit' }>): void {

@@ -24,24 +24,25 @@ export type RequestHandler = (request: ImdsRequest) => ImdsResponse;
 const SERVER_HEADER: readonly [string, string] = ['Server', 'EC2ws'];
 
 export class HttpSession {
-  private readonly parser: HttpRequestParser;
+  /** Created with the first bytes: a connection that never sends a request costs no parser. */
+  private parser: HttpRequestParser | undefined;
   private finished = false;
 
+  /** Pass the same limits object and functions to every session: they are shared, not copied, per connection. */
   constructor(
-    limits: Partial<HttpLimits>,
+    private readonly limits: Partial<HttpLimits>,
     private readonly handler: RequestHandler,
     private readonly dateHeader: () => string,
-  ) {
-    this.parser = new HttpRequestParser(limits);
-  }
+  ) {}
 
   get bufferedBytes(): number {
-    return this.parser.bufferedBytes;
+    return this.parser?.bufferedBytes ?? 0;
   }
 
   receive(bytes: Uint8Array): SessionOutput {
     const output: SessionOutput = { chunks: [], close: false, requests: [] };
     if (this.finished) return output;
+    this.parser ??= new HttpRequestParser(this.limits);
     for (const event of this.parser.push(bytes)) {
       if (event.kind === 'error') {
         const response: ImdsResponse = { status: event.status, headers: [['Content-Type', 'text/plain']], body: '' };

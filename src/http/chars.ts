@@ -41,8 +41,16 @@ export function isTokenString(text: string): boolean {
   return true;
 }
 
+const SHORT_STRING = 64;
+
 /** Header bytes are octets (RFC 9110 5.5); latin1 keeps obs-text round-trippable. */
 export function latin1(bytes: Uint8Array, from: number, to: number): string {
+  if (to - from <= SHORT_STRING) {
+    // Header names and values are short: a plain loop beats spreading a subarray into fromCharCode.
+    let text = '';
+    for (let i = from; i < to; i++) text += String.fromCharCode(bytes[i] as number);
+    return text;
+  }
   let out = '';
   // Chunked so a 16 KiB header section never hits the argument-count limit of fromCharCode.
   for (let i = from; i < to; i += 4096) {

@@ -62,7 +62,10 @@ const SHRINK_ABOVE = 64 * 1024;
 
 export class HttpRequestParser {
   private readonly limits: HttpLimits;
-  private buf = new Uint8Array(0);
+  /** Shared empty buffer until the first bytes arrive: an idle connection holds no ArrayBuffer of its own. */
+  private buf: Uint8Array = NO_BYTES;
+  /** buf is the caller's array, read in place: never written, replaced by our own buffer before any append. */
+  private borrowed = false;
   /** buf[start, end) holds bytes received and not yet consumed by a finished request. */
   private start = 0;
   private end = 0;
@@ -79,11 +82,11 @@ export class HttpRequestParser {
   private target = '';
   private version: HttpVersion = '1.1';
   private fields: Array<[string, string]> = [];
-  private headerMap: Record<string, string> = {};
+  private headerMap: Record<string, string> = NO_FIELDS;
   private keepAlive = true;
 
   constructor(limits: Partial<HttpLimits> = {}) {
-    this.limits = resolveLimits(limits);
+    this.limits = sharedLimits(limits);
   }
 
   /** Bytes held: the unfinished tail of the stream. Zero after an error. */
@@ -109,6 +112,7 @@ export class HttpRequestParser {
       events.push(fail(413, 'buffer-full', `connection holds ${this.bufferedBytes} unparsed bytes, limit is ${this.limits.maxBufferedBytes}`));
       this.die();
     }
+    if (this.borrowed) this.ownPendingBytes(); // never keep the caller's array past this call
     return events;
   }
 
@@ -116,7 +120,7 @@ export class HttpRequestParser {
   private step(): HttpParseEvent | undefined {
     while (this.phase === 'request-line' || this.phase === 'headers') {
       const from = this.start + this.scan;
-      const found = this.buf.subarray(from, this.end).indexOf(LF);
+      const found = indexOfByte(this.buf, LF, from, this.end);
       if (found < 0) {
         this.scan = this.end - this.start;
         return this.checkPartialLine();
@@ -176,12 +180,11 @@ export class HttpRequestParser {
 
   private parseRequestLine(a: number, b: number): HttpParseError | undefined {
     const buf = this.buf;
-    const bad = (why: string) => fail(400, 'bad-request-line', `malformed request line: ${why}`);
-    const sp1 = buf.subarray(a, b).indexOf(SP);
+    const sp1 = indexOfByte(buf, SP, a, b);
     if (sp1 <= 0) return bad('expected METHOD SP target SP HTTP-version');
     if (!isToken(buf, a, a + sp1)) return bad('method is not a token');
     const t0 = a + sp1 + 1;
-    const sp2 = buf.subarray(t0, b).indexOf(SP);
+    const sp2 = indexOfByte(buf, SP, t0, b);
     if (sp2 < 0) return bad('expected METHOD SP target SP HTTP-version');
     if (sp2 === 0) return bad('empty request target or repeated space');
     const t1 = t0 + sp2;
@@ -190,17 +193,20 @@ export class HttpRequestParser {
     }
     const v = t1 + 1;
     // HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (RFC 9112 2.3).
-    const isDigit = (x: number) => x >= 0x30 && x <= 0x39;
     if (
       b - v !== 8 ||
-      latin1(buf, v, v + 5) !== 'HTTP/' ||
+      buf[v] !== 0x48 || // H
+      buf[v + 1] !== 0x54 || // T
+      buf[v + 2] !== 0x54 || // T
+      buf[v + 3] !== 0x50 || // P
+      buf[v + 4] !== 0x2f || // /
       !isDigit(buf[v + 5]) ||
       buf[v + 6] !== 0x2e ||
       !isDigit(buf[v + 7])
     ) {
       return bad('version must be HTTP/<digit>.<digit>');
     }
-    const version = latin1(buf, v + 5, v + 8);
+    const version = buf[v + 5] === 0x31 && buf[v + 7] === 0x31 ? '1.1' : buf[v + 5] === 0x31 && buf[v + 7] === 0x30 ? '1.0' : latin1(buf, v + 5, v + 8);
     if (version !== '1.0' && version !== '1.1') {
       return fail(505, 'unsupported-version', `HTTP/${version} is not supported; use HTTP/1.1 or HTTP/1.0`);
     }
@@ -235,7 +241,7 @@ export class HttpRequestParser {
     if (buf[a] === SP || buf[a] === HT) {
       return fail(400, 'obs-fold', 'header line starts with whitespace (obsolete line folding is not accepted)');
     }
-    const colon = buf.subarray(a, b).indexOf(COLON);
+    const colon = indexOfByte(buf, COLON, a, b);
     if (colon < 0) return fail(400, 'bad-header', 'header line has no colon');
     const nameEnd = a + colon;
     if (!isToken(buf, a, nameEnd)) {
@@ -257,7 +263,8 @@ export class HttpRequestParser {
 
   /** The empty line ended the header section: decide framing and connection persistence. */
   private finishHead(sectionEnd: number): HttpParseError | undefined {
-    const map: Record<string, string> = Object.create(null);
+    // A plain object built in place (the request keeps it); "__proto__" is defined, never assigned.
+    const map: Record<string, string> = {};
     let hosts = 0;
     let length: string | undefined;
     for (const [name, value] of this.fields) {
@@ -274,7 +281,7 @@ export class HttpRequestParser {
         length = normalized;
         continue; // one value in the map, not "5, 5"
       }
-      map[name] = name in map ? `${map[name]}, ${value}` : value;
+      setField(map, name, Object.hasOwn(map, name) ? `${map[name]}, ${value}` : value);
     }
     if (hosts > 1) return fail(400, 'bad-host', 'more than one Host field');
     if (hosts === 0 && this.version === '1.1') return fail(400, 'missing-host', 'HTTP/1.1 request without Host');
@@ -286,7 +293,7 @@ export class HttpRequestParser {
         return fail(413, 'body-too-large', `Content-Length ${length} exceeds the limit of ${this.limits.maxBodyBytes} bytes`);
       }
     }
-    this.headerMap = { ...map };
+    this.headerMap = map;
     this.keepAlive = keepAliveOf(this.version, map['connection']);
     this.bodyStart = sectionEnd;
     this.bodyLength = bodyLength;
@@ -315,16 +322,26 @@ export class HttpRequestParser {
     this.start += n;
     if (this.start === this.end) {
       this.start = this.end = 0;
-      if (this.buf.length > SHRINK_ABOVE) this.buf = new Uint8Array(0);
+      if (this.borrowed || this.buf.length > SHRINK_ABOVE) this.releaseBuffer();
     }
     this.phase = 'request-line';
     this.scan = this.lineStart = this.headersStart = this.bodyStart = this.bodyLength = 0;
+    // The finished request owns the old field list; the next one starts a fresh one.
     this.fields = [];
-    this.headerMap = {};
+    this.headerMap = NO_FIELDS;
   }
 
   private append(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
+    if (this.start === this.end && this.phase === 'request-line' && this.scan === 0) {
+      // Nothing pending (the usual case: one whole request per segment): parse the caller's bytes where they
+      // are, without a copy or a buffer of our own. Requests keep strings and a copied body, never views.
+      this.buf = bytes;
+      this.borrowed = true;
+      this.start = 0;
+      this.end = bytes.length;
+      return;
+    }
     if (this.end + bytes.length > this.buf.length) {
       const live = this.end - this.start;
       const need = live + bytes.length;
@@ -342,15 +359,70 @@ export class HttpRequestParser {
     this.end += bytes.length;
   }
 
+  /** Copies an unfinished tail out of a borrowed array into a buffer of our own. */
+  private ownPendingBytes(): void {
+    const live = this.end - this.start;
+    if (live === 0) {
+      this.releaseBuffer();
+      return;
+    }
+    const own = new Uint8Array(Math.max(live, INITIAL_CAPACITY));
+    own.set(this.buf.subarray(this.start, this.end));
+    this.buf = own;
+    this.borrowed = false;
+    this.start = 0;
+    this.end = live;
+  }
+
+  private releaseBuffer(): void {
+    this.buf = NO_BYTES;
+    this.borrowed = false;
+  }
+
   private die(): void {
     this.phase = 'dead';
-    this.buf = new Uint8Array(0);
+    this.releaseBuffer();
     this.start = this.end = 0;
   }
 }
 
+/** Offset of `byte` in bytes[from, to) relative to `from`, or -1: no subarray view allocated per line. */
+function indexOfByte(bytes: Uint8Array, byte: number, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (bytes[i] === byte) return i - from;
+  return -1;
+}
+
+function setField(map: Record<string, string>, name: string, value: string): void {
+  if (name === '__proto__') Object.defineProperty(map, name, { value, writable: true, enumerable: true, configurable: true });
+  else map[name] = value;
+}
+
+function bad(why: string): HttpParseError {
+  return fail(400, 'bad-request-line', `malformed request line: ${why}`);
+}
+
+function isDigit(x: number | undefined): boolean {
+  return x !== undefined && x >= 0x30 && x <= 0x39;
+}
+
+const NO_BYTES = new Uint8Array(0);
+/** Placeholder map between requests; finishHead always builds a fresh one for the request it finishes. */
+const NO_FIELDS: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);
+
+/** Resolved limits are shared by every parser built from the same options object (the Host passes one). */
+const resolvedByOptions = new WeakMap<Partial<HttpLimits>, HttpLimits>();
+function sharedLimits(partial: Partial<HttpLimits>): HttpLimits {
+  let resolved = resolvedByOptions.get(partial);
+  if (resolved === undefined) {
+    resolved = resolveLimits(partial);
+    resolvedByOptions.set(partial, resolved);
+  }
+  return resolved;
+}
+
 /** RFC 9112 9.3: 1.1 persists unless "close"; 1.0 only with "keep-alive". Connection is a token list. */
 function keepAliveOf(version: HttpVersion, connection: string | undefined): boolean {
+  if (connection === undefined) return version === '1.1'; // the common case, without the token list
   const tokens = (connection ?? '').split(',').map((t) => t.trim().toLowerCase());
   if (tokens.includes('close')) return false;
   return version === '1.1' || tokens.includes('keep-alive');

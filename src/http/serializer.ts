@@ -65,23 +65,45 @@ function checkValue(name: string, value: string): void {
 
 const encoder = new TextEncoder();
 
+/** Header names already checked (a server sends the same few names again and again): checked once each. */
+const checkedNames = new Set<string>();
+const MAX_CHECKED_NAMES = 256;
+
+function checkName(name: string): void {
+  if (checkedNames.has(name)) return;
+  if (!isTokenString(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
+  if (RESERVED.has(name.toLowerCase())) throw new TypeError(`header ${name} is set by serializeResponse itself`);
+  if (checkedNames.size < MAX_CHECKED_NAMES) checkedNames.add(name);
+}
+
+function checkedHead(status: number, response: HttpResponse, contentLength: number, keepAlive: boolean): string {
+  let head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`;
+  const headers = response.headers;
+  if (Array.isArray(headers)) {
+    const list = headers as HeaderList;
+    for (let i = 0; i < list.length; i++) {
+      const [name, value] = list[i] as readonly [string, string];
+      checkName(name);
+      checkValue(name, value);
+      head += name + ': ' + value + '\r\n';
+    }
+  } else {
+    for (const [name, value] of Object.entries(headers as HeaderRecord)) {
+      checkName(name);
+      checkValue(name, value);
+      head += name + ': ' + value + '\r\n';
+    }
+  }
+  head += 'Content-Length: ' + contentLength + '\r\n';
+  if (!keepAlive) head += 'Connection: close\r\n';
+  return head + '\r\n';
+}
+
 export function serializeResponse(response: HttpResponse, options: SerializeOptions): Uint8Array {
   const { status } = response;
   if (!Number.isInteger(status) || status < 100 || status > 999) throw new RangeError(`invalid status ${status}`);
   const body = typeof response.body === 'string' ? encoder.encode(response.body) : response.body;
-  const pairs: Iterable<readonly [string, string]> = Array.isArray(response.headers)
-    ? (response.headers as HeaderList)
-    : Object.entries(response.headers as HeaderRecord);
-  let head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`;
-  for (const [name, value] of pairs) {
-    if (!isTokenString(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
-    if (RESERVED.has(name.toLowerCase())) throw new TypeError(`header ${name} is set by serializeResponse itself`);
-    checkValue(name, value);
-    head += `${name}: ${value}\r\n`;
-  }
-  head += `Content-Length: ${body.length}\r\n`;
-  if (!options.keepAlive) head += 'Connection: close\r\n';
-  head += '\r\n';
+  const head = checkedHead(status, response, body.length, options.keepAlive);
   const bodyBytes = options.omitBody ? 0 : body.length;
   const out = new Uint8Array(head.length + bodyBytes);
   // Latin1 encoding: every char was checked to be <= 0xff above, and the rest is ASCII.

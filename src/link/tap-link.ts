@@ -46,7 +46,16 @@ class TapLink implements FrameLink {
 
   onFrames(handler: FramesHandler): void {
     if (this.watcher) throw new Error('onFrames handler already registered');
-    this.watcher = new this.Watcher(this.fd, handler);
+    // Plain Uint8Array views of the addon's Buffers: every parse layer slices them, and Buffer's own subarray
+    // (a JS FastBuffer construction) cost more per frame than the typed-array builtin.
+    this.watcher = new this.Watcher(this.fd, (frames) => {
+      const views = new Array<Uint8Array>(frames.length);
+      for (let i = 0; i < frames.length; i++) {
+        const frame = frames[i] as Buffer;
+        views[i] = new Uint8Array(frame.buffer, frame.byteOffset, frame.length);
+      }
+      handler(views);
+    });
   }
 
   async close(): Promise<void> {

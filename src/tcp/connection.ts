@@ -59,9 +59,11 @@ export class Connection {
   /** Our segment size: our own MSS capped by the peer's. */
   readonly effectiveMss: number;
 
-  private readonly sendBuffer = new SendBuffer();
+  /** The shared empty buffer until the first send(): an idle connection owns none. */
+  private sendBuffer: SendBuffer = SendBuffer.EMPTY;
   private finQueued = false;
-  private readonly reassembly: Reassembly;
+  /** Created by the first out-of-order segment: most connections never need one. */
+  private reassembly: Reassembly | undefined;
   private readonly rto: RtoEstimator;
   private readonly congestion: CongestionControl;
   /** The one segment being timed (RFC 6298 section 3); cleared by any retransmission (Karn). */
@@ -103,7 +105,6 @@ export class Connection {
     this.rcvWnd = Math.min(config.receiveWindow, MAX_UNSCALED_WINDOW);
     const peerMss = Math.max(syn.options.mss ?? DEFAULT_PEER_MSS, MIN_PEER_MSS);
     this.effectiveMss = Math.min(config.mss, peerMss);
-    this.reassembly = new Reassembly(Math.min(config.maxReassemblyBytes, this.rcvWnd));
     this.rto = new RtoEstimator(config.initialRtoMs, config.minRtoMs, config.maxRtoMs);
     this.congestion = new CongestionControl(this.effectiveMss);
     this.lastActivity = now;
@@ -116,7 +117,7 @@ export class Connection {
   }
 
   get reassemblyBytes(): number {
-    return this.reassembly.size;
+    return this.reassembly?.size ?? 0;
   }
 
   get congestionWindow(): number {
@@ -143,17 +144,13 @@ export class Connection {
 
   /** Earliest time onTimers() has work, or undefined. */
   deadline(): number | undefined {
-    let earliest: number | undefined;
-    const consider = (at: number | undefined): void => {
-      if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
-    };
-    consider(this.rtxDeadline);
-    consider(this.persistDeadline);
-    consider(this.delayedAckDeadline);
-    consider(this.timeWaitDeadline);
-    consider(this.finWait2Deadline);
-    consider(this.idleDeadline());
-    return earliest;
+    // Called after every event: plain comparisons, no closure or array per call.
+    let earliest = this.rtxDeadline;
+    earliest = earlier(earliest, this.persistDeadline);
+    earliest = earlier(earliest, this.delayedAckDeadline);
+    earliest = earlier(earliest, this.timeWaitDeadline);
+    earliest = earlier(earliest, this.finWait2Deadline);
+    return earlier(earliest, this.idleDeadline());
   }
 
   private idleDeadline(): number | undefined {
@@ -180,16 +177,19 @@ export class Connection {
     return out;
   }
 
-  send(bytes: Uint8Array, ttl: number, now: number): SendResult {
+  /** Queues bytes; with `thenClose` our FIN follows them at once and rides on their last segment. */
+  send(bytes: Uint8Array, ttl: number, now: number, thenClose = false): SendResult {
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) throw new RangeError(`TTL ${ttl} is not 1..255`);
     if (!this.acceptsData) return { ok: false, reason: 'closing' };
     if (this.sendBuffer.length + bytes.length > this.context.config.maxSendBuffer) {
       this.context.count('send-refused-buffer-full');
       return { ok: false, reason: 'buffer-full' };
     }
+    if (this.sendBuffer === SendBuffer.EMPTY) this.sendBuffer = new SendBuffer();
     this.sendBuffer.push(bytes, ttl);
     const out: TcpAction[] = [];
-    this.output(out, now);
+    if (thenClose) this.beginClose(out, now); // beginClose runs output()
+    else this.output(out, now);
     return { ok: true, actions: out };
   }
 
@@ -491,6 +491,7 @@ export class Connection {
     }
     if (seq !== this.rcvNxt) {
       // Out of order: hold the bytes (the FIN will be retransmitted) and send a duplicate ACK at once (RFC 5681 4.2).
+      this.reassembly ??= new Reassembly(Math.min(this.context.config.maxReassemblyBytes, this.rcvWnd));
       if (this.reassembly.insert(this.rcvNxt, seq, payload)) this.context.count('segments-out-of-order');
       else this.context.count('segments-dropped-reassembly-full');
       this.sendAck(out, now);
@@ -499,8 +500,8 @@ export class Connection {
     let filledGap = false;
     if (payload.length > 0) {
       this.deliver(out, payload);
-      if (fin) this.reassembly.clear(); // bytes past the FIN cannot exist
-      for (let more = this.reassembly.take(this.rcvNxt); more; more = this.reassembly.take(this.rcvNxt)) {
+      if (fin) this.reassembly = undefined; // bytes past the FIN cannot exist
+      for (let more = this.reassembly?.take(this.rcvNxt); more; more = this.reassembly?.take(this.rcvNxt)) {
         this.deliver(out, more);
         filledGap = true;
       }
@@ -517,7 +518,7 @@ export class Connection {
     }
     this.unackedSegments += 1;
     // RFC 5681 4.2: ACK at once when a gap fills, while holding out-of-order data, or on every second segment.
-    if (filledGap || !this.reassembly.isEmpty || this.unackedSegments >= 2) {
+    if (filledGap || (this.reassembly !== undefined && !this.reassembly.isEmpty) || this.unackedSegments >= 2) {
       this.sendAck(out, now);
     } else if (this.delayedAckDeadline === undefined) {
       this.delayedAckDeadline = now + this.context.config.delayedAckMs;
@@ -544,7 +545,8 @@ export class Connection {
     this.state = 'time-wait';
     this.timeWaitDeadline = now + this.context.config.timeWaitMs;
     this.clearTransferTimers();
-    this.reassembly.clear();
+    this.reassembly = undefined;
+    if (this.sendBuffer.length === 0) this.sendBuffer = SendBuffer.EMPTY; // TIME-WAIT may last a minute: hold nothing
     this.detach(out, 'normal');
   }
 
@@ -554,8 +556,8 @@ export class Connection {
     this.state = 'closed';
     this.clearTransferTimers();
     this.timeWaitDeadline = undefined;
-    this.reassembly.clear();
-    this.sendBuffer.consume(this.sendBuffer.length);
+    this.reassembly = undefined;
+    this.sendBuffer = SendBuffer.EMPTY;
   }
 
   private detach(out: TcpAction[], reason: CloseReason): void {
@@ -772,6 +774,11 @@ export class Connection {
 }
 
 const EMPTY = new Uint8Array(0);
+
+function earlier(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  return b !== undefined && b < a ? b : a;
+}
 
 /** SEG.LEN: payload octets plus one for SYN or FIN. */
 export function segmentLength(segment: TcpSegment): number {

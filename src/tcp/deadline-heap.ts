@@ -1,5 +1,6 @@
 // Binary min-heap of (deadline, key) pairs. Entries are never removed early: the owner invalidates them lazily
-// by checking, on pop, that the entry still matches what it scheduled.
+// by checking, on pop, that the entry still matches what it scheduled. Deadlines and keys live in two parallel
+// plain arrays (unboxed doubles and small integers), so an entry costs no object of its own.
 
 export interface DeadlineEntry {
   deadline: number;
@@ -7,47 +8,72 @@ export interface DeadlineEntry {
 }
 
 export class DeadlineHeap {
-  private readonly items: DeadlineEntry[] = [];
+  private readonly deadlines: number[] = [];
+  private readonly keys: number[] = [];
 
   get size(): number {
-    return this.items.length;
+    return this.deadlines.length;
   }
 
   push(deadline: number, key: number): void {
-    const items = this.items;
-    items.push({ deadline, key });
-    let index = items.length - 1;
+    const deadlines = this.deadlines;
+    const keys = this.keys;
+    let index = deadlines.length;
+    deadlines.push(deadline);
+    keys.push(key);
     while (index > 0) {
       const parent = (index - 1) >> 1;
-      if (items[parent].deadline <= items[index].deadline) break;
-      [items[parent], items[index]] = [items[index], items[parent]];
+      if ((deadlines[parent] as number) <= deadline) break;
+      deadlines[index] = deadlines[parent] as number;
+      keys[index] = keys[parent] as number;
       index = parent;
     }
+    deadlines[index] = deadline;
+    keys[index] = key;
   }
 
   peek(): DeadlineEntry | undefined {
-    return this.items[0];
+    if (this.deadlines.length === 0) return undefined;
+    return { deadline: this.deadlines[0] as number, key: this.keys[0] as number };
+  }
+
+  /** The earliest deadline, without allocating an entry. */
+  peekDeadline(): number | undefined {
+    return this.deadlines[0];
+  }
+
+  /** The key of the earliest entry; only meaningful when peekDeadline() is defined. */
+  peekKey(): number {
+    return this.keys[0] as number;
   }
 
   pop(): DeadlineEntry | undefined {
-    const items = this.items;
-    const top = items[0];
-    if (top === undefined) return undefined;
-    const last = items.pop() as DeadlineEntry;
-    if (items.length > 0) {
-      items[0] = last;
-      let index = 0;
-      for (;;) {
-        const left = 2 * index + 1;
-        const right = left + 1;
-        let smallest = index;
-        if (left < items.length && items[left].deadline < items[smallest].deadline) smallest = left;
-        if (right < items.length && items[right].deadline < items[smallest].deadline) smallest = right;
-        if (smallest === index) break;
-        [items[smallest], items[index]] = [items[index], items[smallest]];
-        index = smallest;
-      }
-    }
+    const top = this.peek();
+    if (top !== undefined) this.drop();
     return top;
+  }
+
+  /** Removes the earliest entry. */
+  drop(): void {
+    const deadlines = this.deadlines;
+    const keys = this.keys;
+    if (deadlines.length === 0) return;
+    const lastDeadline = deadlines.pop() as number;
+    const lastKey = keys.pop() as number;
+    const length = deadlines.length;
+    if (length === 0) return;
+    let index = 0;
+    for (;;) {
+      const left = 2 * index + 1;
+      if (left >= length) break;
+      const right = left + 1;
+      const child = right < length && (deadlines[right] as number) < (deadlines[left] as number) ? right : left;
+      if ((deadlines[child] as number) >= lastDeadline) break;
+      deadlines[index] = deadlines[child] as number;
+      keys[index] = keys[child] as number;
+      index = child;
+    }
+    deadlines[index] = lastDeadline;
+    keys[index] = lastKey;
   }
 }

@@ -12,6 +12,9 @@ export interface SendRange {
 }
 
 export class SendBuffer {
+  /** Stands in for a connection that never sent anything; only push() would change it, and callers replace it first. */
+  static readonly EMPTY: SendBuffer = new SendBuffer();
+
   private readonly chunks: Chunk[] = [];
   /** Bytes of chunks[0] already acknowledged. */
   private headOffset = 0;
@@ -55,7 +58,9 @@ export class SendBuffer {
       index += 1;
       within = 0;
     }
-    if (parts.length === 1) return { ttl, bytes: parts[0].slice() };
+    // One chunk: a view, not a copy. Chunks are private copies (push) and never written again, and the
+    // segment is encoded into its frame before anything can consume them.
+    if (parts.length === 1) return { ttl, bytes: parts[0] };
     const bytes = new Uint8Array(maxLength - wanted);
     let at = 0;
     for (const part of parts) {

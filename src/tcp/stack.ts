@@ -7,14 +7,47 @@ import { initialSequenceNumber } from './isn.ts';
 import { seqAdd, seqGt } from './seq-number.ts';
 import type { ConnectionId, Endpoints, SendResult, TcpAction, TcpConfig } from './types.ts';
 
-function tupleKey(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): string {
-  return `${remoteAddr >>> 0}:${remotePort}>${localAddr >>> 0}:${localPort}`;
+/** Address and port in one exact integer (48 bits fit a double): no key string built per segment or held per connection. */
+function endpointKey(addr: number, port: number): number {
+  return (addr >>> 0) * 0x10000 + port;
+}
+
+/** Connections by 4-tuple: local endpoint, then remote endpoint (a server has very few local endpoints). */
+class TupleTable {
+  private readonly byLocal = new Map<number, Map<number, Connection>>();
+  size = 0;
+
+  get(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): Connection | undefined {
+    return this.byLocal.get(endpointKey(localAddr, localPort))?.get(endpointKey(remoteAddr, remotePort));
+  }
+
+  set(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, conn: Connection): void {
+    const localKey = endpointKey(localAddr, localPort);
+    let remotes = this.byLocal.get(localKey);
+    if (remotes === undefined) {
+      remotes = new Map();
+      this.byLocal.set(localKey, remotes);
+    }
+    const before = remotes.size;
+    remotes.set(endpointKey(remoteAddr, remotePort), conn);
+    this.size += remotes.size - before;
+  }
+
+  delete(endpoints: Endpoints): void {
+    const localKey = endpointKey(endpoints.localAddr, endpoints.localPort);
+    const remotes = this.byLocal.get(localKey);
+    if (remotes === undefined) return;
+    if (remotes.delete(endpointKey(endpoints.remoteAddr, endpoints.remotePort))) this.size -= 1;
+    if (remotes.size === 0) this.byLocal.delete(localKey);
+  }
 }
 
 export class TcpStack {
-  private readonly byTuple = new Map<string, Connection>();
+  private readonly byTuple = new TupleTable();
   private readonly byId = new Map<ConnectionId, Connection>();
   private readonly heap = new DeadlineHeap();
+  /** Connections in TIME-WAIT, oldest first: bounded apart from maxConnections, like Linux's tw buckets. */
+  private readonly timeWait = new Map<ConnectionId, Connection>();
   private readonly listening: ReadonlySet<number>;
   private readonly counts: Record<string, number> = {};
   private readonly context: ConnectionContext;
@@ -30,7 +63,7 @@ export class TcpStack {
     this.context = {
       config,
       count: (name) => this.count(name),
-      mayEstablish: () => this.connectionCount() < this.config.maxConnections,
+      mayEstablish: () => this.liveConnectionCount() < this.config.maxConnections,
     };
   }
 
@@ -42,6 +75,15 @@ export class TcpStack {
   /** Connections past the handshake, TIME-WAIT included. */
   connectionCount(): number {
     return this.byTuple.size - this.halfOpen;
+  }
+
+  /** What maxConnections bounds: TIME-WAIT entries have their own bound (maxTimeWait). */
+  private liveConnectionCount(): number {
+    return this.connectionCount() - this.timeWait.size;
+  }
+
+  timeWaitCount(): number {
+    return this.timeWait.size;
   }
 
   halfOpenCount(): number {
@@ -60,8 +102,7 @@ export class TcpStack {
   /** A segment addressed to us (the caller already checked the IP destination). */
   receive(srcAddr: number, dstAddr: number, segment: TcpSegment, now: number): TcpAction[] {
     this.count('segments-received');
-    const key = tupleKey(dstAddr, segment.dstPort, srcAddr, segment.srcPort);
-    const existing = this.byTuple.get(key);
+    const existing = this.byTuple.get(dstAddr, segment.dstPort, srcAddr, segment.srcPort);
     if (existing) {
       if (!this.replacedBy(existing, segment)) return this.step(existing, () => existing.onSegment(segment, now));
       this.remove(existing);
@@ -69,12 +110,13 @@ export class TcpStack {
     return this.noConnection(srcAddr, dstAddr, segment, now);
   }
 
-  send(id: ConnectionId, bytes: Uint8Array, ttl: number, now: number): SendResult {
+  /** Queues bytes on a connection; `thenClose` closes it right after them (one segment carries data and FIN). */
+  send(id: ConnectionId, bytes: Uint8Array, ttl: number, now: number, thenClose = false): SendResult {
     const conn = this.byId.get(id);
     if (!conn || conn.detached || conn.state === 'syn-received') return { ok: false, reason: 'no-connection' };
     let result: SendResult = { ok: false, reason: 'closing' };
     this.step(conn, () => {
-      result = conn.send(bytes, ttl, now);
+      result = conn.send(bytes, ttl, now, thenClose);
       return [];
     });
     return result;
@@ -94,10 +136,10 @@ export class TcpStack {
 
   poll(now: number): TcpAction[] {
     const due: Connection[] = [];
-    for (let top = this.heap.peek(); top !== undefined && top.deadline <= now; top = this.heap.peek()) {
-      this.heap.pop();
-      const conn = this.byId.get(top.key);
-      if (!conn || conn.heapDeadline !== top.deadline) continue; // superseded entry
+    for (let top = this.heap.peekDeadline(); top !== undefined && top <= now; top = this.heap.peekDeadline()) {
+      const conn = this.byId.get(this.heap.peekKey());
+      this.heap.drop();
+      if (!conn || conn.heapDeadline !== top) continue; // superseded entry
       conn.heapDeadline = undefined;
       due.push(conn);
     }
@@ -111,26 +153,26 @@ export class TcpStack {
 
   /** Earliest time poll() has work. Amortised O(log n): stale heap entries are dropped or moved as they surface. */
   nextDeadline(): number | undefined {
-    for (let top = this.heap.peek(); top !== undefined; top = this.heap.peek()) {
-      const conn = this.byId.get(top.key);
-      if (!conn || conn.heapDeadline !== top.deadline) {
-        this.heap.pop();
+    for (let top = this.heap.peekDeadline(); top !== undefined; top = this.heap.peekDeadline()) {
+      const conn = this.byId.get(this.heap.peekKey());
+      if (!conn || conn.heapDeadline !== top) {
+        this.heap.drop();
         continue;
       }
       const actual = conn.deadline();
       if (actual === undefined) {
-        this.heap.pop();
+        this.heap.drop();
         conn.heapDeadline = undefined;
         continue;
       }
-      if (actual > top.deadline) {
+      if (actual > top) {
         // The connection's deadline moved later (activity pushed its idle timer back): re-file it.
-        this.heap.pop();
+        this.heap.drop();
         this.heap.push(actual, conn.id);
         conn.heapDeadline = actual;
         continue;
       }
-      return top.deadline;
+      return top;
     }
     return undefined;
   }
@@ -167,7 +209,7 @@ export class TcpStack {
       this.count('segments-dropped-no-connection');
       return [];
     }
-    if (this.connectionCount() >= this.config.maxConnections) {
+    if (this.liveConnectionCount() >= this.config.maxConnections) {
       this.count('syn-refused-max-connections');
       return [this.resetFor(srcAddr, dstAddr, segment)];
     }
@@ -184,7 +226,7 @@ export class TcpStack {
     const iss = initialSequenceNumber(this.config.isnSecret, endpoints, now);
     const conn = new Connection(this.context, this.nextId, endpoints, segment, iss, now);
     this.nextId += 1;
-    this.byTuple.set(tupleKey(dstAddr, segment.dstPort, srcAddr, segment.srcPort), conn);
+    this.byTuple.set(dstAddr, segment.dstPort, srcAddr, segment.srcPort, conn);
     this.byId.set(conn.id, conn);
     this.halfOpen += 1;
     this.count('syns-received');
@@ -218,10 +260,12 @@ export class TcpStack {
     const actions = event();
     if (wasHalfOpen && conn.state !== 'syn-received') this.halfOpen -= 1;
     if (conn.state === 'closed') {
-      this.byTuple.delete(tupleKey(conn.endpoints.localAddr, conn.endpoints.localPort, conn.endpoints.remoteAddr, conn.endpoints.remotePort));
+      this.byTuple.delete(conn.endpoints);
       this.byId.delete(conn.id);
+      this.timeWait.delete(conn.id);
       return actions;
     }
+    if (conn.state === 'time-wait' && !this.timeWait.has(conn.id)) this.enterTimeWait(conn);
     const deadline = conn.deadline();
     if (deadline !== undefined && (conn.heapDeadline === undefined || deadline < conn.heapDeadline)) {
       this.heap.push(deadline, conn.id);
@@ -230,10 +274,25 @@ export class TcpStack {
     return actions;
   }
 
+  /**
+   * A server that closes first keeps every closed connection for 2*MSL: at thousands of connections a second
+   * that is more than any table should hold. Past maxTimeWait the oldest TIME-WAIT entry goes (RFC 6191 and
+   * Linux's tcp_max_tw_buckets accept the same trade: a late duplicate may then meet a reused tuple).
+   */
+  private enterTimeWait(conn: Connection): void {
+    this.timeWait.set(conn.id, conn);
+    if (this.timeWait.size <= this.config.maxTimeWait) return;
+    const oldest = this.timeWait.values().next().value;
+    if (oldest === undefined) return;
+    this.count('time-wait-evicted');
+    this.remove(oldest);
+  }
+
   private remove(conn: Connection): void {
+    this.timeWait.delete(conn.id);
     if (conn.state === 'syn-received') this.halfOpen -= 1;
     conn.state = 'closed';
-    this.byTuple.delete(tupleKey(conn.endpoints.localAddr, conn.endpoints.localPort, conn.endpoints.remoteAddr, conn.endpoints.remotePort));
+    this.byTuple.delete(conn.endpoints);
     this.byId.delete(conn.id);
   }
 

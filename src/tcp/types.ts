@@ -20,6 +20,8 @@ export interface TcpConfig {
   idleTimeoutMs: number;
   /** 2*MSL spent in TIME-WAIT. */
   timeWaitMs: number;
+  /** TIME-WAIT entries kept (not counted in maxConnections); past it the oldest is dropped early. */
+  maxTimeWait: number;
   /** FIN-WAIT-2 without the peer's FIN for this long → the connection is dropped. */
   finWait2TimeoutMs: number;
   initialRtoMs: number;
@@ -45,6 +47,8 @@ export const DEFAULT_TCP_CONFIG: Omit<TcpConfig, 'isnSecret' | 'listenPorts'> = 
   idleTimeoutMs: 120_000,
   /** RFC 9293 3.4.2 suggests MSL = 2 minutes; like Linux we keep TIME-WAIT at 60 s. */
   timeWaitMs: 60_000,
+  /** Like Linux's tcp_max_tw_buckets on a small machine; about 1 KiB each. */
+  maxTimeWait: 16384,
   /** Linux tcp_fin_timeout. */
   finWait2TimeoutMs: 60_000,
   /** RFC 6298 (2.1). */

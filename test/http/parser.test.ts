@@ -264,3 +264,27 @@ describe('resolved limits', () => {
     assert.equal(resolveLimits().maxBufferedBytes, DEFAULT_HTTP_LIMITS.maxBufferedBytes);
   });
 });
+
+describe('buffer ownership', () => {
+  it('never keeps or writes the caller\'s array: a pending tail survives the caller reusing it', () => {
+    const parser = new HttpRequestParser();
+    const first = enc('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHo');
+    const snapshot = first.slice();
+    const events = parser.push(first);
+    assert.deepEqual(events.map((e) => (e.kind === 'request' ? e.request.target : e.code)), ['/a']);
+    assert.deepEqual(first, snapshot, 'input untouched');
+    first.fill(0x41); // the caller reuses its buffer
+    const rest = parser.push(enc('st: x\r\n\r\n'));
+    assert.deepEqual(rest.map((e) => (e.kind === 'request' ? e.request.target : e.code)), ['/b']);
+    assert.equal(parser.bufferedBytes, 0);
+  });
+
+  it('a request body is a copy, not a view of the input', () => {
+    const parser = new HttpRequestParser();
+    const input = enc('PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc');
+    const [event] = parser.push(input);
+    input.fill(0);
+    assert.ok(event?.kind === 'request');
+    assert.equal(dec(event.request.body), 'abc');
+  });
+});

@@ -11,6 +11,7 @@ import {
   segmentsOf,
   testConfig,
   text,
+  TOKEN_TTL,
 } from './helpers.ts';
 
 function established(config = testConfig()): Client {
@@ -179,6 +180,14 @@ describe('CLOSE-WAIT and LAST-ACK', () => {
 });
 
 describe('FIN-WAIT-1, FIN-WAIT-2, CLOSING, TIME-WAIT', () => {
+  it('send with thenClose: the FIN rides on the last data segment, with that data\'s TTL', () => {
+    const client = established();
+    const sent = client.stack.send(client.id, text('bye'), TOKEN_TTL, client.now, true);
+    assert.ok(sent.ok);
+    expectSegment(sent.actions, { control: 'fin', payloadLength: 3, ttl: TOKEN_TTL });
+    assert.equal(client.state(), 'fin-wait-1');
+  });
+
   it('ACK of our FIN → FIN-WAIT-2; peer FIN → TIME-WAIT with closed(normal), ACKed', () => {
     const [client, fin] = finWait1();
     expectSegment(fin, { control: 'fin', ttl: 64 });

@@ -81,4 +81,26 @@ describe('limits', () => {
     assert.equal(stack.connectionCount(), 50);
     assert.equal(refused, 30);
   });
+  it('TIME-WAIT entries do not count against maxConnections; past maxTimeWait the oldest is dropped', () => {
+    const config = testConfig({ maxConnections: 2, maxTimeWait: 3 });
+    const stack = new TcpStack(config);
+    // Five connections closed by us first, each left in TIME-WAIT: only the three newest are kept.
+    for (let i = 0; i < 5; i += 1) {
+      const client = new Client(config, 10_000 * (i + 1), 30_000 + i, stack);
+      client.handshake();
+      client.ackAll(stack.close(client.id, client.now));
+      client.sendFin();
+      assert.equal(client.state(), 'time-wait');
+    }
+    assert.equal(stack.timeWaitCount(), 3);
+    assert.equal(stack.connectionCount(), 3);
+    assert.equal(stack.counters['time-wait-evicted'], 2);
+    // The table is "full" of TIME-WAIT, yet two live connections still get in.
+    for (let i = 0; i < 2; i += 1) {
+      const client = new Client(config, 900_000 * (i + 1), 31_000 + i, stack);
+      expectSegment(client.sendSyn(), { control: 'syn' });
+      assert.ok(client.deliver().some((a) => a.kind === 'accepted'));
+    }
+    assert.equal(stack.counters['syn-refused-max-connections'], undefined);
+  });
 });
