@@ -1,0 +1,130 @@
+// The bench's table, its imds-hop/baseline ratios and the issue-8 targets, computed from the measured rows.
+
+export type Workload = 'new-connection-flow' | 'keep-alive-get' | 'keep-alive-get+idle';
+
+export interface Row {
+  workload: Workload;
+  server: 'imds-hop' | 'node:http' | 'nginx';
+  requestsPerSecond: number;
+  /** Completed PUT+GET flows per second (new-connection-flow only). */
+  flowsPerSecond?: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuSeconds: number;
+  cpuMicrosPerRequest: number;
+  peakRssMiB: number;
+  errors: number;
+  /** Frames through the tap per second, both directions / inbound only (imds-hop only). */
+  packetsPerSecond?: number;
+  packetsInPerSecond?: number;
+  idleConnections?: number;
+  idleFailed?: number;
+  idleDroppedByServer?: number;
+  rssGrowthPerIdleConnectionBytes?: number;
+  p99RatioToNoIdle?: number;
+}
+
+export interface Target {
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+/** EC2 throttles traffic to the metadata service at 1024 packets per second per instance. */
+export const IMDS_PACKET_BUDGET = 1024;
+
+function find(rows: Row[], workload: Workload, server: Row['server']): Row | undefined {
+  return rows.find((r) => r.workload === workload && r.server === server);
+}
+
+export function ratios(rows: Row[]): Array<{ workload: Workload; baseline: string; requestsPerSecond: number; p99: number; cpuPerRequest: number; peakRss: number }> {
+  const out = [];
+  for (const row of rows.filter((r) => r.server === 'imds-hop')) {
+    for (const baseline of ['node:http', 'nginx'] as const) {
+      const other = find(rows, row.workload, baseline);
+      if (!other) continue;
+      out.push({
+        workload: row.workload,
+        baseline,
+        requestsPerSecond: row.requestsPerSecond / other.requestsPerSecond,
+        p99: row.p99Ms / other.p99Ms,
+        cpuPerRequest: row.cpuMicrosPerRequest / other.cpuMicrosPerRequest,
+        peakRss: row.peakRssMiB / other.peakRssMiB,
+      });
+    }
+  }
+  return out;
+}
+
+export function evaluateTargets(rows: Row[]): Target[] {
+  const targets: Target[] = [];
+  const hopKeep = find(rows, 'keep-alive-get', 'imds-hop');
+  const nodeKeep = find(rows, 'keep-alive-get', 'node:http');
+  if (hopKeep && nodeKeep) {
+    const ratio = hopKeep.requestsPerSecond / nodeKeep.requestsPerSecond;
+    targets.push({ target: 'keep-alive GET req/s >= node:http', measured: `${ratio.toFixed(2)}x`, met: ratio >= 1 });
+  }
+  const hopFlow = find(rows, 'new-connection-flow', 'imds-hop');
+  const nodeFlow = find(rows, 'new-connection-flow', 'node:http');
+  if (hopFlow?.packetsInPerSecond !== undefined) {
+    const budgets = hopFlow.packetsInPerSecond / IMDS_PACKET_BUDGET;
+    targets.push({ target: 'new-connection flow >= 50x 1024 packets/s (inbound)', measured: `${budgets.toFixed(1)}x`, met: budgets >= 50 });
+  }
+  if (hopFlow && nodeFlow) {
+    const ratio = (hopFlow.flowsPerSecond ?? 0) / (nodeFlow.flowsPerSecond ?? Number.NaN);
+    targets.push({ target: 'new-connection flows/s >= 0.5x node:http', measured: `${ratio.toFixed(2)}x`, met: ratio >= 0.5 });
+  }
+  const hopIdle = find(rows, 'keep-alive-get+idle', 'imds-hop');
+  if (hopIdle?.rssGrowthPerIdleConnectionBytes !== undefined) {
+    const bytes = hopIdle.rssGrowthPerIdleConnectionBytes;
+    targets.push({ target: `idle connections: RSS growth < 2 KiB/connection (${hopIdle.idleConnections})`, measured: `${bytes.toFixed(0)} B`, met: bytes < 2048 });
+  }
+  if (hopIdle?.p99RatioToNoIdle !== undefined) {
+    const ratio = hopIdle.p99RatioToNoIdle;
+    targets.push({ target: 'idle connections: keep-alive p99 <= 2x without them', measured: `${ratio.toFixed(2)}x`, met: ratio <= 2 });
+  }
+  return targets;
+}
+
+function fmt(value: number | undefined, digits = 0): string {
+  return value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits);
+}
+
+function table(header: string[], body: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+export function printTable(rows: Row[], targets: Target[], machine: Record<string, unknown>, settings: Record<string, unknown>): void {
+  console.log(`\nimds-hop bench (${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(' ')})`);
+  console.log(`machine: ${Object.entries(machine).map(([k, v]) => `${k}=${v}`).join(', ')}\n`);
+  console.log(
+    table(
+      ['workload', 'server', 'req/s', 'flows/s', 'p50 ms', 'p99 ms', 'CPU s', 'CPU us/req', 'peak RSS MiB', 'errors', 'pkts/s', 'RSS B/idle conn'],
+      rows.map((r) => [
+        r.workload,
+        r.server,
+        fmt(r.requestsPerSecond),
+        fmt(r.flowsPerSecond),
+        fmt(r.p50Ms, 2),
+        fmt(r.p99Ms, 2),
+        fmt(r.cpuSeconds, 2),
+        fmt(r.cpuMicrosPerRequest, 1),
+        fmt(r.peakRssMiB, 1),
+        String(r.errors),
+        fmt(r.packetsPerSecond),
+        fmt(r.rssGrowthPerIdleConnectionBytes),
+      ]),
+    ),
+  );
+  console.log('\nratios imds-hop / baseline');
+  console.log(
+    table(
+      ['workload', 'baseline', 'req/s', 'p99', 'CPU/req', 'peak RSS'],
+      ratios(rows).map((r) => [r.workload, r.baseline, fmt(r.requestsPerSecond, 2), fmt(r.p99, 2), fmt(r.cpuPerRequest, 2), fmt(r.peakRss, 2)]),
+    ),
+  );
+  console.log('\ntargets (issue 8)');
+  for (const t of targets) console.log(`  [${t.met ? 'met' : 'NOT met'}] ${t.target}: ${t.measured}`);
+}

@@ -1,0 +1,212 @@
+// `npm run bench [-- --quick] [-- --profile]`: imds-hop on its tap against kernel-stack baselines, one generator.
+//
+//   instance ns: wrk, idle holder (kernel TCP) --tap--> imds-hop serve (userspace stack)      [imds-hop rows]
+//   instance ns: wrk, idle holder (kernel TCP) --veth 198.18.0.1 -> 198.18.0.2--> server ns:
+//                node:http + the same ImdsEngine | nginx fixed bodies, on 169.254.169.254     [baseline rows]
+//
+// The route to 169.254.169.254/32 in the instance namespace points into the tap while imds-hop runs and into
+// the veth while a baseline runs. Every server is started fresh for every workload so its peak RSS is its own.
+// Traffic never leaves the two namespaces; both are removed on exit, failure or Ctrl-C (harness cleanup).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { connectNamespaces, createNamespace, inNamespace, runSync, skipUnlessRoot, sweepStaleNamespaces, uniqueName } from '../test/integration/harness.ts';
+import { cpuSeconds, peakRssBytes, rssBytes } from './proc-stats.ts';
+import { SERVICE_ADDRESS, startImdsHop, startNginx, startNodeHttp, type RunningServer, type ServerName } from './servers.ts';
+import { IdleHolder } from './idle-holder-client.ts';
+import { runWrk, type WrkResult } from './wrk.ts';
+import { printTable, evaluateTargets, type Row, type Workload } from './report.ts';
+
+const REPO_ROOT = resolve(import.meta.dirname, '..');
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const profile = argv.includes('--profile');
+const onlyArg = argv.find((a) => a.startsWith('--only='));
+const only = onlyArg ? onlyArg.slice('--only='.length).split(',') : undefined;
+
+const SETTINGS = quick
+  ? { seconds: 2, idleConnections: 1000, warmSeconds: 1, connections: 16 }
+  : { seconds: 10, idleConnections: 10_000, warmSeconds: 2, connections: 32 };
+
+if (skipUnlessRoot) {
+  console.error(`bench: ${skipUnlessRoot}`);
+  process.exit(2);
+}
+
+sweepStaleNamespaces();
+const tempDir = mkdtempSync(join(tmpdir(), 'imds-hop-bench-'));
+process.on('exit', () => rmSync(tempDir, { recursive: true, force: true }));
+
+const instance = createNamespace('bi');
+const server = createNamespace('bs');
+const clientVeth = uniqueName('va');
+const serverVeth = uniqueName('vb');
+connectNamespaces(
+  { namespace: instance, device: clientVeth, address: '198.18.0.1' },
+  { namespace: server, device: serverVeth, address: '198.18.0.2' },
+);
+runSync('ip', ['-n', server, 'address', 'add', `${SERVICE_ADDRESS}/32`, 'dev', serverVeth]);
+// Many short connections from one client address: a wide port range; the server side closes first anyway.
+runSync('ip', ['netns', 'exec', instance, 'sysctl', '-qw', 'net.ipv4.ip_local_port_range=1024 65000']);
+for (const ns of [instance, server]) {
+  try {
+    runSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.core.somaxconn=8192']);
+  } catch {
+    // older kernels keep somaxconn global: the default backlog still works, just with more SYN retries
+  }
+}
+
+function routeToVeth(): void {
+  runSync('ip', ['-n', instance, 'route', 'replace', `${SERVICE_ADDRESS}/32`, 'dev', clientVeth, 'src', '198.18.0.1']);
+}
+function routeClear(): void {
+  try {
+    runSync('ip', ['-n', instance, 'route', 'del', `${SERVICE_ADDRESS}/32`]);
+  } catch {
+    // no route: fine
+  }
+}
+
+/** With two or more CPUs the server runs on CPU 1 and the generator on CPU 0, for every server alike. */
+const PIN = Number(runSync('nproc', []).trim()) >= 2 ? { server: 1, generator: 0 } : undefined;
+
+async function startServer(name: ServerName): Promise<RunningServer> {
+  let running: RunningServer;
+  if (name === 'imds-hop') {
+    routeClear();
+    running = await startImdsHop(instance, profile ? join(REPO_ROOT, 'artifacts', 'bench', 'profiles') : undefined);
+  } else {
+    routeToVeth();
+    running = name === 'node:http' ? await startNodeHttp(server, instance) : await startNginx(server, instance, tempDir);
+  }
+  if (PIN) for (const pid of running.cpuPids) runSync('taskset', ['-a', '-p', '-c', String(PIN.server), String(pid)]);
+  return running;
+}
+
+async function fetchToken(): Promise<string> {
+  const result = await inNamespace(instance, 'curl', ['-s', '-m', '5', '-X', 'PUT', '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 21600', `http://${SERVICE_ADDRESS}/latest/api/token`]);
+  if (result.code !== 0 || !result.stdout) throw new Error(`token PUT failed: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+interface Measured {
+  wrk: WrkResult;
+  cpuSeconds: number;
+  peakRssBytes: number;
+  frames?: { received: number; sent: number };
+}
+
+/** Runs one wrk load against a running server and reads its CPU time and peak memory around it. */
+async function measure(running: RunningServer, run: () => Promise<WrkResult>): Promise<Measured> {
+  const framesBefore = running.frames ? await running.frames() : undefined;
+  const cpuBefore = running.cpuPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const wrk = await run();
+  const cpuAfter = running.cpuPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const framesAfter = running.frames ? await running.frames() : undefined;
+  return {
+    wrk,
+    cpuSeconds: cpuAfter - cpuBefore,
+    peakRssBytes: peakRssBytes(running.memoryPid),
+    frames:
+      framesBefore && framesAfter
+        ? { received: framesAfter.received - framesBefore.received, sent: framesAfter.sent - framesBefore.sent }
+        : undefined,
+  };
+}
+
+function toRow(workload: Workload, name: ServerName, m: Measured, extra: Partial<Row> = {}): Row {
+  const seconds = m.wrk.durationUs / 1e6;
+  return {
+    workload,
+    server: name,
+    requestsPerSecond: m.wrk.requests / seconds,
+    flowsPerSecond: workload === 'new-connection-flow' ? m.wrk.gets / seconds : undefined,
+    p50Ms: m.wrk.p50Us / 1000,
+    p99Ms: m.wrk.p99Us / 1000,
+    cpuSeconds: m.cpuSeconds,
+    cpuMicrosPerRequest: m.wrk.requests > 0 ? (m.cpuSeconds * 1e6) / m.wrk.requests : Number.NaN,
+    peakRssMiB: m.peakRssBytes / 1024 / 1024,
+    // wrk's own "status" error count is the same non-2xx responses as badStatus: counted once.
+    errors: m.wrk.badStatus + m.wrk.errors.connect + m.wrk.errors.read + m.wrk.errors.write + m.wrk.errors.timeout,
+    packetsPerSecond: m.frames ? (m.frames.received + m.frames.sent) / seconds : undefined,
+    packetsInPerSecond: m.frames ? m.frames.received / seconds : undefined,
+    ...extra,
+  };
+}
+
+const rows: Row[] = [];
+const servers: ServerName[] = (['imds-hop', 'node:http', 'nginx'] as const).filter((s) => !only || only.includes(s));
+const url = `http://${SERVICE_ADDRESS}/`;
+const wrkBase = { namespace: instance, url, threads: 1, connections: SETTINGS.connections, cpu: PIN?.generator };
+
+for (const name of servers) {
+  // (a) the cold-start IMDSv2 flow, a new connection per request
+  {
+    const running = await startServer(name);
+    try {
+      const m = await measure(running, () => runWrk({ ...wrkBase, script: 'wrk-flow.lua', seconds: SETTINGS.seconds }));
+      rows.push(toRow('new-connection-flow', name, m));
+    } finally {
+      await running.stop();
+    }
+  }
+  // (b) GET with a token over keep-alive connections
+  let keepAliveP99Ms = Number.NaN;
+  {
+    const running = await startServer(name);
+    try {
+      const token = await fetchToken();
+      const m = await measure(running, () => runWrk({ ...wrkBase, script: 'wrk-keepalive.lua', seconds: SETTINGS.seconds, args: [token] }));
+      const row = toRow('keep-alive-get', name, m);
+      keepAliveP99Ms = row.p99Ms;
+      rows.push(row);
+    } finally {
+      await running.stop();
+    }
+  }
+  // (c) (b) again while N idle connections are held open
+  {
+    const running = await startServer(name);
+    let holder: IdleHolder | undefined;
+    try {
+      const token = await fetchToken();
+      await runWrk({ ...wrkBase, script: 'wrk-keepalive.lua', seconds: SETTINGS.warmSeconds, args: [token] });
+      await new Promise((r) => setTimeout(r, 500));
+      const rssBefore = rssBytes(running.memoryPid);
+      holder = await IdleHolder.open(instance, SERVICE_ADDRESS, SETTINGS.idleConnections);
+      await new Promise((r) => setTimeout(r, 1000));
+      const rssWithIdle = rssBytes(running.memoryPid);
+      const m = await measure(running, () => runWrk({ ...wrkBase, script: 'wrk-keepalive.lua', seconds: SETTINGS.seconds, args: [token] }));
+      const dropped = await holder.closedByServer();
+      rows.push(
+        toRow('keep-alive-get+idle', name, m, {
+          idleConnections: holder.opened,
+          idleFailed: holder.failed,
+          idleDroppedByServer: dropped,
+          rssGrowthPerIdleConnectionBytes: holder.opened > 0 ? (rssWithIdle - rssBefore) / holder.opened : Number.NaN,
+          p99RatioToNoIdle: m.wrk.p99Us / 1000 / keepAliveP99Ms,
+        }),
+      );
+    } finally {
+      await holder?.close();
+      await running.stop();
+    }
+  }
+}
+routeClear();
+
+const machine = {
+  nproc: Number(runSync('nproc', []).trim()),
+  cpuModel: /model name\s*:\s*(.*)/.exec(runSync('cat', ['/proc/cpuinfo']))?.[1] ?? 'unknown',
+  node: process.version,
+  kernel: runSync('uname', ['-r']).trim(),
+};
+const targets = evaluateTargets(rows);
+printTable(rows, targets, machine, { quick, ...SETTINGS, pinned: PIN ? `server cpu ${PIN.server}, generator cpu ${PIN.generator}` : 'no' });
+const outDir = join(REPO_ROOT, 'artifacts', 'bench');
+mkdirSync(outDir, { recursive: true });
+const outArg = argv.find((a) => a.startsWith('--out='));
+const outFile = outArg ? resolve(outArg.slice('--out='.length)) : join(outDir, 'results.json');
+writeFileSync(outFile, `${JSON.stringify({ date: new Date().toISOString(), quick, settings: { ...SETTINGS, pinning: PIN ?? null }, machine, rows, targets }, null, 2)}\n`);
+console.log(`\nwrote ${outFile}`);
+process.exit(0);

@@ -1,0 +1,186 @@
+// The three servers the bench drives with one generator: imds-hop on its tap in the instance namespace, and
+// the kernel-stack baselines (the same engine on node:http; nginx with fixed bodies) in the server namespace.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Appliance, inNamespace } from '../test/integration/harness.ts';
+import { childPids } from './proc-stats.ts';
+
+export const SERVICE_ADDRESS = '169.254.169.254';
+const BENCH_DIR = resolve(import.meta.dirname);
+const REPO_ROOT = resolve(BENCH_DIR, '..');
+/** File descriptors for 10,000 idle connections and then some: 65536, or the hard limit if that is lower. */
+export const NOFILE = String(Math.min(65536, Number(execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim()) || 65536));
+
+export type ServerName = 'imds-hop' | 'node:http' | 'nginx';
+
+export interface RunningServer {
+  name: ServerName;
+  /** Processes whose CPU time counts (nginx: master and worker). */
+  cpuPids: number[];
+  /** The process that holds the connections, whose memory is reported. */
+  memoryPid: number;
+  /** Packet counters (imds-hop only): frames in and out of the tap. */
+  frames?: () => Promise<{ received: number; sent: number }>;
+  stop(): Promise<void>;
+}
+
+/** Child processes this module started, and their own children (nginx's worker), killed on exit whatever happens. */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    // A worker outlives a SIGKILLed nginx master: kill the process's children first, by pid.
+    for (const pid of child.pid ? childPids(child.pid) : []) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    child.kill('SIGKILL');
+  }
+});
+
+export function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Waits until a GET through the client namespace succeeds: the server is up and the route points at it. */
+async function waitServing(clientNamespace: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const result = await inNamespace(clientNamespace, 'curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-m', '1', `http://${SERVICE_ADDRESS}/latest/meta-data/instance-id`]);
+    if (result.code === 0 && /^[1-5]\d\d$/.test(result.stdout)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no HTTP answer from ${SERVICE_ADDRESS} within ${timeoutMs} ms`);
+}
+
+export async function startImdsHop(instanceNamespace: string, profileDir?: string): Promise<RunningServer> {
+  const saved = process.env.NODE_OPTIONS;
+  if (profileDir) {
+    mkdirSync(profileDir, { recursive: true });
+    process.env.NODE_OPTIONS = `${saved ?? ''} --import=${join(BENCH_DIR, 'cpu-profile.mjs')}`.trim();
+    process.env.IMDS_HOP_CPU_PROFILE_DIR = profileDir;
+  }
+  let appliance: Appliance;
+  try {
+    // --log-level after the harness's "debug": one log line per request would measure pino, not the stack.
+    appliance = await Appliance.start(instanceNamespace, ['--log-level', 'info', '--metrics-listen', 'off']);
+  } finally {
+    if (profileDir) {
+      delete process.env.IMDS_HOP_CPU_PROFILE_DIR;
+      if (saved === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = saved;
+    }
+  }
+  const child = (appliance as unknown as { child: ChildProcess }).child;
+  const pid = child.pid as number;
+  await waitServing(instanceNamespace);
+  return {
+    name: 'imds-hop',
+    cpuPids: [pid],
+    memoryPid: pid,
+    frames: async () => {
+      const counters = await appliance.counters();
+      return { received: counters['frames-received'] ?? 0, sent: counters['frames-sent'] ?? 0 };
+    },
+    stop: async () => {
+      await appliance.stop();
+    },
+  };
+}
+
+export async function startNodeHttp(serverNamespace: string, clientNamespace: string): Promise<RunningServer> {
+  const child = track(
+    spawn(
+      'ip',
+      ['netns', 'exec', serverNamespace, 'prlimit', `--nofile=${NOFILE}:${NOFILE}`, process.execPath, '--import', 'tsx', join(BENCH_DIR, 'node-http-server.ts'), SERVICE_ADDRESS, '80'],
+      { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO_ROOT },
+    ),
+  );
+  child.stdout?.setEncoding('utf8');
+  await new Promise<void>((resolvePromise, reject) => {
+    let seen = '';
+    child.stdout?.on('data', (text: string) => {
+      seen += text;
+      if (seen.includes('listening')) resolvePromise();
+    });
+    child.once('exit', (code) => reject(new Error(`node:http baseline exited with ${code} before listening`)));
+  });
+  await waitServing(clientNamespace);
+  const pid = child.pid as number; // ip netns exec and prlimit exec in place: this is node itself
+  return { name: 'node:http', cpuPids: [pid], memoryPid: pid, stop: () => stopChild(child) };
+}
+
+/** A 56-character body shaped like an IMDSv2 token, so every server sends the same number of bytes. */
+const FIXED_TOKEN = 'AQAEAFakeTokenFakeTokenFakeTokenFakeTokenFakeTokenFake==';
+const FIXED_INSTANCE_ID = 'i-0123456789abcdef0';
+
+export async function startNginx(serverNamespace: string, clientNamespace: string, tempDir: string): Promise<RunningServer> {
+  const dir = join(tempDir, 'nginx');
+  mkdirSync(dir, { recursive: true });
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `# Generated by bench/servers.ts: fixed bodies for the paths the bench requests.
+worker_processes 1;
+daemon off;
+master_process on;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+worker_rlimit_nofile ${NOFILE};
+events { worker_connections ${NOFILE}; }
+http {
+  access_log off;
+  server_tokens off;
+  default_type text/plain;
+  keepalive_timeout 120s;
+  keepalive_requests 100000000;
+  client_header_timeout 120s;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  server {
+    listen ${SERVICE_ADDRESS}:80 backlog=4096;
+    location = /latest/api/token { return 200 "${FIXED_TOKEN}"; }
+    location = /latest/meta-data/instance-id { return 200 "${FIXED_INSTANCE_ID}"; }
+    location / { return 404; }
+  }
+}
+`,
+  );
+  const child = track(
+    spawn('ip', ['netns', 'exec', serverNamespace, 'prlimit', `--nofile=${NOFILE}:${NOFILE}`, 'nginx', '-p', dir, '-c', conf], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    }),
+  );
+  const exitedEarly = once(child, 'exit').then(([code]) => {
+    throw new Error(`nginx exited with ${code}`);
+  });
+  await Promise.race([waitServing(clientNamespace), exitedEarly]);
+  exitedEarly.catch(() => undefined);
+  const master = child.pid as number;
+  const worker = childPids(master)[0] ?? master;
+  return {
+    name: 'nginx',
+    cpuPids: [master, ...(worker !== master ? [worker] : [])],
+    memoryPid: worker,
+    stop: () => stopChild(child, 'SIGQUIT'),
+  };
+}
