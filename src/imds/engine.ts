@@ -180,6 +180,10 @@ export class ImdsEngine {
   /** Latest wall time the engine was given: the default clock for calls made without one (operator views). */
   private lastWallMs: number;
   private credentialRotation: { epoch: number; baseMs: number };
+  /** The metadata tree, built once and rebuilt only when options, events or credentials change. */
+  private cachedTree: Node | undefined;
+  /** The time of the request being answered: the tree's lazy leaves (credentials, events) read it. */
+  private requestWallMs = 0;
 
   constructor(
     private readonly instance: InstanceModel,
@@ -212,6 +216,7 @@ export class ImdsEngine {
   /** Like modify-instance-metadata-options: validates every field first, then applies all or nothing. */
   setOptions(patch: Partial<MetadataOptions>): MetadataOptions {
     this.currentOptions = validateOptions(this.currentOptions, patch);
+    this.cachedTree = undefined;
     return this.options;
   }
 
@@ -219,15 +224,18 @@ export class ImdsEngine {
 
   scheduleSpotInterruption(action: SpotAction, wallMs: number, noticeSeconds = 120): void {
     this.events.spot = spotInterruption(action, this.seen(wallMs), noticeSeconds);
+    this.cachedTree = undefined;
   }
 
   recommendRebalance(wallMs: number): void {
     this.events.rebalanceNoticeMs = this.seen(wallMs);
+    this.cachedTree = undefined;
   }
 
   scheduleMaintenance(request: MaintenanceRequest, wallMs: number): string {
     const eventId = 'instance-event-' + Buffer.from(this.deps.randomBytes(9)).toString('hex').slice(0, 17);
     this.events.maintenance.push(maintenanceEvent(request, eventId, this.seen(wallMs)));
+    this.cachedTree = undefined;
     return eventId;
   }
 
@@ -237,12 +245,14 @@ export class ImdsEngine {
     const event = this.events.maintenance.find((candidate) => candidate.eventId === eventId && candidate.state === 'active');
     if (event === undefined) return false;
     event.state = 'canceled';
+    this.cachedTree = undefined;
     return true;
   }
 
   setAutoscalingTargetLifecycleState(state: string | undefined): void {
     if (state !== undefined && !/^[A-Za-z:]+$/.test(state)) throw new EventError(`invalid target lifecycle state "${state}"`);
     this.events.autoscalingTargetLifecycleState = state;
+    this.cachedTree = undefined;
   }
 
   /**
@@ -252,6 +262,7 @@ export class ImdsEngine {
   rotateCredentials(wallMs: number): { accessKeyId: string | undefined; expiration: string | undefined } {
     this.seen(wallMs);
     this.credentialRotation = { epoch: this.credentialRotation.epoch + 1, baseMs: wallMs };
+    this.cachedTree = undefined;
     const role = this.instance.iamRole;
     if (!role) return { accessKeyId: undefined, expiration: undefined };
     const issued = issueCredentials(
@@ -266,6 +277,7 @@ export class ImdsEngine {
 
   clearEvents(): void {
     this.events = emptyEvents(undefined);
+    this.cachedTree = undefined;
   }
 
   /** Events as a client would see them at wallMs (default: the latest time the engine was given). */
@@ -277,6 +289,7 @@ export class ImdsEngine {
 
   handle(request: ImdsRequest, wallMs: number): ImdsResponse {
     this.seen(wallMs);
+    this.requestWallMs = wallMs;
     // Repeated slashes collapse: @aws-sdk/ec2-metadata-service asks for "//latest/..." and EC2 serves it.
     const path = (request.target.split(/[?#]/, 1)[0] ?? '').replace(/\/{2,}/g, '/');
     const response = this.route(request, path, wallMs);
@@ -314,7 +327,7 @@ export class ImdsEngine {
       this.count('metadata_no_token');
     }
 
-    const node = this.resolve(path, wallMs);
+    const node = this.resolve(path);
     if (node === undefined) return errorResponse(404);
     let body: Body;
     if (node.kind === 'dir') {
@@ -376,11 +389,11 @@ export class ImdsEngine {
   }
 
   /** Walks the tree; a directory answers with or without its trailing slash, a leaf with or without one too. */
-  private resolve(path: string, wallMs: number): Node | undefined {
+  private resolve(path: string): Node | undefined {
     if (!path.startsWith('/')) return undefined;
     let rest = path.slice(1);
     if (rest.endsWith('/')) rest = rest.slice(0, -1);
-    let node: Node = this.tree(wallMs);
+    let node: Node = (this.cachedTree ??= this.tree());
     if (rest === '') return node;
     for (const raw of rest.split('/')) {
       let name: string;
@@ -397,19 +410,19 @@ export class ImdsEngine {
     return node;
   }
 
-  private tree(wallMs: number): Node {
-    const version = this.versionTree(wallMs);
+  private tree(): Node {
+    const version = this.versionTree();
     const versions: Record<string, Node> = {};
     for (const name of METADATA_VERSIONS) versions[name] = version;
     // GET / and GET /latest/ list their entries bare, without the trailing slash of deeper directories.
     return dir(versions, undefined, true);
   }
 
-  private versionTree(wallMs: number): Node {
+  private versionTree(): Node {
     const { userData } = this.instance;
     return dir({
       dynamic: this.dynamicTree(),
-      'meta-data': this.metaDataTree(wallMs),
+      'meta-data': this.metaDataTree(),
       'user-data': userData === undefined ? undefined : leaf(userData, { contentType: 'application/octet-stream' }),
     }, undefined, true);
   }
@@ -455,7 +468,7 @@ export class ImdsEngine {
     });
   }
 
-  private metaDataTree(wallMs: number): Node {
+  private metaDataTree(): Node {
     const i = this.instance;
     const primary: NetworkInterface | undefined = i.interfaces[0];
     const role = i.iamRole;
@@ -473,7 +486,7 @@ export class ImdsEngine {
 
     const identityCredentials = () =>
       credentialsJson(
-        issueCredentials(credentialKey, `identity:${i.instanceId}`, { lifetimeSeconds: 6 * 3600, refreshSeconds: 15 * 60 }, bootWallMs, wallMs),
+        issueCredentials(credentialKey, `identity:${i.instanceId}`, { lifetimeSeconds: 6 * 3600, refreshSeconds: 15 * 60 }, bootWallMs, this.requestWallMs),
       );
 
     const categories: Record<string, Node | undefined> = {
@@ -489,8 +502,8 @@ export class ImdsEngine {
       )),
       events: dir({
         maintenance: dir({
-          history: leaf(() => maintenanceJson(historyEvents(events, wallMs))),
-          scheduled: leaf(() => maintenanceJson(scheduledEvents(events, wallMs))),
+          history: leaf(() => maintenanceJson(historyEvents(events, this.requestWallMs))),
+          scheduled: leaf(() => maintenanceJson(scheduledEvents(events, this.requestWallMs))),
         }),
         recommendations:
           events.rebalanceNoticeMs === undefined ? undefined : dir({ rebalance: leaf(rebalanceJson(events.rebalanceNoticeMs)) }),
@@ -503,14 +516,14 @@ export class ImdsEngine {
               info: leaf(() =>
                 ec2Json([
                   ['Code', 'Success'],
-                  ['LastUpdated', isoSeconds(issueCredentials(credentialKey, roleSubject, schedule(role), rotation.baseMs, wallMs).lastUpdatedMs)],
+                  ['LastUpdated', isoSeconds(issueCredentials(credentialKey, roleSubject, schedule(role), rotation.baseMs, this.requestWallMs).lastUpdatedMs)],
                   ['InstanceProfileArn', role.instanceProfileArn],
                   ['InstanceProfileId', role.instanceProfileId],
                 ]),
               ),
               'security-credentials': dir({
                 [role.name]: leaf(
-                  () => credentialsJson(issueCredentials(credentialKey, roleSubject, schedule(role), rotation.baseMs, wallMs)),
+                  () => credentialsJson(issueCredentials(credentialKey, roleSubject, schedule(role), rotation.baseMs, this.requestWallMs)),
                   { servesRole: true },
                 ),
               }),
