@@ -184,6 +184,8 @@ export class ImdsEngine {
   private cachedTree: Node | undefined;
   /** The time of the request being answered: the tree's lazy leaves (credentials, events) read it. */
   private requestWallMs = 0;
+  /** Last-Modified is the boot time: formatted once, not per response. */
+  private lastModified: string | undefined;
 
   constructor(
     private readonly instance: InstanceModel,
@@ -349,7 +351,7 @@ export class ImdsEngine {
         ...ttlHeader,
         ['Content-Type', node.kind === 'leaf' && node.contentType ? node.contentType : 'text/plain'],
         ['Accept-Ranges', 'none'],
-        ['Last-Modified', httpDate(this.deps.bootWallMs)],
+        ['Last-Modified', (this.lastModified ??= httpDate(this.deps.bootWallMs))],
       ],
       body,
     };

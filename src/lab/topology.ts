@@ -1,11 +1,10 @@
 // The lab's fixed names and addresses (mirroring scripts/lab/lab-env.sh) and its lifecycle: up and down run the
 // same shell steps the Vagrant provisioning runs.
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { runCommand, type CommandResult } from './run-command.ts';
 
-const execFileAsync = promisify(execFile);
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const LAB_SCRIPTS = join(REPO_ROOT, 'scripts/lab');
@@ -37,26 +36,11 @@ export function isLabUp(): boolean {
   return existsSync(`/run/netns/${LAB.instance}`);
 }
 
-export interface CommandResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { CommandResult };
 
-/** Runs a command, reporting its exit status instead of throwing. */
-export async function run(command: string, args: string[], timeoutMs = 60_000): Promise<CommandResult> {
-  try {
-    const { stdout, stderr } = await execFileAsync(command, args, {
-      encoding: 'utf8',
-      timeout: timeoutMs,
-      maxBuffer: 16 << 20,
-      env: { ...process.env, IHLAB_NODE: process.execPath },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failure = error as { code?: number | string; stdout?: string; stderr?: string };
-    return { code: typeof failure.code === 'number' ? failure.code : -1, stdout: failure.stdout ?? '', stderr: failure.stderr ?? String(error) };
-  }
+/** Runs a command with the lab's environment (the scripts start Node services with this Node). */
+export function run(command: string, args: string[], timeoutMs = 60_000): Promise<CommandResult> {
+  return runCommand(command, args, { timeoutMs, env: { ...process.env, IHLAB_NODE: process.execPath } });
 }
 
 /** Runs a lab script with its output passed through to ours (operators see each step). */

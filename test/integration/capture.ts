@@ -1,19 +1,8 @@
-// Packet captures for integration tests: tcpdump writes a standard pcap inside a namespace, pcap-parser reads
-// it back, and the frames are decoded with our own codecs so every assertion is about bytes on the wire.
+// Packet captures for integration tests: tcpdump writes a standard pcap inside a namespace, and the lab's reader
+// (pcap-parser plus our own codecs) reads it back, so every assertion is about bytes on the wire.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { parse as parsePcap } from 'pcap-parser';
-import {
-  EtherType,
-  IpProtocol,
-  parseEthernet,
-  parseIcmp,
-  parseIpv4,
-  parseTcp,
-  type Ipv4Packet,
-  type IcmpMessage,
-  type TcpSegment,
-} from '../../src/wire/index.ts';
+import { readPcap, type PcapFrame } from '../../src/lab/capture-assertions.ts';
 
 export interface RunningCapture {
   stop(): Promise<void>;
@@ -46,49 +35,11 @@ export async function startCapture(namespace: string, device: string, file: stri
   };
 }
 
-export interface CapturedFrame {
-  ip: Ipv4Packet;
-  tcp?: TcpSegment;
-  icmp?: IcmpMessage;
-}
+export type CapturedFrame = PcapFrame;
 
-/** Every IPv4 frame of an Ethernet pcap, decoded; frames our codecs refuse are reported, not skipped silently. */
+/** Every IPv4 frame of an Ethernet pcap, decoded by the lab's reader; frames our codecs refuse are counted. */
 export async function readIpv4Frames(file: string): Promise<{ frames: CapturedFrame[]; undecodable: number }> {
-  const raw: Buffer[] = [];
-  const parser = parsePcap(file);
-  let linkType = -1;
-  parser.on('globalHeader', (header) => {
-    linkType = header.linkLayerType;
-  });
-  parser.on('packet', (packet) => raw.push(packet.data));
-  await new Promise<void>((resolve, reject) => {
-    parser.on('end', resolve);
-    parser.on('error', reject);
-  });
-  if (linkType !== 1) throw new Error(`${file}: expected an Ethernet capture (link type 1), got ${linkType}`);
-  const frames: CapturedFrame[] = [];
-  let undecodable = 0;
-  for (const data of raw) {
-    const ethernet = parseEthernet(data);
-    if (!ethernet.ok || ethernet.value.etherType !== EtherType.IPV4) continue;
-    const ip = parseIpv4(ethernet.value.payload);
-    if (!ip.ok) {
-      undecodable += 1;
-      continue;
-    }
-    const frame: CapturedFrame = { ip: ip.value };
-    if (ip.value.protocol === IpProtocol.TCP) {
-      // Frames a local kernel sent with checksum offload are captured before the checksum is filled in.
-      const tcp = parseTcp(ip.value.payload, ip.value.src, ip.value.dst, { acceptOffloadedChecksum: true });
-      if (tcp.ok) frame.tcp = tcp.value;
-      else undecodable += 1;
-    } else if (ip.value.protocol === IpProtocol.ICMP) {
-      const icmp = parseIcmp(ip.value.payload);
-      if (icmp.ok) frame.icmp = icmp.value;
-      else undecodable += 1;
-    }
-    frames.push(frame);
-  }
+  const { frames, undecodable } = await readPcap(file);
   return { frames, undecodable };
 }
 

@@ -1,14 +1,13 @@
 // Network-namespace fixtures for integration tests: every namespace, veth and appliance a test creates is
 // registered here and removed when the test file ends — by the `after` hook, by a process exit handler if the
 // runner dies, and by a sweep of leftovers from earlier runs whose process is gone.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { runCommand, type CommandResult } from '../../src/lab/run-command.ts';
 
-const execFileAsync = promisify(execFile);
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const SERVICE_ADDRESS = '169.254.169.254';
@@ -28,29 +27,10 @@ export function runSync(command: string, args: string[]): string {
   return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-export interface CommandResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { CommandResult } from '../../src/lab/run-command.ts';
 
-/** Runs a command and reports its exit status instead of throwing: tests assert on failures too. */
-export async function run(command: string, args: string[], timeoutMs = 60_000): Promise<CommandResult> {
-  try {
-    const { stdout, stderr } = await execFileAsync(command, args, {
-      encoding: 'utf8',
-      timeout: timeoutMs,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failure = error as { code?: number | string; stdout?: string; stderr?: string; signal?: string };
-    return {
-      code: typeof failure.code === 'number' ? failure.code : -1,
-      stdout: failure.stdout ?? '',
-      stderr: `${failure.stderr ?? ''}${failure.signal ? ` (killed by ${failure.signal})` : ''}`,
-    };
-  }
+export function run(command: string, args: string[], timeoutMs = 60_000): Promise<CommandResult> {
+  return runCommand(command, args, { timeoutMs });
 }
 
 export function inNamespace(namespace: string, command: string, args: string[], timeoutMs?: number) {
