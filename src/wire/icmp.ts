@@ -1,7 +1,7 @@
 // ICMP (RFC 792): echo for ping, and the errors that tell us a token response died on the way.
 import { finishChecksum, sumWords } from './checksum.ts';
 import { ETHERNET_HEADER_LENGTH, EtherType, writeEthernetHeader } from './ethernet.ts';
-import { IPV4_HEADER_LENGTH, IpProtocol, writeIpv4Header } from './ipv4.ts';
+import { IPV4_HEADER_LENGTH, IpProtocol, writeIpv4Header, type Ipv4FrameAddressing } from './ipv4.ts';
 import { fail, ok, type ParseResult } from './result.ts';
 
 export const ICMP_HEADER_LENGTH = 8;
@@ -84,13 +84,7 @@ export function encodeIcmp(message: EncodableIcmpMessage): Uint8Array {
   return out;
 }
 
-export interface IcmpFrameArgs {
-  srcMac: Uint8Array;
-  dstMac: Uint8Array;
-  srcAddr: number;
-  dstAddr: number;
-  ttl: number;
-  identification: number;
+export interface IcmpFrameArgs extends Ipv4FrameAddressing {
   message: EncodableIcmpMessage;
 }
 

@@ -88,6 +88,16 @@ export function encodeIpv4Packet(fields: Ipv4HeaderFields & { payload: Uint8Arra
   return out;
 }
 
+/** Who a whole Ethernet + IPv4 frame goes between, and the IP fields the sender chooses per packet. */
+export interface Ipv4FrameAddressing {
+  srcMac: Uint8Array;
+  dstMac: Uint8Array;
+  srcAddr: number;
+  dstAddr: number;
+  ttl: number;
+  identification: number;
+}
+
 export interface QuotedDatagram {
   src: number;
   dst: number;

@@ -2,7 +2,7 @@
 // timestamps (RFC 7323). Flag soup stays here; the TcpSegment record cannot express meaningless combinations.
 import { finishChecksum, pseudoHeaderSum, sumWords } from './checksum.ts';
 import { ETHERNET_HEADER_LENGTH, EtherType, writeEthernetHeader } from './ethernet.ts';
-import { IPV4_HEADER_LENGTH, IpProtocol, readU32, writeIpv4Header } from './ipv4.ts';
+import { IPV4_HEADER_LENGTH, IpProtocol, readU32, writeIpv4Header, type Ipv4FrameAddressing } from './ipv4.ts';
 import { fail, ok, type ParseResult } from './result.ts';
 import type { TcpControl, TcpOptions, TcpSegment } from './tcp-segment.ts';
 
@@ -198,13 +198,7 @@ export function emitTcp(segment: TcpSegment, srcAddr: number, dstAddr: number): 
   return out;
 }
 
-export interface TcpFrameArgs {
-  srcMac: Uint8Array;
-  dstMac: Uint8Array;
-  srcAddr: number;
-  dstAddr: number;
-  ttl: number;
-  identification: number;
+export interface TcpFrameArgs extends Ipv4FrameAddressing {
   segment: TcpSegment;
 }
 
