@@ -70,8 +70,13 @@ export function buildProgram(): Command {
     .option('--control-socket <path>', 'control socket for "imds-hop options|events" (default: /run/imds-hop/<interface>.sock)')
     .option('--metrics-listen <host:port>', `Prometheus metrics listener, or "off" (default: ${SERVE_DEFAULTS.metricsListen})`, listenAddress)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .addOption(
+      new Option('--log-format <format>', 'json lines, pretty lines, or auto: pretty on a terminal, json otherwise')
+        .choices(['auto', 'json', 'pretty'])
+        .default('auto'),
+    )
     .action(async (opts) => {
-      const log = createLogger(opts.logLevel);
+      const log = createLogger(opts.logLevel, opts.logFormat);
       const options: Partial<MetadataOptions> = {};
       if (opts.hopLimit !== undefined) options.httpPutResponseHopLimit = opts.hopLimit;
       if (opts.httpTokens) options.httpTokens = opts.httpTokens;

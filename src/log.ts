@@ -1,17 +1,26 @@
-// The process logger: pino JSON lines on stdout. Token-bearing fields are redacted wherever they appear, as a
-// second line of defence: the code never puts a token in a log record on purpose.
+// The process logger: pino JSON lines on stdout, or pino-pretty's readable lines when a person is watching a
+// terminal. Token-bearing fields are redacted wherever they appear, as a second line of defence: the code never
+// puts a token or a secret key in a log record on purpose.
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import pretty from 'pino-pretty';
 
 export const REDACTED_PATHS = [
   'token',
   '*.token',
+  'Token',
+  '*.Token',
   'headers["x-aws-ec2-metadata-token"]',
   '*.headers["x-aws-ec2-metadata-token"]',
   'secretAccessKey',
   '*.secretAccessKey',
+  'SecretAccessKey',
+  '*.SecretAccessKey',
 ];
 
-export function createLogger(level: LevelWithSilent = 'info', destination?: pino.DestinationStream): Logger {
+export type LogFormat = 'json' | 'pretty' | 'auto';
+
+export function createLogger(level: LevelWithSilent = 'info', format: LogFormat = 'json', destination?: pino.DestinationStream): Logger {
+  const readable = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   return pino(
     {
       name: 'imds-hop',
@@ -19,6 +28,9 @@ export function createLogger(level: LevelWithSilent = 'info', destination?: pino
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       base: { pid: process.pid },
     },
-    destination ?? pino.destination({ dest: 1, sync: true }),
+    destination ??
+      (readable
+        ? pretty({ destination: 1, sync: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l' })
+        : pino.destination({ dest: 1, sync: true })),
   );
 }
