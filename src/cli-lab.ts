@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startPacketCapture } from './link/packet-capture.ts';
 import { runDemo } from './lab/demo.ts';
-import { ARTIFACTS_DIR, CLI, isLabUp, labDown, labDownSync, LabError, labUp } from './lab/topology.ts';
+import { ARTIFACTS_DIR, CLI, isLabUp, labDown, labDownSync, labUp } from './lab/topology.ts';
 
 function positiveInteger(max: number) {
   return (text: string): number => {
@@ -13,15 +13,6 @@ function positiveInteger(max: number) {
     }
     return Number(text);
   };
-}
-
-/** The lab's operator errors end the process here: bin/imds-hop.mjs would reset a plain exitCode. */
-function fail(error: unknown): never {
-  if (error instanceof LabError) {
-    process.stderr.write(`imds-hop: ${error.message} [${error.code}]\n`);
-    process.exit(1);
-  }
-  throw error;
 }
 
 /** Runs `fn` with the lab torn down on Ctrl-C/SIGTERM (synchronously: nothing asynchronous runs after a signal). */
@@ -52,7 +43,7 @@ export function addLabCommands(program: Command): void {
     .option('--hop-limit <n>', 'initial hop limit', positiveInteger(64), 1)
     .addOption(new Option('--http-tokens <mode>', 'initial http-tokens').choices(['optional', 'required']).default('optional'))
     .action(async (opts: { hopLimit: number; httpTokens: 'optional' | 'required' }) => {
-      await withTeardownOnSignal(() => labUp(opts.hopLimit, opts.httpTokens)).catch(fail);
+      await withTeardownOnSignal(() => labUp(opts.hopLimit, opts.httpTokens));
     });
 
   lab
@@ -72,8 +63,8 @@ export function addLabCommands(program: Command): void {
         } finally {
           if (ownsLab && !opts.keep) await labDown();
         }
-      }).catch(fail);
-      if (!pass) process.exit(1);
+      });
+      if (!pass) process.exitCode = 1;
     });
 
   lab
@@ -100,7 +91,7 @@ export function addLabCommands(program: Command): void {
         process.on('SIGINT', forward('SIGINT'));
         process.on('SIGTERM', forward('SIGTERM'));
         const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
-        if (code !== 0) process.exit(code);
+        if (code !== 0) process.exitCode = code;
         return;
       }
       const capture = startPacketCapture(opts.interface, opts.out, opts.filter);

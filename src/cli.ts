@@ -9,6 +9,7 @@ import { ConfigError } from './config/index.ts';
 import { ControlClientError } from './control-client.ts';
 import { addControlCommands } from './cli-control.ts';
 import { addLabCommands } from './cli-lab.ts';
+import { LabError } from './lab/topology.ts';
 import { createLogger } from './log.ts';
 import type { MetadataOptions } from './imds/instance.ts';
 
@@ -104,12 +105,13 @@ export function buildProgram(): Command {
 }
 
 /** Errors an operator can act on: printed as one line with a stable code, no stack trace. */
-const OPERATOR_ERRORS = [LinkError, ServeError, ConfigError, ControlClientError, ControlServerError, MetricsListenError];
+const OPERATOR_ERRORS = [LinkError, ServeError, ConfigError, ControlClientError, ControlServerError, MetricsListenError, LabError];
 
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
-    return 0;
+    // A command that failed without an exception (a demo with a failing row) says so through exitCode.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (OPERATOR_ERRORS.some((kind) => error instanceof kind)) {
       const { message, code } = error as Error & { code: string };
