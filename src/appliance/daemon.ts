@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { configureTapInterface, openPcapLink, openTapLink, type FrameLink } from '../link/index.ts';
-import { formatMacAddress, parseIpv4Address, parseMacAddress } from '../wire/index.ts';
+import { formatMacAddress, parseIpv4Address, parseIpv6Address, parseMacAddress } from '../wire/index.ts';
 import { DEFAULT_TCP_CONFIG } from '../tcp/index.ts';
 import {
   ImdsEngine,
@@ -62,6 +62,9 @@ export class ServeError extends Error {
 const ETHERNET_MTU = 1500;
 const IPV4_AND_TCP_HEADERS = 40;
 const SUMMARY_INTERVAL_MS = 60_000;
+/** EC2 Nitro's IPv6 metadata endpoint, and the instance's address on the tap that reaches it. */
+const IPV6_SERVICE_ADDRESS = 'fd00:ec2::254';
+const IPV6_HOST_ADDRESS = 'fd00:ec2::253';
 
 interface ResolvedSettings {
   instance: InstanceModel;
@@ -164,6 +167,8 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
           interfaceName: link.name,
           hostAddress: settings.hostAddress,
           serviceAddress: settings.serviceAddressText,
+          ipv6HostAddress: IPV6_HOST_ADDRESS,
+          ipv6ServiceAddress: IPV6_SERVICE_ADDRESS,
         }),
       );
     }
@@ -182,6 +187,11 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
         http: {},
         maxNeighbors: 4096,
         acceptOffloadedChecksums: backend === 'pcap',
+        // The pcap backend captures and transmits IPv4 only; the tap carries whole frames, IPv6 included.
+        ipv6:
+          backend === 'tap'
+            ? { serviceAddress: parseIpv6Address(IPV6_SERVICE_ADDRESS), enabled: () => engine.options.httpProtocolIpv6 === 'enabled' }
+            : undefined,
       },
       link,
       engine,

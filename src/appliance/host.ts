@@ -10,21 +10,42 @@ import {
   encodeArpFrame,
   encodeIcmpFrame,
   encodeTcpFrame,
+  encodeIcmpv6Frame,
+  encodeTcpIpv6Frame,
   formatIpv4Address,
+  ipv6Equals,
+  ipv6MulticastMac,
+  isIpv6ExtensionHeader,
+  isUnspecifiedIpv6,
   macEquals,
   parseArp,
   parseEthernet,
   parseIcmp,
+  parseIcmpv6,
   parseIpv4,
+  parseIpv6,
   parseQuotedDatagram,
   parseTcp,
+  parseTcpIpv6,
+  solicitedNodeAddress,
+  Ipv6NextHeader,
+  ND_HOP_LIMIT,
   type Ipv4Packet,
+  type Ipv6Packet,
 } from '../wire/index.ts';
 import { TcpStack, type ConnectionId, type TcpAction, type TcpConfig } from '../tcp/index.ts';
 import type { HttpLimits } from '../http/index.ts';
 import type { ImdsRequest, ImdsResponse } from '../imds/index.ts';
 import { Counters } from './counters.ts';
 import { HttpSession } from './http-session.ts';
+import { IPV6_LOCAL_ID, Ipv6Peers } from './ipv6-peers.ts';
+
+export interface HostIpv6Config {
+  /** The IPv6 endpoint, e.g. fd00:ec2::254. */
+  serviceAddress: Uint8Array;
+  /** Read per packet: when false every IPv6 frame is dropped and counted, as if the endpoint were off. */
+  enabled: () => boolean;
+}
 
 export interface HostConfig {
   mac: Uint8Array;
@@ -40,6 +61,8 @@ export interface HostConfig {
    * another host's traffic (pcap); a tap receives finished checksums.
    */
   acceptOffloadedChecksums?: boolean;
+  /** Serve the IPv6 endpoint too; without it IPv6 frames are dropped as an unsupported EtherType. */
+  ipv6?: HostIpv6Config;
 }
 
 export interface Clock {
@@ -59,6 +82,10 @@ export class Host {
   private readonly sessions = new Map<ConnectionId, HttpSession>();
   /** Reply to the link-layer source a remote address was last seen from (the instance kernel, or a router). */
   private readonly neighbors = new Map<number, Uint8Array>();
+  /** IPv6 peers as the synthetic ids the TCP stack knows them by, with their MACs. */
+  private readonly ipv6Peers: Ipv6Peers;
+  private readonly ipv6SolicitedNode: Uint8Array | undefined;
+  private readonly ipv6SolicitedNodeMac: Uint8Array | undefined;
   private identification = 0;
   /** TTL each IP identification last left with: an ICMP error quotes the id, so we know what died and where. */
   private readonly ttlByIdentification = new Uint8Array(65536);
@@ -86,6 +113,11 @@ export class Host {
     private readonly log: Logger,
   ) {
     this.tcp = new TcpStack(config.tcp);
+    this.ipv6Peers = new Ipv6Peers(config.maxNeighbors);
+    if (config.ipv6) {
+      this.ipv6SolicitedNode = solicitedNodeAddress(config.ipv6.serviceAddress);
+      this.ipv6SolicitedNodeMac = ipv6MulticastMac(this.ipv6SolicitedNode);
+    }
   }
 
   start(): void {
@@ -120,8 +152,15 @@ export class Host {
     const ethernet = parseEthernet(frame);
     if (!ethernet.ok) return this.drop(`ethernet-${ethernet.reason}`);
     const { dst, src, etherType, payload } = ethernet.value;
-    if (!macEquals(dst, this.config.mac) && !macEquals(dst, BROADCAST_MAC)) return this.drop('not-for-us');
+    if (
+      !macEquals(dst, this.config.mac) &&
+      !macEquals(dst, BROADCAST_MAC) &&
+      !(this.ipv6SolicitedNodeMac && etherType === EtherType.IPV6 && macEquals(dst, this.ipv6SolicitedNodeMac))
+    ) {
+      return this.drop('not-for-us');
+    }
     if (etherType === EtherType.ARP) return this.handleArp(payload, src);
+    if (etherType === EtherType.IPV6 && this.config.ipv6) return this.handleIpv6(this.config.ipv6, payload, src, now);
     if (etherType !== EtherType.IPV4) return this.drop('unsupported-ethertype');
     const ip = parseIpv4(payload);
     if (!ip.ok) return this.drop(`ipv4-${ip.reason}`);
@@ -130,6 +169,78 @@ export class Host {
     if (ip.value.protocol === IpProtocol.TCP) return this.handleTcp(ip.value, now);
     if (ip.value.protocol === IpProtocol.ICMP) return this.handleIcmp(ip.value, src);
     this.drop('unsupported-ip-protocol');
+  }
+
+  private handleIpv6(v6: HostIpv6Config, payload: Uint8Array, srcMac: Uint8Array, now: number): void {
+    if (!v6.enabled()) return this.drop('ipv6-disabled');
+    const parsed = parseIpv6(payload);
+    if (!parsed.ok) return this.drop(`ipv6-${parsed.reason}`);
+    const ip = parsed.value;
+    const toService = ipv6Equals(ip.dst, v6.serviceAddress);
+    // The solicited-node group carries only neighbor solicitations for the service address.
+    if (!toService && !(this.ipv6SolicitedNode && ipv6Equals(ip.dst, this.ipv6SolicitedNode))) return this.drop('ipv6-not-for-us');
+    if (ip.src[0] === 0xff) return this.drop('ipv6-multicast-source');
+    if (isIpv6ExtensionHeader(ip.nextHeader)) return this.drop('ipv6-extension-header');
+    if (ip.nextHeader === Ipv6NextHeader.ICMPV6) return this.handleIcmpv6(v6, ip, toService, srcMac);
+    if (!toService) return this.drop('ipv6-not-for-us');
+    if (ip.nextHeader === Ipv6NextHeader.TCP) return this.handleTcpIpv6(ip, srcMac, now);
+    this.drop('ipv6-unsupported-next-header');
+  }
+
+  private handleIcmpv6(v6: HostIpv6Config, ip: Ipv6Packet, toService: boolean, srcMac: Uint8Array): void {
+    const icmp = parseIcmpv6(ip.payload, ip.src, ip.dst);
+    if (!icmp.ok) return this.drop(`icmpv6-${icmp.reason}`);
+    const message = icmp.value;
+    if (message.kind === 'neighbor-solicitation') {
+      // RFC 4861 §7.1.1: hop limit 255 proves the solicitation never crossed a router.
+      if (ip.hopLimit !== ND_HOP_LIMIT) return this.drop('ndp-bad-hop-limit');
+      if (!ipv6Equals(message.target, v6.serviceAddress)) return this.drop('ndp-other-target');
+      // Duplicate address detection by someone else: we never claim addresses by DAD, so stay quiet.
+      if (isUnspecifiedIpv6(ip.src)) return this.drop('ndp-dad');
+      this.transmit(
+        encodeIcmpv6Frame({
+          srcMac: this.config.mac,
+          dstMac: message.sourceLinkAddress ?? srcMac,
+          srcAddr: v6.serviceAddress,
+          dstAddr: ip.src,
+          hopLimit: ND_HOP_LIMIT,
+          message: {
+            kind: 'neighbor-advertisement',
+            router: false,
+            solicited: true,
+            override: true,
+            target: v6.serviceAddress,
+            targetLinkAddress: this.config.mac,
+          },
+        }),
+      );
+      this.counters.increment('ndp-advertisements');
+      return;
+    }
+    if (message.kind === 'echo-request' && toService && !isUnspecifiedIpv6(ip.src)) {
+      this.transmit(
+        encodeIcmpv6Frame({
+          srcMac: this.config.mac,
+          dstMac: srcMac,
+          srcAddr: v6.serviceAddress,
+          dstAddr: ip.src,
+          hopLimit: this.config.defaultTtl,
+          message: { kind: 'echo-reply', identifier: message.identifier, sequence: message.sequence, data: message.data },
+        }),
+      );
+      this.counters.increment('icmpv6-echo-replies');
+      return;
+    }
+    // Router solicitations, MLD, advertisements, errors: nothing a metadata endpoint answers.
+    this.drop(message.kind === 'other' ? `icmpv6-type-${message.type}` : `icmpv6-${message.kind}`);
+  }
+
+  private handleTcpIpv6(ip: Ipv6Packet, srcMac: Uint8Array, now: number): void {
+    if (isUnspecifiedIpv6(ip.src)) return this.drop('ipv6-unspecified-source');
+    const segment = parseTcpIpv6(ip.payload, ip.src, ip.dst, { acceptOffloadedChecksum: this.config.acceptOffloadedChecksums === true });
+    if (!segment.ok) return this.drop(`tcp-${segment.reason}`);
+    const peerId = this.ipv6Peers.seen(ip.src, srcMac);
+    this.apply(this.tcp.receive(peerId, IPV6_LOCAL_ID, segment.value, now), now);
   }
 
   private drop(reason: string): void {
@@ -282,6 +393,7 @@ export class Host {
   }
 
   private transmitSegment(action: Extract<TcpAction, { kind: 'transmit' }>): void {
+    if (action.localAddr === IPV6_LOCAL_ID && this.config.ipv6) return this.transmitSegmentIpv6(this.config.ipv6, action);
     const dstMac = this.neighbors.get(action.remoteAddr);
     if (!dstMac) {
       this.counters.increment('transmit-no-neighbor');
@@ -295,6 +407,25 @@ export class Host {
         dstAddr: action.remoteAddr,
         ttl: action.ttl,
         identification: this.nextIdentification(action.ttl),
+        segment: action.segment,
+      }),
+    );
+  }
+
+  /** The Hop Limit is the stack's TTL for these bytes: the hop limit for token responses, as over IPv4. */
+  private transmitSegmentIpv6(v6: HostIpv6Config, action: Extract<TcpAction, { kind: 'transmit' }>): void {
+    const peer = this.ipv6Peers.lookup(action.remoteAddr);
+    if (!peer) {
+      this.counters.increment('transmit-no-neighbor');
+      return;
+    }
+    this.transmit(
+      encodeTcpIpv6Frame({
+        srcMac: this.config.mac,
+        dstMac: peer.mac,
+        srcAddr: v6.serviceAddress,
+        dstAddr: peer.address,
+        hopLimit: action.ttl,
         segment: action.segment,
       }),
     );

@@ -6,5 +6,7 @@ export * from './ethernet.ts';
 export * from './arp.ts';
 export * from './ipv4.ts';
 export * from './icmp.ts';
+export * from './ipv6.ts';
+export * from './icmpv6.ts';
 export * from './tcp.ts';
 export * from './tcp-segment.ts';

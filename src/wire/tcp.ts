@@ -3,6 +3,7 @@
 import { finishChecksum, pseudoHeaderSum, sumWords } from './checksum.ts';
 import { ETHERNET_HEADER_LENGTH, EtherType, writeEthernetHeader } from './ethernet.ts';
 import { IPV4_HEADER_LENGTH, IpProtocol, readU32, writeIpv4Header, type Ipv4FrameAddressing } from './ipv4.ts';
+import { IPV6_HEADER_LENGTH, Ipv6NextHeader, ipv6PseudoHeaderSum, writeIpv6Header, type Ipv6FrameAddressing } from './ipv6.ts';
 import { fail, ok, type ParseResult } from './result.ts';
 import type { TcpControl, TcpOptions, TcpSegment } from './tcp-segment.ts';
 
@@ -76,9 +77,23 @@ export function parseTcp(
   dstAddr: number,
   checks: TcpParseOptions = {},
 ): ParseResult<TcpSegment> {
+  return parseTcpWithPseudoHeader(bytes, pseudoHeaderSum(srcAddr, dstAddr, IpProtocol.TCP, bytes.length & 0xffff), checks);
+}
+
+/** TCP over IPv6: the same segment, its checksum over the RFC 8200 §8.1 pseudo-header. */
+export function parseTcpIpv6(
+  bytes: Uint8Array,
+  srcAddr: Uint8Array,
+  dstAddr: Uint8Array,
+  checks: TcpParseOptions = {},
+): ParseResult<TcpSegment> {
+  if (srcAddr.length !== 16 || dstAddr.length !== 16) return fail('bad-address');
+  return parseTcpWithPseudoHeader(bytes, ipv6PseudoHeaderSum(srcAddr, dstAddr, Ipv6NextHeader.TCP, bytes.length & 0xffff), checks);
+}
+
+function parseTcpWithPseudoHeader(bytes: Uint8Array, pseudoHeader: number, checks: TcpParseOptions): ParseResult<TcpSegment> {
   if (bytes.length < TCP_HEADER_LENGTH) return fail('truncated');
   if (bytes.length > 0xffff) return fail('too-long');
-  const pseudoHeader = pseudoHeaderSum(srcAddr, dstAddr, IpProtocol.TCP, bytes.length);
   if (finishChecksum(sumWords(bytes, 0, bytes.length, pseudoHeader)) !== 0) {
     const field = (bytes[16] << 8) | bytes[17];
     const offloaded = checks.acceptOffloadedChecksum === true && field === (~finishChecksum(pseudoHeader) & 0xffff);
@@ -173,6 +188,29 @@ export function writeTcp(
   srcAddr: number,
   dstAddr: number,
 ): number {
+  return writeTcpWithPseudoHeader(buffer, view, offset, segment, pseudoHeaderSum(srcAddr, dstAddr, IpProtocol.TCP, 0));
+}
+
+/** writeTcp for IPv6 addresses. */
+export function writeTcpIpv6(
+  buffer: Uint8Array,
+  view: DataView,
+  offset: number,
+  segment: TcpSegment,
+  srcAddr: Uint8Array,
+  dstAddr: Uint8Array,
+): number {
+  return writeTcpWithPseudoHeader(buffer, view, offset, segment, ipv6PseudoHeaderSum(srcAddr, dstAddr, Ipv6NextHeader.TCP, 0));
+}
+
+/** Both pseudo-header sums are additive in the length, so the caller's sum excludes it and we add it here. */
+function writeTcpWithPseudoHeader(
+  buffer: Uint8Array,
+  view: DataView,
+  offset: number,
+  segment: TcpSegment,
+  pseudoHeaderWithoutLength: number,
+): number {
   const headerLength = TCP_HEADER_LENGTH + tcpOptionsLength(segment.options);
   if (headerLength > TCP_MAX_HEADER_LENGTH) throw new Error('TCP options exceed 40 bytes'); // unreachable: at most 20
   const length = headerLength + segment.payload.length;
@@ -187,7 +225,7 @@ export function writeTcp(
   view.setUint16(offset + 18, 0); // urgent pointer: never sent
   writeOptions(view, offset + TCP_HEADER_LENGTH, segment.options);
   buffer.set(segment.payload, offset + headerLength);
-  const sum = sumWords(buffer, offset, offset + length, pseudoHeaderSum(srcAddr, dstAddr, IpProtocol.TCP, length));
+  const sum = sumWords(buffer, offset, offset + length, pseudoHeaderWithoutLength + (length & 0xffff));
   view.setUint16(offset + 16, finishChecksum(sum));
   return length;
 }
@@ -195,6 +233,12 @@ export function writeTcp(
 export function emitTcp(segment: TcpSegment, srcAddr: number, dstAddr: number): Uint8Array {
   const out = new Uint8Array(tcpLength(segment));
   writeTcp(out, new DataView(out.buffer), 0, segment, srcAddr, dstAddr);
+  return out;
+}
+
+export function emitTcpIpv6(segment: TcpSegment, srcAddr: Uint8Array, dstAddr: Uint8Array): Uint8Array {
+  const out = new Uint8Array(tcpLength(segment));
+  writeTcpIpv6(out, new DataView(out.buffer), 0, segment, srcAddr, dstAddr);
   return out;
 }
 
@@ -222,5 +266,25 @@ export function encodeTcpFrame(args: TcpFrameArgs): Uint8Array {
     length,
   );
   writeTcp(frame, view, ETHERNET_HEADER_LENGTH + IPV4_HEADER_LENGTH, args.segment, args.srcAddr, args.dstAddr);
+  return frame;
+}
+
+export interface TcpIpv6FrameArgs extends Ipv6FrameAddressing {
+  segment: TcpSegment;
+}
+
+/** encodeTcpFrame over IPv6: Ethernet + IPv6 (Hop Limit chosen per segment, like the IPv4 TTL) + TCP. */
+export function encodeTcpIpv6Frame(args: TcpIpv6FrameArgs): Uint8Array {
+  const length = tcpLength(args.segment);
+  const frame = new Uint8Array(ETHERNET_HEADER_LENGTH + IPV6_HEADER_LENGTH + length);
+  const view = new DataView(frame.buffer);
+  writeEthernetHeader(frame, 0, args.dstMac, args.srcMac, EtherType.IPV6);
+  writeIpv6Header(
+    frame,
+    ETHERNET_HEADER_LENGTH,
+    { src: args.srcAddr, dst: args.dstAddr, nextHeader: Ipv6NextHeader.TCP, hopLimit: args.hopLimit },
+    length,
+  );
+  writeTcpIpv6(frame, view, ETHERNET_HEADER_LENGTH + IPV6_HEADER_LENGTH, args.segment, args.srcAddr, args.dstAddr);
   return frame;
 }

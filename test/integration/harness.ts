@@ -173,6 +173,8 @@ export class Appliance {
     const appliance = new Appliance(namespace, interfaceName, child);
     registerCleanup(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      // A killed appliance cannot remove its control socket; the next one would, but leave nothing behind.
+      rmSync(`/run/imds-hop/${interfaceName}.sock`, { force: true });
     });
     const serving = appliance.waitFor((r) => r.msg === 'serving', 20_000);
     const outcome = await Promise.race([serving, appliance.exited.then((code) => ({ exitedWith: code }))]);

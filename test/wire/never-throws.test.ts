@@ -5,9 +5,12 @@ import {
   parseArp,
   parseEthernet,
   parseIcmp,
+  parseIcmpv6,
   parseIpv4,
+  parseIpv6,
   parseQuotedDatagram,
   parseTcp,
+  parseTcpIpv6,
 } from '../../src/wire/index.ts';
 import { linuxSynFrame } from './helpers.ts';
 
@@ -20,6 +23,11 @@ function parseAll(bytes: Uint8Array, src: number, dst: number): void {
   parseIcmp(bytes);
   parseQuotedDatagram(bytes);
   parseTcp(bytes, src, dst);
+  parseIpv6(bytes);
+  const src6 = bytes.subarray(0, 16);
+  const dst6 = bytes.subarray(16, 32);
+  parseIcmpv6(bytes, src6, dst6);
+  parseTcpIpv6(bytes, src6, dst6);
 }
 
 test('parsers never throw on arbitrary bytes', () => {
