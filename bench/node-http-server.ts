@@ -1,25 +1,13 @@
 // Baseline: the same IMDS engine as the appliance, served by Node's `http` module on the kernel's TCP stack.
 // Run inside the bench's server namespace, where 169.254.169.254 is a local address on the veth.
 // Prints "listening" once bound; exits on SIGTERM/SIGINT.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import { ImdsEngine, createIdentitySigner, defaultInstance } from '../src/imds/index.ts';
+import { defaultInstance } from '../src/imds/index.ts';
+import { bootEngine } from '../src/appliance/boot-engine.ts';
 
 const host = process.argv[2] ?? '169.254.169.254';
 const port = Number(process.argv[3] ?? 80);
-const bootWallMs = Date.now();
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const engine = new ImdsEngine(defaultInstance(), {
-  tokenKey: randomBytes(32),
-  credentialKey: randomBytes(32),
-  randomBytes,
-  identitySigner: createIdentitySigner({
-    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    nowMs: bootWallMs,
-  }),
-  bootWallMs,
-  metrics: { increment: () => undefined },
-});
+const engine = bootEngine(defaultInstance(), { increment: () => undefined });
 
 const server = createServer((req, res) => {
   const headers: Array<[string, string]> = [];

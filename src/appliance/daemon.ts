@@ -1,6 +1,6 @@
 // `imds-hop serve`: load the instance, open the tap, put the instance side in place, serve until a signal, then
 // remove everything that was created. The control socket and the metrics listener live and die with it.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
@@ -10,12 +10,12 @@ import { DEFAULT_TCP_CONFIG } from '../tcp/index.ts';
 import {
   ImdsEngine,
   OptionsError,
-  createIdentitySigner,
   defaultInstance,
   type InstanceModel,
   type MetadataOptions,
 } from '../imds/index.ts';
 import { loadConfig } from '../config/index.ts';
+import { bootEngine } from './boot-engine.ts';
 import { Host } from './host.ts';
 import { ApplianceMetrics, startMetricsServer } from './metrics.ts';
 import { ControlRequestError, startControlServer, type ControlServer } from './control-server.ts';
@@ -120,20 +120,8 @@ function resolveSettings(requested: ServeOptions): ResolvedSettings {
 export async function serve(requested: ServeOptions, log: Logger): Promise<void> {
   const settings = resolveSettings(requested);
   const { instance } = settings;
-  const bootWallMs = Date.now();
   const metricsRef: { current?: ApplianceMetrics } = {};
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const engine = new ImdsEngine(instance, {
-    tokenKey: randomBytes(32),
-    credentialKey: randomBytes(32),
-    randomBytes,
-    identitySigner: createIdentitySigner({
-      privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      nowMs: bootWallMs,
-    }),
-    bootWallMs,
-    metrics: { increment: (name, labels) => metricsRef.current?.increment(name, labels) },
-  });
+  const engine = bootEngine(instance, { increment: (name, labels) => metricsRef.current?.increment(name, labels) });
   if (requested.options && Object.keys(requested.options).length > 0) {
     try {
       engine.setOptions(requested.options);
