@@ -17,6 +17,7 @@ import {
 import { loadConfig } from '../config/index.ts';
 import { bootEngine } from './boot-engine.ts';
 import { Host } from './host.ts';
+import { IPV6_LOCAL_ID } from './ipv6-peers.ts';
 import { ApplianceMetrics, startMetricsServer } from './metrics.ts';
 import { ControlRequestError, startControlServer, type ControlServer } from './control-server.ts';
 import { defaultControlSocket, type ControlRequest, type EventCommand } from './control-protocol.ts';
@@ -61,6 +62,7 @@ export class ServeError extends Error {
 
 const ETHERNET_MTU = 1500;
 const IPV4_AND_TCP_HEADERS = 40;
+const IPV6_AND_TCP_HEADERS = 60;
 const SUMMARY_INTERVAL_MS = 60_000;
 /** EC2 Nitro's IPv6 metadata endpoint, and the instance's address on the tap that reaches it. */
 const IPV6_SERVICE_ADDRESS = 'fd00:ec2::254';
@@ -168,6 +170,7 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
         tcp: {
           ...DEFAULT_TCP_CONFIG,
           mss: ETHERNET_MTU - IPV4_AND_TCP_HEADERS,
+          mssByLocalAddress: new Map([[IPV6_LOCAL_ID, ETHERNET_MTU - IPV6_AND_TCP_HEADERS]]),
           listenPorts: [80],
           defaultTtl: settings.defaultTtl,
           isnSecret: randomBytes(32),

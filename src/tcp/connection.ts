@@ -56,6 +56,8 @@ export class Connection {
   rcvNxt: number;
   readonly rcvWnd: number;
 
+  /** The MSS we advertise: smaller where the local address's headers are larger (IPv6). */
+  private readonly ourMss: number;
   /** Our segment size: our own MSS capped by the peer's. */
   readonly effectiveMss: number;
 
@@ -104,7 +106,8 @@ export class Connection {
     this.rcvNxt = seqAdd(syn.seq, 1);
     this.rcvWnd = Math.min(config.receiveWindow, MAX_UNSCALED_WINDOW);
     const peerMss = Math.max(syn.options.mss ?? DEFAULT_PEER_MSS, MIN_PEER_MSS);
-    this.effectiveMss = Math.min(config.mss, peerMss);
+    this.ourMss = config.mssByLocalAddress?.get(endpoints.localAddr) ?? config.mss;
+    this.effectiveMss = Math.min(this.ourMss, peerMss);
     this.rto = new RtoEstimator(config.initialRtoMs, config.minRtoMs, config.maxRtoMs);
     this.congestion = new CongestionControl(this.effectiveMss);
     this.lastActivity = now;
@@ -722,7 +725,7 @@ export class Connection {
         control: 'syn',
         push: false,
         window: this.rcvWnd,
-        options: { mss: config.mss },
+        options: { mss: this.ourMss },
         payload: EMPTY,
       },
     });

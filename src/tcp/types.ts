@@ -6,6 +6,8 @@ export interface TcpConfig {
   listenPorts: readonly number[];
   /** Our MSS option on the SYN-ACK and the cap on every segment we send. */
   mss: number;
+  /** A different MSS for connections to some local addresses, e.g. an IPv6 service (40-byte IP header). */
+  mssByLocalAddress?: ReadonlyMap<number, number>;
   /** Bytes we advertise, at most 65535: we never offer window scaling, so the peer's window is unscaled too. */
   receiveWindow: number;
   /** Connections past the handshake (established and closing); further SYNs are refused with RST. */

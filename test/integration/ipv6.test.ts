@@ -30,6 +30,8 @@ interface Ipv6TcpFrame {
   src: string;
   hopLimit: number;
   payload: string;
+  /** The MSS option, on SYN segments. */
+  mss: number | undefined;
 }
 
 /** TCP over IPv6 frames of an Ethernet pcap, decoded with our own codecs. */
@@ -43,7 +45,12 @@ async function readIpv6TcpFrames(file: string): Promise<Ipv6TcpFrame[]> {
     if (!ip.ok || ip.value.nextHeader !== Ipv6NextHeader.TCP) return;
     const tcp = parseTcpIpv6(ip.value.payload, ip.value.src, ip.value.dst);
     if (!tcp.ok) return;
-    frames.push({ src: formatIpv6Address(ip.value.src), hopLimit: ip.value.hopLimit, payload: Buffer.from(tcp.value.payload).toString('latin1') });
+    frames.push({
+      src: formatIpv6Address(ip.value.src),
+      hopLimit: ip.value.hopLimit,
+      payload: Buffer.from(tcp.value.payload).toString('latin1'),
+      mss: tcp.value.control === 'syn' ? tcp.value.options.mss : undefined,
+    });
   });
   await new Promise<void>((resolve, reject) => {
     parser.on('end', resolve);
@@ -107,6 +114,8 @@ describe('the IPv6 endpoint through the tap', { skip: skipUnlessRoot }, () => {
     assert.ok(tokenFrames.length > 0, 'the token response is in the capture');
     for (const frame of tokenFrames) assert.equal(frame.hopLimit, 1, 'token-bearing frames leave with Hop Limit = the hop limit');
     assert.ok(fromService.filter((f) => f.payload === '').every((f) => f.hopLimit === 64), 'bare segments leave with 64');
+    // The SYN-ACK advertises what fits a 1500-byte link under a 40-byte IPv6 header: 1440, not IPv4's 1460.
+    assert.deepEqual([...new Set(fromService.filter((f) => f.mss !== undefined).map((f) => f.mss))], [1440]);
     const get = await inNamespace(namespace, 'curl', [
       '-g', '-6', '-sS', '--max-time', '10', '-w', '\n%{http_code}',
       '-H', `X-aws-ec2-metadata-token: ${token}`, `${BASE6}/latest/meta-data/instance-id`,

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TcpStack } from '../../src/tcp/index.ts';
-import { Client, bytes, expectNothingSent, expectSegment, testConfig, transmits } from './helpers.ts';
+import { Client, SERVER_ADDR, bytes, expectNothingSent, expectSegment, testConfig, transmits } from './helpers.ts';
 
 describe('limits', () => {
   it('drops SYNs past maxHalfOpen, counts them, and accepts again once a handshake completes', () => {
@@ -102,5 +102,15 @@ describe('limits', () => {
       assert.ok(client.deliver().some((a) => a.kind === 'accepted'));
     }
     assert.equal(stack.counters['syn-refused-max-connections'], undefined);
+  });
+});
+
+describe('MSS per local address', () => {
+  it('advertises the MSS configured for the local address, and the default elsewhere', () => {
+    const ipv6Like = new Client(testConfig({ mss: 1460, mssByLocalAddress: new Map([[SERVER_ADDR, 1440]]) }));
+    const synAck = transmits(ipv6Like.sendSyn({ mss: 1460 }))[0];
+    assert.equal(synAck?.segment.options.mss, 1440);
+    const plain = new Client(testConfig({ mss: 1460, mssByLocalAddress: new Map([[SERVER_ADDR + 1, 1440]]) }));
+    assert.equal(transmits(plain.sendSyn({ mss: 1460 }))[0]?.segment.options.mss, 1460);
   });
 });
