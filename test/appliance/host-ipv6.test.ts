@@ -2,8 +2,6 @@
 // responses leave with Hop Limit = the hop limit; switched off, IPv6 gets no answer and is counted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pino } from 'pino';
-import { createMemoryLinkPair, type FrameLink } from '../../src/link/index.ts';
 import {
   EtherType,
   Ipv6NextHeader,
@@ -16,41 +14,20 @@ import {
   parseIcmpv6,
   parseIpv6,
   parseIpv6Address,
-  parseIpv4Address,
-  parseMacAddress,
   parseTcpIpv6,
   solicitedNodeAddress,
   type Ipv6Packet,
 } from '../../src/wire/index.ts';
 import type { TcpSegment } from '../../src/wire/tcp-segment.ts';
-import { DEFAULT_TCP_CONFIG } from '../../src/tcp/index.ts';
-import { defaultInstance } from '../../src/imds/index.ts';
-import { NOW_MS, makeEngine } from '../imds/helpers.ts';
-import { Host } from '../../src/appliance/host.ts';
+import { FramePeer, HOP_LIMIT, PEER_MAC, SERVICE_MAC, startTestHost } from './host-fixture.ts';
 import { Ipv6Peers } from '../../src/appliance/ipv6-peers.ts';
 
-const serviceMac = parseMacAddress('02:a9:fe:a9:fe:01');
-const peerMac = parseMacAddress('02:00:00:00:00:02');
+const serviceMac = SERVICE_MAC;
+const peerMac = PEER_MAC;
 const service6 = parseIpv6Address('fd00:ec2::254');
 const peer6 = parseIpv6Address('fd00:ec2::253');
-const HOP_LIMIT = 3;
 
-class Peer {
-  private queue: Uint8Array[] = [];
-  constructor(readonly link: FrameLink) {
-    link.onFrames((frames) => this.queue.push(...frames));
-  }
-  send(frame: Uint8Array) {
-    assert.ok(this.link.send(frame));
-  }
-  async next(timeoutMs = 1000): Promise<Uint8Array> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.queue.length === 0) {
-      if (Date.now() > deadline) throw new Error('no frame from the host');
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    return this.queue.shift()!;
-  }
+class Peer extends FramePeer {
   async nextIp(): Promise<Ipv6Packet> {
     const eth = parseEthernet(await this.next());
     assert.ok(eth.ok);
@@ -94,28 +71,7 @@ class Peer {
 }
 
 function startHost(enabled = true) {
-  const [hostSide, peerSide] = createMemoryLinkPair(['host', 'peer']);
-  const instance = defaultInstance();
-  instance.instanceId = 'i-0123456789abcdef0';
-  instance.options.httpPutResponseHopLimit = HOP_LIMIT;
-  instance.options.httpProtocolIpv6 = enabled ? 'enabled' : 'disabled';
-  const { engine } = makeEngine(instance);
-  const host = new Host(
-    {
-      mac: serviceMac,
-      serviceAddress: parseIpv4Address('169.254.169.254'),
-      defaultTtl: 64,
-      tcp: { ...DEFAULT_TCP_CONFIG, listenPorts: [80], mss: 1440, defaultTtl: 64, isnSecret: new Uint8Array(32).fill(1) },
-      http: {},
-      maxNeighbors: 16,
-      ipv6: { serviceAddress: service6, enabled: () => engine.options.httpProtocolIpv6 === 'enabled' },
-    },
-    hostSide,
-    engine,
-    { monotonicMs: () => performance.now(), wallMs: () => NOW_MS },
-    pino({ level: 'silent' }),
-  );
-  host.start();
+  const { host, engine, peerSide } = startTestHost({ mss: 1440, ipv6: { serviceAddress: service6, enabled } });
   return { host, engine, peer: new Peer(peerSide), stop: () => host.stop() };
 }
 

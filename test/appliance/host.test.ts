@@ -1,8 +1,6 @@
 // The Host wired to an in-memory link: a scripted peer speaks raw frames to it, as the instance kernel would.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pino } from 'pino';
-import { createMemoryLinkPair, type FrameLink } from '../../src/link/index.ts';
 import {
   EtherType,
   IpProtocol,
@@ -14,21 +12,16 @@ import {
   parseIcmp,
   parseIpv4,
   parseIpv4Address,
-  parseMacAddress,
   parseTcp,
   BROADCAST_MAC,
 } from '../../src/wire/index.ts';
 import type { TcpSegment } from '../../src/wire/tcp-segment.ts';
-import { DEFAULT_TCP_CONFIG } from '../../src/tcp/index.ts';
-import { defaultInstance } from '../../src/imds/index.ts';
-import { NOW_MS, makeEngine } from '../imds/helpers.ts';
-import { Host } from '../../src/appliance/host.ts';
+import { FramePeer, HOP_LIMIT, PEER_MAC, SERVICE_ADDR, SERVICE_MAC, startTestHost } from './host-fixture.ts';
 
-const serviceMac = parseMacAddress('02:a9:fe:a9:fe:01')!;
-const peerMac = parseMacAddress('02:00:00:00:00:02')!;
-const serviceAddr = parseIpv4Address('169.254.169.254')!;
-const peerAddr = parseIpv4Address('169.254.169.253')!;
-const HOP_LIMIT = 3;
+const serviceMac = SERVICE_MAC;
+const peerMac = PEER_MAC;
+const serviceAddr = SERVICE_ADDR;
+const peerAddr = parseIpv4Address('169.254.169.253');
 
 interface ReceivedIp {
   ttl: number;
@@ -38,29 +31,7 @@ interface ReceivedIp {
   payload: Uint8Array;
 }
 
-class Peer {
-  private queue: Uint8Array[] = [];
-  private waiters: Array<() => void> = [];
-  constructor(readonly link: FrameLink) {
-    link.onFrames((frames) => {
-      this.queue.push(...frames);
-      for (const wake of this.waiters.splice(0)) wake();
-    });
-  }
-  send(frame: Uint8Array) {
-    assert.ok(this.link.send(frame));
-  }
-  async next(timeoutMs = 1000): Promise<Uint8Array> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.queue.length === 0) {
-      if (Date.now() > deadline) throw new Error('no frame from the host');
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 20);
-      });
-    }
-    return this.queue.shift()!;
-  }
+class Peer extends FramePeer {
   async nextIp(): Promise<ReceivedIp> {
     const eth = parseEthernet(await this.next());
     assert.ok(eth.ok);
@@ -103,26 +74,7 @@ class Peer {
 }
 
 function startHost() {
-  const [hostSide, peerSide] = createMemoryLinkPair(['host', 'peer']);
-  const instance = defaultInstance();
-  instance.instanceId = 'i-0123456789abcdef0';
-  instance.options.httpPutResponseHopLimit = HOP_LIMIT;
-  const { engine } = makeEngine(instance);
-  const host = new Host(
-    {
-      mac: serviceMac,
-      serviceAddress: serviceAddr,
-      defaultTtl: 64,
-      tcp: { ...DEFAULT_TCP_CONFIG, listenPorts: [80], mss: 1460, defaultTtl: 64, isnSecret: new Uint8Array(32).fill(1) },
-      http: {},
-      maxNeighbors: 16,
-    },
-    hostSide,
-    engine,
-    { monotonicMs: () => performance.now(), wallMs: () => NOW_MS },
-    pino({ level: 'silent' }),
-  );
-  host.start();
+  const { host, peerSide } = startTestHost({ mss: 1460 });
   return { host, peer: new Peer(peerSide), stop: () => host.stop() };
 }
 

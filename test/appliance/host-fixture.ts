@@ -1,0 +1,73 @@
+// What the Host tests share: a Host on one end of an in-memory link, and the raw-frame peer on the other end that
+// plays the instance kernel (frames queue until the test takes them).
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { createMemoryLinkPair, type FrameLink } from '../../src/link/index.ts';
+import { parseIpv4Address, parseMacAddress } from '../../src/wire/index.ts';
+import { DEFAULT_TCP_CONFIG } from '../../src/tcp/index.ts';
+import { defaultInstance, type ImdsEngine } from '../../src/imds/index.ts';
+import { Host, type HostConfig } from '../../src/appliance/host.ts';
+import { NOW_MS, makeEngine } from '../imds/helpers.ts';
+
+export const SERVICE_MAC = parseMacAddress('02:a9:fe:a9:fe:01');
+export const PEER_MAC = parseMacAddress('02:00:00:00:00:02');
+export const SERVICE_ADDR = parseIpv4Address('169.254.169.254');
+export const HOP_LIMIT = 3;
+
+export class FramePeer {
+  private queue: Uint8Array[] = [];
+  private waiters: Array<() => void> = [];
+
+  constructor(readonly link: FrameLink) {
+    link.onFrames((frames) => {
+      this.queue.push(...frames);
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+  }
+
+  send(frame: Uint8Array): void {
+    assert.ok(this.link.send(frame));
+  }
+
+  async next(timeoutMs = 1000): Promise<Uint8Array> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.queue.length === 0) {
+      if (Date.now() > deadline) throw new Error('no frame from the host');
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 20);
+      });
+    }
+    return this.queue.shift()!;
+  }
+}
+
+export interface TestHostOptions {
+  mss: number;
+  /** The IPv6 endpoint, with http-protocol-ipv6 enabled or not at start. */
+  ipv6?: { serviceAddress: Uint8Array; enabled: boolean };
+}
+
+/** A started Host serving the default instance (hop limit HOP_LIMIT) and the raw link end facing it. */
+export function startTestHost(options: TestHostOptions): { host: Host; engine: ImdsEngine; peerSide: FrameLink } {
+  const [hostSide, peerSide] = createMemoryLinkPair(['host', 'peer']);
+  const instance = defaultInstance();
+  instance.instanceId = 'i-0123456789abcdef0';
+  instance.options.httpPutResponseHopLimit = HOP_LIMIT;
+  if (options.ipv6) instance.options.httpProtocolIpv6 = options.ipv6.enabled ? 'enabled' : 'disabled';
+  const { engine } = makeEngine(instance);
+  const config: HostConfig = {
+    mac: SERVICE_MAC,
+    serviceAddress: SERVICE_ADDR,
+    defaultTtl: 64,
+    tcp: { ...DEFAULT_TCP_CONFIG, listenPorts: [80], mss: options.mss, defaultTtl: 64, isnSecret: new Uint8Array(32).fill(1) },
+    http: {},
+    maxNeighbors: 16,
+  };
+  if (options.ipv6) {
+    config.ipv6 = { serviceAddress: options.ipv6.serviceAddress, enabled: () => engine.options.httpProtocolIpv6 === 'enabled' };
+  }
+  const host = new Host(config, hostSide, engine, { monotonicMs: () => performance.now(), wallMs: () => NOW_MS }, pino({ level: 'silent' }));
+  host.start();
+  return { host, engine, peerSide };
+}
