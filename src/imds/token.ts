@@ -1,7 +1,8 @@
 // Session tokens that the service never stores: version, expiry and a nonce, sealed with an HMAC under a
 // per-boot key that also covers the instance id. Memory does not grow with sessions; another appliance's key,
 // or another instance served with the same key, refuses the token (EC2: a token is valid only on its instance).
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { HmacSha256 } from './hmac-sha256.ts';
 
 const TOKEN_VERSION = 1;
 const NONCE_BYTES = 16;
@@ -11,16 +12,22 @@ const BODY_BYTES = 1 + 4 + NONCE_BYTES; // version, expiry (unix seconds), nonce
 export type TokenVerdict = 'valid' | 'malformed' | 'forged' | 'expired';
 
 export class TokenAuthority {
-  private readonly instanceId: Buffer;
+  /** Length-prefixed instance id, so no (instance id, body) pair can collide with another. */
+  private readonly boundInstance: Buffer;
+  private readonly hmac: HmacSha256;
 
   constructor(
-    private readonly key: Uint8Array,
+    key: Uint8Array,
     private readonly randomBytes: (n: number) => Uint8Array,
     /** The instance the tokens are bound to; '' for an unbound authority. */
     instanceId = '',
   ) {
-    this.instanceId = Buffer.from(instanceId, 'utf8');
     if (key.length < 32) throw new Error('token key must be at least 32 bytes');
+    const id = Buffer.from(instanceId, 'utf8');
+    this.boundInstance = Buffer.alloc(2 + id.length);
+    this.boundInstance.writeUInt16BE(id.length, 0);
+    this.boundInstance.set(id, 2);
+    this.hmac = new HmacSha256(key);
   }
 
   issue(ttlSeconds: number, nowMs: number): string {
@@ -48,9 +55,6 @@ export class TokenAuthority {
   }
 
   private mac(body: Uint8Array): Buffer {
-    // Length-prefixed so no (instance id, body) pair can collide with another.
-    const idLength = Buffer.alloc(2);
-    idLength.writeUInt16BE(this.instanceId.length);
-    return createHmac('sha256', this.key).update(idLength).update(this.instanceId).update(body).digest().subarray(0, MAC_BYTES);
+    return this.hmac.digest(this.boundInstance, body).subarray(0, MAC_BYTES);
   }
 }
