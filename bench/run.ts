@@ -1,4 +1,5 @@
-// `npm run bench [-- --quick] [-- --profile]`: imds-hop on its tap against kernel-stack baselines, one generator.
+// `npm run bench`: imds-hop on its tap against kernel-stack baselines, one generator. Options: --quick,
+// --profile, --rounds=N, --only=imds-hop,node:http,nginx, --workloads=flow,keepalive,idle, --out=FILE.
 //
 //   instance ns: wrk, idle holder (kernel TCP) --tap--> imds-hop serve (userspace stack)      [imds-hop rows]
 //   instance ns: wrk, idle holder (kernel TCP) --veth 198.18.0.1 -> 198.18.0.2--> server ns:
@@ -11,11 +12,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectNamespaces, createNamespace, inNamespace, runSync, skipUnlessRoot, sweepStaleNamespaces, uniqueName } from '../test/integration/harness.ts';
-import { cpuSeconds, peakRssBytes, rssBytes } from './proc-stats.ts';
+import { cpuJiffies, cpuSeconds, peakRssBytes, rssBytes } from './proc-stats.ts';
 import { SERVICE_ADDRESS, startImdsHop, startNginx, startNodeHttp, type RunningServer, type ServerName } from './servers.ts';
 import { IdleHolder } from './idle-holder-client.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
-import { printTable, evaluateTargets, type Row, type Workload } from './report.ts';
+import { evaluateTargets, medianRows, printTable, type Row, type Workload } from './report.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
@@ -23,10 +24,28 @@ const quick = argv.includes('--quick');
 const profile = argv.includes('--profile');
 const onlyArg = argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? onlyArg.slice('--only='.length).split(',') : undefined;
+const workloadsArg = argv.find((a) => a.startsWith('--workloads='));
+const WORKLOAD_KEYS = { flow: 'new-connection-flow', keepalive: 'keep-alive-get', idle: 'keep-alive-get+idle' } as const;
+const selectedWorkloads = workloadsArg ? workloadsArg.slice('--workloads='.length).split(',') : Object.keys(WORKLOAD_KEYS);
+for (const key of selectedWorkloads) {
+  if (!(key in WORKLOAD_KEYS)) {
+    console.error(`bench: unknown workload "${key}" in --workloads (choose from ${Object.keys(WORKLOAD_KEYS).join(', ')})`);
+    process.exit(2);
+  }
+}
+const runs = (key: keyof typeof WORKLOAD_KEYS): boolean => selectedWorkloads.includes(key);
 
-const SETTINGS = quick
-  ? { seconds: 2, idleConnections: 1000, warmSeconds: 1, connections: 16 }
-  : { seconds: 10, idleConnections: 10_000, warmSeconds: 2, connections: 32 };
+const roundsArg = argv.find((a) => a.startsWith('--rounds='));
+const SETTINGS = {
+  ...(quick
+    ? { seconds: 2, idleConnections: 1000, warmSeconds: 1, connections: 16, rounds: 1 }
+    : { seconds: 10, idleConnections: 10_000, warmSeconds: 2, connections: 32, rounds: 3 }),
+  ...(roundsArg ? { rounds: Number(roundsArg.slice('--rounds='.length)) } : {}),
+};
+if (!Number.isInteger(SETTINGS.rounds) || SETTINGS.rounds < 1) {
+  console.error(`bench: --rounds needs a whole number of at least 1, got "${roundsArg}"`);
+  process.exit(2);
+}
 
 if (skipUnlessRoot) {
   console.error(`bench: ${skipUnlessRoot}`);
@@ -93,30 +112,65 @@ interface Measured {
   wrk: WrkResult;
   cpuSeconds: number;
   peakRssBytes: number;
-  frames?: { received: number; sent: number };
+  /** Packets sent/received by the instance namespace's interfaces (tap or veth): the same count for every server. */
+  instancePackets: { sent: number; received: number };
+  /** Share of the run each pinned CPU was busy (user+system+irq), and stolen by the hypervisor, when pinned. */
+  generatorCpu?: CpuShares;
+  serverCpu?: CpuShares;
+}
+
+interface CpuShares {
+  busy: number;
+  steal: number;
+}
+
+/** Packets the instance namespace sent and received on its non-loopback interfaces, as the kernel counts them. */
+function instancePacketCounts(): { sent: number; received: number } {
+  const links = JSON.parse(runSync('ip', ['-n', instance, '-s', '-j', 'link', 'show'])) as Array<{
+    ifname: string;
+    stats64?: { rx: { packets: number }; tx: { packets: number } };
+  }>;
+  let sent = 0;
+  let received = 0;
+  for (const link of links) {
+    if (link.ifname === 'lo' || !link.stats64) continue;
+    sent += link.stats64.tx.packets;
+    received += link.stats64.rx.packets;
+  }
+  return { sent, received };
+}
+
+type Jiffies = ReturnType<typeof cpuJiffies>;
+function cpuShares(before: Jiffies, after: Jiffies): CpuShares {
+  const total = after.total - before.total;
+  return { busy: (after.busy - before.busy) / total, steal: (after.steal - before.steal) / total };
 }
 
 /** Runs one wrk load against a running server and reads its CPU time and peak memory around it. */
 async function measure(running: RunningServer, run: () => Promise<WrkResult>): Promise<Measured> {
-  const framesBefore = running.frames ? await running.frames() : undefined;
+  const packetsBefore = instancePacketCounts();
   const cpuBefore = running.cpuPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const generatorBefore = PIN ? cpuJiffies(PIN.generator) : undefined;
+  const serverBefore = PIN ? cpuJiffies(PIN.server) : undefined;
   const wrk = await run();
+  const generatorAfter = PIN ? cpuJiffies(PIN.generator) : undefined;
+  const serverAfter = PIN ? cpuJiffies(PIN.server) : undefined;
   const cpuAfter = running.cpuPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
-  const framesAfter = running.frames ? await running.frames() : undefined;
+  const packetsAfter = instancePacketCounts();
   return {
     wrk,
     cpuSeconds: cpuAfter - cpuBefore,
     peakRssBytes: peakRssBytes(running.memoryPid),
-    frames:
-      framesBefore && framesAfter
-        ? { received: framesAfter.received - framesBefore.received, sent: framesAfter.sent - framesBefore.sent }
-        : undefined,
+    instancePackets: { sent: packetsAfter.sent - packetsBefore.sent, received: packetsAfter.received - packetsBefore.received },
+    generatorCpu: generatorBefore && generatorAfter ? cpuShares(generatorBefore, generatorAfter) : undefined,
+    serverCpu: serverBefore && serverAfter ? cpuShares(serverBefore, serverAfter) : undefined,
   };
 }
 
-function toRow(workload: Workload, name: ServerName, m: Measured, extra: Partial<Row> = {}): Row {
+function toRow(round: number, workload: Workload, name: ServerName, m: Measured, extra: Partial<Row> = {}): Row {
   const seconds = m.wrk.durationUs / 1e6;
   return {
+    round,
     workload,
     server: name,
     requestsPerSecond: m.wrk.requests / seconds,
@@ -128,8 +182,15 @@ function toRow(workload: Workload, name: ServerName, m: Measured, extra: Partial
     peakRssMiB: m.peakRssBytes / 1024 / 1024,
     // wrk's own "status" error count is the same non-2xx responses as badStatus: counted once.
     errors: m.wrk.badStatus + m.wrk.errors.connect + m.wrk.errors.read + m.wrk.errors.write + m.wrk.errors.timeout,
-    packetsPerSecond: m.frames ? (m.frames.received + m.frames.sent) / seconds : undefined,
-    packetsInPerSecond: m.frames ? m.frames.received / seconds : undefined,
+    // Counted at the instance: what it sends is what EC2's link-local budget meters ("in" to the service).
+    packetsPerSecond: (m.instancePackets.sent + m.instancePackets.received) / seconds,
+    packetsInPerSecond: m.instancePackets.sent / seconds,
+    // Packets the server took per second of its own CPU time: its capacity on one core, whatever the generator
+    // or the hypervisor (steal) allowed in this run's wall-clock time.
+    packetsInPerServerCpuSecond: m.cpuSeconds > 0 ? m.instancePackets.sent / m.cpuSeconds : undefined,
+    generatorCpuBusy: m.generatorCpu?.busy,
+    serverCpuBusy: m.serverCpu?.busy,
+    cpuSteal: m.generatorCpu && m.serverCpu ? (m.generatorCpu.steal + m.serverCpu.steal) / 2 : undefined,
     ...extra,
   };
 }
@@ -139,25 +200,29 @@ const servers: ServerName[] = (['imds-hop', 'node:http', 'nginx'] as const).filt
 const url = `http://${SERVICE_ADDRESS}/`;
 const wrkBase = { namespace: instance, url, threads: 1, connections: SETTINGS.connections, cpu: PIN?.generator };
 
-for (const name of servers) {
+/** One round: every selected workload against one server, each on a freshly started server. */
+async function measureServer(round: number, name: ServerName): Promise<void> {
   // (a) the cold-start IMDSv2 flow, a new connection per request
-  {
+  if (runs('flow')) {
     const running = await startServer(name);
     try {
+      // Every server gets the same unmeasured warm-up first: JIT compilation is not what the figures compare.
+      await runWrk({ ...wrkBase, script: 'wrk-flow.lua', seconds: SETTINGS.warmSeconds });
       const m = await measure(running, () => runWrk({ ...wrkBase, script: 'wrk-flow.lua', seconds: SETTINGS.seconds }));
-      rows.push(toRow('new-connection-flow', name, m));
+      rows.push(toRow(round, 'new-connection-flow', name, m));
     } finally {
       await running.stop();
     }
   }
   // (b) GET with a token over keep-alive connections
   let keepAliveP99Ms = Number.NaN;
-  {
+  if (runs('keepalive')) {
     const running = await startServer(name);
     try {
       const token = await fetchToken();
+      await runWrk({ ...wrkBase, script: 'wrk-keepalive.lua', seconds: SETTINGS.warmSeconds, args: [token] });
       const m = await measure(running, () => runWrk({ ...wrkBase, script: 'wrk-keepalive.lua', seconds: SETTINGS.seconds, args: [token] }));
-      const row = toRow('keep-alive-get', name, m);
+      const row = toRow(round, 'keep-alive-get', name, m);
       keepAliveP99Ms = row.p99Ms;
       rows.push(row);
     } finally {
@@ -165,7 +230,7 @@ for (const name of servers) {
     }
   }
   // (c) (b) again while N idle connections are held open
-  {
+  if (runs('idle')) {
     const running = await startServer(name);
     let holder: IdleHolder | undefined;
     try {
@@ -179,12 +244,12 @@ for (const name of servers) {
       const m = await measure(running, () => runWrk({ ...wrkBase, script: 'wrk-keepalive.lua', seconds: SETTINGS.seconds, args: [token] }));
       const dropped = await holder.closedByServer();
       rows.push(
-        toRow('keep-alive-get+idle', name, m, {
+        toRow(round, 'keep-alive-get+idle', name, m, {
           idleConnections: holder.opened,
           idleFailed: holder.failed,
           idleDroppedByServer: dropped,
           rssGrowthPerIdleConnectionBytes: holder.opened > 0 ? (rssWithIdle - rssBefore) / holder.opened : Number.NaN,
-          p99RatioToNoIdle: m.wrk.p99Us / 1000 / keepAliveP99Ms,
+          p99RatioToNoIdle: Number.isNaN(keepAliveP99Ms) ? undefined : m.wrk.p99Us / 1000 / keepAliveP99Ms,
         }),
       );
     } finally {
@@ -192,6 +257,10 @@ for (const name of servers) {
       await running.stop();
     }
   }
+}
+// Rounds interleave the servers, so slow drift of a shared VM (steal) lands on all of them alike.
+for (let round = 1; round <= SETTINGS.rounds; round++) {
+  for (const name of servers) await measureServer(round, name);
 }
 routeClear();
 
@@ -201,12 +270,13 @@ const machine = {
   node: process.version,
   kernel: runSync('uname', ['-r']).trim(),
 };
-const targets = evaluateTargets(rows);
-printTable(rows, targets, machine, { quick, ...SETTINGS, pinned: PIN ? `server cpu ${PIN.server}, generator cpu ${PIN.generator}` : 'no' });
+const medians = medianRows(rows);
+const targets = evaluateTargets(medians, rows);
+printTable(medians, targets, machine, { quick, ...SETTINGS, pinned: PIN ? `server cpu ${PIN.server}, generator cpu ${PIN.generator}` : 'no' });
 const outDir = join(REPO_ROOT, 'artifacts', 'bench');
 mkdirSync(outDir, { recursive: true });
 const outArg = argv.find((a) => a.startsWith('--out='));
 const outFile = outArg ? resolve(outArg.slice('--out='.length)) : join(outDir, 'results.json');
-writeFileSync(outFile, `${JSON.stringify({ date: new Date().toISOString(), quick, settings: { ...SETTINGS, pinning: PIN ?? null }, machine, rows, targets }, null, 2)}\n`);
+writeFileSync(outFile, `${JSON.stringify({ date: new Date().toISOString(), quick, settings: { ...SETTINGS, pinning: PIN ?? null }, machine, medians, rows, targets }, null, 2)}\n`);
 console.log(`\nwrote ${outFile}`);
 process.exit(0);

@@ -21,8 +21,6 @@ export interface RunningServer {
   cpuPids: number[];
   /** The process that holds the connections, whose memory is reported. */
   memoryPid: number;
-  /** Packet counters (imds-hop only): frames in and out of the tap. */
-  frames?: () => Promise<{ received: number; sent: number }>;
   stop(): Promise<void>;
 }
 
@@ -94,10 +92,6 @@ export async function startImdsHop(instanceNamespace: string, profileDir?: strin
     name: 'imds-hop',
     cpuPids: [pid],
     memoryPid: pid,
-    frames: async () => {
-      const counters = await appliance.counters();
-      return { received: counters['frames-received'] ?? 0, sent: counters['frames-sent'] ?? 0 };
-    },
     stop: async () => {
       await appliance.stop();
     },
