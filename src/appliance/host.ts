@@ -25,6 +25,8 @@ import {
   parseIpv4,
   parseIpv6,
   parseQuotedDatagram,
+  parseQuotedIpv6Datagram,
+  formatIpv6Address,
   parseTcp,
   parseTcpIpv6,
   solicitedNodeAddress,
@@ -39,6 +41,22 @@ import type { ImdsRequest, ImdsResponse } from '../imds/index.ts';
 import { Counters } from './counters.ts';
 import { HttpSession } from './http-session.ts';
 import { IPV6_LOCAL_ID, Ipv6Peers } from './ipv6-peers.ts';
+import { Ipv6SentHopLimits } from './ipv6-sent-hop-limits.ts';
+
+/** IPv6 token-response segments remembered for ICMPv6 errors; far more than are in flight at once. */
+const IPV6_SENT_HOP_LIMIT_RECORDS = 4096;
+
+/** What an ICMP or ICMPv6 error told us about one of our response packets, for the log. */
+interface RefusedResponse {
+  icmp: 'time-exceeded' | 'destination-unreachable';
+  code: number;
+  router: string;
+  client: string;
+  clientPort: number | undefined;
+  /** The TTL / Hop Limit the packet left with, when known. */
+  sentTtl: number | undefined;
+  tokenResponse: boolean;
+}
 
 export interface HostIpv6Config {
   /** The IPv6 endpoint, e.g. fd00:ec2::254. */
@@ -84,6 +102,7 @@ export class Host {
   private readonly neighbors = new Map<number, Uint8Array>();
   /** IPv6 peers as the synthetic ids the TCP stack knows them by, with their MACs. */
   private readonly ipv6Peers: Ipv6Peers;
+  private readonly ipv6SentHopLimits = new Ipv6SentHopLimits(IPV6_SENT_HOP_LIMIT_RECORDS);
   private readonly ipv6SolicitedNode: Uint8Array | undefined;
   private readonly ipv6SolicitedNodeMac: Uint8Array | undefined;
   private identification = 0;
@@ -231,7 +250,28 @@ export class Host {
       this.counters.increment('icmpv6-echo-replies');
       return;
     }
-    // Router solicitations, MLD, advertisements, errors: nothing a metadata endpoint answers.
+    if ((message.kind === 'time-exceeded' || message.kind === 'destination-unreachable') && toService) {
+      this.counters.increment(`icmpv6-${message.kind}-received`);
+      const quoted = parseQuotedIpv6Datagram(message.original);
+      if (quoted.ok && ipv6Equals(quoted.value.src, v6.serviceAddress)) {
+        const { dst, dstPort, tcpSeq } = quoted.value;
+        const peer = this.ipv6Peers.find(dst);
+        const sentHopLimit =
+          peer && dstPort !== undefined && tcpSeq !== undefined ? this.ipv6SentHopLimits.lookup(peer.id, dstPort, tcpSeq) : undefined;
+        this.reportRefusedResponse({
+          icmp: message.kind,
+          code: message.code,
+          router: formatIpv6Address(ip.src),
+          client: formatIpv6Address(dst),
+          clientPort: dstPort,
+          // Only segments that left with a hop limit other than the default are recorded: token responses.
+          sentTtl: sentHopLimit,
+          tokenResponse: sentHopLimit !== undefined,
+        });
+      }
+      return;
+    }
+    // Router solicitations, MLD, advertisements: nothing a metadata endpoint answers.
     this.drop(message.kind === 'other' ? `icmpv6-type-${message.type}` : `icmpv6-${message.kind}`);
   }
 
@@ -298,28 +338,32 @@ export class Host {
         // dies at hop t; only token responses leave with a TTL other than the default, so this is the hop
         // limit doing its job.
         const sentTtl = this.ttlByIdentification[quoted.value.identification] ?? 0;
-        const tokenResponse = sentTtl !== 0 && sentTtl !== this.config.defaultTtl;
-        if (message.kind === 'time-exceeded' && tokenResponse) this.counters.increment('token-responses-died-in-transit');
-        this.log.warn(
-          {
-            icmp: message.kind,
-            code: message.code,
-            router: formatIpv4Address(ip.src),
-            client: formatIpv4Address(quoted.value.dst),
-            clientPort: quoted.value.dstPort,
-            sentTtl: sentTtl || undefined,
-            tokenResponse,
-          },
-          message.kind !== 'time-exceeded'
-            ? 'response packet refused on the way to the client'
-            : tokenResponse
-              ? `token response died at hop ${sentTtl}: the hop limit stopped it at a router`
-              : `response packet died in transit${sentTtl ? ` at hop ${sentTtl}` : ''}: TTL exhausted at a router`,
-        );
+        this.reportRefusedResponse({
+          icmp: message.kind,
+          code: message.code,
+          router: formatIpv4Address(ip.src),
+          client: formatIpv4Address(quoted.value.dst),
+          clientPort: quoted.value.dstPort,
+          sentTtl: sentTtl || undefined,
+          tokenResponse: sentTtl !== 0 && sentTtl !== this.config.defaultTtl,
+        });
       }
       return;
     }
     this.counters.increment('icmp-ignored');
+  }
+
+  /** Logs (and counts, for a token) one of our packets that a router refused or let expire on the way. */
+  private reportRefusedResponse(refused: RefusedResponse): void {
+    if (refused.icmp === 'time-exceeded' && refused.tokenResponse) this.counters.increment('token-responses-died-in-transit');
+    this.log.warn(
+      refused,
+      refused.icmp !== 'time-exceeded'
+        ? 'response packet refused on the way to the client'
+        : refused.tokenResponse
+          ? `token response died at hop ${refused.sentTtl}: the hop limit stopped it at a router`
+          : `response packet died in transit${refused.sentTtl ? ` at hop ${refused.sentTtl}` : ''}: TTL exhausted at a router`,
+    );
   }
 
   private handleTcp(ip: Ipv4Packet, now: number): void {
@@ -418,6 +462,9 @@ export class Host {
     if (!peer) {
       this.counters.increment('transmit-no-neighbor');
       return;
+    }
+    if (action.ttl !== this.config.defaultTtl) {
+      this.ipv6SentHopLimits.record(peer.id, action.segment.dstPort, action.segment.seq, action.ttl);
     }
     this.transmit(
       encodeTcpIpv6Frame({

@@ -58,6 +58,11 @@ export class Ipv6Peers {
     return peer.id;
   }
 
+  /** The peer with this address, without counting it as seen. */
+  find(address: Uint8Array): Ipv6Peer | undefined {
+    return this.byKey.get(keyOf(address));
+  }
+
   lookup(id: number): Ipv6Peer | undefined {
     return this.byId.get(id);
   }

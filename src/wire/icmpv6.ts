@@ -1,4 +1,4 @@
-// ICMPv6 (RFC 4443) echo, and the neighbor discovery (RFC 4861) a node needs to be found on a link: neighbor
+// ICMPv6 (RFC 4443) echo and the errors that tell us a response died on the way, and the neighbor discovery (RFC 4861) a node needs to be found on a link: neighbor
 // solicitation and advertisement with their link-layer address options. The checksum covers the IPv6
 // pseudo-header, so parse and emit take the packet's addresses.
 import { finishChecksum, sumWords } from './checksum.ts';
@@ -13,6 +13,8 @@ import {
 import { fail, ok, type ParseResult } from './result.ts';
 
 export const ICMPV6_HEADER_LENGTH = 8;
+const TYPE_DESTINATION_UNREACHABLE = 1;
+const TYPE_TIME_EXCEEDED = 3;
 const TYPE_ECHO_REQUEST = 128;
 const TYPE_ECHO_REPLY = 129;
 const TYPE_NEIGHBOR_SOLICITATION = 135;
@@ -30,6 +32,8 @@ export const ND_HOP_LIMIT = 255;
 
 export type Icmpv6Message =
   | { kind: 'echo-request' | 'echo-reply'; identifier: number; sequence: number; data: Uint8Array }
+  /** original: as much of the invoking packet as the sender quoted, IPv6 header first. */
+  | { kind: 'time-exceeded' | 'destination-unreachable'; code: number; original: Uint8Array }
   | { kind: 'neighbor-solicitation'; target: Uint8Array; sourceLinkAddress?: Uint8Array }
   | {
       kind: 'neighbor-advertisement';
@@ -74,6 +78,13 @@ export function parseIcmpv6(bytes: Uint8Array, src: Uint8Array, dst: Uint8Array)
         sequence: (bytes[6] << 8) | bytes[7],
         data: bytes.subarray(ICMPV6_HEADER_LENGTH),
       });
+    case TYPE_TIME_EXCEEDED:
+    case TYPE_DESTINATION_UNREACHABLE:
+      return ok({
+        kind: type === TYPE_TIME_EXCEEDED ? 'time-exceeded' : 'destination-unreachable',
+        code,
+        original: bytes.subarray(ICMPV6_HEADER_LENGTH),
+      });
     case TYPE_NEIGHBOR_SOLICITATION: {
       if (code !== 0) return fail('bad-code');
       if (bytes.length < ND_FIXED_LENGTH) return fail('truncated');
@@ -113,6 +124,7 @@ function linkAddressOf(message: EncodableIcmpv6Message): Uint8Array | undefined 
 
 export function icmpv6Length(message: EncodableIcmpv6Message): number {
   if (message.kind === 'echo-request' || message.kind === 'echo-reply') return ICMPV6_HEADER_LENGTH + message.data.length;
+  if (message.kind === 'time-exceeded' || message.kind === 'destination-unreachable') return ICMPV6_HEADER_LENGTH + message.original.length;
   return ND_FIXED_LENGTH + (linkAddressOf(message) ? 8 : 0);
 }
 
@@ -135,6 +147,12 @@ export function writeIcmpv6(
       buffer[offset + 6] = (message.sequence >>> 8) & 0xff;
       buffer[offset + 7] = message.sequence & 0xff;
       buffer.set(message.data, offset + ICMPV6_HEADER_LENGTH);
+      break;
+    case 'time-exceeded':
+    case 'destination-unreachable':
+      buffer[offset] = message.kind === 'time-exceeded' ? TYPE_TIME_EXCEEDED : TYPE_DESTINATION_UNREACHABLE;
+      buffer[offset + 1] = message.code & 0xff;
+      buffer.set(message.original, offset + ICMPV6_HEADER_LENGTH);
       break;
     case 'neighbor-solicitation':
     case 'neighbor-advertisement': {

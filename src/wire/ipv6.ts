@@ -50,6 +50,38 @@ export function parseIpv6(bytes: Uint8Array): ParseResult<Ipv6Packet> {
   });
 }
 
+/** The start of one of our packets as an ICMPv6 error quotes it (RFC 4443 §3.1, §3.3). */
+export interface QuotedIpv6Datagram {
+  src: Uint8Array;
+  dst: Uint8Array;
+  nextHeader: number;
+  /** As the packet reached the node that quotes it, not as it left: a router quotes the hop limit it refused. */
+  hopLimit: number;
+  srcPort?: number;
+  dstPort?: number;
+  /** Lets the sender find which of its TCP segments this was (IPv6 has no identification field). */
+  tcpSeq?: number;
+}
+
+/** Reads the quoted header; the quote may be cut anywhere after it, so the Payload Length is not checked. */
+export function parseQuotedIpv6Datagram(original: Uint8Array): ParseResult<QuotedIpv6Datagram> {
+  if (original.length < IPV6_HEADER_LENGTH) return fail('truncated');
+  if (original[0] >>> 4 !== 6) return fail('bad-version');
+  const quoted: QuotedIpv6Datagram = {
+    src: original.subarray(8, 24),
+    dst: original.subarray(24, 40),
+    nextHeader: original[6],
+    hopLimit: original[7],
+  };
+  const transport = original.subarray(IPV6_HEADER_LENGTH);
+  if (quoted.nextHeader === Ipv6NextHeader.TCP && transport.length >= 8) {
+    quoted.srcPort = (transport[0] << 8) | transport[1];
+    quoted.dstPort = (transport[2] << 8) | transport[3];
+    quoted.tcpSeq = ((transport[4] << 24) | (transport[5] << 16) | (transport[6] << 8) | transport[7]) >>> 0;
+  }
+  return ok(quoted);
+}
+
 /** Writes the 40-byte header at offset; payloadLength sets Payload Length. */
 export function writeIpv6Header(buffer: Uint8Array, offset: number, fields: Ipv6HeaderFields, payloadLength: number): void {
   const trafficClass = (fields.trafficClass ?? 0) & 0xff;

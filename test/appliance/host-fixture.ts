@@ -1,7 +1,7 @@
 // What the Host tests share: a Host on one end of an in-memory link, and the raw-frame peer on the other end that
 // plays the instance kernel (frames queue until the test takes them).
 import assert from 'node:assert/strict';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { createMemoryLinkPair, type FrameLink } from '../../src/link/index.ts';
 import { parseIpv4Address, parseMacAddress } from '../../src/wire/index.ts';
 import { DEFAULT_TCP_CONFIG } from '../../src/tcp/index.ts';
@@ -46,6 +46,15 @@ export interface TestHostOptions {
   mss: number;
   /** The IPv6 endpoint, with http-protocol-ipv6 enabled or not at start. */
   ipv6?: { serviceAddress: Uint8Array; enabled: boolean };
+  /** Where the host logs; silent by default. */
+  log?: Logger;
+}
+
+/** A pino logger whose JSON lines are kept, parsed, for assertions on what the host logged. */
+export function recordingLogger(): { log: Logger; records: Array<Record<string, unknown>> } {
+  const records: Array<Record<string, unknown>> = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void records.push(JSON.parse(line) as Record<string, unknown>) });
+  return { log, records };
 }
 
 /** A started Host serving the default instance (hop limit HOP_LIMIT) and the raw link end facing it. */
@@ -67,7 +76,7 @@ export function startTestHost(options: TestHostOptions): { host: Host; engine: I
   if (options.ipv6) {
     config.ipv6 = { serviceAddress: options.ipv6.serviceAddress, enabled: () => engine.options.httpProtocolIpv6 === 'enabled' };
   }
-  const host = new Host(config, hostSide, engine, { monotonicMs: () => performance.now(), wallMs: () => NOW_MS }, pino({ level: 'silent' }));
+  const host = new Host(config, hostSide, engine, { monotonicMs: () => performance.now(), wallMs: () => NOW_MS }, options.log ?? pino({ level: 'silent' }));
   host.start();
   return { host, engine, peerSide };
 }

@@ -19,7 +19,8 @@ import {
   type Ipv6Packet,
 } from '../../src/wire/index.ts';
 import type { TcpSegment } from '../../src/wire/tcp-segment.ts';
-import { FramePeer, HOP_LIMIT, PEER_MAC, SERVICE_MAC, startTestHost } from './host-fixture.ts';
+import { FramePeer, HOP_LIMIT, PEER_MAC, SERVICE_MAC, recordingLogger, startTestHost } from './host-fixture.ts';
+import type { Logger } from 'pino';
 import { Ipv6Peers } from '../../src/appliance/ipv6-peers.ts';
 
 const serviceMac = SERVICE_MAC;
@@ -70,8 +71,8 @@ class Peer extends FramePeer {
   }
 }
 
-function startHost(enabled = true) {
-  const { host, engine, peerSide } = startTestHost({ mss: 1440, ipv6: { serviceAddress: service6, enabled } });
+function startHost(enabled = true, log?: Logger) {
+  const { host, engine, peerSide } = startTestHost({ mss: 1440, ipv6: { serviceAddress: service6, enabled }, ...(log ? { log } : {}) });
   return { host, engine, peer: new Peer(peerSide), stop: () => host.stop() };
 }
 
@@ -181,6 +182,72 @@ test('over IPv6, token responses carry Hop Limit = hop limit and metadata respon
     assert.match(meta.text, /^HTTP\/1\.1 200 /);
     assert.ok(meta.segments.every((s) => s.hopLimit === 64));
     assert.equal(host.counterSnapshot()['connections-accepted'], 1);
+  } finally {
+    stop();
+  }
+});
+
+/** Sends one request and returns the IPv6 packet (header included) of the first response segment with data. */
+async function firstResponsePacket(peer: Peer, state: { seq: number; ack: number }, request: string): Promise<Uint8Array> {
+  const bytes = new TextEncoder().encode(request);
+  peer.sendTcp({ seq: state.seq, ack: state.ack, push: true, payload: bytes });
+  state.seq += bytes.length;
+  for (;;) {
+    const frame = await peer.next();
+    const ip = parseIpv6(frame.subarray(14));
+    assert.ok(ip.ok);
+    const segment = parseTcpIpv6(ip.value.payload, ip.value.src, ip.value.dst);
+    assert.ok(segment.ok);
+    if (segment.value.payload.length > 0) return frame.slice(14);
+  }
+}
+
+test("a router's ICMPv6 time-exceeded quoting a token response is logged as the hop limit stopping it, and counted", async () => {
+  const { log, records } = recordingLogger();
+  const { host, peer, stop } = startHost(true, log);
+  const router6 = parseIpv6Address('fd00:ec2::1');
+  /** What a router sends back: the packet as it reached it (hop limit run down to 1), cut to fit 1280 bytes. */
+  const timeExceeded = (packet: Uint8Array, from = router6) => {
+    const original = packet.slice(0, 1232);
+    original[7] = 1;
+    peer.send(
+      encodeIcmpv6Frame({
+        srcMac: peerMac, dstMac: serviceMac, srcAddr: from, dstAddr: service6, hopLimit: 64,
+        message: { kind: 'time-exceeded', code: 0, original },
+      }),
+    );
+  };
+  try {
+    const first = await connect(peer);
+    const tokenPacket = await firstResponsePacket(
+      peer, first, 'PUT /latest/api/token HTTP/1.1\r\nHost: [fd00:ec2::254]\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n',
+    );
+    const metadataPacket = await firstResponsePacket(peer, first, 'GET /latest/meta-data/ HTTP/1.1\r\nHost: [fd00:ec2::254]\r\n\r\n');
+    timeExceeded(tokenPacket);
+    timeExceeded(metadataPacket);
+    // A quote of a packet that was never ours is counted, not reported.
+    const foreign = tokenPacket.slice();
+    foreign.set(peer6, 8);
+    timeExceeded(foreign);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    const counters = host.counterSnapshot();
+    assert.equal(counters['icmpv6-time-exceeded-received'], 3);
+    assert.equal(counters['token-responses-died-in-transit'], 1);
+    const reports = records.filter((r) => r.icmp === 'time-exceeded');
+    assert.equal(reports.length, 2, JSON.stringify(records));
+    assert.equal(reports[0]?.msg, `token response died at hop ${HOP_LIMIT}: the hop limit stopped it at a router`);
+    assert.deepEqual(
+      { router: reports[0]?.router, client: reports[0]?.client, clientPort: reports[0]?.clientPort, sentTtl: reports[0]?.sentTtl, tokenResponse: reports[0]?.tokenResponse },
+      { router: 'fd00:ec2::1', client: 'fd00:ec2::253', clientPort: 40000, sentTtl: HOP_LIMIT, tokenResponse: true },
+    );
+    assert.equal(reports[1]?.msg, 'response packet died in transit: TTL exhausted at a router');
+    assert.equal(reports[1]?.tokenResponse, false);
+    const tokenSegment = parseTcpIpv6(tokenPacket.subarray(40), service6, peer6);
+    assert.ok(tokenSegment.ok);
+    const token = /\r\n\r\n([A-Za-z0-9+/]{40,}=*)$/.exec(Buffer.from(tokenSegment.value.payload).toString('latin1'))?.[1];
+    assert.ok(token, 'the quoted segment carries the token');
+    assert.ok(!JSON.stringify(records).includes(token), 'no token in the log');
   } finally {
     stop();
   }

@@ -16,7 +16,8 @@ import {
   BROADCAST_MAC,
 } from '../../src/wire/index.ts';
 import type { TcpSegment } from '../../src/wire/tcp-segment.ts';
-import { FramePeer, HOP_LIMIT, PEER_MAC, SERVICE_ADDR, SERVICE_MAC, startTestHost } from './host-fixture.ts';
+import { FramePeer, HOP_LIMIT, PEER_MAC, SERVICE_ADDR, SERVICE_MAC, recordingLogger, startTestHost } from './host-fixture.ts';
+import type { Logger } from 'pino';
 
 const serviceMac = SERVICE_MAC;
 const peerMac = PEER_MAC;
@@ -73,8 +74,8 @@ class Peer extends FramePeer {
   }
 }
 
-function startHost() {
-  const { host, peerSide } = startTestHost({ mss: 1460 });
+function startHost(log?: Logger) {
+  const { host, peerSide } = startTestHost({ mss: 1460, ...(log ? { log } : {}) });
   return { host, peer: new Peer(peerSide), stop: () => host.stop() };
 }
 
@@ -180,6 +181,53 @@ test('token responses carry TTL = hop limit, metadata responses TTL 64, on one k
     const after = await exchange(peer, state, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', /latest$/);
     assert.ok(after.segments.every((s) => s.ttl === 64));
     assert.equal(host.counterSnapshot()['connections-accepted'], 1);
+  } finally {
+    stop();
+  }
+});
+
+test("a router's ICMP time-exceeded quoting a token response is logged as dying at the hop limit, and counted", async () => {
+  const { log, records } = recordingLogger();
+  const { host, peer, stop } = startHost(log);
+  const routerAddr = parseIpv4Address('169.254.0.1');
+  const firstDataPacket = async (state: { seq: number; ack: number }, request: string): Promise<Uint8Array> => {
+    const bytes = new TextEncoder().encode(request);
+    peer.sendTcp({ seq: state.seq, ack: state.ack, push: true, payload: bytes });
+    state.seq += bytes.length;
+    for (;;) {
+      const frame = await peer.next();
+      const ip = parseIpv4(frame.subarray(14));
+      assert.ok(ip.ok);
+      const segment = parseTcp(ip.value.payload, ip.value.src, ip.value.dst);
+      assert.ok(segment.ok);
+      if (segment.value.payload.length > 0) return frame.slice(14);
+    }
+  };
+  /** RFC 792: the router returns the IP header and the first 8 bytes of data, as the packet reached it. */
+  const timeExceeded = (packet: Uint8Array) => {
+    const original = packet.slice(0, 28);
+    original[8] = 1;
+    peer.send(
+      encodeIcmpFrame({
+        srcMac: peerMac, dstMac: serviceMac, srcAddr: routerAddr, dstAddr: serviceAddr, ttl: 64, identification: 9,
+        message: { kind: 'time-exceeded', code: 0, original },
+      }),
+    );
+  };
+  try {
+    const state = await connect(peer);
+    const tokenPacket = await firstDataPacket(state, 'PUT /latest/api/token HTTP/1.1\r\nHost: 169.254.169.254\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n');
+    const metadataPacket = await firstDataPacket(state, 'GET /latest/meta-data/ HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n');
+    timeExceeded(tokenPacket);
+    timeExceeded(metadataPacket);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(host.counterSnapshot()['icmp-time-exceeded-received'], 2);
+    assert.equal(host.counterSnapshot()['token-responses-died-in-transit'], 1);
+    const reports = records.filter((r) => r.icmp === 'time-exceeded');
+    assert.equal(reports[0]?.msg, `token response died at hop ${HOP_LIMIT}: the hop limit stopped it at a router`);
+    assert.deepEqual([reports[0]?.router, reports[0]?.client, reports[0]?.clientPort, reports[0]?.sentTtl], ['169.254.0.1', '169.254.169.253', 40000, HOP_LIMIT]);
+    assert.equal(reports[1]?.msg, 'response packet died in transit at hop 64: TTL exhausted at a router');
+    assert.equal(reports[1]?.tokenResponse, false);
   } finally {
     stop();
   }

@@ -24,6 +24,7 @@ import {
   sumCounters,
   sweepStaleNamespaces,
   temporaryDirectory,
+  uniqueName,
 } from './harness.ts';
 
 interface Ipv6TcpFrame {
@@ -130,6 +131,41 @@ describe('the IPv6 endpoint through the tap', { skip: skipUnlessRoot }, () => {
   test('ping -6 is answered', async () => {
     const ping = await inNamespace(namespace, 'ping', ['-6', '-c', '1', '-W', '3', 'fd00:ec2::254']);
     assert.equal(ping.code, 0, ping.stdout + ping.stderr);
+  });
+
+  test("one router further, the kernel's ICMPv6 time-exceeded for the token response is logged as dying at hop 1", async () => {
+    // [far ns] --veth fd00:ec2:1::/64-- [instance ns: forwards IPv6] --tap-- imds-hop (hop limit 1)
+    const far = createNamespace('far6');
+    const routerSide = uniqueName('vr');
+    const farSide = uniqueName('vf');
+    runSync('ip', ['link', 'add', routerSide, 'netns', namespace, 'type', 'veth', 'peer', 'name', farSide, 'netns', far]);
+    for (const [ns, device, address] of [[namespace, routerSide, 'fd00:ec2:1::1'], [far, farSide, 'fd00:ec2:1::2']] as const) {
+      runSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=0']);
+      runSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${device}.accept_dad=0`]);
+      runSync('ip', ['-n', ns, '-6', 'address', 'add', `${address}/64`, 'dev', device, 'nodad']);
+      runSync('ip', ['-n', ns, 'link', 'set', device, 'up']);
+    }
+    runSync('ip', ['netns', 'exec', namespace, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+    runSync('ip', ['-n', far, '-6', 'route', 'add', 'fd00:ec2::254/128', 'via', 'fd00:ec2:1::1']);
+
+    const since = appliance.records.length;
+    const before = await appliance.counters();
+    // Metadata still reaches the far client (default hop limit); the token cannot (hop limit 1).
+    const leaf = await inNamespace(far, 'curl', ['-g', '-6', '-sS', '--max-time', '10', `${BASE6}/latest/meta-data/instance-id`]);
+    assert.equal(leaf.code, 0, leaf.stderr);
+    const put = await inNamespace(far, 'curl', ['-g', '-6', '-sS', '--max-time', '3', '-X', 'PUT', '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 60', `${BASE6}/latest/api/token`]);
+    assert.notEqual(put.code, 0, `the far client must not get a token: ${put.stdout}`);
+    assert.equal(put.stdout, '');
+
+    const died = await appliance.waitFor((r) => r.msg === 'token response died at hop 1: the hop limit stopped it at a router', 5000, since);
+    assert.equal(died.router, 'fd00:ec2::253', 'the router is the instance namespace, answering from its tap address');
+    assert.equal(died.client, 'fd00:ec2:1::2');
+    assert.equal(died.sentTtl, 1);
+    const after = await appliance.counters();
+    assert.ok(
+      sumCounters(after, 'token-responses-died-in-transit') > sumCounters(before, 'token-responses-died-in-transit'),
+      'counted as a token response that died in transit',
+    );
   });
 
   test('disabled: IPv6 requests time out and are counted; IPv4 keeps working', async () => {

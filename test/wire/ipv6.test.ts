@@ -20,6 +20,7 @@ import {
   parseIcmpv6,
   parseIpv6,
   parseIpv6Address,
+  parseQuotedIpv6Datagram,
   parseTcp,
   parseTcpIpv6,
   solicitedNodeAddress,
@@ -94,6 +95,8 @@ const messages: EncodableIcmpv6Message[] = [
   { kind: 'neighbor-solicitation', target: service6 },
   { kind: 'neighbor-advertisement', router: false, solicited: true, override: true, target: service6, targetLinkAddress: serviceMac },
   { kind: 'neighbor-advertisement', router: true, solicited: false, override: false, target: service6 },
+  { kind: 'time-exceeded', code: 0, original: new Uint8Array(48).fill(0x61) },
+  { kind: 'destination-unreachable', code: 4, original: new Uint8Array(0) },
 ];
 
 test('ICMPv6 echo and ND round trip, with the checksum over the IPv6 pseudo-header', () => {
@@ -114,6 +117,27 @@ test('ICMPv6 echo and ND round trip, with the checksum over the IPv6 pseudo-head
   assert.equal(na[0], 136);
   assert.equal(na[4], 0x60, 'solicited + override');
   assert.deepEqual([...na.subarray(24)], [2, 1, ...serviceMac], 'target link-layer address option');
+});
+
+test('an ICMPv6 error quoting one of our TCP segments names its addresses, ports and sequence number', () => {
+  const tokenSegment: TcpSegment = {
+    srcPort: 80, dstPort: 40123, seq: 0xdeadbeef, ack: 1, control: 'none', push: true, window: 1000, options: {}, payload: new Uint8Array(300),
+  };
+  const frame = encodeTcpIpv6Frame({ srcMac: serviceMac, dstMac: clientMac, srcAddr: service6, dstAddr: client6, hopLimit: 1, segment: tokenSegment });
+  // A router quotes the packet as it arrived, cut to fit the minimum MTU: here just past the TCP sequence number.
+  const quote = frame.slice(14, 14 + 40 + 8);
+  const error = encodeIcmpv6({ kind: 'time-exceeded', code: 0, original: quote }, client6, service6);
+  const parsed = parseIcmpv6(error, client6, service6);
+  assert.ok(parsed.ok && parsed.value.kind === 'time-exceeded');
+  const quoted = parseQuotedIpv6Datagram(parsed.value.original);
+  assert.ok(quoted.ok);
+  assert.equal(formatIpv6Address(quoted.value.src), 'fd00:ec2::254');
+  assert.equal(formatIpv6Address(quoted.value.dst), 'fd00:ec2::253');
+  assert.equal(quoted.value.hopLimit, 1);
+  assert.deepEqual([quoted.value.nextHeader, quoted.value.srcPort, quoted.value.dstPort, quoted.value.tcpSeq], [Ipv6NextHeader.TCP, 80, 40123, 0xdeadbeef]);
+  const headerOnly = parseQuotedIpv6Datagram(quote.subarray(0, 44));
+  assert.ok(headerOnly.ok && headerOnly.value.tcpSeq === undefined, 'a quote cut inside the TCP header has no ports');
+  assert.deepEqual(parseQuotedIpv6Datagram(quote.subarray(0, 39)), { ok: false, reason: 'truncated' });
 });
 
 test('ICMPv6: truncation, a bad checksum and a zero-length option are values', () => {
@@ -194,6 +218,7 @@ test('IPv6 parsers never throw on arbitrary bytes, nor on a real frame overwritt
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 160 }), address, address, (bytes, src, dst) => {
       parseIpv6(bytes);
+      parseQuotedIpv6Datagram(bytes);
       parseIcmpv6(bytes, src, dst);
       parseTcpIpv6(bytes, src, dst);
     }),
