@@ -398,11 +398,13 @@ export class ImdsEngine {
     let node: Node = (this.cachedTree ??= this.tree());
     if (rest === '') return node;
     for (const raw of rest.split('/')) {
-      let name: string;
-      try {
-        name = decodeURIComponent(raw);
-      } catch {
-        return undefined;
+      let name = raw;
+      if (raw.includes('%')) {
+        try {
+          name = decodeURIComponent(raw);
+        } catch {
+          return undefined;
+        }
       }
       if (node.kind !== 'dir' || name === '') return undefined;
       const child = node.children.get(name);

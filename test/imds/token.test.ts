@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { TokenAuthority } from '../../src/imds/index.ts';
 
 const key = new Uint8Array(32).fill(7);
@@ -48,4 +49,28 @@ test('a token is bound to the instance id in its MAC', () => {
   const token = new TokenAuthority(key, randomBytes, 'i-0aaaaaaaaaaaaaaaa').issue(60, 0);
   assert.equal(new TokenAuthority(key, randomBytes, 'i-0aaaaaaaaaaaaaaaa').verify(token, 0), 'valid');
   assert.equal(new TokenAuthority(key, randomBytes, 'i-0bbbbbbbbbbbbbbbb').verify(token, 0), 'forged');
+});
+
+test('remembered tokens: bounded, and a forgotten one still verifies by its MAC; forgeries are never remembered', () => {
+  const authority = new TokenAuthority(key, cryptoRandomBytes); // 5,000 distinct nonces
+  const first = authority.issue(60, 0);
+  for (let i = 0; i < 5000; i++) authority.issue(60, 0);
+  assert.equal(authority.rememberedCount, 4096);
+  assert.equal(authority.verify(first, 59_000), 'valid', 'forgotten, then checked by HMAC and remembered again');
+  assert.equal(authority.verify(first, 60_000), 'expired');
+  const raw = Buffer.from(first, 'base64');
+  raw[3] ^= 1;
+  const before = authority.rememberedCount;
+  assert.equal(authority.verify(raw.toString('base64'), 0), 'forged');
+  assert.equal(authority.verify(raw.toString('base64'), 0), 'forged', 'still forged the second time');
+  assert.equal(authority.rememberedCount, before);
+});
+
+test('a token first seen by an authority (not issued there) is verified by MAC, then expires on time', () => {
+  const token = new TokenAuthority(key, randomBytes).issue(60, 0);
+  const other = new TokenAuthority(key, randomBytes);
+  assert.equal(other.expiresAtMs(token), 60_000);
+  assert.equal(other.verify(token, 30_000), 'valid');
+  assert.equal(other.verify(token, 60_000), 'expired');
+  assert.equal(other.verify(token, 10_000), 'valid', 'an expired answer does not poison a later check at an earlier time');
 });
