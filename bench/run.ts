@@ -1,5 +1,5 @@
 // `npm run bench`: imds-hop on its tap against kernel-stack baselines, one generator. Options: --quick,
-// --profile, --rounds=N, --only=imds-hop,node:http,nginx, --workloads=flow,keepalive,idle, --out=FILE.
+// --profile, --rounds=N, --only=imds-hop,node:http,nginx, --workloads=flow,keepalive,idle, --no-rps, --out=FILE.
 //
 //   instance ns: wrk, idle holder (kernel TCP) --tap--> imds-hop serve (userspace stack)      [imds-hop rows]
 //   instance ns: wrk, idle holder (kernel TCP) --veth 198.18.0.1 -> 198.18.0.2--> server ns:
@@ -89,6 +89,21 @@ function routeClear(): void {
 /** With two or more CPUs the server runs on CPU 1 and the generator on CPU 0, for every server alike. */
 const PIN = Number(runSync('nproc', []).trim()) >= 2 ? { server: 1, generator: 0 } : undefined;
 
+/**
+ * Receive Packet Steering: the kernel's receive work for frames arriving on a device runs on this CPU. Without
+ * it, a frame written into the tap (or a veth) is processed by the client's TCP inside the sender's write, on
+ * the server's CPU; steered, each side's packet work runs on its own CPU, as on two machines.
+ */
+const steering = PIN !== undefined && !argv.includes('--no-rps');
+function steerReceive(namespace: string, device: string, cpu: number): void {
+  const mask = (1 << cpu).toString(16);
+  runSync('ip', ['netns', 'exec', namespace, 'sh', '-c', `for q in /sys/class/net/${device}/queues/rx-*; do echo ${mask} > "$q/rps_cpus"; done`]);
+}
+if (steering && PIN) {
+  steerReceive(instance, clientVeth, PIN.generator);
+  steerReceive(server, serverVeth, PIN.server);
+}
+
 async function startServer(name: ServerName): Promise<RunningServer> {
   let running: RunningServer;
   if (name === 'imds-hop') {
@@ -99,6 +114,7 @@ async function startServer(name: ServerName): Promise<RunningServer> {
     running = name === 'node:http' ? await startNodeHttp(server, instance) : await startNginx(server, instance, tempDir);
   }
   if (PIN) for (const pid of running.cpuPids) runSync('taskset', ['-a', '-p', '-c', String(PIN.server), String(pid)]);
+  if (steering && PIN && running.instanceDevice) steerReceive(instance, running.instanceDevice, PIN.generator);
   return running;
 }
 
@@ -272,11 +288,11 @@ const machine = {
 };
 const medians = medianRows(rows);
 const targets = evaluateTargets(medians, rows);
-printTable(medians, targets, machine, { quick, ...SETTINGS, pinned: PIN ? `server cpu ${PIN.server}, generator cpu ${PIN.generator}` : 'no' });
+printTable(medians, targets, machine, { quick, ...SETTINGS, pinned: PIN ? `server cpu ${PIN.server}, generator cpu ${PIN.generator}` : 'no', receiveSteering: steering ? 'each side on its own cpu' : 'off' });
 const outDir = join(REPO_ROOT, 'artifacts', 'bench');
 mkdirSync(outDir, { recursive: true });
 const outArg = argv.find((a) => a.startsWith('--out='));
 const outFile = outArg ? resolve(outArg.slice('--out='.length)) : join(outDir, 'results.json');
-writeFileSync(outFile, `${JSON.stringify({ date: new Date().toISOString(), quick, settings: { ...SETTINGS, pinning: PIN ?? null }, machine, medians, rows, targets }, null, 2)}\n`);
+writeFileSync(outFile, `${JSON.stringify({ date: new Date().toISOString(), quick, settings: { ...SETTINGS, pinning: PIN ?? null, receiveSteering: steering }, machine, medians, rows, targets }, null, 2)}\n`);
 console.log(`\nwrote ${outFile}`);
 process.exit(0);

@@ -21,6 +21,8 @@ export interface RunningServer {
   cpuPids: number[];
   /** The process that holds the connections, whose memory is reported. */
   memoryPid: number;
+  /** The instance namespace's device the server is reached through, when the server makes it (imds-hop's tap). */
+  instanceDevice?: string;
   stop(): Promise<void>;
 }
 
@@ -92,6 +94,7 @@ export async function startImdsHop(instanceNamespace: string, profileDir?: strin
     name: 'imds-hop',
     cpuPids: [pid],
     memoryPid: pid,
+    instanceDevice: appliance.interfaceName,
     stop: async () => {
       await appliance.stop();
     },
