@@ -137,7 +137,12 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
   const link: FrameLink =
     backend === 'tap'
       ? openTapLink(settings.interfaceName)
-      : openPcapLink({ interfaceName: settings.interfaceName, serviceAddress: settings.serviceAddressText, serviceMac: settings.mac });
+      : openPcapLink({
+          interfaceName: settings.interfaceName,
+          serviceAddress: settings.serviceAddressText,
+          serviceMac: settings.mac,
+          ipv6ServiceAddress: IPV6_SERVICE_ADDRESS,
+        });
   const cleanups: Array<() => Promise<void> | void> = [() => link.close()]; // closing a tap's fd deletes the tap
   const cleanUp = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) {
@@ -178,11 +183,7 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
         http: {},
         maxNeighbors: 4096,
         acceptOffloadedChecksums: backend === 'pcap',
-        // The pcap backend captures and transmits IPv4 only; the tap carries whole frames, IPv6 included.
-        ipv6:
-          backend === 'tap'
-            ? { serviceAddress: parseIpv6Address(IPV6_SERVICE_ADDRESS), enabled: () => engine.options.httpProtocolIpv6 === 'enabled' }
-            : undefined,
+        ipv6: { serviceAddress: parseIpv6Address(IPV6_SERVICE_ADDRESS), enabled: () => engine.options.httpProtocolIpv6 === 'enabled' },
       },
       link,
       engine,

@@ -1,11 +1,12 @@
 // A FrameLink on an interface the appliance does not own: libpcap (the `cap` package) captures what is addressed
 // to the service, IPv4 replies leave through a raw socket with IP_HDRINCL (so our header, TTL included, goes out
-// exactly as built), and ARP replies are injected with libpcap. The appliance answers from its own MAC, which the
-// kernel of that host does not own: the capture is promiscuous, and the kernel drops those frames as
-// other-host traffic, so it sends no RST or ICMP of its own for the service address.
+// exactly as built), and ARP replies and every IPv6 frame (neighbor advertisements, echo replies, TCP) are
+// injected whole with libpcap, addressed to the MAC the peer was seen from. The appliance answers from its own
+// MAC, which the kernel of that host does not own: the capture is promiscuous, and the kernel drops those frames
+// as other-host traffic, so it sends no RST or ICMP of its own for the service addresses.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { EtherType, formatIpv4Address } from '../wire/index.ts';
+import { EtherType, formatIpv4Address, ipv6MulticastMac, parseIpv6Address, solicitedNodeAddress } from '../wire/index.ts';
 import { LinkError, type FrameLink, type FramesHandler } from './frame-link.ts';
 
 interface CapHandle {
@@ -35,6 +36,8 @@ export interface PcapLinkOptions {
   /** The service address whose traffic is captured, e.g. 169.254.169.254. */
   serviceAddress: string;
   serviceMac: Uint8Array;
+  /** The IPv6 endpoint (e.g. fd00:ec2::254) to capture too; whether it answers is the Host's decision. */
+  ipv6ServiceAddress?: string;
 }
 
 /** IPPROTO_RAW: a send-only raw socket that implies IP_HDRINCL and receives nothing. */
@@ -46,14 +49,27 @@ const SNAP_BYTES = 65_535;
 /** Handles whose open failed; see openPcapLink. Bounded by the number of failed opens, one per start-up. */
 const failedCaptures: CapHandle[] = [];
 
-/** What reaches the appliance: ARP requests for the service address, and IPv4 to it (TCP 80 and ICMP). */
-export function captureFilter(serviceAddress: string, serviceMac: Uint8Array): string {
+function macText(mac: Uint8Array): string {
+  return Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/**
+ * What reaches the appliance: ARP requests for the service address and IPv4 to it (TCP 80 and ICMP); with an
+ * IPv6 endpoint, ICMPv6 to its solicited-node group (neighbor solicitations) and TCP 80 / ICMPv6 to it.
+ */
+export function captureFilter(serviceAddress: string, serviceMac: Uint8Array, ipv6ServiceAddress?: string): string {
   const addressHex = `0x${Buffer.from(serviceAddress.split('.').map(Number)).toString('hex')}`;
-  const mac = Array.from(serviceMac, (b) => b.toString(16).padStart(2, '0')).join(':');
-  return (
+  const mac = macText(serviceMac);
+  let filter =
     `(arp and arp[6:2] = 1 and arp[24:4] = ${addressHex}) or ` +
-    `(ether dst ${mac} and ip dst host ${serviceAddress} and (tcp dst port 80 or icmp))`
-  );
+    `(ether dst ${mac} and ip dst host ${serviceAddress} and (tcp dst port 80 or icmp))`;
+  if (ipv6ServiceAddress !== undefined) {
+    const groupMac = macText(ipv6MulticastMac(solicitedNodeAddress(parseIpv6Address(ipv6ServiceAddress))));
+    filter +=
+      ` or (ether dst ${groupMac} and icmp6)` +
+      ` or (ether dst ${mac} and ip6 dst host ${ipv6ServiceAddress} and (tcp dst port 80 or icmp6))`;
+  }
+  return filter;
 }
 
 function loadNative<T>(name: string, hint: string): T {
@@ -82,7 +98,7 @@ export function openPcapLink(options: PcapLinkOptions): FrameLink {
 
   const capture = new Cap();
   const captureBuffer = Buffer.alloc(SNAP_BYTES);
-  const filter = captureFilter(options.serviceAddress, options.serviceMac);
+  const filter = captureFilter(options.serviceAddress, options.serviceMac, options.ipv6ServiceAddress);
   try {
     const linkType = capture.open(interfaceName, filter, CAPTURE_BUFFER_BYTES, captureBuffer);
     if (linkType !== 'ETHERNET') {
@@ -146,7 +162,8 @@ class PcapLink implements FrameLink {
     if (this.closed || frame.length < ETHERNET_HEADER) return false;
     const etherType = (frame[12]! << 8) | frame[13]!;
     try {
-      if (etherType === EtherType.ARP) {
+      if (etherType === EtherType.ARP || etherType === EtherType.IPV6) {
+        // Whole frames, as built: the kernel has no IPv6 route or neighbor entry to lend, and needs none.
         const copy = Buffer.from(frame);
         this.capture.send(copy, copy.length);
         return true;

@@ -3,9 +3,11 @@
 // response leaves with TTL = hop limit, and the far client gets no token with hop limit 1 but does with 2.
 //
 // tap:   [far ns] --veth-- [instance ns: forwards] --tap-- imds-hop          (client = the instance ns itself)
-//          198.18.1.2        198.18.1.1
+//          198.18.1.2        198.18.1.1                     fd00:ec2::253 (set by imds-hop on the tap)
 // pcap:  [far ns] --veth-- [client ns: forwards] --veth-- [appliance ns: imds-hop captures on its veth end]
 //          198.18.1.2        198.18.1.1  198.18.0.2          198.18.0.1 (owns no 169.254.169.254: stays silent)
+//                                        fd00:ec2::253/64    (IPv6 off in the appliance ns: its kernel owns nothing)
+// The IPv6 endpoint fd00:ec2::254 is reached on-link from the client on both.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -25,11 +27,13 @@ import {
   temporaryDirectory,
   uniqueName,
 } from './harness.ts';
-import { payloadText, readIpv4Frames, startCapture, type CapturedFrame } from './capture.ts';
+import { payloadText, readIpv4Frames, readIpv6TcpFrames, startCapture, type CapturedFrame } from './capture.ts';
 import { parseIpv4Address } from '../../src/wire/index.ts';
 import { defaultInstance } from '../../src/imds/instance.ts';
 
 const BASE = `http://${SERVICE_ADDRESS}`;
+const SERVICE_ADDRESS6 = 'fd00:ec2::254';
+const BASE6 = `http://[${SERVICE_ADDRESS6}]`;
 const SERVICE = parseIpv4Address(SERVICE_ADDRESS);
 const TOKEN_RESPONSE_MARK = 'X-Aws-Ec2-Metadata-Token-Ttl-Seconds';
 const INSTANCE = defaultInstance();
@@ -60,6 +64,8 @@ const BACKENDS: Record<'tap' | 'pcap', () => Promise<Topology>> = {
     const instance = createNamespace('inst');
     const far = createNamespace('far');
     forwardFor(instance, far, uniqueName('vr'), uniqueName('vf'));
+    // imds-hop gives the tap fd00:ec2::253 when the namespace has IPv6 on; a new namespace may start with it off.
+    runSync('ip', ['netns', 'exec', instance, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=0']);
     const appliance = await Appliance.start(instance, ['--log-level', 'info']);
     return { client: instance, far, appliance, captureAt: { namespace: instance, device: appliance.interfaceName } };
   },
@@ -75,6 +81,12 @@ const BACKENDS: Record<'tap' | 'pcap', () => Promise<Topology>> = {
     );
     // The client reaches the service address on-link over the veth, as an instance reaches the real IMDS.
     runSync('ip', ['-n', client, 'route', 'add', `${SERVICE_ADDRESS}/32`, 'dev', clientDevice]);
+    // And the IPv6 endpoint the same way: the client's kernel finds it by neighbor discovery on the veth.
+    for (const setting of ['all.disable_ipv6=0', `${clientDevice}.disable_ipv6=0`, `${clientDevice}.accept_dad=0`]) {
+      runSync('ip', ['netns', 'exec', client, 'sysctl', '-qw', `net.ipv6.conf.${setting}`]);
+    }
+    runSync('ip', ['-n', client, '-6', 'address', 'add', 'fd00:ec2::253/128', 'dev', clientDevice, 'nodad']);
+    runSync('ip', ['-n', client, '-6', 'route', 'add', `${SERVICE_ADDRESS6}/128`, 'dev', clientDevice]);
     forwardFor(client, far, uniqueName('vr'), uniqueName('vf'));
     // The appliance's raw-socket replies to the far client are routed back through the client namespace.
     runSync('ip', ['-n', service, 'route', 'add', '198.18.1.0/24', 'via', '198.18.0.2']);
@@ -132,6 +144,41 @@ for (const backend of ['tap', 'pcap'] as const) {
       const result = await inNamespace(topology.client, process.execPath, [join(REPO_ROOT, 'test/integration/clients/smithy-credentials.mjs')]);
       assert.equal(result.code, 0, result.stderr);
       assert.match(JSON.parse(result.stdout.trim()).accessKeyId, /^ASIA/);
+    });
+
+    test('IPv6 endpoint: curl -6 gets a token and uses it; token frames leave with Hop Limit = the hop limit', async () => {
+      const options = async (...args: string[]) => {
+        const set = await imdsHop(['options', '--interface', topology.appliance.interfaceName, ...args]);
+        assert.equal(set.code, 0, set.stderr);
+      };
+      await options('--hop-limit', '1', '--http-protocol-ipv6', 'enabled');
+      try {
+        const file = join(workDir, 'ipv6.pcap');
+        const capture = await startCapture(topology.captureAt.namespace, topology.captureAt.device, file);
+        const put = await inNamespace(topology.client, 'curl', [
+          '-g', '-6', '-sS', '--max-time', '10', '-X', 'PUT', `${BASE6}/latest/api/token`, '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 60',
+        ]);
+        const get = await inNamespace(topology.client, 'curl', [
+          '-g', '-6', '-sS', '--max-time', '10', '-H', `X-aws-ec2-metadata-token: ${put.stdout}`, `${BASE6}/latest/meta-data/instance-id`,
+        ]);
+        await capture.stop();
+        keepArtifact(file, `${backend}-ipv6.pcap`);
+        assert.equal(put.code, 0, put.stderr);
+        assert.ok(put.stdout.length >= 32, `token looks too short: ${put.stdout}`);
+        assert.equal(get.code, 0, get.stderr);
+        assert.equal(get.stdout, INSTANCE.instanceId);
+
+        const fromService = (await readIpv6TcpFrames(file)).filter((f) => f.src === SERVICE_ADDRESS6);
+        // By the token itself: a GET with a token also answers with the TTL header (the token's remaining life).
+        const tokenFrames = fromService.filter((f) => f.payload.includes(put.stdout));
+        assert.equal(tokenFrames.length, 1, 'one token response on the wire');
+        assert.equal(tokenFrames[0]?.hopLimit, 1);
+        const others = fromService.filter((f) => !tokenFrames.includes(f));
+        assert.ok(others.length > 0 && others.every((f) => f.hopLimit === 64), 'everything else leaves with Hop Limit 64');
+        assert.ok(others.some((f) => f.payload.endsWith(INSTANCE.instanceId)), 'the metadata response is on the wire');
+      } finally {
+        await options('--http-protocol-ipv6', 'disabled');
+      }
     });
 
     for (const hopLimit of [1, 2]) {

@@ -2,7 +2,9 @@
 // (pcap-parser plus our own codecs) reads it back, so every assertion is about bytes on the wire.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { parse as parsePcap } from 'pcap-parser';
 import { readPcap, type PcapFrame } from '../../src/lab/capture-assertions.ts';
+import { EtherType, Ipv6NextHeader, formatIpv6Address, parseEthernet, parseIpv6, parseTcpIpv6 } from '../../src/wire/index.ts';
 
 export interface RunningCapture {
   stop(): Promise<void>;
@@ -45,4 +47,37 @@ export async function readIpv4Frames(file: string): Promise<{ frames: CapturedFr
 
 export function payloadText(frame: CapturedFrame): string {
   return frame.tcp ? Buffer.from(frame.tcp.payload).toString('latin1') : '';
+}
+
+export interface Ipv6TcpFrame {
+  src: string;
+  hopLimit: number;
+  payload: string;
+  /** The MSS option, on SYN segments. */
+  mss: number | undefined;
+}
+
+/** TCP over IPv6 frames of an Ethernet pcap, decoded with our own codecs. */
+export async function readIpv6TcpFrames(file: string): Promise<Ipv6TcpFrame[]> {
+  const frames: Ipv6TcpFrame[] = [];
+  const parser = parsePcap(file);
+  parser.on('packet', (packet) => {
+    const eth = parseEthernet(new Uint8Array(packet.data));
+    if (!eth.ok || eth.value.etherType !== EtherType.IPV6) return;
+    const ip = parseIpv6(eth.value.payload);
+    if (!ip.ok || ip.value.nextHeader !== Ipv6NextHeader.TCP) return;
+    const tcp = parseTcpIpv6(ip.value.payload, ip.value.src, ip.value.dst);
+    if (!tcp.ok) return;
+    frames.push({
+      src: formatIpv6Address(ip.value.src),
+      hopLimit: ip.value.hopLimit,
+      payload: Buffer.from(tcp.value.payload).toString('latin1'),
+      mss: tcp.value.control === 'syn' ? tcp.value.options.mss : undefined,
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    parser.on('end', resolve);
+    parser.on('error', reject);
+  });
+  return frames;
 }

@@ -3,16 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parse as parsePcap } from 'pcap-parser';
-import {
-  EtherType,
-  Ipv6NextHeader,
-  formatIpv6Address,
-  parseEthernet,
-  parseIpv6,
-  parseTcpIpv6,
-} from '../../src/wire/index.ts';
-import { startCapture } from './capture.ts';
+import { readIpv6TcpFrames, startCapture } from './capture.ts';
 import {
   Appliance,
   cleanupAll,
@@ -26,39 +17,6 @@ import {
   temporaryDirectory,
   uniqueName,
 } from './harness.ts';
-
-interface Ipv6TcpFrame {
-  src: string;
-  hopLimit: number;
-  payload: string;
-  /** The MSS option, on SYN segments. */
-  mss: number | undefined;
-}
-
-/** TCP over IPv6 frames of an Ethernet pcap, decoded with our own codecs. */
-async function readIpv6TcpFrames(file: string): Promise<Ipv6TcpFrame[]> {
-  const frames: Ipv6TcpFrame[] = [];
-  const parser = parsePcap(file);
-  parser.on('packet', (packet) => {
-    const eth = parseEthernet(new Uint8Array(packet.data));
-    if (!eth.ok || eth.value.etherType !== EtherType.IPV6) return;
-    const ip = parseIpv6(eth.value.payload);
-    if (!ip.ok || ip.value.nextHeader !== Ipv6NextHeader.TCP) return;
-    const tcp = parseTcpIpv6(ip.value.payload, ip.value.src, ip.value.dst);
-    if (!tcp.ok) return;
-    frames.push({
-      src: formatIpv6Address(ip.value.src),
-      hopLimit: ip.value.hopLimit,
-      payload: Buffer.from(tcp.value.payload).toString('latin1'),
-      mss: tcp.value.control === 'syn' ? tcp.value.options.mss : undefined,
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    parser.on('end', resolve);
-    parser.on('error', reject);
-  });
-  return frames;
-}
 
 const BASE6 = 'http://[fd00:ec2::254]';
 
