@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { pino, type Logger } from 'pino';
 import { createMemoryLinkPair, type FrameLink } from '../../src/link/index.ts';
 import { parseIpv4Address, parseMacAddress } from '../../src/wire/index.ts';
+import type { TcpSegment } from '../../src/wire/tcp-segment.ts';
 import { DEFAULT_TCP_CONFIG } from '../../src/tcp/index.ts';
 import { defaultInstance, type ImdsEngine } from '../../src/imds/index.ts';
 import { Host, type HostConfig } from '../../src/appliance/host.ts';
@@ -39,6 +40,24 @@ export class FramePeer {
       });
     }
     return this.queue.shift()!;
+  }
+}
+
+/** A raw-frame peer that speaks TCP to the host over IPv4 or IPv6. */
+export interface TcpPeer {
+  sendTcp(segment: Partial<TcpSegment> & Pick<TcpSegment, 'seq'>): void;
+  /** The next TCP segment from the host, with its IP packet as sent (header included). */
+  nextTcp(): Promise<{ segment: TcpSegment; packet: Uint8Array }>;
+}
+
+/** Sends one request; returns the IP packet of the first response segment that carries data. */
+export async function firstDataPacket(peer: TcpPeer, state: { seq: number; ack: number }, request: string): Promise<Uint8Array> {
+  const bytes = new TextEncoder().encode(request);
+  peer.sendTcp({ seq: state.seq, ack: state.ack, push: true, payload: bytes });
+  state.seq += bytes.length;
+  for (;;) {
+    const { segment, packet } = await peer.nextTcp();
+    if (segment.payload.length > 0) return packet;
   }
 }
 

@@ -19,7 +19,7 @@ import {
   type Ipv6Packet,
 } from '../../src/wire/index.ts';
 import type { TcpSegment } from '../../src/wire/tcp-segment.ts';
-import { FramePeer, HOP_LIMIT, PEER_MAC, SERVICE_MAC, recordingLogger, startTestHost } from './host-fixture.ts';
+import { FramePeer, HOP_LIMIT, PEER_MAC, SERVICE_MAC, firstDataPacket, recordingLogger, startTestHost } from './host-fixture.ts';
 import type { Logger } from 'pino';
 import { Ipv6Peers } from '../../src/appliance/ipv6-peers.ts';
 
@@ -29,8 +29,9 @@ const service6 = parseIpv6Address('fd00:ec2::254');
 const peer6 = parseIpv6Address('fd00:ec2::253');
 
 class Peer extends FramePeer {
-  async nextIp(): Promise<Ipv6Packet> {
-    const eth = parseEthernet(await this.next());
+  async nextIp(): Promise<Ipv6Packet & { packet: Uint8Array }> {
+    const frame = await this.next();
+    const eth = parseEthernet(frame);
     assert.ok(eth.ok);
     assert.deepEqual([...eth.value.dst], [...peerMac]);
     assert.deepEqual([...eth.value.src], [...serviceMac]);
@@ -38,14 +39,14 @@ class Peer extends FramePeer {
     const ip = parseIpv6(eth.value.payload);
     assert.ok(ip.ok);
     assert.deepEqual([...ip.value.dst], [...peer6]);
-    return ip.value;
+    return { ...ip.value, packet: frame.slice(14) };
   }
-  async nextTcp(): Promise<{ hopLimit: number; segment: TcpSegment }> {
+  async nextTcp(): Promise<{ hopLimit: number; segment: TcpSegment; packet: Uint8Array }> {
     const ip = await this.nextIp();
     assert.equal(ip.nextHeader, Ipv6NextHeader.TCP);
     const segment = parseTcpIpv6(ip.payload, ip.src, ip.dst);
     assert.ok(segment.ok);
-    return { hopLimit: ip.hopLimit, segment: segment.value };
+    return { hopLimit: ip.hopLimit, segment: segment.value, packet: ip.packet };
   }
   sendTcp(segment: Partial<TcpSegment> & Pick<TcpSegment, 'seq'>) {
     this.send(
@@ -187,21 +188,6 @@ test('over IPv6, token responses carry Hop Limit = hop limit and metadata respon
   }
 });
 
-/** Sends one request and returns the IPv6 packet (header included) of the first response segment with data. */
-async function firstResponsePacket(peer: Peer, state: { seq: number; ack: number }, request: string): Promise<Uint8Array> {
-  const bytes = new TextEncoder().encode(request);
-  peer.sendTcp({ seq: state.seq, ack: state.ack, push: true, payload: bytes });
-  state.seq += bytes.length;
-  for (;;) {
-    const frame = await peer.next();
-    const ip = parseIpv6(frame.subarray(14));
-    assert.ok(ip.ok);
-    const segment = parseTcpIpv6(ip.value.payload, ip.value.src, ip.value.dst);
-    assert.ok(segment.ok);
-    if (segment.value.payload.length > 0) return frame.slice(14);
-  }
-}
-
 test("a router's ICMPv6 time-exceeded quoting a token response is logged as the hop limit stopping it, and counted", async () => {
   const { log, records } = recordingLogger();
   const { host, peer, stop } = startHost(true, log);
@@ -219,10 +205,10 @@ test("a router's ICMPv6 time-exceeded quoting a token response is logged as the 
   };
   try {
     const first = await connect(peer);
-    const tokenPacket = await firstResponsePacket(
+    const tokenPacket = await firstDataPacket(
       peer, first, 'PUT /latest/api/token HTTP/1.1\r\nHost: [fd00:ec2::254]\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n',
     );
-    const metadataPacket = await firstResponsePacket(peer, first, 'GET /latest/meta-data/ HTTP/1.1\r\nHost: [fd00:ec2::254]\r\n\r\n');
+    const metadataPacket = await firstDataPacket(peer, first, 'GET /latest/meta-data/ HTTP/1.1\r\nHost: [fd00:ec2::254]\r\n\r\n');
     timeExceeded(tokenPacket);
     timeExceeded(metadataPacket);
     // A quote of a packet that was never ours is counted, not reported.

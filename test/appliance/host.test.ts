@@ -16,7 +16,7 @@ import {
   BROADCAST_MAC,
 } from '../../src/wire/index.ts';
 import type { TcpSegment } from '../../src/wire/tcp-segment.ts';
-import { FramePeer, HOP_LIMIT, PEER_MAC, SERVICE_ADDR, SERVICE_MAC, recordingLogger, startTestHost } from './host-fixture.ts';
+import { FramePeer, HOP_LIMIT, PEER_MAC, SERVICE_ADDR, SERVICE_MAC, firstDataPacket, recordingLogger, startTestHost } from './host-fixture.ts';
 import type { Logger } from 'pino';
 
 const serviceMac = SERVICE_MAC;
@@ -33,21 +33,21 @@ interface ReceivedIp {
 }
 
 class Peer extends FramePeer {
-  async nextIp(): Promise<ReceivedIp> {
+  async nextIp(): Promise<ReceivedIp & { packet: Uint8Array }> {
     const eth = parseEthernet(await this.next());
     assert.ok(eth.ok);
     assert.deepEqual([...eth.value.dst], [...peerMac]);
     assert.equal(eth.value.etherType, EtherType.IPV4);
     const ip = parseIpv4(eth.value.payload);
     assert.ok(ip.ok);
-    return ip.value;
+    return { ...ip.value, packet: eth.value.payload.slice() };
   }
-  async nextTcp(): Promise<{ ttl: number; segment: TcpSegment }> {
+  async nextTcp(): Promise<{ ttl: number; segment: TcpSegment; packet: Uint8Array }> {
     const ip = await this.nextIp();
     assert.equal(ip.protocol, IpProtocol.TCP);
     const segment = parseTcp(ip.payload, ip.src, ip.dst);
     assert.ok(segment.ok);
-    return { ttl: ip.ttl, segment: segment.value };
+    return { ttl: ip.ttl, segment: segment.value, packet: ip.packet };
   }
   sendTcp(segment: Partial<TcpSegment> & Pick<TcpSegment, 'seq'>) {
     this.send(
@@ -190,19 +190,6 @@ test("a router's ICMP time-exceeded quoting a token response is logged as dying 
   const { log, records } = recordingLogger();
   const { host, peer, stop } = startHost(log);
   const routerAddr = parseIpv4Address('169.254.0.1');
-  const firstDataPacket = async (state: { seq: number; ack: number }, request: string): Promise<Uint8Array> => {
-    const bytes = new TextEncoder().encode(request);
-    peer.sendTcp({ seq: state.seq, ack: state.ack, push: true, payload: bytes });
-    state.seq += bytes.length;
-    for (;;) {
-      const frame = await peer.next();
-      const ip = parseIpv4(frame.subarray(14));
-      assert.ok(ip.ok);
-      const segment = parseTcp(ip.value.payload, ip.value.src, ip.value.dst);
-      assert.ok(segment.ok);
-      if (segment.value.payload.length > 0) return frame.slice(14);
-    }
-  };
   /** RFC 792: the router returns the IP header and the first 8 bytes of data, as the packet reached it. */
   const timeExceeded = (packet: Uint8Array) => {
     const original = packet.slice(0, 28);
@@ -216,8 +203,8 @@ test("a router's ICMP time-exceeded quoting a token response is logged as dying 
   };
   try {
     const state = await connect(peer);
-    const tokenPacket = await firstDataPacket(state, 'PUT /latest/api/token HTTP/1.1\r\nHost: 169.254.169.254\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n');
-    const metadataPacket = await firstDataPacket(state, 'GET /latest/meta-data/ HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n');
+    const tokenPacket = await firstDataPacket(peer, state, 'PUT /latest/api/token HTTP/1.1\r\nHost: 169.254.169.254\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n');
+    const metadataPacket = await firstDataPacket(peer, state, 'GET /latest/meta-data/ HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n');
     timeExceeded(tokenPacket);
     timeExceeded(metadataPacket);
     await new Promise((resolve) => setTimeout(resolve, 20));
