@@ -1,5 +1,6 @@
 // ARP for IPv4 over Ethernet only (RFC 826); anything else is not ours to answer.
 import { ETHERNET_HEADER_LENGTH, ETHERNET_MIN_FRAME_LENGTH, EtherType, writeEthernetHeader } from './ethernet.ts';
+import { readU32 } from './bytes.ts';
 import { fail, ok, type ParseResult } from './result.ts';
 
 export const ARP_PACKET_LENGTH = 28;
@@ -13,10 +14,6 @@ export interface ArpPacket {
   senderIp: number;
   targetMac: Uint8Array;
   targetIp: number;
-}
-
-function readU32(b: Uint8Array, i: number): number {
-  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
 }
 
 export function parseArp(payload: Uint8Array): ParseResult<ArpPacket> {

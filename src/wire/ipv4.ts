@@ -1,5 +1,6 @@
 // IPv4 (RFC 791). We never reassemble: fragments are dropped, since nothing we serve needs them.
 import { finishChecksum, sumWords } from './checksum.ts';
+import { readQuotedTransport, readU32, type QuotedTransport } from './bytes.ts';
 import { fail, ok, type ParseResult } from './result.ts';
 
 export const IpProtocol = { ICMP: 1, TCP: 6, UDP: 17 } as const;
@@ -33,9 +34,7 @@ export interface Ipv4HeaderFields {
   dscpEcn?: number;
 }
 
-export function readU32(b: Uint8Array, i: number): number {
-  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
-}
+export { readU32 };
 
 export function parseIpv4(bytes: Uint8Array): ParseResult<Ipv4Packet> {
   if (bytes.length < IPV4_HEADER_LENGTH) return fail('truncated');
@@ -98,16 +97,13 @@ export interface Ipv4FrameAddressing {
   identification: number;
 }
 
-export interface QuotedDatagram {
+export interface QuotedDatagram extends QuotedTransport {
   src: number;
   dst: number;
   protocol: number;
   ttl: number;
   /** Lets the original sender find which of its packets this was. */
   identification: number;
-  srcPort?: number;
-  dstPort?: number;
-  tcpSeq?: number;
 }
 
 /**
@@ -121,20 +117,15 @@ export function parseQuotedDatagram(original: Uint8Array): ParseResult<QuotedDat
   if (headerLength < IPV4_HEADER_LENGTH) return fail('bad-header-length');
   if (headerLength > original.length) return fail('truncated');
   const protocol = original[9];
-  const quoted: QuotedDatagram = {
+  // Only the first fragment carries the transport header.
+  const fragmentOffset = ((original[6] << 8) | original[7]) & FRAGMENT_OFFSET_MASK;
+  const hasPorts = fragmentOffset === 0 && (protocol === IpProtocol.TCP || protocol === IpProtocol.UDP);
+  return ok({
     src: readU32(original, 12),
     dst: readU32(original, 16),
     protocol,
     ttl: original[8],
     identification: (original[4] << 8) | original[5],
-  };
-  // Only the first fragment carries the transport header.
-  const fragmentOffset = ((original[6] << 8) | original[7]) & FRAGMENT_OFFSET_MASK;
-  const transport = original.subarray(headerLength);
-  if (fragmentOffset === 0 && (protocol === IpProtocol.TCP || protocol === IpProtocol.UDP) && transport.length >= 4) {
-    quoted.srcPort = (transport[0] << 8) | transport[1];
-    quoted.dstPort = (transport[2] << 8) | transport[3];
-    if (protocol === IpProtocol.TCP && transport.length >= 8) quoted.tcpSeq = readU32(transport, 4);
-  }
-  return ok(quoted);
+    ...(hasPorts ? readQuotedTransport(original.subarray(headerLength), protocol === IpProtocol.TCP) : {}),
+  });
 }

@@ -1,5 +1,6 @@
 // IPv6 (RFC 8200) fixed header. Extension headers are never walked: nothing we serve needs them, so a packet
 // whose first next header is not TCP or ICMPv6 is the caller's to drop and count.
+import { readQuotedTransport, type QuotedTransport } from './bytes.ts';
 import { fail, ok, type ParseResult } from './result.ts';
 
 export const IPV6_HEADER_LENGTH = 40;
@@ -51,35 +52,28 @@ export function parseIpv6(bytes: Uint8Array): ParseResult<Ipv6Packet> {
 }
 
 /** The start of one of our packets as an ICMPv6 error quotes it (RFC 4443 §3.1, §3.3). */
-export interface QuotedIpv6Datagram {
+/** tcpSeq lets the sender find which of its TCP segments this was: IPv6 has no identification field. */
+export interface QuotedIpv6Datagram extends QuotedTransport {
   src: Uint8Array;
   dst: Uint8Array;
   nextHeader: number;
   /** As the packet reached the node that quotes it, not as it left: a router quotes the hop limit it refused. */
   hopLimit: number;
-  srcPort?: number;
-  dstPort?: number;
-  /** Lets the sender find which of its TCP segments this was (IPv6 has no identification field). */
-  tcpSeq?: number;
 }
 
 /** Reads the quoted header; the quote may be cut anywhere after it, so the Payload Length is not checked. */
 export function parseQuotedIpv6Datagram(original: Uint8Array): ParseResult<QuotedIpv6Datagram> {
   if (original.length < IPV6_HEADER_LENGTH) return fail('truncated');
   if (original[0] >>> 4 !== 6) return fail('bad-version');
-  const quoted: QuotedIpv6Datagram = {
+  const nextHeader = original[6];
+  return ok({
     src: original.subarray(8, 24),
     dst: original.subarray(24, 40),
-    nextHeader: original[6],
+    nextHeader,
     hopLimit: original[7],
-  };
-  const transport = original.subarray(IPV6_HEADER_LENGTH);
-  if (quoted.nextHeader === Ipv6NextHeader.TCP && transport.length >= 8) {
-    quoted.srcPort = (transport[0] << 8) | transport[1];
-    quoted.dstPort = (transport[2] << 8) | transport[3];
-    quoted.tcpSeq = ((transport[4] << 24) | (transport[5] << 16) | (transport[6] << 8) | transport[7]) >>> 0;
-  }
-  return ok(quoted);
+    // Only TCP: the appliance sends nothing else an error could quote with ports.
+    ...(nextHeader === Ipv6NextHeader.TCP ? readQuotedTransport(original.subarray(IPV6_HEADER_LENGTH), true) : {}),
+  });
 }
 
 /** Writes the 40-byte header at offset; payloadLength sets Payload Length. */

@@ -136,7 +136,8 @@ test('an ICMPv6 error quoting one of our TCP segments names its addresses, ports
   assert.equal(quoted.value.hopLimit, 1);
   assert.deepEqual([quoted.value.nextHeader, quoted.value.srcPort, quoted.value.dstPort, quoted.value.tcpSeq], [Ipv6NextHeader.TCP, 80, 40123, 0xdeadbeef]);
   const headerOnly = parseQuotedIpv6Datagram(quote.subarray(0, 44));
-  assert.ok(headerOnly.ok && headerOnly.value.tcpSeq === undefined, 'a quote cut inside the TCP header has no ports');
+  assert.ok(headerOnly.ok && headerOnly.value.tcpSeq === undefined, 'a quote cut before the sequence number has none');
+  assert.equal(headerOnly.value.dstPort, 40123, 'but its ports, as over IPv4');
   assert.deepEqual(parseQuotedIpv6Datagram(quote.subarray(0, 39)), { ok: false, reason: 'truncated' });
 });
 
