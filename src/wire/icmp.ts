@@ -2,18 +2,16 @@
 import { finishChecksum, sumWords } from './checksum.ts';
 import { ETHERNET_HEADER_LENGTH, EtherType, writeEthernetHeader } from './ethernet.ts';
 import { IPV4_HEADER_LENGTH, IpProtocol, writeIpv4Header, type Ipv4FrameAddressing } from './ipv4.ts';
+import { ICMP_FIXED_HEADER_LENGTH, echoOrErrorLength, readEcho, readError, writeEchoOrError, type IcmpEcho, type IcmpError } from './icmp-echo-error.ts';
 import { fail, ok, type ParseResult } from './result.ts';
 
-export const ICMP_HEADER_LENGTH = 8;
+export const ICMP_HEADER_LENGTH = ICMP_FIXED_HEADER_LENGTH;
 const TYPE_ECHO_REPLY = 0;
 const TYPE_DESTINATION_UNREACHABLE = 3;
 const TYPE_ECHO_REQUEST = 8;
 const TYPE_TIME_EXCEEDED = 11;
 
-export type IcmpMessage =
-  | { kind: 'echo-request' | 'echo-reply'; identifier: number; sequence: number; data: Uint8Array }
-  | { kind: 'time-exceeded' | 'destination-unreachable'; code: number; original: Uint8Array }
-  | { kind: 'other'; type: number; code: number };
+export type IcmpMessage = IcmpEcho | IcmpError | { kind: 'other'; type: number; code: number };
 
 /** Messages we know how to build; 'other' has no body format to write. */
 export type EncodableIcmpMessage = Exclude<IcmpMessage, { kind: 'other' }>;
@@ -26,55 +24,33 @@ export function parseIcmp(bytes: Uint8Array): ParseResult<IcmpMessage> {
   switch (type) {
     case TYPE_ECHO_REQUEST:
     case TYPE_ECHO_REPLY:
-      return ok({
-        kind: type === TYPE_ECHO_REQUEST ? 'echo-request' : 'echo-reply',
-        identifier: (bytes[4] << 8) | bytes[5],
-        sequence: (bytes[6] << 8) | bytes[7],
-        data: bytes.subarray(ICMP_HEADER_LENGTH),
-      });
+      return ok(readEcho(bytes, type === TYPE_ECHO_REQUEST ? 'echo-request' : 'echo-reply'));
     case TYPE_TIME_EXCEEDED:
     case TYPE_DESTINATION_UNREACHABLE:
-      return ok({
-        kind: type === TYPE_TIME_EXCEEDED ? 'time-exceeded' : 'destination-unreachable',
-        code,
-        original: bytes.subarray(ICMP_HEADER_LENGTH),
-      });
+      return ok(readError(bytes, type === TYPE_TIME_EXCEEDED ? 'time-exceeded' : 'destination-unreachable'));
     default:
       return ok({ kind: 'other', type, code });
   }
 }
 
-function icmpBody(message: EncodableIcmpMessage): Uint8Array {
-  return 'data' in message ? message.data : message.original;
+export function icmpLength(message: EncodableIcmpMessage): number {
+  return echoOrErrorLength(message);
 }
 
-export function icmpLength(message: EncodableIcmpMessage): number {
-  return ICMP_HEADER_LENGTH + icmpBody(message).length;
-}
+const TYPE_BY_KIND: Record<EncodableIcmpMessage['kind'], number> = {
+  'echo-request': TYPE_ECHO_REQUEST,
+  'echo-reply': TYPE_ECHO_REPLY,
+  'time-exceeded': TYPE_TIME_EXCEEDED,
+  'destination-unreachable': TYPE_DESTINATION_UNREACHABLE,
+};
 
 /** Writes the message with its checksum at offset; returns the number of bytes written. */
 export function writeIcmp(buffer: Uint8Array, offset: number, message: EncodableIcmpMessage): number {
-  const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  const body = icmpBody(message);
-  switch (message.kind) {
-    case 'echo-request':
-    case 'echo-reply':
-      view.setUint8(offset, message.kind === 'echo-request' ? TYPE_ECHO_REQUEST : TYPE_ECHO_REPLY);
-      view.setUint8(offset + 1, 0);
-      view.setUint16(offset + 4, message.identifier & 0xffff);
-      view.setUint16(offset + 6, message.sequence & 0xffff);
-      break;
-    case 'time-exceeded':
-    case 'destination-unreachable':
-      view.setUint8(offset, message.kind === 'time-exceeded' ? TYPE_TIME_EXCEEDED : TYPE_DESTINATION_UNREACHABLE);
-      view.setUint8(offset + 1, message.code);
-      view.setUint32(offset + 4, 0); // unused (no next-hop MTU either)
-      break;
-  }
-  view.setUint16(offset + 2, 0);
-  buffer.set(body, offset + ICMP_HEADER_LENGTH);
-  const end = offset + ICMP_HEADER_LENGTH + body.length;
-  view.setUint16(offset + 2, finishChecksum(sumWords(buffer, offset, end)));
+  writeEchoOrError(buffer, offset, message, TYPE_BY_KIND[message.kind]);
+  const end = offset + icmpLength(message);
+  const checksum = finishChecksum(sumWords(buffer, offset, end));
+  buffer[offset + 2] = checksum >>> 8;
+  buffer[offset + 3] = checksum & 0xff;
   return end - offset;
 }
 

@@ -10,9 +10,10 @@ import {
   writeIpv6Header,
   type Ipv6FrameAddressing,
 } from './ipv6.ts';
+import { ICMP_FIXED_HEADER_LENGTH, echoOrErrorLength, readEcho, readError, writeEchoOrError, type IcmpEcho, type IcmpError } from './icmp-echo-error.ts';
 import { fail, ok, type ParseResult } from './result.ts';
 
-export const ICMPV6_HEADER_LENGTH = 8;
+export const ICMPV6_HEADER_LENGTH = ICMP_FIXED_HEADER_LENGTH;
 const TYPE_DESTINATION_UNREACHABLE = 1;
 const TYPE_TIME_EXCEEDED = 3;
 const TYPE_ECHO_REQUEST = 128;
@@ -31,9 +32,8 @@ const NA_OVERRIDE = 0x20;
 export const ND_HOP_LIMIT = 255;
 
 export type Icmpv6Message =
-  | { kind: 'echo-request' | 'echo-reply'; identifier: number; sequence: number; data: Uint8Array }
-  /** original: as much of the invoking packet as the sender quoted, IPv6 header first. */
-  | { kind: 'time-exceeded' | 'destination-unreachable'; code: number; original: Uint8Array }
+  | IcmpEcho
+  | IcmpError
   | { kind: 'neighbor-solicitation'; target: Uint8Array; sourceLinkAddress?: Uint8Array }
   | {
       kind: 'neighbor-advertisement';
@@ -72,19 +72,10 @@ export function parseIcmpv6(bytes: Uint8Array, src: Uint8Array, dst: Uint8Array)
   switch (type) {
     case TYPE_ECHO_REQUEST:
     case TYPE_ECHO_REPLY:
-      return ok({
-        kind: type === TYPE_ECHO_REQUEST ? 'echo-request' : 'echo-reply',
-        identifier: (bytes[4] << 8) | bytes[5],
-        sequence: (bytes[6] << 8) | bytes[7],
-        data: bytes.subarray(ICMPV6_HEADER_LENGTH),
-      });
+      return ok(readEcho(bytes, type === TYPE_ECHO_REQUEST ? 'echo-request' : 'echo-reply'));
     case TYPE_TIME_EXCEEDED:
     case TYPE_DESTINATION_UNREACHABLE:
-      return ok({
-        kind: type === TYPE_TIME_EXCEEDED ? 'time-exceeded' : 'destination-unreachable',
-        code,
-        original: bytes.subarray(ICMPV6_HEADER_LENGTH),
-      });
+      return ok(readError(bytes, type === TYPE_TIME_EXCEEDED ? 'time-exceeded' : 'destination-unreachable'));
     case TYPE_NEIGHBOR_SOLICITATION: {
       if (code !== 0) return fail('bad-code');
       if (bytes.length < ND_FIXED_LENGTH) return fail('truncated');
@@ -123,8 +114,7 @@ function linkAddressOf(message: EncodableIcmpv6Message): Uint8Array | undefined 
 }
 
 export function icmpv6Length(message: EncodableIcmpv6Message): number {
-  if (message.kind === 'echo-request' || message.kind === 'echo-reply') return ICMPV6_HEADER_LENGTH + message.data.length;
-  if (message.kind === 'time-exceeded' || message.kind === 'destination-unreachable') return ICMPV6_HEADER_LENGTH + message.original.length;
+  if (message.kind !== 'neighbor-solicitation' && message.kind !== 'neighbor-advertisement') return echoOrErrorLength(message);
   return ND_FIXED_LENGTH + (linkAddressOf(message) ? 8 : 0);
 }
 
@@ -141,18 +131,11 @@ export function writeIcmpv6(
   switch (message.kind) {
     case 'echo-request':
     case 'echo-reply':
-      buffer[offset] = message.kind === 'echo-request' ? TYPE_ECHO_REQUEST : TYPE_ECHO_REPLY;
-      buffer[offset + 4] = (message.identifier >>> 8) & 0xff;
-      buffer[offset + 5] = message.identifier & 0xff;
-      buffer[offset + 6] = (message.sequence >>> 8) & 0xff;
-      buffer[offset + 7] = message.sequence & 0xff;
-      buffer.set(message.data, offset + ICMPV6_HEADER_LENGTH);
+      writeEchoOrError(buffer, offset, message, message.kind === 'echo-request' ? TYPE_ECHO_REQUEST : TYPE_ECHO_REPLY);
       break;
     case 'time-exceeded':
     case 'destination-unreachable':
-      buffer[offset] = message.kind === 'time-exceeded' ? TYPE_TIME_EXCEEDED : TYPE_DESTINATION_UNREACHABLE;
-      buffer[offset + 1] = message.code & 0xff;
-      buffer.set(message.original, offset + ICMPV6_HEADER_LENGTH);
+      writeEchoOrError(buffer, offset, message, message.kind === 'time-exceeded' ? TYPE_TIME_EXCEEDED : TYPE_DESTINATION_UNREACHABLE);
       break;
     case 'neighbor-solicitation':
     case 'neighbor-advertisement': {
