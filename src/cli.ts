@@ -5,7 +5,7 @@ import { parseIpv4Address, parseMacAddress } from './wire/index.ts';
 import { SERVE_DEFAULTS, serve, ServeError, type ServeOptions } from './appliance/daemon.ts';
 import { ControlServerError } from './appliance/control-server.ts';
 import { MetricsListenError, parseListenAddress } from './appliance/metrics.ts';
-import { ConfigError } from './config/index.ts';
+import { ConfigError, connectionPolicy } from './config/index.ts';
 import { ControlClientError } from './control-client.ts';
 import { addControlCommands } from './cli-control.ts';
 import { addLabCommands } from './cli-lab.ts';
@@ -69,6 +69,7 @@ export function buildProgram(): Command {
     .option('--mac <mac>', `the appliance's MAC address on the tap (default: ${SERVE_DEFAULTS.mac})`, mac)
     .option('--user-data-file <path>', 'serve this file at /latest/user-data')
     .option('--control-socket <path>', 'control socket for "imds-hop options|events" (default: /run/imds-hop/<interface>.sock)')
+    .option('--connection <policy>', 'close: Connection: close after every response, as EC2 does (default); keep-alive: persistent connections', validated(connectionPolicy))
     .option('--metrics-listen <host:port>', `Prometheus metrics listener, or "off" (default: ${SERVE_DEFAULTS.metricsListen})`, listenAddress)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(
@@ -94,6 +95,7 @@ export function buildProgram(): Command {
         userDataFile: opts.userDataFile,
         controlSocket: opts.controlSocket,
         metricsListen: opts.metricsListen,
+        connection: opts.connection,
         options,
       };
       await serve(requested, log);

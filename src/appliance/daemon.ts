@@ -14,7 +14,7 @@ import {
   type InstanceModel,
   type MetadataOptions,
 } from '../imds/index.ts';
-import { loadConfig } from '../config/index.ts';
+import { loadConfig, type ConnectionPolicy } from '../config/index.ts';
 import { bootEngine } from './boot-engine.ts';
 import { Host } from './host.ts';
 import { IPV6_LOCAL_ID } from './ipv6-peers.ts';
@@ -38,6 +38,8 @@ export interface ServeOptions {
   controlSocket?: string;
   /** HOST:PORT, or "off". */
   metricsListen?: string;
+  /** close (EC2's behaviour, default) or keep-alive. */
+  connection?: ConnectionPolicy;
   options?: Partial<MetadataOptions>;
 }
 
@@ -48,6 +50,7 @@ export const SERVE_DEFAULTS = {
   mac: '02:a9:fe:a9:fe:01',
   defaultTtl: 64,
   metricsListen: '127.0.0.1:9469',
+  connection: 'close' as ConnectionPolicy,
 };
 
 export class ServeError extends Error {
@@ -78,6 +81,7 @@ interface ResolvedSettings {
   defaultTtl: number;
   controlSocket: string;
   metricsListen: string | undefined;
+  connection: ConnectionPolicy;
 }
 
 function resolveSettings(requested: ServeOptions): ResolvedSettings {
@@ -116,6 +120,7 @@ function resolveSettings(requested: ServeOptions): ResolvedSettings {
     defaultTtl: requested.defaultTtl ?? appliance.defaultTtl ?? SERVE_DEFAULTS.defaultTtl,
     controlSocket: requested.controlSocket ?? appliance.controlSocket ?? defaultControlSocket(interfaceName),
     metricsListen: metricsListen === 'off' ? undefined : metricsListen,
+    connection: requested.connection ?? appliance.connection ?? SERVE_DEFAULTS.connection,
   };
 }
 
@@ -181,6 +186,7 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
           isnSecret: randomBytes(32),
         },
         http: {},
+        connection: settings.connection,
         maxNeighbors: 4096,
         acceptOffloadedChecksums: backend === 'pcap',
         ipv6: { serviceAddress: parseIpv6Address(IPV6_SERVICE_ADDRESS), enabled: () => engine.options.httpProtocolIpv6 === 'enabled' },
@@ -219,6 +225,7 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
       instanceId: instance.instanceId,
       options: engine.options,
       defaultTtl: settings.defaultTtl,
+      connection: settings.connection,
       controlSocket: settings.controlSocket,
       metrics: settings.metricsListen ? `http://${settings.metricsListen}/metrics` : 'off',
       config: requested.configFile ?? 'built-in default instance',

@@ -39,7 +39,7 @@ import { TcpStack, type ConnectionId, type TcpAction, type TcpConfig } from '../
 import type { HttpLimits } from '../http/index.ts';
 import type { ImdsRequest, ImdsResponse } from '../imds/index.ts';
 import { Counters } from './counters.ts';
-import { HttpSession } from './http-session.ts';
+import { HttpSession, type ConnectionPolicy } from './http-session.ts';
 import { IPV6_LOCAL_ID, Ipv6Peers } from './ipv6-peers.ts';
 import { Ipv6SentHopLimits } from './ipv6-sent-hop-limits.ts';
 
@@ -72,6 +72,8 @@ export interface HostConfig {
   defaultTtl: number;
   tcp: TcpConfig;
   http: Partial<HttpLimits>;
+  /** Close after every response as EC2 does (default), or keep connections alive. */
+  connection?: ConnectionPolicy;
   /** Remote addresses whose MAC we remember for replies; bounds memory under spoofed sources. */
   maxNeighbors: number;
   /**
@@ -405,7 +407,7 @@ export class Host {
   private deliver(id: ConnectionId, bytes: Uint8Array, now: number): void {
     let session = this.sessions.get(id);
     if (!session) {
-      session = new HttpSession(this.config.http, this.handleRequest, this.dateHeader);
+      session = new HttpSession(this.config.http, this.handleRequest, this.dateHeader, this.config.connection);
       this.sessions.set(id, session);
     }
     const output = session.receive(bytes);

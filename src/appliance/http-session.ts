@@ -1,7 +1,8 @@
 // One TCP connection's HTTP conversation: bytes in, requests answered in order, the response bytes tagged
 // with the TTL their packets must carry. It holds no socket: the Host moves the bytes.
-import { HttpRequestParser, serializeResponse, type HttpLimits, type HttpRequest } from '../http/index.ts';
+import { HttpRequestParser, serializeResponse, serializeVerbatim, type HttpLimits, type HttpRequest } from '../http/index.ts';
 import type { ImdsRequest, ImdsResponse } from '../imds/index.ts';
+import type { ConnectionPolicy } from '../config/index.ts';
 
 export interface ResponseChunk {
   bytes: Uint8Array;
@@ -21,6 +22,12 @@ export interface SessionOutput {
 
 export type RequestHandler = (request: ImdsRequest) => ImdsResponse;
 
+/**
+ * close: every response says `Connection: close` and the connection ends after it, as real instances do (the
+ * default); keep-alive: HTTP/1.1 persistence, for load tests that reuse connections.
+ */
+export type { ConnectionPolicy };
+
 const SERVER_HEADER: readonly [string, string] = ['Server', 'EC2ws'];
 
 export class HttpSession {
@@ -33,6 +40,7 @@ export class HttpSession {
     private readonly limits: Partial<HttpLimits>,
     private readonly handler: RequestHandler,
     private readonly dateHeader: () => string,
+    private readonly connection: ConnectionPolicy = 'close',
   ) {}
 
   get bufferedBytes(): number {
@@ -55,7 +63,8 @@ export class HttpSession {
       const { request } = event;
       const response = this.handler({ method: request.method, target: request.target, headers: request.headers });
       output.requests.push({ request, response });
-      const keepAlive = request.keepAlive;
+      // A captured head is sent as captured: it carries no Connection: close, so the connection stays open.
+      const keepAlive = request.keepAlive && (this.connection === 'keep-alive' || response.captured !== undefined);
       output.chunks.push({
         bytes: this.serialize(response, keepAlive, request.method === 'HEAD'),
         ttl: response.hopLimit,
@@ -70,13 +79,14 @@ export class HttpSession {
   }
 
   private serialize(response: ImdsResponse, keepAlive: boolean, omitBody: boolean): Uint8Array {
+    if (response.captured !== undefined) {
+      return serializeVerbatim({ status: response.status, ...response.captured, body: response.body }, { date: this.dateHeader(), omitBody });
+    }
+    // EC2's layout (a 2024 curl transcript of a GET with a token): the service's headers, Content-Length, Date,
+    // Server, then Connection: close.
     return serializeResponse(
-      {
-        status: response.status,
-        headers: [...response.headers, ['Date', this.dateHeader()], SERVER_HEADER],
-        body: response.body,
-      },
-      { keepAlive, omitBody },
+      { status: response.status, headers: response.headers, body: response.body },
+      { keepAlive, omitBody, trailingHeaders: [['Date', this.dateHeader()], SERVER_HEADER] },
     );
   }
 }

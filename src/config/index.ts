@@ -3,3 +3,4 @@ export { loadConfig, parseConfig } from './load-config.ts';
 export type { ApplianceSettings, LoadedConfig, ReadFile } from './load-config.ts';
 export { ConfigError } from './config-error.ts';
 export type { ConfigErrorCode } from './config-error.ts';
+export { CONNECTION_POLICIES, connectionPolicy, type ConnectionPolicy } from './values.ts';

@@ -17,6 +17,7 @@ export interface ApplianceSettings {
   defaultTtl?: number;
   controlSocket?: string;
   metricsListen?: string;
+  connection?: v.ConnectionPolicy;
 }
 
 export interface LoadedConfig {
@@ -407,6 +408,7 @@ const APPLIANCE_KEYS: KeyTable<ApplianceSettings> = {
   'default-ttl': (t, a) => (a.defaultTtl = v.integer(t, 1, 255)),
   'control-socket': (t, a) => (a.controlSocket = v.nonEmpty(t, 'socket path')),
   'metrics-listen': (t, a) => (a.metricsListen = v.listenAddress(t)),
+  connection: (t, a) => (a.connection = v.connectionPolicy(t)),
 };
 
 // ---- checks across keys -----------------------------------------------------------------------------------------

@@ -20,6 +20,13 @@ export function oneOf<T extends string>(text: string, choices: readonly T[]): T 
   throw new ValueProblem('invalid-value', `${show(text)} is not allowed`, `one of ${choices.join(' | ')}`);
 }
 
+/** The one rule for `[appliance] connection` and `serve --connection`. */
+export const CONNECTION_POLICIES = ['close', 'keep-alive'] as const;
+export type ConnectionPolicy = (typeof CONNECTION_POLICIES)[number];
+export function connectionPolicy(text: string): ConnectionPolicy {
+  return oneOf(text, CONNECTION_POLICIES);
+}
+
 export function boolean(text: string): boolean {
   return oneOf(text, ['true', 'false'] as const) === 'true';
 }

@@ -8,5 +8,5 @@ export {
   type HttpRequest,
   type HttpVersion,
 } from './parser.ts';
-export { reasonPhrase, serializeResponse, type HttpResponse, type SerializeOptions } from './serializer.ts';
+export { reasonPhrase, serializeResponse, serializeVerbatim, type HttpResponse, type SerializeOptions, type VerbatimHeader } from './serializer.ts';
 export { hasHeader, headerValue, type HeaderList, type HeaderRecord, type Headers } from './headers.ts';

@@ -9,6 +9,8 @@ export interface HttpResponse {
   headers: Headers;
   /** A string is sent as UTF-8. */
   body: Uint8Array | string;
+  /** Reason phrase when the sender's differs from RFC 9110's (EC2 answers "405 Not Allowed"). */
+  reason?: string;
 }
 
 export interface SerializeOptions {
@@ -16,6 +18,8 @@ export interface SerializeOptions {
   keepAlive: boolean;
   /** HEAD: Content-Length still announces the body that a GET would carry, but no body bytes follow. */
   omitBody: boolean;
+  /** Headers written after Content-Length and before `Connection: close` (EC2: Date, Server). */
+  trailingHeaders?: HeaderList;
 }
 
 const REASONS: Readonly<Record<number, string>> = {
@@ -76,8 +80,8 @@ function checkName(name: string): void {
   if (checkedNames.size < MAX_CHECKED_NAMES) checkedNames.add(name);
 }
 
-function checkedHead(status: number, response: HttpResponse, contentLength: number, keepAlive: boolean): string {
-  let head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`;
+function checkedHead(status: number, response: HttpResponse, contentLength: number, options: SerializeOptions): string {
+  let head = `HTTP/1.1 ${status} ${response.reason ?? reasonPhrase(status)}\r\n`;
   const headers = response.headers;
   if (Array.isArray(headers)) {
     const list = headers as HeaderList;
@@ -95,15 +99,51 @@ function checkedHead(status: number, response: HttpResponse, contentLength: numb
     }
   }
   head += 'Content-Length: ' + contentLength + '\r\n';
-  if (!keepAlive) head += 'Connection: close\r\n';
+  const trailing = options.trailingHeaders ?? [];
+  for (let i = 0; i < trailing.length; i++) {
+    const [name, value] = trailing[i] as readonly [string, string];
+    checkName(name);
+    checkValue(name, value);
+    head += name + ': ' + value + '\r\n';
+  }
+  if (!options.keepAlive) head += 'Connection: close\r\n';
   return head + '\r\n';
+}
+
+/** One header line of a verbatim head: a fixed value, or one the serializer fills in. */
+export type VerbatimHeader = readonly [name: string, value: string | { fill: 'content-length' | 'date' }];
+
+/**
+ * A head written exactly as given — names in their case, in their order, nothing added — for responses whose
+ * published captures differ from our usual layout. Content-Length and Date appear only where the caller puts them.
+ */
+export function serializeVerbatim(
+  response: { status: number; reason: string; headers: readonly VerbatimHeader[]; body: Uint8Array | string },
+  options: { date: string; omitBody: boolean },
+): Uint8Array {
+  const body = typeof response.body === 'string' ? encoder.encode(response.body) : response.body;
+  checkValue('reason phrase', response.reason);
+  let head = `HTTP/1.1 ${response.status} ${response.reason}\r\n`;
+  for (const [name, given] of response.headers) {
+    if (!isTokenString(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
+    const value = typeof given === 'string' ? given : given.fill === 'date' ? options.date : String(body.length);
+    checkValue(name, value);
+    head += name + ': ' + value + '\r\n';
+  }
+  head += '\r\n';
+  const bodyBytes = options.omitBody ? 0 : body.length;
+  const out = new Uint8Array(head.length + bodyBytes);
+  for (let i = 0; i < head.length; i++) out[i] = head.charCodeAt(i);
+  if (bodyBytes > 0) out.set(body, head.length);
+  return out;
 }
 
 export function serializeResponse(response: HttpResponse, options: SerializeOptions): Uint8Array {
   const { status } = response;
   if (!Number.isInteger(status) || status < 100 || status > 999) throw new RangeError(`invalid status ${status}`);
   const body = typeof response.body === 'string' ? encoder.encode(response.body) : response.body;
-  const head = checkedHead(status, response, body.length, options.keepAlive);
+  if (response.reason !== undefined) checkValue('reason phrase', response.reason);
+  const head = checkedHead(status, response, body.length, options);
   const bodyBytes = options.omitBody ? 0 : body.length;
   const out = new Uint8Array(head.length + bodyBytes);
   // Latin1 encoding: every char was checked to be <= 0xff above, and the rest is ASCII.

@@ -18,6 +18,7 @@ import {
   type MaintenanceRequest,
   type SpotAction,
 } from './events.ts';
+import { forwardedTokenRefusal, isOtherTokenPath, tokenMethodNotAllowed, tokenPathForbidden } from './ec2-responses.ts';
 import { ec2Json, isoSeconds, type Ec2JsonValue } from './format.ts';
 import type { IdentitySignatures, IdentitySigner } from './identity.ts';
 import type { InstanceModel, MetadataOptions, NetworkInterface } from './instance.ts';
@@ -118,6 +119,11 @@ export function errorPage(status: number): string {
 
 function errorResponse(status: number, extra: ReadonlyArray<readonly [string, string]> = []): ImdsResponse {
   return { status, headers: [['Content-Type', 'text/html'], ...extra], body: errorPage(status) };
+}
+
+/** 401: GET gets the XHTML page (343 bytes, as captured); HEAD an empty text/plain answer, as HEAD captures show. */
+function unauthorized(method: string): ImdsResponse {
+  return method === 'HEAD' ? { status: 401, headers: [['Content-Type', 'text/plain']], body: '' } : errorResponse(401);
 }
 
 type PathClass = 'token' | 'meta-data' | 'user-data' | 'dynamic' | 'versions' | 'other';
@@ -310,6 +316,10 @@ export class ImdsEngine {
       return errorResponse(403);
     }
     if (path === TOKEN_PATH) return this.tokenRequest(request, method, wallMs);
+    if (method === 'PUT' && isOtherTokenPath(path, METADATA_VERSIONS)) {
+      this.count('token_requests_refused', { reason: 'path' });
+      return tokenPathForbidden();
+    }
     if (method !== 'GET' && method !== 'HEAD') return errorResponse(405, [['Allow', 'GET, HEAD']]);
 
     const token = header(request, TOKEN_HEADER);
@@ -318,13 +328,13 @@ export class ImdsEngine {
       const verdict = this.tokens.verify(token, wallMs);
       if (verdict !== 'valid') {
         this.count('tokens_rejected', { reason: verdict });
-        return errorResponse(401);
+        return unauthorized(method);
       }
       const remaining = Math.max(1, Math.ceil((this.tokens.expiresAtMs(token) - wallMs) / 1000));
       ttlHeader = [[TTL_RESPONSE_HEADER, String(remaining)]];
     } else if (this.currentOptions.httpTokens === 'required') {
       this.count('metadata_no_token_rejected');
-      return errorResponse(401);
+      return unauthorized(method);
     } else {
       this.count('metadata_no_token');
     }
@@ -365,12 +375,12 @@ export class ImdsEngine {
     }
     if (method !== 'PUT') {
       this.count('token_requests_refused', { reason: 'method' });
-      return errorResponse(405, [['Allow', 'OPTIONS, PUT']]);
+      return tokenMethodNotAllowed();
     }
     // A proxied request (X-Forwarded-For) gets no token: IMDSv2's defence against open reverse proxies.
     if (header(request, 'x-forwarded-for') !== undefined) {
       this.count('token_requests_refused', { reason: 'x-forwarded-for' });
-      return errorResponse(403);
+      return forwardedTokenRefusal();
     }
     const ttlText = header(request, TTL_HEADER);
     const ttlSeconds = ttlText !== undefined && /^[0-9]{1,6}$/.test(ttlText) ? Number(ttlText) : NaN;

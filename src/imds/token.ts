@@ -1,15 +1,21 @@
-// Session tokens that the service need not store: version, expiry and a nonce, sealed with an HMAC under a
-// per-boot key that also covers the instance id. Another appliance's key, or another instance served with the
+// Session tokens that the service need not store: a fixed prefix, expiry and a nonce, sealed with an HMAC under a
+// per-boot key that also covers the instance id. Shaped like EC2's (captures 2022-2025: 56 characters of
+// URL-safe base64 with "==" padding, i.e. 40 bytes, beginning AQAEA, i.e. bytes 01 00 04 00):
+//   01 00 04 00 | expiry, unix seconds (4) | nonce (8) | HMAC-SHA256 truncated (24). Another appliance's key, or another instance served with the
 // same key, refuses the token (EC2: a token is valid only on its instance). SDKs reuse one token for hours,
 // so tokens recently issued or verified are remembered, a bounded number of them, to skip the HMAC on reuse;
 // memory stays bounded whatever the number of sessions.
 import { timingSafeEqual } from 'node:crypto';
 import { HmacSha256 } from './hmac-sha256.ts';
 
-const TOKEN_VERSION = 1;
-const NONCE_BYTES = 16;
+const PREFIX = Buffer.from([0x01, 0x00, 0x04, 0x00]);
+const EXPIRY_OFFSET = PREFIX.length;
+const NONCE_BYTES = 8;
 const MAC_BYTES = 24;
-const BODY_BYTES = 1 + 4 + NONCE_BYTES; // version, expiry (unix seconds), nonce
+const BODY_BYTES = PREFIX.length + 4 + NONCE_BYTES; // prefix, expiry (unix seconds), nonce
+/** 40 bytes → 56 characters of base64url with padding, as EC2's. */
+const TOKEN_CHARS = 56;
+const TOKEN_SHAPE = /^AQAEA[A-Za-z0-9_-]{49}==$/;
 /** Tokens remembered as genuine; past it the oldest is forgotten (and verified by HMAC again if it returns). */
 const REMEMBERED_TOKENS = 4096;
 
@@ -38,11 +44,11 @@ export class TokenAuthority {
 
   issue(ttlSeconds: number, nowMs: number): string {
     const body = Buffer.alloc(BODY_BYTES);
-    body[0] = TOKEN_VERSION;
-    body.writeUInt32BE(Math.floor(nowMs / 1000) + ttlSeconds, 1);
-    body.set(this.randomBytes(NONCE_BYTES), 5);
-    const token = Buffer.concat([body, this.mac(body)]).toString('base64');
-    this.remember(token, body.readUInt32BE(1) * 1000);
+    body.set(PREFIX, 0);
+    body.writeUInt32BE(Math.floor(nowMs / 1000) + ttlSeconds, EXPIRY_OFFSET);
+    body.set(this.randomBytes(NONCE_BYTES), EXPIRY_OFFSET + 4);
+    const token = encode(Buffer.concat([body, this.mac(body)]));
+    this.remember(token, body.readUInt32BE(EXPIRY_OFFSET) * 1000);
     return token;
   }
 
@@ -53,14 +59,16 @@ export class TokenAuthority {
       this.genuine.delete(token);
       return 'expired';
     }
-    const raw = Buffer.from(token, 'base64');
-    if (raw.length !== BODY_BYTES + MAC_BYTES || raw.toString('base64') !== token || raw[0] !== TOKEN_VERSION) {
+    // Strict shape, and the one canonical encoding of the bytes: no second spelling of a token verifies.
+    if (token.length !== TOKEN_CHARS || !TOKEN_SHAPE.test(token)) return 'malformed';
+    const raw = Buffer.from(token, 'base64url');
+    if (raw.length !== BODY_BYTES + MAC_BYTES || encode(raw) !== token || !raw.subarray(0, PREFIX.length).equals(PREFIX)) {
       return 'malformed';
     }
     const body = raw.subarray(0, BODY_BYTES);
     // Constant-time compare: a timing side channel must not reveal how much of a forged MAC was right.
     if (!timingSafeEqual(raw.subarray(BODY_BYTES), this.mac(body))) return 'forged';
-    const expiresAtMs = body.readUInt32BE(1) * 1000;
+    const expiresAtMs = body.readUInt32BE(EXPIRY_OFFSET) * 1000;
     if (expiresAtMs <= nowMs) return 'expired';
     this.remember(token, expiresAtMs);
     return 'valid';
@@ -68,7 +76,7 @@ export class TokenAuthority {
 
   /** Expiry of a token that verify() called valid, in ms since the epoch. */
   expiresAtMs(token: string): number {
-    return this.genuine.get(token) ?? Buffer.from(token, 'base64').readUInt32BE(1) * 1000;
+    return this.genuine.get(token) ?? Buffer.from(token, 'base64url').readUInt32BE(EXPIRY_OFFSET) * 1000;
   }
 
   /** How many genuine tokens are remembered (bounded by REMEMBERED_TOKENS). */
@@ -87,4 +95,10 @@ export class TokenAuthority {
   private mac(body: Uint8Array): Buffer {
     return this.hmac.digest(this.boundInstance, body).subarray(0, MAC_BYTES);
   }
+}
+
+/** base64url with "=" padding, as EC2's tokens are written. */
+function encode(bytes: Buffer): string {
+  const text = bytes.toString('base64url');
+  return text + '='.repeat((4 - (text.length % 4)) % 4);
 }

@@ -67,6 +67,8 @@ export interface TestHostOptions {
   ipv6?: { serviceAddress: Uint8Array; enabled: boolean };
   /** Where the host logs; silent by default. */
   log?: Logger;
+  /** The Host's connection policy; unset leaves the Host's default (close, as EC2). */
+  connection?: HostConfig['connection'];
 }
 
 /** A pino logger whose JSON lines are kept, parsed, for assertions on what the host logged. */
@@ -91,6 +93,7 @@ export function startTestHost(options: TestHostOptions): { host: Host; engine: I
     tcp: { ...DEFAULT_TCP_CONFIG, listenPorts: [80], mss: options.mss, defaultTtl: 64, isnSecret: new Uint8Array(32).fill(1) },
     http: {},
     maxNeighbors: 16,
+    ...(options.connection ? { connection: options.connection } : {}),
   };
   if (options.ipv6) {
     config.ipv6 = { serviceAddress: options.ipv6.serviceAddress, enabled: () => engine.options.httpProtocolIpv6 === 'enabled' };

@@ -74,8 +74,9 @@ class Peer extends FramePeer {
   }
 }
 
-function startHost(log?: Logger) {
-  const { host, peerSide } = startTestHost({ mss: 1460, ...(log ? { log } : {}) });
+// These tests send several requests over one connection: keep-alive, explicitly (EC2 itself closes).
+function startHost(log?: Logger, connection: 'close' | 'keep-alive' = 'keep-alive') {
+  const { host, peerSide } = startTestHost({ mss: 1460, connection, ...(log ? { log } : {}) });
   return { host, peer: new Peer(peerSide), stop: () => host.stop() };
 }
 
@@ -172,7 +173,7 @@ test('token responses carry TTL = hop limit, metadata responses TTL 64, on one k
       peer,
       state,
       'PUT /latest/api/token HTTP/1.1\r\nHost: 169.254.169.254\r\nX-aws-ec2-metadata-token-ttl-seconds: 21600\r\n\r\n',
-      /\r\n\r\n[A-Za-z0-9+/]{40,}=*$/,
+      /\r\n\r\nAQAEA[A-Za-z0-9_-]{49}==$/,
     );
     assert.match(token.text, /^HTTP\/1\.1 200 /);
     assert.match(token.text, /X-Aws-Ec2-Metadata-Token-Ttl-Seconds: 21600/i);
@@ -253,6 +254,23 @@ test('a malformed HTTP request gets 400 and the connection is closed with FIN', 
     let fin = reply.all.some((segment) => segment.control === 'fin');
     for (let i = 0; i < 5 && !fin; i++) fin = (await peer.nextTcp()).segment.control === 'fin';
     assert.ok(fin, 'the host closes its side after a framing error');
+  } finally {
+    stop();
+  }
+});
+
+test('by default (as EC2) a response says Connection: close, in EC2\'s header order, and the host sends FIN', async () => {
+  const { peer, stop } = startHost(undefined, 'close');
+  try {
+    const state = await connect(peer);
+    const reply = await exchange(peer, state, 'GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n', /i-0123456789abcdef0$/);
+    assert.match(
+      reply.text,
+      /^HTTP\/1\.1 200 OK\r\nContent-Type: text\/plain\r\nAccept-Ranges: none\r\nLast-Modified: [^\r]+\r\nContent-Length: 19\r\nDate: [^\r]+ GMT\r\nServer: EC2ws\r\nConnection: close\r\n\r\n/,
+    );
+    let fin = reply.all.some((segment) => segment.control === 'fin');
+    for (let i = 0; i < 5 && !fin; i++) fin = (await peer.nextTcp()).segment.control === 'fin';
+    assert.ok(fin, 'the host closes its side after the response');
   } finally {
     stop();
   }
