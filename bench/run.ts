@@ -104,11 +104,11 @@ if (steering && PIN) {
   steerReceive(server, serverVeth, PIN.server);
 }
 
-async function startServer(name: ServerName): Promise<RunningServer> {
+async function startServer(name: ServerName, connection: 'close' | 'keep-alive'): Promise<RunningServer> {
   let running: RunningServer;
   if (name === 'imds-hop') {
     routeClear();
-    running = await startImdsHop(instance, profile ? join(REPO_ROOT, 'artifacts', 'bench', 'profiles') : undefined);
+    running = await startImdsHop(instance, connection, profile ? join(REPO_ROOT, 'artifacts', 'bench', 'profiles') : undefined);
   } else {
     routeToVeth();
     running = name === 'node:http' ? await startNodeHttp(server, instance) : await startNginx(server, instance, tempDir);
@@ -220,7 +220,7 @@ const wrkBase = { namespace: instance, url, threads: 1, connections: SETTINGS.co
 async function measureServer(round: number, name: ServerName): Promise<void> {
   // (a) the cold-start IMDSv2 flow, a new connection per request
   if (runs('flow')) {
-    const running = await startServer(name);
+    const running = await startServer(name, 'close');
     try {
       // Every server gets the same unmeasured warm-up first: JIT compilation is not what the figures compare.
       await runWrk({ ...wrkBase, script: 'wrk-flow.lua', seconds: SETTINGS.warmSeconds });
@@ -233,7 +233,7 @@ async function measureServer(round: number, name: ServerName): Promise<void> {
   // (b) GET with a token over keep-alive connections
   let keepAliveP99Ms = Number.NaN;
   if (runs('keepalive')) {
-    const running = await startServer(name);
+    const running = await startServer(name, 'keep-alive');
     try {
       const token = await fetchToken();
       await runWrk({ ...wrkBase, script: 'wrk-keepalive.lua', seconds: SETTINGS.warmSeconds, args: [token] });
@@ -247,7 +247,7 @@ async function measureServer(round: number, name: ServerName): Promise<void> {
   }
   // (c) (b) again while N idle connections are held open
   if (runs('idle')) {
-    const running = await startServer(name);
+    const running = await startServer(name, 'keep-alive');
     let holder: IdleHolder | undefined;
     try {
       const token = await fetchToken();

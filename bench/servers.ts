@@ -69,7 +69,11 @@ async function waitServing(clientNamespace: string, timeoutMs = 20_000): Promise
   throw new Error(`no HTTP answer from ${SERVICE_ADDRESS} within ${timeoutMs} ms`);
 }
 
-export async function startImdsHop(instanceNamespace: string, profileDir?: string): Promise<RunningServer> {
+/**
+ * `connection` is imds-hop's --connection: EC2 (and imds-hop by default) closes after every response, so the
+ * keep-alive workloads ask for keep-alive explicitly; the new-connection flow runs with EC2's default.
+ */
+export async function startImdsHop(instanceNamespace: string, connection: 'close' | 'keep-alive', profileDir?: string): Promise<RunningServer> {
   const saved = process.env.NODE_OPTIONS;
   if (profileDir) {
     mkdirSync(profileDir, { recursive: true });
@@ -79,7 +83,7 @@ export async function startImdsHop(instanceNamespace: string, profileDir?: strin
   let appliance: Appliance;
   try {
     // --log-level after the harness's "debug": one log line per request would measure pino, not the stack.
-    appliance = await Appliance.start(instanceNamespace, ['--log-level', 'info', '--metrics-listen', 'off']);
+    appliance = await Appliance.start(instanceNamespace, ['--log-level', 'info', '--metrics-listen', 'off', '--connection', connection]);
   } finally {
     if (profileDir) {
       delete process.env.IMDS_HOP_CPU_PROFILE_DIR;

@@ -1,6 +1,7 @@
 // Real IMDS clients against the appliance through its tap, with no endpoint override: the curl recipes from
 // AWS's IMDSv2 documentation, the AWS SDK for JavaScript (@smithy/credential-provider-imds and
-// @aws-sdk/ec2-metadata-service) and Debian's python3-botocore, under http-tokens optional and required.
+// @aws-sdk/ec2-metadata-service), Debian's python3-botocore, the AWS CLI's credential lookup and cloud-init's
+// EC2 datasource crawl, under http-tokens optional and required, with Connection: close in effect (the default).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -103,6 +104,46 @@ for (const httpTokens of ['optional', 'required'] as const) {
       assert.equal(fetched.has_secret, true);
       assert.equal(fetched.has_token, true);
       assert.equal(fetched.region, INSTANCE.region);
+    });
+
+    test("Debian's AWS CLI finds the role credentials through IMDS (aws configure export-credentials)", async () => {
+      const home = temporaryDirectory();
+      const result = await inNamespace(
+        namespace,
+        'env',
+        ['-i', `HOME=${home}`, 'PATH=/usr/bin:/bin', 'AWS_DEFAULT_REGION=us-east-1', '/usr/bin/aws', 'configure', 'export-credentials', '--format', 'process'],
+        60_000,
+      );
+      assert.equal(result.code, 0, result.stderr);
+      const exported = JSON.parse(result.stdout);
+      assert.equal(exported.Version, 1);
+      assert.match(exported.AccessKeyId, /^ASIA[A-Z2-7]{16}$/);
+      assert.ok(exported.SecretAccessKey.length >= 40 && exported.SessionToken.length > 0);
+      assert.ok(Date.parse(exported.Expiration) > Date.now());
+      const listed = await inNamespace(namespace, 'env', ['-i', `HOME=${home}`, 'PATH=/usr/bin:/bin', '/usr/bin/aws', 'configure', 'list'], 60_000);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, /access_key\s+\*+[A-Z0-9]{4}\s+iam-role/);
+    });
+
+    test("Debian's cloud-init EC2 helper crawls meta-data and the identity document with a token", async () => {
+      const result = await inNamespace(namespace, '/usr/bin/python3', [join(CLIENTS, 'cloud-init-crawl.py')], 120_000);
+      assert.equal(result.code, 0, result.stderr);
+      const crawled = JSON.parse(result.stdout.trim().split('\n').pop() as string);
+      assert.equal(crawled.token_mode, 'v2', result.stderr);
+      assert.equal(crawled.instance_id, INSTANCE.instanceId);
+      assert.equal(crawled.local_ipv4, INSTANCE.interfaces[0]?.localIpv4s[0]);
+      assert.deepEqual(crawled.macs, [INSTANCE.interfaces[0]?.mac]);
+      assert.equal(crawled.iam_info?.InstanceProfileArn, INSTANCE.iamRole?.instanceProfileArn);
+      assert.equal(crawled.identity_region, INSTANCE.region);
+      assert.equal(crawled.identity_instance_id, INSTANCE.instanceId);
+      // cloud-init's materializer turns "0=imds-hop-key" into a key named after the listing entry.
+      assert.match(JSON.stringify(crawled.public_keys), /ssh-ed25519 AAAA[^"]+ imds-hop-key/);
+    });
+
+    test('every response of a real instance is sent with Connection: close, and the connection ends', async () => {
+      const verbose = await curl(namespace, ['-v', '-o', '/dev/null', '-H', 'X-aws-ec2-metadata-token: x', `${BASE}/latest/meta-data/instance-id`]);
+      assert.match(verbose.stderr, /< Server: EC2ws\r?\n< Connection: close/);
+      assert.match(verbose.stderr, /Closing connection/);
     });
 
     test('the metrics endpoint counts what happened, and never the token', async () => {
