@@ -17,6 +17,8 @@ packages=(
   tshark           # proves the lab's pcap files open in standard tools
   shellcheck vagrant # lint and validate the Vagrant lab's provisioning
   wrk              # HTTP load generator for the benchmark
+  awscli           # a real IMDS client: the AWS CLI's credential lookup (integration tests)
+  cloud-init       # a real IMDS client: its EC2 datasource helper, imported by the tests; never run as a service
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
@@ -24,6 +26,8 @@ if ! command -v node >/dev/null 2>&1; then
   packages+=(nodejs npm) # Debian's own Node.js when the host has none
 fi
 apt-get install -y --no-install-recommends "${packages[@]}"
+# cloud-init is installed for its Python modules only: keep it from ever running at boot on this host.
+if [ -d /etc/cloud ]; then touch /etc/cloud/cloud-init.disabled; fi
 
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 if [ "$node_major" -lt 18 ]; then

@@ -35,6 +35,7 @@ const MAX_USER_DATA_BYTES = 16 * 1024;
 // STS role sessions last 15 min .. 12 h.
 const MIN_CREDENTIAL_LIFETIME = 900;
 const MAX_CREDENTIAL_LIFETIME = 43_200;
+const MIN_CREDENTIAL_REFRESH = 300;
 
 export function loadConfig(path: string): LoadedConfig {
   let text: string;
@@ -275,7 +276,8 @@ const IAM_KEYS: KeyTable<IamDraft> = {
   'instance-profile-arn': (t, d) => (d.role.instanceProfileArn = instanceProfileArn(t)),
   'instance-profile-id': (t, d) => (d.role.instanceProfileId = instanceProfileId(t)),
   'credential-lifetime-seconds': (t, d) => (d.role.credentialLifetimeSeconds = v.integer(t, MIN_CREDENTIAL_LIFETIME, MAX_CREDENTIAL_LIFETIME)),
-  'credential-refresh-seconds': (t, d) => (d.role.credentialRefreshSeconds = v.integer(t, 1, MAX_CREDENTIAL_LIFETIME)),
+  // EC2 User Guide: "We make new credentials available at least five minutes before the expiration of the old".
+  'credential-refresh-seconds': (t, d) => (d.role.credentialRefreshSeconds = v.integer(t, MIN_CREDENTIAL_REFRESH, MAX_CREDENTIAL_LIFETIME)),
 };
 
 function iamName(text: string): string {

@@ -93,6 +93,12 @@ test('integers and ranges', () => {
   rejects('[iam]\ncredential-lifetime-seconds = 900\n', 2, 'credential-lifetime-seconds', 'inconsistent', /refresh 900 s is not shorter than lifetime 900 s/);
   rejects('[iam]\ncredential-lifetime-seconds = 1000\ncredential-refresh-seconds = 1000\n', 3, 'credential-refresh-seconds', 'inconsistent', /not shorter/);
   rejects('[appliance]\ndefault-ttl = 256\n', 2, 'default-ttl', 'out-of-range', /1\.\.255/);
+  // EC2 serves new credentials at least five minutes before the old expire.
+  rejects('[iam]\ncredential-refresh-seconds = 299\n', 2, 'credential-refresh-seconds', 'out-of-range', /300\.\.43200/);
+});
+
+test('[appliance] connection takes close or keep-alive', () => {
+  rejects('[appliance]\nconnection = persistent\n', 2, 'connection', 'invalid-value', /^"persistent" is not allowed \(one of close \| keep-alive\)$/);
 });
 
 test('enums', () => {

@@ -132,13 +132,19 @@ role-name = other
 instance-profile-arn = arn:aws:iam::123456789012:instance-profile/other
 instance-profile-id = AIPAABCDEFGHIJKLMNOP
 credential-lifetime-seconds = 900
-credential-refresh-seconds = 60
+credential-refresh-seconds = 300
 `);
   assert.deepEqual(instance.iamRole, {
     name: 'other', instanceProfileArn: 'arn:aws:iam::123456789012:instance-profile/other', instanceProfileId: 'AIPAABCDEFGHIJKLMNOP',
-    credentialLifetimeSeconds: 900, credentialRefreshSeconds: 60,
+    credentialLifetimeSeconds: 900, credentialRefreshSeconds: 300,
   });
   assert.equal(load('[iam]\nenabled = false\n').instance.iamRole, undefined);
+});
+
+test('[appliance] connection: close (EC2) or keep-alive', () => {
+  assert.equal(load('[appliance]\nconnection = keep-alive\n').appliance.connection, 'keep-alive');
+  assert.equal(load('[appliance]\nconnection = close\n').appliance.connection, 'close');
+  assert.equal(load('[appliance]\n').appliance.connection, undefined, 'unset: serve applies its default, close');
 });
 
 test('[tags] and [block-device-mapping] replace the built-in maps', () => {
