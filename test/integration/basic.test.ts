@@ -94,13 +94,13 @@ describe('serving the kernel TCP stack through the tap', { skip: skipUnlessRoot 
     assert.equal(summary.ok, 50);
   });
 
-  test('keep-alive: 30 requests travel over a single connection', async () => {
+  test('Connection: close (the default, as EC2): a keep-alive client gets all 30 answers, one connection each', async () => {
     const result = await inNamespace(namespace, process.execPath, [HTTP_CLIENT, 'keep-alive', '30', `${BASE}/latest/meta-data/instance-type`]);
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(result.stdout);
     assert.deepEqual(summary.errors, []);
     assert.equal(summary.ok, 30);
-    assert.equal(summary.sockets, 1);
+    assert.equal(summary.sockets, 30);
   });
 
   test('a 64 KiB response (user-data) arrives intact', async () => {
@@ -129,5 +129,30 @@ describe('serving the kernel TCP stack through the tap', { skip: skipUnlessRoot 
     const routesAfter = runSync('ip', ['-n', namespace, 'route', 'show', 'table', 'main']);
     assert.doesNotMatch(routesAfter, new RegExp(SERVICE_ADDRESS.replaceAll('.', '\\.')));
     assert.ok(appliance.records.some((r) => r.msg.startsWith('stopped')), 'no "stopped" log record');
+  });
+});
+
+describe('serve --connection keep-alive', { skip: skipUnlessRoot }, () => {
+  let namespace: string;
+  let appliance: Appliance;
+
+  before(async () => {
+    sweepStaleNamespaces();
+    namespace = createNamespace('keep');
+    appliance = await Appliance.start(namespace, ['--connection', 'keep-alive']);
+  });
+
+  after(async () => {
+    await appliance?.stop();
+    cleanupAll();
+  });
+
+  test('keep-alive (opt-in): 30 requests travel over a single connection', async () => {
+    const result = await inNamespace(namespace, process.execPath, [HTTP_CLIENT, 'keep-alive', '30', `${BASE}/latest/meta-data/instance-type`]);
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout);
+    assert.deepEqual(summary.errors, []);
+    assert.equal(summary.ok, 30);
+    assert.equal(summary.sockets, 1);
   });
 });
