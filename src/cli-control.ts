@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultControlSocket, type ControlRequest, type EventCommand } from './appliance/control-protocol.ts';
 import { callControl } from './control-client.ts';
 import type { MetadataOptions } from './imds/instance.ts';
+import { CERTIFICATE_KINDS } from './imds/identity.ts';
 
 function hopLimit(text: string): number {
   if (!/^[0-9]{1,2}$/.test(text) || Number(text) < 1 || Number(text) > 64) {
@@ -115,6 +116,9 @@ export function addControlCommands(program: Command): void {
     async (opts) => print(await call(opts, { op: 'metrics' })),
   );
   withSocket(
-    program.command('identity-cert').description('print the certificate that verifies the instance identity signatures (PEM)'),
-  ).action(async (opts) => print(await call(opts, { op: 'identity-cert' })));
+    program
+      .command('identity-cert')
+      .description('print the certificate that verifies one instance identity signature (PEM), or the lab CA that issued them')
+      .addOption(new Option('--kind <kind>', 'signature (RSA/SHA-256), pkcs7 (DSA/SHA-1), rsa2048 (RSA-2048/SHA-256) or ca').choices([...CERTIFICATE_KINDS]).default('rsa2048')),
+  ).action(async (opts) => print(await call(opts, { op: 'identity-cert', kind: opts.kind })));
 }

@@ -1,6 +1,7 @@
 // The local control channel of a running appliance: one JSON request per line over a Unix socket, one JSON
 // reply per line. `imds-hop options|events|metrics|identity-cert` speak it; only root can open the socket.
 import type { MetadataOptions } from '../imds/instance.ts';
+import type { CertificateKind } from '../imds/identity.ts';
 
 export type SpotAction = 'terminate' | 'stop' | 'hibernate';
 export type MaintenanceCode =
@@ -24,7 +25,8 @@ export type ControlRequest =
   | { op: 'events'; command: EventCommand }
   | { op: 'rotate-credentials' }
   | { op: 'metrics' }
-  | { op: 'identity-cert' }
+  /** kind: which signature's certificate, or the lab CA; rsa2048 when absent. */
+  | { op: 'identity-cert'; kind?: CertificateKind }
   | { op: 'status' };
 
 export type ControlReply = { ok: true; result: unknown } | { ok: false; code: string; error: string };

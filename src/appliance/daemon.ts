@@ -8,6 +8,7 @@ import { configureTapInterface, openPcapLink, openTapLink, type FrameLink } from
 import { formatMacAddress, parseIpv4Address, parseIpv6Address, parseMacAddress } from '../wire/index.ts';
 import { DEFAULT_TCP_CONFIG } from '../tcp/index.ts';
 import {
+  CERTIFICATE_KINDS,
   ImdsEngine,
   OptionsError,
   defaultInstance,
@@ -278,8 +279,13 @@ async function handleControl(
     }
     case 'metrics':
       return metrics.text();
-    case 'identity-cert':
-      return engine.identityCertificatePem;
+    case 'identity-cert': {
+      const kind = request.kind ?? 'rsa2048';
+      if (!CERTIFICATE_KINDS.includes(kind)) {
+        throw new ControlRequestError('BAD_KIND', `unknown certificate kind ${JSON.stringify(kind)}; expected one of ${CERTIFICATE_KINDS.join(', ')}`);
+      }
+      return engine.identityCertificate(kind);
+    }
     case 'status':
       return { options: engine.options, events: engine.eventsSnapshot(), imds: metrics.summary() };
   }

@@ -20,7 +20,7 @@ import {
 } from './events.ts';
 import { forwardedTokenRefusal, isOtherTokenPath, tokenMethodNotAllowed, tokenPathForbidden } from './ec2-responses.ts';
 import { ec2Json, isoSeconds, type Ec2JsonValue } from './format.ts';
-import type { IdentitySignatures, IdentitySigner } from './identity.ts';
+import type { CertificateKind, IdentitySignatures, IdentitySigner } from './identity.ts';
 import type { InstanceModel, MetadataOptions, NetworkInterface } from './instance.ts';
 import type { MetricsSink } from './metrics.ts';
 import { TokenAuthority } from './token.ts';
@@ -207,9 +207,9 @@ export class ImdsEngine {
     this.credentialRotation = { epoch: 0, baseMs: deps.bootWallMs };
   }
 
-  /** PEM of the certificate that verifies the identity document's signature, pkcs7 and rsa2048. */
-  get identityCertificatePem(): string {
-    return this.deps.identitySigner.certificatePem;
+  /** PEM of the certificate that verifies one identity signature kind, or of the lab CA that issued them. */
+  identityCertificate(kind: CertificateKind): string {
+    return this.deps.identitySigner.certificates[kind];
   }
 
   private seen(wallMs: number): number {

@@ -1,81 +1,89 @@
-// Signs the instance identity document the three ways EC2 publishes it. EC2 signs with AWS's regional keys; here
-// the operator's RSA key and a self-signed certificate for it stand in, so clients verify with that certificate.
-// Deviation: EC2's `pkcs7` uses DSA/SHA-1; ours is RSA/SHA-256 like `rsa2048`, since node-forge has no DSA.
-import { createSign } from 'node:crypto';
-import forge from 'node-forge';
+// Signs the instance identity document the three ways EC2 publishes it (EC2 User Guide, "Verify the instance
+// identity document"): `signature` is RSA over SHA-256, `pkcs7` DSA over SHA-1, `rsa2048` RSA-2048 over SHA-256,
+// each verified with its own certificate. EC2 uses AWS's regional keys; here a per-appliance lab CA issues one
+// certificate per key, so clients verify with `imds-hop identity-cert --kind KIND` exactly as AWS's page shows.
+import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import { wrappedBase64 } from './format.ts';
+import { issueCertificate, publicOf, type IssuedCertificate } from './lab-pki.ts';
+import { signedData } from './pkcs7.ts';
+
+export type SignatureKind = 'signature' | 'pkcs7' | 'rsa2048';
+export const SIGNATURE_KINDS: readonly SignatureKind[] = ['signature', 'pkcs7', 'rsa2048'];
+/** What `identity-cert --kind` prints: a signature kind's certificate, or the lab CA that issued all three. */
+export type CertificateKind = SignatureKind | 'ca';
+export const CERTIFICATE_KINDS: readonly CertificateKind[] = [...SIGNATURE_KINDS, 'ca'];
 
 export interface IdentitySignatures {
   /** Base64 RSA-SHA256 signature of the document bytes. */
   signature: string;
-  /** PKCS#7 SignedData with the document attached, base64 without PEM armour. */
+  /** PKCS#7 SignedData, DSA over SHA-1, document attached, base64 without PEM armour. */
   pkcs7: string;
-  /** Same structure as pkcs7 (RSA, SHA-256), base64 without PEM armour. */
+  /** PKCS#7 SignedData, RSA-2048 over SHA-256, document attached, base64 without PEM armour. */
   rsa2048: string;
 }
 
 export interface IdentitySigner {
-  certificatePem: string;
+  /** PEM certificate per kind: the three signing certificates and the lab CA. */
+  certificates: Readonly<Record<CertificateKind, string>>;
   sign(document: string): IdentitySignatures;
 }
 
+/** PEM private keys (PKCS#8): the lab CA (RSA) and one per signature kind (RSA, DSA, RSA-2048). */
+export type IdentityKeys = Readonly<Record<'ca' | SignatureKind, string>>;
+
+/** Key shapes per role, for whoever generates IdentityKeys (AWS's DSA certificates are 1024-bit). */
+export const IDENTITY_KEY_SPECS = {
+  ca: { type: 'rsa', modulusLength: 2048 },
+  signature: { type: 'rsa', modulusLength: 2048 },
+  pkcs7: { type: 'dsa', modulusLength: 1024, divisorLength: 160 },
+  rsa2048: { type: 'rsa', modulusLength: 2048 },
+} as const;
+
 export interface IdentitySignerOptions {
-  privateKeyPem: string;
-  commonName?: string;
-  /** Start of the certificate's validity and the PKCS#7 signing time. */
+  keys: IdentityKeys;
+  /** Start of the certificates' validity and the PKCS#7 signing time. */
   nowMs: number;
 }
 
 const CERTIFICATE_YEARS = 10;
+const KEY_KINDS: Record<SignatureKind, 'rsa' | 'dsa'> = { signature: 'rsa', pkcs7: 'dsa', rsa2048: 'rsa' };
 
 export function createIdentitySigner(options: IdentitySignerOptions): IdentitySigner {
-  const privateKey = forge.pki.privateKeyFromPem(options.privateKeyPem) as forge.pki.rsa.PrivateKey;
-  const publicKey = forge.pki.setRsaPublicKey(privateKey.n, privateKey.e);
-  const certificate = forge.pki.createCertificate();
-  certificate.publicKey = publicKey;
-  // Positive serial: a leading 01 byte keeps the DER integer's sign bit clear.
-  certificate.serialNumber = '01' + Math.floor(options.nowMs).toString(16).padStart(16, '0');
-  const notBefore = new Date(options.nowMs);
-  const notAfter = new Date(options.nowMs);
-  notAfter.setUTCFullYear(notAfter.getUTCFullYear() + CERTIFICATE_YEARS);
-  certificate.validity.notBefore = notBefore;
-  certificate.validity.notAfter = notAfter;
-  const name = [
-    { name: 'commonName', value: options.commonName ?? 'imds-hop instance identity' },
-    { name: 'organizationName', value: 'imds-hop' },
-  ];
-  certificate.setSubject(name);
-  certificate.setIssuer(name);
-  certificate.sign(privateKey, forge.md.sha256.create());
-  const certificatePem = forge.pki.certificateToPem(certificate);
-
-  const signedData = (document: string): string => {
-    const p7 = forge.pkcs7.createSignedData();
-    p7.content = forge.util.createBuffer(forge.util.encodeUtf8(document));
-    // The certificate is left out, as in EC2's: verifiers bring the published certificate.
-    p7.addSigner({
-      key: privateKey,
-      certificate,
-      digestAlgorithm: forge.pki.oids.sha256,
-      authenticatedAttributes: [
-        { type: forge.pki.oids.contentType, value: forge.pki.oids.data },
-        { type: forge.pki.oids.messageDigest },
-        { type: forge.pki.oids.signingTime, value: notBefore as unknown as string },
-      ],
+  const key = (role: keyof IdentityKeys): KeyObject => createPrivateKey(options.keys[role]);
+  const caKey = key('ca');
+  for (const kind of SIGNATURE_KINDS) {
+    if (key(kind).asymmetricKeyType !== KEY_KINDS[kind]) throw new Error(`identity key for ${kind} must be ${KEY_KINDS[kind].toUpperCase()}`);
+  }
+  // Serials: distinct, positive (a leading 01 keeps the DER integer's sign bit clear), fixed by the boot time.
+  const serial = (n: number) => `01${Math.floor(options.nowMs).toString(16).padStart(12, '0')}${n.toString(16).padStart(2, '0')}`;
+  const ca = issueCertificate({
+    commonName: 'imds-hop lab instance identity CA', serialHex: serial(0), notBeforeMs: options.nowMs, years: CERTIFICATE_YEARS,
+    publicKey: publicOf(caKey), issuerKey: caKey, isCa: true,
+  });
+  const leaves = {} as Record<SignatureKind, IssuedCertificate>;
+  SIGNATURE_KINDS.forEach((kind, index) => {
+    leaves[kind] = issueCertificate({
+      commonName: `imds-hop lab instance identity ${kind}`, serialHex: serial(index + 1), notBeforeMs: options.nowMs,
+      years: CERTIFICATE_YEARS, publicKey: publicOf(key(kind)), issuerKey: caKey, issuer: ca, isCa: false,
     });
-    p7.sign();
-    const der = forge.asn1.toDer(p7.toAsn1()).getBytes();
-    return wrappedBase64(Buffer.from(der, 'binary'));
-  };
+  });
+  const signatureKey = key('signature');
+  const pkcs7Key = key('pkcs7');
+  const rsa2048Key = key('rsa2048');
 
   return {
-    certificatePem,
+    certificates: { signature: leaves.signature.pem, pkcs7: leaves.pkcs7.pem, rsa2048: leaves.rsa2048.pem, ca: ca.pem },
     sign(document: string): IdentitySignatures {
-      const signer = createSign('RSA-SHA256');
-      signer.update(document, 'utf8');
-      const signature = wrappedBase64(signer.sign(options.privateKeyPem));
-      const pkcs7 = signedData(document);
-      return { signature, pkcs7, rsa2048: pkcs7 };
+      const signature = createSign('SHA256').update(document, 'utf8').sign(signatureKey);
+      return {
+        signature: wrappedBase64(signature),
+        pkcs7: wrappedBase64(
+          signedData({ content: document, certificate: leaves.pkcs7, privateKey: pkcs7Key, algorithm: 'dsa-sha1', signingTimeMs: options.nowMs }),
+        ),
+        rsa2048: wrappedBase64(
+          signedData({ content: document, certificate: leaves.rsa2048, privateKey: rsa2048Key, algorithm: 'rsa-sha256', signingTimeMs: options.nowMs }),
+        ),
+      };
     },
   };
 }

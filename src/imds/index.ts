@@ -11,7 +11,18 @@ export {
   TOKEN_PATH,
   type EngineDependencies,
 } from './engine.ts';
-export { createIdentitySigner, type IdentitySigner, type IdentitySignerOptions, type IdentitySignatures } from './identity.ts';
+export {
+  CERTIFICATE_KINDS,
+  IDENTITY_KEY_SPECS,
+  SIGNATURE_KINDS,
+  createIdentitySigner,
+  type CertificateKind,
+  type IdentityKeys,
+  type IdentitySigner,
+  type IdentitySignerOptions,
+  type IdentitySignatures,
+  type SignatureKind,
+} from './identity.ts';
 export { IMDS_METRIC_NAMES, RecordingMetrics, seriesKey, type ImdsMetricName, type MetricsSink } from './metrics.ts';
 export { issueCredentials, credentialsJson, periodSeconds, type IssuedCredentials, type CredentialSchedule } from './credentials.ts';
 export {

@@ -52,7 +52,7 @@ test('credentials are deterministic for a key and differ across keys', () => {
     tokenKey: new Uint8Array(32).fill(1),
     credentialKey: new Uint8Array(32).fill(3),
     randomBytes: (n) => new Uint8Array(n),
-    identitySigner: { certificatePem: '', sign: () => ({ signature: '', pkcs7: '', rsa2048: '' }) },
+    identitySigner: { certificates: { signature: '', pkcs7: '', rsa2048: '', ca: '' }, sign: () => ({ signature: '', pkcs7: '', rsa2048: '' }) },
     bootWallMs: BOOT_MS,
   });
   assert.notEqual(credentials(other, NOW_MS).AccessKeyId, a.AccessKeyId);

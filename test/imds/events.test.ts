@@ -83,5 +83,5 @@ test('eventsSnapshot() without a clock uses the latest time the engine was given
   assert.equal(engine.eventsSnapshot().scheduled[0].eventId, id);
   engine.handle(get('/'), NOW_MS + 5000);
   assert.equal(engine.eventsSnapshot().history[0].state, 'completed');
-  assert.match(engine.identityCertificatePem, /^-----BEGIN CERTIFICATE-----/);
+  assert.match(engine.identityCertificate('rsa2048'), /^-----BEGIN CERTIFICATE-----/);
 });

@@ -1,5 +1,5 @@
-// Shared fixtures: one RSA key for the whole run (generation is slow), a fixed clock and request builders.
-import { generateKeyPairSync } from 'node:crypto';
+// Shared fixtures: one set of identity keys for the whole run (generation is slow), a fixed clock and request builders.
+import { generateIdentityKeys } from '../../src/appliance/boot-engine.ts';
 import { ImdsEngine, createIdentitySigner, defaultInstance, RecordingMetrics } from '../../src/imds/index.ts';
 import type { IdentitySigner, ImdsRequest, InstanceModel } from '../../src/imds/index.ts';
 
@@ -7,15 +7,9 @@ export const BOOT_MS = Date.parse('2026-11-25T08:00:00Z');
 export const NOW_MS = BOOT_MS + 3600_000;
 
 let signer: IdentitySigner | undefined;
-let keyPem: string | undefined;
-
-export function privateKeyPem(): string {
-  keyPem ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  return keyPem;
-}
 
 export function identitySigner(): IdentitySigner {
-  signer ??= createIdentitySigner({ privateKeyPem: privateKeyPem(), nowMs: BOOT_MS });
+  signer ??= createIdentitySigner({ keys: generateIdentityKeys(), nowMs: BOOT_MS });
   return signer;
 }
 
