@@ -245,21 +245,35 @@ describe('changing a running appliance with imds-hop options and events', { skip
     assert.ok(!logged.includes(served.Token.slice(0, 40)), 'the session token appears in the log');
   });
 
-  test('the identity document verifies against the certificate imds-hop prints', async () => {
-    const cert = await imdsHop(['identity-cert', ...control()]);
-    assert.equal(cert.code, 0, cert.stderr);
-    assert.match(cert.stdout, /^-----BEGIN CERTIFICATE-----/);
+  test('the three identity signatures verify with the certificates identity-cert --kind prints, by AWS\'s recipes', async () => {
     const work = temporaryDirectory();
+    for (const kind of ['signature', 'pkcs7', 'rsa2048', 'ca']) {
+      const cert = await imdsHop(['identity-cert', ...control(), '--kind', kind]);
+      assert.equal(cert.code, 0, cert.stderr);
+      assert.match(cert.stdout, /^-----BEGIN CERTIFICATE-----/);
+      writeFileSync(join(work, `cert-${kind}`), cert.stdout);
+    }
     const document = await curl(namespace, [`${BASE}/latest/dynamic/instance-identity/document`]);
-    const pkcs7 = await curl(namespace, [`${BASE}/latest/dynamic/instance-identity/rsa2048`]);
     assert.equal(JSON.parse(document.stdout).instanceId, INSTANCE.instanceId);
-    writeFileSync(join(work, 'cert.pem'), cert.stdout);
     writeFileSync(join(work, 'document'), document.stdout);
-    writeFileSync(join(work, 'rsa2048.pem'), `-----BEGIN PKCS7-----\n${pkcs7.stdout.trim()}\n-----END PKCS7-----\n`);
-    // The recipe from AWS's docs for verifying the rsa2048 signature, with our certificate.
-    const verified = await run('openssl', ['smime', '-verify', '-in', join(work, 'rsa2048.pem'), '-inform', 'PEM', '-content', join(work, 'document'), '-certfile', join(work, 'cert.pem'), '-noverify']);
+    for (const kind of ['pkcs7', 'rsa2048']) {
+      const served = await curl(namespace, [`${BASE}/latest/dynamic/instance-identity/${kind}`]);
+      // AWS's page: echo BEGIN >> FILE && curl … >> FILE && echo "" >> FILE && echo END >> FILE
+      writeFileSync(join(work, kind), `-----BEGIN PKCS7-----\n${served.stdout}\n-----END PKCS7-----\n`);
+      const verified = await run('openssl', ['smime', '-verify', '-in', join(work, kind), '-inform', 'PEM', '-certfile', join(work, `cert-${kind}`), '-noverify']);
+      assert.equal(verified.code, 0, `${kind}: ${verified.stderr}`);
+      assert.match(verified.stderr, /Verification successful/);
+      assert.equal(verified.stdout, document.stdout, `${kind} carries the document`);
+    }
+    const signature = await curl(namespace, [`${BASE}/latest/dynamic/instance-identity/signature`]);
+    writeFileSync(join(work, 'signature'), Buffer.from(signature.stdout, 'base64'));
+    const key = await run('openssl', ['x509', '-pubkey', '-noout', '-in', join(work, 'cert-signature')]);
+    writeFileSync(join(work, 'key'), key.stdout);
+    const verified = await run('openssl', ['dgst', '-sha256', '-verify', join(work, 'key'), '-signature', join(work, 'signature'), join(work, 'document')]);
     assert.equal(verified.code, 0, verified.stderr);
-    assert.match(verified.stderr, /Verification successful/);
+    assert.equal(verified.stdout, 'Verified OK\n');
+    const chain = await run('openssl', ['verify', '-CAfile', join(work, 'cert-ca'), join(work, 'cert-signature'), join(work, 'cert-pkcs7'), join(work, 'cert-rsa2048')]);
+    assert.equal(chain.code, 0, chain.stdout + chain.stderr);
   });
 
   test('imds-hop options against no running appliance says so', async () => {
