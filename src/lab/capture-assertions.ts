@@ -185,7 +185,10 @@ export function tokenResponseFrames(frames: PcapFrame[]): { frames: PcapFrame[];
 /** Every frame carrying token-response bytes left with TTL = the hop limit (and there was at least one). */
 export function assertTokenTtl(contents: PcapContents, hopLimit: number): AssertionResult {
   const name = `every token-bearing frame has TTL ${hopLimit}`;
-  const { frames } = tokenResponseFrames(contents.frames);
+  // Connections a capture only joined (an earlier phase's dying token response, still retransmitted at that
+  // phase's hop limit) are not this phase's: only those whose SYN the capture saw are judged.
+  const opened = connectionsOpenedIn(contents.frames);
+  const frames = tokenResponseFrames(contents.frames).frames.filter((f) => opened.has(clientKey(f.ip.dst, f.tcp?.dstPort)));
   if (frames.length === 0) return { name, ok: false, detail: 'no token response in the capture' };
   const wrong = frames.filter((f) => f.ip.ttl !== hopLimit);
   if (wrong.length > 0) {
@@ -223,13 +226,25 @@ export function assertNoTokenBeyondInstance(contents: PcapContents, knownTokens:
   return { name, ok: true, detail: `${contents.frames.length} IPv4 frames, none with token bytes (${tokens.length} tokens checked)` };
 }
 
+const clientKey = (address: number, port: number | undefined): string => `${address}:${port ?? -1}`;
+
+/** Clients (address:port) whose connection to the service began inside this capture. */
+function connectionsOpenedIn(frames: PcapFrame[]): Set<string> {
+  const opened = new Set<string>();
+  for (const f of frames) {
+    if (f.tcp?.control === 'syn' && f.ip.dst === SERVICE && f.tcp.dstPort === HTTP_PORT) opened.add(clientKey(f.ip.src, f.tcp.srcPort));
+  }
+  return opened;
+}
+
 /** ICMP time-exceeded quoting a packet from the service, present (or absent) as expected. */
 export function assertTimeExceeded(contents: PcapContents, expected: boolean): AssertionResult {
   const name = expected ? 'router ICMP time-exceeded present' : 'no ICMP time-exceeded';
+  const opened = connectionsOpenedIn(contents.frames);
   const found = contents.frames.filter((f) => {
     if (f.icmp?.kind !== 'time-exceeded') return false;
     const quoted = parseQuotedDatagram(f.icmp.original);
-    return quoted.ok && quoted.value.src === SERVICE;
+    return quoted.ok && quoted.value.src === SERVICE && opened.has(clientKey(quoted.value.dst, quoted.value.dstPort));
   });
   const detail = found.length > 0 ? `${found.length} time-exceeded (first #${found[0]?.number})` : 'no time-exceeded';
   return { name, ok: expected ? found.length > 0 : found.length === 0, detail };
