@@ -6,11 +6,14 @@ export {
   EventError,
   validateOptions,
   errorPage,
+  errorResponse,
+  requestPath,
   METADATA_VERSIONS,
   MAX_TOKEN_TTL_SECONDS,
   TOKEN_PATH,
   type EngineDependencies,
 } from './engine.ts';
+export { ec2Json, isoSeconds, type Ec2JsonValue } from './format.ts';
 export { createIdentitySigner, type IdentitySigner, type IdentitySignerOptions, type IdentitySignatures } from './identity.ts';
 export { IMDS_METRIC_NAMES, RecordingMetrics, seriesKey, type ImdsMetricName, type MetricsSink } from './metrics.ts';
 export { issueCredentials, credentialsJson, periodSeconds, type IssuedCredentials, type CredentialSchedule } from './credentials.ts';
