@@ -77,7 +77,10 @@ export class HttpSession {
       const response = this.handler({ method: request.method, target: request.target, headers: request.headers }, this.connectionId);
       output.requests.push({ request, response });
       const keepAlive = request.keepAlive;
-      const bytes = this.serialize(response, keepAlive, request.method === 'HEAD');
+      const outcome = response.delivery?.outcome;
+      // Silence, RST and FIN carry no response at all.
+      const silent = outcome === 'drop' || outcome === 'reset' || outcome === 'close';
+      const bytes = silent ? EMPTY : this.serialize(response, keepAlive, request.method === 'HEAD');
       if (response.delivery) {
         const chunk = faultedChunk(response, bytes, request.method === 'HEAD');
         output.chunks.push(chunk);
