@@ -1,7 +1,7 @@
 // [faults], [throttle], [early-boot] and [fault "NAME"]: the fault layer's parsers behind FILE:LINE: KEY errors.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, parseConfig } from '../../src/config/index.ts';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/index.ts';
 
 const load = (text: string) => parseConfig(text, 'faults.ini', () => new Uint8Array());
 
@@ -55,4 +55,11 @@ test('a bad fault key is reported as FILE:LINE: KEY, as every other config error
   assert.equal(configError('[fault]\naction = drop').code, 'missing-key');
   assert.equal(configError('[throttle]\nspeed = 1').code, 'unknown-key');
   assert.equal(configError('[fault "x"]\naction = drop\n[fault "x"]\naction = reset').code, 'duplicate-section');
+});
+
+test('examples/faults.ini loads', () => {
+  const { faults } = loadConfig(new URL('../../examples/faults.ini', import.meta.url).pathname);
+  assert.equal(faults.seed, 42);
+  assert.deepEqual(faults.rules.map((rule) => rule.name), ['token-timeout', 'slow-credentials']);
+  assert.equal(faults.earlyBoot?.refuseMs, 3000);
 });
