@@ -450,22 +450,16 @@ export class Host {
       const chunk = chunks[i] as (typeof chunks)[number];
       // Closing after the last response: our FIN rides on its last segment instead of a segment of its own.
       const thenClose = output.close && i === chunks.length - 1;
-      const sent = this.tcp.send(id, chunk.bytes, chunk.ttl ?? this.config.defaultTtl, now, thenClose);
-      if (!sent.ok) {
-        // The peer is not reading (send buffer full) or the connection is going away: give up on it.
-        this.counters.increment(`http-send-refused-${sent.reason}`);
-        this.apply(this.tcp.abort(id, now), now);
-        return;
-      }
-      this.apply(sent.actions, now);
+      if (!this.sendOnConnection(id, chunk.bytes, chunk.ttl, thenClose, now)) return;
     }
     if (output.close && chunks.length === 0) this.apply(this.tcp.close(id, now), now);
   }
 
-  /** Bytes held by a fault, leaving now; false when the connection is gone or refused them (then reset). */
+  /** Queues response bytes; false when the connection refused them (then it is reset) or is gone. */
   private sendOnConnection(id: ConnectionId, bytes: Uint8Array, ttl: number | undefined, thenClose: boolean, now: number): boolean {
     const sent = this.tcp.send(id, bytes, ttl ?? this.config.defaultTtl, now, thenClose);
     if (!sent.ok) {
+      // The peer is not reading (send buffer full) or the connection is going away: give up on it.
       this.counters.increment(`http-send-refused-${sent.reason}`);
       this.apply(this.tcp.abort(id, now), now);
       return false;
