@@ -84,9 +84,14 @@ export class FaultInjector {
     if (!this.packets.active) return true;
     const verdict = this.packets.admit(source, nowMs);
     if (verdict === 'pass') return true;
+    // A flood comes through here: plain counters only (the metrics read them), and a log line only when permitted.
     this.counters.increment('linklocal-allowance-exceeded');
     this.counters.increment(`linklocal-allowance-exceeded-${verdict}`);
-    this.report('throttle/packet-allowance', 'drop-packet', nowMs, { over: verdict, source: typeof source === 'number' ? ipv4Text(source) : source });
+    const permit = this.logLimiter.permit('throttle/packet-allowance', nowMs);
+    if (permit) {
+      const details = { rule: 'throttle/packet-allowance', action: 'drop-packet', over: verdict, source: typeof source === 'number' ? ipv4Text(source) : source };
+      this.log.warn(permit.suppressed > 0 ? { ...details, suppressed: permit.suppressed } : details, 'fault injected');
+    }
     return false;
   }
 
