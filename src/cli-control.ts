@@ -109,8 +109,20 @@ export function addControlCommands(program: Command): void {
 
   const credentials = program.command('credentials').description('the role credentials the instance serves');
   withSocket(
-    credentials.command('rotate').description('replace the role credentials now, as EC2 does before they expire'),
-  ).action(async (opts) => print(await call(opts, { op: 'rotate-credentials' })));
+    credentials
+      .command('rotate')
+      .description('replace the role credentials now, as EC2 does before they expire')
+      .option('--lifetime <seconds>', 'the new set expires this long from now (default: the role\'s lifetime)', seconds)
+      .option('--lead-time <seconds>', 'the next set appears this long before the new one expires (default: the role\'s refresh)', seconds),
+  ).action(async (opts) =>
+    print(
+      await call(opts, {
+        op: 'rotate-credentials',
+        ...(opts.lifetime !== undefined ? { lifetimeSeconds: opts.lifetime } : {}),
+        ...(opts.leadTime !== undefined ? { leadTimeSeconds: opts.leadTime } : {}),
+      }),
+    ),
+  );
 
   withSocket(program.command('metrics').description('print the appliance metrics in the Prometheus text format')).action(
     async (opts) => print(await call(opts, { op: 'metrics' })),

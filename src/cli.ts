@@ -9,6 +9,7 @@ import { ConfigError, connectionPolicy } from './config/index.ts';
 import { ControlClientError } from './control-client.ts';
 import { addControlCommands } from './cli-control.ts';
 import { addLabCommands } from './cli-lab.ts';
+import { addFaultCommands } from './cli-faults.ts';
 import { LabError } from './lab/topology.ts';
 import { createLogger } from './log.ts';
 import type { MetadataOptions } from './imds/instance.ts';
@@ -70,6 +71,11 @@ export function buildProgram(): Command {
     .option('--user-data-file <path>', 'serve this file at /latest/user-data')
     .option('--control-socket <path>', 'control socket for "imds-hop options|events" (default: /run/imds-hop/<interface>.sock)')
     .option('--connection <policy>', 'close: Connection: close after every response, as EC2 does (default); keep-alive: persistent connections', validated(connectionPolicy))
+    .option('--packet-allowance <pps>', 'throttle: packets/s to the service over the interface, excess dropped (default: off)')
+    .option('--source-packet-allowance <pps>', 'throttle: packets/s from one source address (default: off)')
+    .option('--connections-per-source <n>', 'throttle: simultaneous connections per source, more refused with RST (default: off)')
+    .option('--request-rate <rps>', 'throttle: requests/s, past which the answer is 429 (default: off)')
+    .option('--fault-seed <n>', 'seed of the fault rules\' probability rolls (default: [faults] seed, else 1)', integerIn(0, 0xffffffff))
     .option('--metrics-listen <host:port>', `Prometheus metrics listener, or "off" (default: ${SERVE_DEFAULTS.metricsListen})`, listenAddress)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(
@@ -97,11 +103,18 @@ export function buildProgram(): Command {
         metricsListen: opts.metricsListen,
         connection: opts.connection,
         options,
+        throttle: Object.fromEntries(
+          (['packet-allowance', 'source-packet-allowance', 'connections-per-source', 'request-rate'] as const)
+            .map((key) => [key, opts[key.replace(/-([a-z])/g, (_: string, c: string) => c.toUpperCase())] as string | undefined])
+            .filter((entry): entry is [string, string] => entry[1] !== undefined),
+        ),
+        faultSeed: opts.faultSeed,
       };
       await serve(requested, log);
     });
 
   addControlCommands(program);
+  addFaultCommands(program);
   addLabCommands(program);
   return program;
 }

@@ -14,9 +14,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   http: [],
   imds: [],
   link: ['wire'],
-  config: ['imds'],
+  faults: [],
+  config: ['imds', 'faults'],
   lab: ['wire', 'link'],
-  appliance: ['wire', 'tcp', 'http', 'imds', 'link', 'config'],
+  appliance: ['wire', 'tcp', 'http', 'imds', 'link', 'config', 'faults'],
   types: [],
 };
 

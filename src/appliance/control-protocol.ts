@@ -20,10 +20,20 @@ export type EventCommand =
   | { kind: 'clear' }
   | { kind: 'list' };
 
+/** Fault rules and throttle settings travel as the text fields the ini file uses: one parser on the appliance. */
+export type FaultCommand =
+  | { kind: 'add'; name: string; fields: Record<string, string> }
+  | { kind: 'list' }
+  | { kind: 'clear'; name?: string }
+  | { kind: 'early-boot'; fields: Record<string, string> }
+  | { kind: 'seed'; seed: number };
+
 export type ControlRequest =
   | { op: 'options'; set?: Partial<MetadataOptions> }
   | { op: 'events'; command: EventCommand }
-  | { op: 'rotate-credentials' }
+  | { op: 'rotate-credentials'; lifetimeSeconds?: number; leadTimeSeconds?: number }
+  | { op: 'faults'; command: FaultCommand }
+  | { op: 'throttle'; set?: Record<string, string> }
   | { op: 'metrics' }
   /** kind: which signature's certificate, or the lab CA; rsa2048 when absent. */
   | { op: 'identity-cert'; kind?: CertificateKind }

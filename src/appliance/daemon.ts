@@ -22,6 +22,10 @@ import { IPV6_LOCAL_ID } from './ipv6-peers.ts';
 import { ApplianceMetrics, startMetricsServer } from './metrics.ts';
 import { ControlRequestError, startControlServer, type ControlServer } from './control-server.ts';
 import { defaultControlSocket, type ControlRequest, type EventCommand } from './control-protocol.ts';
+import { FaultInjector } from './fault-injector.ts';
+import { handleFaultCommand, handleThrottle } from './fault-control.ts';
+import { FaultSpecError, NO_THROTTLE, parseThrottle } from '../faults/index.ts';
+import type { FaultSettings } from '../config/index.ts';
 
 /** What `serve` was asked for; unset fields come from the config file, then from these defaults. */
 export type Backend = 'tap' | 'pcap';
@@ -42,6 +46,10 @@ export interface ServeOptions {
   /** close (EC2's behaviour, default) or keep-alive. */
   connection?: ConnectionPolicy;
   options?: Partial<MetadataOptions>;
+  /** Throttle keys from the command line (`--packet-allowance 1024`), over the config file's [throttle]. */
+  throttle?: Record<string, string>;
+  /** Seed of the fault rules' probability rolls (default: the config's, else 1). */
+  faultSeed?: number;
 }
 
 export const SERVE_DEFAULTS = {
@@ -83,6 +91,7 @@ interface ResolvedSettings {
   controlSocket: string;
   metricsListen: string | undefined;
   connection: ConnectionPolicy;
+  faults: FaultSettings | undefined;
 }
 
 function resolveSettings(requested: ServeOptions): ResolvedSettings {
@@ -122,6 +131,7 @@ function resolveSettings(requested: ServeOptions): ResolvedSettings {
     controlSocket: requested.controlSocket ?? appliance.controlSocket ?? defaultControlSocket(interfaceName),
     metricsListen: metricsListen === 'off' ? undefined : metricsListen,
     connection: requested.connection ?? appliance.connection ?? SERVE_DEFAULTS.connection,
+    faults: loaded?.faults,
   };
 }
 
@@ -138,6 +148,26 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
       throw error;
     }
   }
+
+  let throttle = settings.faults?.throttle ?? NO_THROTTLE;
+  try {
+    if (requested.throttle) throttle = parseThrottle(throttle, requested.throttle);
+  } catch (error) {
+    if (error instanceof FaultSpecError) throw new ServeError('BAD_THROTTLE', error.message);
+    throw error;
+  }
+  const injector = new FaultInjector(
+    {
+      seed: requested.faultSeed ?? settings.faults?.seed ?? 1,
+      throttle,
+      earlyBoot: settings.faults?.earlyBoot,
+      rules: settings.faults?.rules ?? [],
+    },
+    engine,
+    (name, labels) => metricsRef.current?.increment(name, labels),
+    log.child({ layer: 'faults' }),
+    performance.now(),
+  );
 
   const backend = requested.backend ?? 'tap';
   const link: FrameLink =
@@ -185,12 +215,14 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
           listenPorts: [80],
           defaultTtl: settings.defaultTtl,
           isnSecret: randomBytes(32),
+          admitSyn: injector.admitSyn,
         },
         http: {},
         connection: settings.connection,
         maxNeighbors: 4096,
         acceptOffloadedChecksums: backend === 'pcap',
         ipv6: { serviceAddress: parseIpv6Address(IPV6_SERVICE_ADDRESS), enabled: () => engine.options.httpProtocolIpv6 === 'enabled' },
+        faults: injector,
       },
       link,
       engine,
@@ -201,7 +233,7 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
     metricsRef.current = metrics;
     const control = await startControlServer(
       settings.controlSocket,
-      (request) => handleControl(request, engine, metrics, log),
+      (request) => handleControl(request, engine, metrics, injector, log),
       log.child({ layer: 'control' }),
     );
     cleanups.push(() => control.close());
@@ -254,6 +286,7 @@ async function handleControl(
   request: ControlRequest,
   engine: ImdsEngine,
   metrics: ApplianceMetrics,
+  injector: FaultInjector,
   log: Logger,
 ): Promise<unknown> {
   switch (request.op) {
@@ -272,13 +305,17 @@ async function handleControl(
     case 'events':
       return applyEvent(request.command, engine, log);
     case 'rotate-credentials': {
-      const rotated = engine.rotateCredentials(Date.now());
+      const rotated = engine.rotateCredentials(Date.now(), credentialSchedule(request.lifetimeSeconds, request.leadTimeSeconds));
       // The access key id is public (it appears in CloudTrail); the secret never reaches the log.
       log.info(rotated, 'role credentials rotated');
       return rotated;
     }
     case 'metrics':
       return metrics.text();
+    case 'faults':
+      return handleFaultCommand(request.command, injector, performance.now(), log.child({ layer: 'faults' }));
+    case 'throttle':
+      return handleThrottle(request.set, injector, log.child({ layer: 'faults' }));
     case 'identity-cert': {
       const kind = request.kind ?? 'rsa2048';
       if (!CERTIFICATE_KINDS.includes(kind)) {
@@ -289,6 +326,20 @@ async function handleControl(
     case 'status':
       return { options: engine.options, events: engine.eventsSnapshot(), imds: metrics.summary() };
   }
+}
+
+/** `credentials rotate --lifetime S --lead-time S`: the new set lasts S seconds and its successor appears the lead time before. */
+function credentialSchedule(lifetimeSeconds: unknown, leadTimeSeconds: unknown): { lifetimeSeconds: number; refreshSeconds: number } | undefined {
+  if (lifetimeSeconds === undefined && leadTimeSeconds === undefined) return undefined;
+  const lifetime = lifetimeSeconds ?? 6 * 3600;
+  const lead = leadTimeSeconds ?? (typeof lifetime === 'number' ? Math.min(300, Math.floor(lifetime / 2)) : 300);
+  if (typeof lifetime !== 'number' || !Number.isInteger(lifetime) || lifetime < 2 || lifetime > 43_200) {
+    throw new ControlRequestError('BAD_CREDENTIALS', 'lifetime: must be 2..43200 seconds');
+  }
+  if (typeof lead !== 'number' || !Number.isInteger(lead) || lead < 1 || lead >= lifetime) {
+    throw new ControlRequestError('BAD_CREDENTIALS', `lead time: must be 1..${lifetime - 1} seconds (shorter than the lifetime)`);
+  }
+  return { lifetimeSeconds: lifetime, refreshSeconds: lead };
 }
 
 function applyEvent(command: EventCommand, engine: ImdsEngine, log: Logger): unknown {

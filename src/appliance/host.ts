@@ -13,6 +13,7 @@ import {
   encodeIcmpv6Frame,
   encodeTcpIpv6Frame,
   formatIpv4Address,
+  formatMacAddress,
   ipv6Equals,
   ipv6MulticastMac,
   isIpv6ExtensionHeader,
@@ -39,7 +40,9 @@ import { TcpStack, type ConnectionId, type TcpAction, type TcpConfig } from '../
 import type { HttpLimits } from '../http/index.ts';
 import type { ImdsRequest, ImdsResponse } from '../imds/index.ts';
 import { Counters } from './counters.ts';
-import { HttpSession, type ConnectionPolicy } from './http-session.ts';
+import { HttpSession, type ConnectionPolicy, type SessionResponse } from './http-session.ts';
+import type { FaultInjector, RequestPeer } from './fault-injector.ts';
+import { ResponsePacer } from './response-pacer.ts';
 import { IPV6_LOCAL_ID, Ipv6Peers } from './ipv6-peers.ts';
 import { Ipv6SentHopLimits } from './ipv6-sent-hop-limits.ts';
 
@@ -83,6 +86,8 @@ export interface HostConfig {
   acceptOffloadedChecksums?: boolean;
   /** Serve the IPv6 endpoint too; without it IPv6 frames are dropped as an unsupported EtherType. */
   ipv6?: HostIpv6Config;
+  /** Faults on demand: packet allowance, connection accounting, request faults. Off when absent. */
+  faults?: FaultInjector;
 }
 
 export interface Clock {
@@ -114,7 +119,18 @@ export class Host {
   private timerDeadline: number | undefined;
   private stopped = false;
   /** Shared by every HTTP session: no closures allocated per connection. */
-  private readonly handleRequest = (request: ImdsRequest): ImdsResponse => this.engine.handle(request, this.clock.wallMs());
+  private readonly handleRequest = (request: ImdsRequest, connectionId: number): SessionResponse =>
+    this.config.faults
+      ? this.config.faults.handle(request, connectionId, this.peerOf, this.clock.monotonicMs(), this.clock.wallMs())
+      : this.engine.handle(request, this.clock.wallMs());
+  /** Responses a fault holds back or cuts short leave through here, in order, on event-loop timers. */
+  private readonly pacer = new ResponsePacer({
+    send: (id, bytes, ttl, thenClose) => this.sendOnConnection(id, bytes, ttl, thenClose, this.clock.monotonicMs()),
+    close: (id) => this.apply(this.tcp.close(id, this.clock.monotonicMs()), this.clock.monotonicMs()),
+    abort: (id) => this.apply(this.tcp.abort(id, this.clock.monotonicMs()), this.clock.monotonicMs()),
+    settled: () => this.armTimer(),
+    overflow: (_id, what) => this.counters.increment(`fault-responses-held-over-limit-${what}`),
+  });
   private readonly dateHeader = (): string => {
     const second = Math.floor(this.clock.wallMs() / 1000);
     if (second !== this.dateSecond) {
@@ -152,6 +168,7 @@ export class Host {
 
   stop(): void {
     this.stopped = true;
+    this.pacer.stop();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -161,6 +178,7 @@ export class Host {
     const tcpCounters = Object.fromEntries(Object.entries(this.tcp.counters).map(([k, v]) => [`tcp-${k}`, v]));
     return {
       ...this.counters.snapshot(),
+      ...this.config.faults?.counters.snapshot(),
       ...tcpCounters,
       'tcp-connections-open': this.tcp.connectionCount(),
       'tcp-connections-half-open': this.tcp.halfOpenCount(),
@@ -186,6 +204,7 @@ export class Host {
     const ip = parseIpv4(payload);
     if (!ip.ok) return this.drop(`ipv4-${ip.reason}`);
     if (ip.value.dst !== this.config.serviceAddress) return this.drop('ipv4-not-for-us');
+    if (this.config.faults && !this.config.faults.admitPacket(ip.value.src, now)) return;
     this.rememberNeighbor(ip.value.src, src);
     if (ip.value.protocol === IpProtocol.TCP) return this.handleTcp(ip.value, now);
     if (ip.value.protocol === IpProtocol.ICMP) return this.handleIcmp(ip.value, src);
@@ -202,6 +221,7 @@ export class Host {
     if (!toService && !(this.ipv6SolicitedNode && ipv6Equals(ip.dst, this.ipv6SolicitedNode))) return this.drop('ipv6-not-for-us');
     if (ip.src[0] === 0xff) return this.drop('ipv6-multicast-source');
     if (isIpv6ExtensionHeader(ip.nextHeader)) return this.drop('ipv6-extension-header');
+    if (toService && this.config.faults && !this.config.faults.admitIpv6Packet(ip.src, now)) return;
     if (ip.nextHeader === Ipv6NextHeader.ICMPV6) return this.handleIcmpv6(v6, ip, toService, srcMac);
     if (!toService) return this.drop('ipv6-not-for-us');
     if (ip.nextHeader === Ipv6NextHeader.TCP) return this.handleTcpIpv6(ip, srcMac, now);
@@ -388,16 +408,20 @@ export class Host {
         case 'accepted':
           // The HTTP session is created by the first bytes (deliver): an idle connection costs none.
           this.counters.increment('connections-accepted');
+          this.config.faults?.connectionOpened(action.id, action.endpoints.remoteAddr);
           break;
         case 'data':
           this.deliver(action.id, action.bytes, now);
           break;
         case 'peer-closed':
-          // Every request was answered when it arrived, so our side is done too.
+          // Every request was answered when it arrived (or a fault holds its answer: close after it), so our side is done too.
+          if (this.pacer.closeWhenDone(action.id)) break;
           this.apply(this.tcp.close(action.id, now), now);
           break;
         case 'closed':
           this.sessions.delete(action.id);
+          this.pacer.forget(action.id);
+          this.config.faults?.connectionClosed(action.id);
           this.counters.increment(`connections-closed-${action.reason}`);
           break;
       }
@@ -407,12 +431,13 @@ export class Host {
   private deliver(id: ConnectionId, bytes: Uint8Array, now: number): void {
     let session = this.sessions.get(id);
     if (!session) {
-      session = new HttpSession(this.config.http, this.handleRequest, this.dateHeader, this.config.connection);
+      session = new HttpSession(this.config.http, this.handleRequest, this.dateHeader, this.config.connection, id);
       this.sessions.set(id, session);
     }
     const output = session.receive(bytes);
     const debug = this.log.isLevelEnabled('debug');
     for (const { request, response } of output.requests) {
+      if (response.status === 0) continue; // a fault answered with silence, RST or FIN: counted by the injector
       this.counters.increment(`http-responses-${response.status}`);
       if (response.hopLimit !== undefined) this.counters.increment('http-hop-limited-responses');
       if (debug) this.log.debug({ method: request.method, path: request.target, status: response.status }, 'request');
@@ -422,21 +447,40 @@ export class Host {
       this.log.info({ code: output.errorCode }, 'malformed HTTP request');
     }
     const chunks = output.chunks;
+    if (this.pacer.needs(id, chunks)) return this.pacer.deliver(id, chunks, output.close);
     for (let i = 0; i < chunks.length; i++) {
       const chunk = chunks[i] as (typeof chunks)[number];
       // Closing after the last response: our FIN rides on its last segment instead of a segment of its own.
       const thenClose = output.close && i === chunks.length - 1;
-      const sent = this.tcp.send(id, chunk.bytes, chunk.ttl ?? this.config.defaultTtl, now, thenClose);
-      if (!sent.ok) {
-        // The peer is not reading (send buffer full) or the connection is going away: give up on it.
-        this.counters.increment(`http-send-refused-${sent.reason}`);
-        this.apply(this.tcp.abort(id, now), now);
-        return;
-      }
-      this.apply(sent.actions, now);
+      if (!this.sendOnConnection(id, chunk.bytes, chunk.ttl, thenClose, now)) return;
     }
     if (output.close && chunks.length === 0) this.apply(this.tcp.close(id, now), now);
   }
+
+  /** Queues response bytes; false when the connection refused them (then it is reset) or is gone. */
+  private sendOnConnection(id: ConnectionId, bytes: Uint8Array, ttl: number | undefined, thenClose: boolean, now: number): boolean {
+    const sent = this.tcp.send(id, bytes, ttl ?? this.config.defaultTtl, now, thenClose);
+    if (!sent.ok) {
+      // The peer is not reading (send buffer full) or the connection is going away: give up on it.
+      this.counters.increment(`http-send-refused-${sent.reason}`);
+      this.apply(this.tcp.abort(id, now), now);
+      return false;
+    }
+    this.apply(sent.actions, now);
+    return true;
+  }
+
+  /** Who is on the other end of a connection, for fault rules that match on the source. */
+  private readonly peerOf = (id: ConnectionId): RequestPeer | undefined => {
+    const endpoints = this.tcp.inspect(id)?.endpoints;
+    if (!endpoints) return undefined;
+    if (endpoints.localAddr === IPV6_LOCAL_ID && this.config.ipv6) {
+      const peer = this.ipv6Peers.lookup(endpoints.remoteAddr);
+      return peer && { address: formatIpv6Address(peer.address), mac: formatMacAddress(peer.mac) };
+    }
+    const mac = this.neighbors.get(endpoints.remoteAddr);
+    return { address: formatIpv4Address(endpoints.remoteAddr), mac: mac && formatMacAddress(mac) };
+  };
 
   private transmitSegment(action: Extract<TcpAction, { kind: 'transmit' }>): void {
     if (action.localAddr === IPV6_LOCAL_ID && this.config.ipv6) return this.transmitSegmentIpv6(this.config.ipv6, action);

@@ -8,6 +8,25 @@ export interface ResponseChunk {
   bytes: Uint8Array;
   /** IP TTL for the packets carrying these bytes; undefined means the default TTL. */
   ttl: number | undefined;
+  /** Set by an injected fault: wait this long before the bytes leave. */
+  delayMs?: number;
+  /** Set by an injected fault: what follows the bytes — FIN, RST, or silence with the connection left open. */
+  then?: 'close' | 'reset' | 'stall';
+}
+
+/**
+ * How a response leaves when a fault rule says so: late, cut after some body bytes, or replaced by silence, a
+ * RST or a FIN. Without it a response leaves at once and whole.
+ */
+export interface Delivery {
+  delayMs: number;
+  outcome: 'respond' | 'truncate' | 'drop' | 'reset' | 'close';
+  /** For 'truncate': body bytes sent before the FIN. */
+  truncateBodyBytes?: number;
+}
+
+export interface SessionResponse extends ImdsResponse {
+  delivery?: Delivery;
 }
 
 export interface SessionOutput {
@@ -15,12 +34,13 @@ export interface SessionOutput {
   /** True when the connection must close after these bytes (error, Connection: close, HTTP/1.0). */
   close: boolean;
   /** Requests parsed, for logs and counters. */
-  requests: Array<{ request: HttpRequest; response: ImdsResponse }>;
+  requests: Array<{ request: HttpRequest; response: SessionResponse }>;
   /** Stable code of a framing error, when one ended the conversation. */
   errorCode?: string;
 }
 
-export type RequestHandler = (request: ImdsRequest) => ImdsResponse;
+/** Answers one request; the connection id lets fault rules see who asked. */
+export type RequestHandler = (request: ImdsRequest, connectionId: number) => SessionResponse;
 
 /**
  * close: every response says `Connection: close` and the connection ends after it, as real instances do (the
@@ -41,6 +61,7 @@ export class HttpSession {
     private readonly handler: RequestHandler,
     private readonly dateHeader: () => string,
     private readonly connection: ConnectionPolicy = 'close',
+    private readonly connectionId = 0,
   ) {}
 
   get bufferedBytes(): number {
@@ -61,14 +82,26 @@ export class HttpSession {
         break;
       }
       const { request } = event;
-      const response = this.handler({ method: request.method, target: request.target, headers: request.headers });
+      const response = this.handler({ method: request.method, target: request.target, headers: request.headers }, this.connectionId);
       output.requests.push({ request, response });
       // A captured head is sent as captured: it carries no Connection: close, so the connection stays open.
       const keepAlive = request.keepAlive && (this.connection === 'keep-alive' || response.captured !== undefined);
-      output.chunks.push({
-        bytes: this.serialize(response, keepAlive, request.method === 'HEAD'),
-        ttl: response.hopLimit,
-      });
+      const outcome = response.delivery?.outcome;
+      // Silence, RST and FIN carry no response at all.
+      const silent = outcome === 'drop' || outcome === 'reset' || outcome === 'close';
+      const bytes = silent ? EMPTY : this.serialize(response, keepAlive, request.method === 'HEAD');
+      if (response.delivery) {
+        const chunk = faultedChunk(response, bytes, request.method === 'HEAD');
+        output.chunks.push(chunk);
+        if (chunk.then !== undefined) {
+          // Whatever the fault did, this connection answers nothing more: later responses would come out of order.
+          output.close = chunk.then === 'close';
+          this.finished = true;
+          break;
+        }
+      } else {
+        output.chunks.push({ bytes, ttl: response.hopLimit });
+      }
       if (!keepAlive) {
         output.close = true;
         this.finished = true;
@@ -90,3 +123,26 @@ export class HttpSession {
     );
   }
 }
+
+function faultedChunk(response: SessionResponse, bytes: Uint8Array, head: boolean): ResponseChunk {
+  const { delayMs, outcome, truncateBodyBytes = 0 } = response.delivery as Delivery;
+  const ttl = response.hopLimit;
+  switch (outcome) {
+    case 'respond':
+      return { bytes, ttl, delayMs };
+    case 'truncate': {
+      const body = response.body;
+      const bodyLength = head ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+      const kept = bytes.length - bodyLength + Math.min(truncateBodyBytes, bodyLength);
+      return { bytes: bytes.subarray(0, kept), ttl, delayMs, then: 'close' };
+    }
+    case 'drop':
+      return { bytes: EMPTY, ttl, delayMs, then: 'stall' };
+    case 'reset':
+      return { bytes: EMPTY, ttl, delayMs, then: 'reset' };
+    case 'close':
+      return { bytes: EMPTY, ttl, delayMs, then: 'close' };
+  }
+}
+
+const EMPTY = new Uint8Array(0);

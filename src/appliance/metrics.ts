@@ -8,6 +8,7 @@ const PREFIX = 'imds_hop_';
 const HELP: Record<string, string> = {
   metadata_no_token: 'Metadata requests answered without a token (CloudWatch MetadataNoToken)',
   metadata_no_token_rejected: 'Metadata requests without a token refused because tokens are required (MetadataNoTokenRejected)',
+  faults_injected: 'Faults injected on demand, by rule (throttle/..., early-boot, or a fault rule name) and action',
 };
 
 export class ApplianceMetrics {

@@ -26,7 +26,8 @@ export interface IniSection {
 const SECTION_LINE = /^\[([^\]]*)\]\s*$/;
 const KEY_LINE = /^([^=]+)(=(.*))?$/;
 const COMMENT_OR_BLANK = /^\s*(?:[;#].*)?$/;
-const HEADER = /^([a-z0-9-]+)(?:\s+"([^"]*)")?$/;
+// `[network "eth1"]`, or unquoted when the label is a plain word: `[fault token-timeout]`.
+const HEADER = /^([a-z0-9-]+)(?:\s+(?:"([^"]*)"|([A-Za-z0-9._-]+)))?$/;
 
 // ini's unsafe() JSON-parses quoted text, so `'1'` comes back a number and `'{}'` an object: bring it back to text.
 function decode(text: string): string {
@@ -64,7 +65,7 @@ export function scanIni(text: string, file: string): IniSection[] {
         throw new ConfigError(file, line, shown, 'duplicate-section', `section repeated (first at line ${first})`, 'each section once');
       }
       seenSections.set(name, line);
-      current = { header: name, kind: parts[1], label: parts[2], line, entries: [] };
+      current = { header: name, kind: parts[1], label: parts[2] ?? parts[3], line, entries: [] };
       seenKeys = new Map();
       sections.push(current);
       continue;

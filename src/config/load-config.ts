@@ -4,6 +4,8 @@ import { dirname, resolve } from 'node:path';
 import { defaultInstance } from '../imds/instance.ts';
 import type { IamRole, InstanceModel, NetworkInterface } from '../imds/instance.ts';
 import { ConfigError, ValueProblem } from './config-error.ts';
+import { FaultSpecError, NO_THROTTLE, parseEarlyBoot, parseFaultRule, parseThrottle } from '../faults/index.ts';
+import type { EarlyBootSettings, FaultRule, ThrottleSettings } from '../faults/index.ts';
 import { scanIni } from './ini-lines.ts';
 import type { IniEntry, IniSection } from './ini-lines.ts';
 import * as v from './values.ts';
@@ -20,9 +22,18 @@ export interface ApplianceSettings {
   connection?: v.ConnectionPolicy;
 }
 
+/** [faults], [throttle], [early-boot] and each [fault "NAME"]: read by the same parsers as the control socket. */
+export interface FaultSettings {
+  seed: number | undefined;
+  throttle: ThrottleSettings;
+  earlyBoot: EarlyBootSettings | undefined;
+  rules: FaultRule[];
+}
+
 export interface LoadedConfig {
   instance: InstanceModel;
   appliance: ApplianceSettings;
+  faults: FaultSettings;
 }
 
 export type ReadFile = (path: string) => Uint8Array;
@@ -54,11 +65,12 @@ export function parseConfig(text: string, fileName: string, readFile: ReadFile =
     readFile,
     instance: defaultInstance(),
     appliance: {},
+    faults: { seed: undefined, throttle: NO_THROTTLE, earlyBoot: undefined, rules: [] },
     seen: new Map(),
   };
   for (const section of scanIni(text, fileName)) applySection(build, section);
   crossCheck(build);
-  return { instance: build.instance, appliance: build.appliance };
+  return { instance: build.instance, appliance: build.appliance, faults: build.faults };
 }
 
 interface Build {
@@ -66,6 +78,7 @@ interface Build {
   readFile: ReadFile;
   instance: InstanceModel;
   appliance: ApplianceSettings;
+  faults: FaultSettings;
   /** `section/key` → entry, for checks that span keys. */
   seen: Map<string, IniEntry>;
 }
@@ -100,11 +113,11 @@ function applyTable<T>(build: Build, section: IniSection, table: KeyTable<T>, ta
   }
 }
 
-const SECTIONS = ['instance', 'metadata-options', 'network', 'iam', 'tags', 'block-device-mapping', 'user-data', 'appliance'];
+const SECTIONS = ['instance', 'metadata-options', 'network', 'iam', 'tags', 'block-device-mapping', 'user-data', 'appliance', 'faults', 'throttle', 'early-boot', 'fault'];
 
 function applySection(build: Build, section: IniSection): void {
   const header = `[${section.header}]`;
-  if (section.label !== undefined && section.kind !== 'network') {
+  if (section.label !== undefined && section.kind !== 'network' && section.kind !== 'fault') {
     failAt(build, section.line, header, 'unknown-section', `[${section.kind}] takes no "label"`, `[${section.kind}]`);
   }
   switch (section.kind) {
@@ -124,6 +137,17 @@ function applySection(build: Build, section: IniSection): void {
       return applyUserData(build, section);
     case 'appliance':
       return applyTable(build, section, APPLIANCE_KEYS, build.appliance);
+    case 'faults':
+      return applyTable(build, section, FAULTS_KEYS, build.faults);
+    case 'throttle':
+      return applyFaultSection(build, section, (fields) => (build.faults.throttle = parseThrottle(NO_THROTTLE, fields)));
+    case 'early-boot':
+      return applyFaultSection(build, section, (fields) => (build.faults.earlyBoot = parseEarlyBoot(fields)));
+    case 'fault':
+      if (section.label === undefined) {
+        failAt(build, section.line, `[${section.header}]`, 'missing-key', 'a fault rule needs a name', '[fault "NAME"]');
+      }
+      return applyFaultSection(build, section, (fields) => build.faults.rules.push(parseFaultRule(section.label as string, fields)));
     default: {
       const near = nearest(section.kind, SECTIONS);
       failAt(build, section.line, header, 'unknown-section', `unknown section${near === undefined ? '' : `; did you mean [${near}]?`}`,
@@ -412,6 +436,26 @@ const APPLIANCE_KEYS: KeyTable<ApplianceSettings> = {
   'metrics-listen': (t, a) => (a.metricsListen = v.listenAddress(t)),
   connection: (t, a) => (a.connection = v.connectionPolicy(t)),
 };
+
+// ---- [faults], [throttle], [early-boot], [fault "NAME"] ------------------------------------------------------------
+
+const FAULTS_KEYS: KeyTable<FaultSettings> = {
+  seed: (t, f) => (f.seed = v.integer(t, 0, 2 ** 32 - 1)),
+};
+
+/** The fault layer parses a whole section at once; its FaultSpecError names the key, we add the file and line. */
+function applyFaultSection(build: Build, section: IniSection, parse: (fields: Record<string, string>) => unknown): void {
+  const fields: Record<string, string> = Object.create(null);
+  for (const entry of section.entries) fields[entry.key] = entry.value;
+  try {
+    parse(fields);
+  } catch (err) {
+    if (!(err instanceof FaultSpecError)) throw err;
+    const entry = section.entries.find((e) => e.key === err.key);
+    const code = /out of range/.test(err.problem) ? 'out-of-range' : err.problem === 'unknown key' ? 'unknown-key' : 'invalid-value';
+    failAt(build, entry?.line ?? section.line, entry?.key ?? `[${section.header}]`, code, `${entry ? '' : `${err.key}: `}${err.problem}`, err.expected);
+  }
+}
 
 // ---- checks across keys -----------------------------------------------------------------------------------------
 

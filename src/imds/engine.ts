@@ -1,7 +1,7 @@
 // The metadata service as a pure function of (request, instance, options, events, clock): token issue and
 // checks, the metadata tree, credentials and identity documents. No I/O; the caller passes the wall clock.
 // Behaviours and their sources are pinned line by line in test/imds/ec2-behaviour-checklist.txt.
-import { credentialsJson, issueCredentials } from './credentials.ts';
+import { credentialsJson, issueCredentials, type CredentialSchedule } from './credentials.ts';
 import {
   emptyEvents,
   historyEvents,
@@ -77,6 +77,12 @@ const REASONS: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 type Body = string | Uint8Array;
@@ -117,13 +123,20 @@ export function errorPage(status: number): string {
   );
 }
 
-function errorResponse(status: number, extra: ReadonlyArray<readonly [string, string]> = []): ImdsResponse {
+/** A status with EC2's error page: every refusal the engine makes, and every status a fault rule injects. */
+export function errorResponse(status: number, extra: ReadonlyArray<readonly [string, string]> = []): ImdsResponse {
   return { status, headers: [['Content-Type', 'text/html'], ...extra], body: errorPage(status) };
 }
 
 /** 401: GET gets the XHTML page (343 bytes, as captured); HEAD an empty text/plain answer, as HEAD captures show. */
 function unauthorized(method: string): ImdsResponse {
   return method === 'HEAD' ? { status: 401, headers: [['Content-Type', 'text/plain']], body: '' } : errorResponse(401);
+}
+
+/** The path a target routes to: query and fragment cut, repeated slashes collapsed (@aws-sdk/ec2-metadata-service
+ * asks for "//latest/..." and EC2 serves it). */
+export function requestPath(target: string): string {
+  return (target.split(/[?#]/, 1)[0] ?? '').replace(/\/{2,}/g, '/');
 }
 
 type PathClass = 'token' | 'meta-data' | 'user-data' | 'dynamic' | 'versions' | 'other';
@@ -185,7 +198,7 @@ export class ImdsEngine {
   private signed: { document: string; signatures: IdentitySignatures } | undefined;
   /** Latest wall time the engine was given: the default clock for calls made without one (operator views). */
   private lastWallMs: number;
-  private credentialRotation: { epoch: number; baseMs: number };
+  private credentialRotation: { epoch: number; baseMs: number; schedule?: CredentialSchedule };
   /** The metadata tree, built once and rebuilt only when options, events or credentials change. */
   private cachedTree: Node | undefined;
   /** The time of the request being answered: the tree's lazy leaves (credentials, events) read it. */
@@ -267,16 +280,20 @@ export class ImdsEngine {
    * Replaces the role credentials now, as EC2 does when it rotates them: a new set with LastUpdated = wallMs and
    * a full lifetime. Returns the new access key id, so an operator can see the change without the secret.
    */
-  rotateCredentials(wallMs: number): { accessKeyId: string | undefined; expiration: string | undefined } {
+  rotateCredentials(
+    wallMs: number,
+    scheduleOverride?: CredentialSchedule,
+  ): { accessKeyId: string | undefined; expiration: string | undefined } {
     this.seen(wallMs);
-    this.credentialRotation = { epoch: this.credentialRotation.epoch + 1, baseMs: wallMs };
+    // A schedule given here (lifetime, and the lead time as refresh) holds until the next rotation without one.
+    this.credentialRotation = { epoch: this.credentialRotation.epoch + 1, baseMs: wallMs, schedule: scheduleOverride };
     this.cachedTree = undefined;
     const role = this.instance.iamRole;
     if (!role) return { accessKeyId: undefined, expiration: undefined };
     const issued = issueCredentials(
       this.deps.credentialKey,
       `role:${role.name}#${this.credentialRotation.epoch}`,
-      schedule(role),
+      this.credentialRotation.schedule ?? schedule(role),
       wallMs,
       wallMs,
     );
@@ -298,8 +315,7 @@ export class ImdsEngine {
   handle(request: ImdsRequest, wallMs: number): ImdsResponse {
     this.seen(wallMs);
     this.requestWallMs = wallMs;
-    // Repeated slashes collapse: @aws-sdk/ec2-metadata-service asks for "//latest/..." and EC2 serves it.
-    const path = (request.target.split(/[?#]/, 1)[0] ?? '').replace(/\/{2,}/g, '/');
+    const path = requestPath(request.target);
     const response = this.route(request, path, wallMs);
     this.count('requests', { path_class: classify(path), status: String(response.status) });
     return response;
@@ -492,6 +508,7 @@ export class ImdsEngine {
     // Role credentials count their periods from the last forced rotation (boot until then).
     const rotation = this.credentialRotation;
     const roleSubject = role ? `role:${role.name}#${rotation.epoch}` : '';
+    const roleSchedule = role ? (rotation.schedule ?? schedule(role)) : undefined;
     const publicKeys = i.publicKeys ?? [];
     const tagKeys = Object.keys(i.tags).filter((key) => METADATA_TAG_KEY.test(key) && key !== '.' && key !== '..').sort();
 
@@ -530,14 +547,14 @@ export class ImdsEngine {
               info: leaf(() =>
                 ec2Json([
                   ['Code', 'Success'],
-                  ['LastUpdated', isoSeconds(issueCredentials(credentialKey, roleSubject, schedule(role), rotation.baseMs, this.requestWallMs).lastUpdatedMs)],
+                  ['LastUpdated', isoSeconds(issueCredentials(credentialKey, roleSubject, roleSchedule as CredentialSchedule, rotation.baseMs, this.requestWallMs).lastUpdatedMs)],
                   ['InstanceProfileArn', role.instanceProfileArn],
                   ['InstanceProfileId', role.instanceProfileId],
                 ]),
               ),
               'security-credentials': dir({
                 [role.name]: leaf(
-                  () => credentialsJson(issueCredentials(credentialKey, roleSubject, schedule(role), rotation.baseMs, this.requestWallMs)),
+                  () => credentialsJson(issueCredentials(credentialKey, roleSubject, roleSchedule as CredentialSchedule, rotation.baseMs, this.requestWallMs)),
                   { servesRole: true },
                 ),
               }),

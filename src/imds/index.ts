@@ -6,6 +6,8 @@ export {
   EventError,
   validateOptions,
   errorPage,
+  errorResponse,
+  requestPath,
   METADATA_VERSIONS,
   MAX_TOKEN_TTL_SECONDS,
   TOKEN_PATH,
@@ -23,6 +25,7 @@ export {
   type IdentitySignatures,
   type SignatureKind,
 } from './identity.ts';
+export { ec2Json, isoSeconds, type Ec2JsonValue } from './format.ts';
 export { IMDS_METRIC_NAMES, RecordingMetrics, seriesKey, type ImdsMetricName, type MetricsSink } from './metrics.ts';
 export { issueCredentials, credentialsJson, periodSeconds, type IssuedCredentials, type CredentialSchedule } from './credentials.ts';
 export {

@@ -209,6 +209,10 @@ export class TcpStack {
       this.count('segments-dropped-no-connection');
       return [];
     }
+    if (this.config.admitSyn && !this.config.admitSyn(srcAddr >>> 0, now)) {
+      this.count('syn-refused-by-policy');
+      return [this.resetFor(srcAddr, dstAddr, segment)];
+    }
     if (this.liveConnectionCount() >= this.config.maxConnections) {
       this.count('syn-refused-max-connections');
       return [this.resetFor(srcAddr, dstAddr, segment)];

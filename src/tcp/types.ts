@@ -37,6 +37,8 @@ export interface TcpConfig {
   defaultTtl: number;
   /** RFC 6528 secret for the ISN hash. */
   isnSecret: Uint8Array;
+  /** Asked for each SYN that would open a connection; false refuses it with RST (a connection cap, a boot window). */
+  admitSyn?: (remoteAddr: number, now: number) => boolean;
 }
 
 export const DEFAULT_TCP_CONFIG: Omit<TcpConfig, 'isnSecret' | 'listenPorts'> = {

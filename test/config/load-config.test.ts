@@ -6,20 +6,22 @@ import { join } from 'node:path';
 import { parse } from 'ini';
 import { loadConfig, parseConfig } from '../../src/config/index.ts';
 import { defaultInstance } from '../../src/imds/instance.ts';
+import { NO_THROTTLE } from '../../src/faults/index.ts';
 
 const examples = new URL('../../examples/', import.meta.url).pathname;
 const noFiles = (path: string): Uint8Array => {
   throw new Error(`unexpected read of ${path}`);
 };
 const load = (text: string) => parseConfig(text, 'test.ini', noFiles);
+const NO_FAULTS = { seed: undefined, throttle: NO_THROTTLE, earlyBoot: undefined, rules: [] };
 
 test('an empty file gives the built-in instance and no appliance settings', () => {
-  assert.deepEqual(load(''), { instance: defaultInstance(), appliance: {} });
-  assert.deepEqual(load('; only a comment\n\n# another\n'), { instance: defaultInstance(), appliance: {} });
+  assert.deepEqual(load(''), { instance: defaultInstance(), appliance: {}, faults: NO_FAULTS });
+  assert.deepEqual(load('; only a comment\n\n# another\n'), { instance: defaultInstance(), appliance: {}, faults: NO_FAULTS });
 });
 
 test('examples/imds-hop.ini equals the built-in default', () => {
-  assert.deepEqual(loadConfig(join(examples, 'imds-hop.ini')), { instance: defaultInstance(), appliance: {} });
+  assert.deepEqual(loadConfig(join(examples, 'imds-hop.ini')), { instance: defaultInstance(), appliance: {}, faults: NO_FAULTS });
 });
 
 test('examples/required-tokens.ini turns on IMDSv2 with hop limit 2', () => {
