@@ -142,6 +142,7 @@ EOF
 echo 1 > /proc/sys/net/ipv4/ip_forward
 
 # Inside the root: the README's first command, verbatim, then curl until 200; figures on the way.
+# shellcheck disable=SC2016 # expanded inside the root, not here
 inner_script='
 set -u
 cd /root/imds-hop
@@ -187,6 +188,7 @@ exit "$failed"
 started=$SECONDS
 # ip netns exec: the network namespace; unshare: mount and PID namespaces (--kill-child: every process inside
 # dies with the runner). /dev is bound for /dev/net/tun; /proc, /sys, /run and /tmp are the namespace's own.
+# shellcheck disable=SC2016 # the runner's script expands its own arguments
 timeout --kill-after=10 "$timeout_seconds" \
   ip netns exec "$name" unshare --mount --propagation private --pid --fork --kill-child \
   bash -c '

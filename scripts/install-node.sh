@@ -67,6 +67,9 @@ if [ -z "$headers" ] || [ ! -f "$headers/node_api.h" ]; then
   echo "install-node.sh: the node package installed no headers under $prefix/lib/node_modules/node" >&2
   exit 1
 fi
+# DIR/bin/node as the binary itself (a hard link), not a symlink into lib/: Node's execPath is the real path, and
+# npm puts global installs (`imds-hop`) under dirname(dirname(execPath)) = DIR, whose bin/ is on PATH.
+ln -f "$(readlink -f "$prefix/bin/node")" "$prefix/bin/node"
 mkdir -p "$prefix/include"
 ln -sfn "$(realpath --relative-to="$prefix/include" "$headers")" "$prefix/include/node" # relative: DIR can be moved
 
