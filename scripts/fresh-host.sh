@@ -93,6 +93,13 @@ tar -xf "$tarball" -C "$root"
 git clone --quiet "$repo" "$root/root/imds-hop"
 echo "fresh-host: cloned $(git -C "$root/root/imds-hop" log -1 --format='%h %s') into /root/imds-hop"
 
+# As in the debian:N images (debuerreotype): dpkg does not fsync every file.
+echo force-unsafe-io > "$root/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"
+# Downloads are kept between runs (the install still fetches through apt and npm; only the bytes come from cache).
+apt_archives=$cache/apt-archives-$suite
+npm_cache=$cache/npm-cache
+mkdir -p "$apt_archives/partial" "$npm_cache" "$root/root/.npm"
+
 # What the host uses to reach the registries: its CA bundle, DNS, npm registry and proxies, apt proxies.
 install -m 0644 /etc/ssl/certs/ca-certificates.crt "$root/etc/host-ca-certificates.crt"
 cp --remove-destination /etc/resolv.conf "$root/etc/resolv.conf"
@@ -149,7 +156,7 @@ cd /root/imds-hop
 command_line=$(awk "/^\`\`\`sh/ { inside = 1; next } inside { print; exit }" README.md | sed "s/[[:space:]]\+#.*$//")
 echo "fresh-host: running the README'"'"'s first command: $command_line"
 packages_before=$(dpkg-query -W | wc -l)
-megabytes_before=$(du -sxm / | cut -f1)
+megabytes_before=$(du -sxm --exclude=/root/.npm --exclude=/var/cache/apt/archives / | cut -f1)
 started=$(date +%s)
 setsid bash -c "$command_line" > /tmp/readme-command.log 2>&1 &
 command_pid=$!
@@ -176,8 +183,8 @@ fi
 if pgrep -x nginx >/dev/null; then echo "fresh-host: FAIL nginx left running by the install"; failed=1; fi
 echo "fresh-host: node $(node --version) at $(command -v node); imds-hop at $(command -v imds-hop) -> $installed_command"
 packages_added=$(( $(dpkg-query -W | wc -l) - packages_before ))
-megabytes_added=$(( $(du -sxm / | cut -f1) - megabytes_before ))
-echo "fresh-host: of which the checkout $(du -sm /root/imds-hop | cut -f1) MB (node_modules $(du -sm /root/imds-hop/node_modules | cut -f1) MB), npm cache $(du -sm /root/.npm 2>/dev/null | cut -f1) MB, /usr/local $(du -sm /usr/local | cut -f1) MB"
+megabytes_added=$(( $(du -sxm --exclude=/root/.npm --exclude=/var/cache/apt/archives / | cut -f1) - megabytes_before ))
+echo "fresh-host: of which the checkout $(du -sm /root/imds-hop | cut -f1) MB (node_modules $(du -sm /root/imds-hop/node_modules | cut -f1) MB), /usr/local $(du -sm /usr/local | cut -f1) MB"
 kill -TERM -- "-$command_pid" 2>/dev/null
 for _ in $(seq 1 50); do kill -0 "$command_pid" 2>/dev/null || break; sleep 0.2; done
 if [ "$failed" = 0 ]; then
@@ -190,7 +197,7 @@ started=$SECONDS
 # dies with the runner). /dev is bound for /dev/net/tun; /proc, /sys, /run and /tmp are the namespace's own.
 # shellcheck disable=SC2016 # the runner's script expands its own arguments
 timeout --kill-after=10 "$timeout_seconds" \
-  ip netns exec "$name" unshare --mount --propagation private --pid --fork --kill-child \
+  env APT_ARCHIVES="$apt_archives" NPM_CACHE="$npm_cache" ip netns exec "$name" unshare --mount --propagation private --pid --fork --kill-child \
   bash -c '
     set -e
     root=$1; shift
@@ -199,6 +206,8 @@ timeout --kill-after=10 "$timeout_seconds" \
     mount -t sysfs sysfs "$root/sys"
     mount -t tmpfs tmpfs "$root/run"
     mount -t tmpfs tmpfs "$root/tmp"
+    mount --bind "$APT_ARCHIVES" "$root/var/cache/apt/archives"
+    mount --bind "$NPM_CACHE" "$root/root/.npm"
     exec chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb CI=true \
       PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
   ' fresh-host-runner "$root" SUITE="$suite" "${passed_env[@]}" bash -c "$inner_script" &

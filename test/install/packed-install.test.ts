@@ -26,7 +26,7 @@ describe('npm pack + npm install --global', { skip: skipUnlessRoot }, () => {
     const env = { ...process.env, npm_config_userconfig: '/dev/null', npm_config_nodedir: nodedirOfThisNode() };
     const installed = await runToEnd(
       'npm',
-      ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', join(scratch, tarball)],
+      ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', '--allow-scripts=imds-hop,cap,raw-socket', join(scratch, tarball)],
       { timeoutMs: 600_000, env },
     );
     assert.equal(installed.code, 0, installed.stderr);
@@ -38,10 +38,11 @@ describe('npm pack + npm install --global', { skip: skipUnlessRoot }, () => {
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  test('the package holds dist/ and the addon sources, not src/ or the tests', () => {
+  test('the package holds dist/ and its built addons, not src/, the tests or TypeScript tooling', () => {
     const packageDir = join(prefix, 'lib/node_modules/imds-hop');
     assert.equal(realpathSync(installedBin), join(packageDir, 'bin/imds-hop.mjs'));
-    for (const present of ['dist/cli.js', 'native-bindings/build/Release/imds_hop_native.node', 'scripts/lab/lab-env.sh', 'examples/imds-hop.ini', 'systemd/imds-hop.service']) {
+    for (const present of ['dist/cli.js', 'native-bindings/build/Release/imds_hop_native.node',
+      'node_modules/cap/build/Release/cap.node', 'node_modules/raw-socket/build/Release/raw.node', 'scripts/lab/lab-env.sh', 'examples/imds-hop.ini', 'systemd/imds-hop.service']) {
       assert.ok(existsSync(join(packageDir, present)), present);
     }
     for (const absent of ['src', 'test', 'bench', 'node_modules/tsx', 'node_modules/typescript']) {
