@@ -14,6 +14,9 @@
 # namespace (every mount), the network namespace and veth, the nft table, the unpacked root.
 # Prints `fresh-host: ok suite=... seconds=... packages-added=... mb-added=...` on success; exit 1 otherwise.
 set -euo pipefail
+
+# All in one function, parsed whole before anything runs: a run is not disturbed when the file changes under it.
+main() {
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
 suite=bookworm
@@ -219,3 +222,6 @@ set -e
 runner_pid=""
 echo "fresh-host: $suite finished with status $status in $((SECONDS - started)) s"
 [ "$status" -eq 0 ]
+}
+
+main "$@"
