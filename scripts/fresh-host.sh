@@ -21,7 +21,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 
 suite=bookworm
 name=ihfresh$$
-timeout_seconds=1200
+timeout_seconds=1800
 while [ $# -gt 0 ]; do
   case "$1" in
     --suite) suite=$2; shift 2 ;;
@@ -62,7 +62,7 @@ root=$work/root
 host_side=${name}h
 inside=${name}n
 table=imds_hop_$name
-forwarding_before=$(cat /proc/sys/net/ipv4/ip_forward)
+forwarding_marker=$cache/forwarding-was-off # the first run that turned forwarding on turns it off again
 runner_pid=""
 
 cleanup() {
@@ -74,10 +74,18 @@ cleanup() {
   fi
   ip netns del "$name" 2>/dev/null || true
   ip link del "$host_side" 2>/dev/null || true
-  nft delete table ip "$table" 2>/dev/null || true
-  # Forwarding back as it was, unless another fresh-host run still needs it.
-  if [ "$forwarding_before" = 0 ] && ! nft list tables 2>/dev/null | grep -q ' imds_hop_'; then
-    echo 0 > /proc/sys/net/ipv4/ip_forward
+  # Forwarding back as it was once the last concurrent run is done (runs take the lock to decide).
+  (
+    flock 9
+    nft delete table ip "$table" 2>/dev/null || true
+    if [ -e "$forwarding_marker" ] && ! nft list tables 2>/dev/null | grep -q ' imds_hop_'; then
+      echo 0 > /proc/sys/net/ipv4/ip_forward
+      rm -f "$forwarding_marker"
+    fi
+  ) 9> "$cache/forwarding.lock"
+  if [ -f "$root/root/fresh-host-command.log" ] && [ "$status" -ne 0 ]; then
+    echo "fresh-host: the command's last lines:"
+    tail -n 30 "$root/root/fresh-host-command.log"
   fi
   # The mounts lived only in the runner's mount namespace; refuse to delete through one that is somehow left.
   if grep -q " $work/" /proc/self/mountinfo; then
@@ -149,7 +157,13 @@ table ip $table {
   }
 }
 EOF
-echo 1 > /proc/sys/net/ipv4/ip_forward
+(
+  flock 9
+  if [ "$(cat /proc/sys/net/ipv4/ip_forward)" = 0 ]; then
+    touch "$forwarding_marker"
+    echo 1 > /proc/sys/net/ipv4/ip_forward
+  fi
+) 9> "$cache/forwarding.lock"
 
 # Inside the root: the README's first command, verbatim, then curl until 200; figures on the way.
 # shellcheck disable=SC2016 # expanded inside the root, not here
@@ -161,12 +175,12 @@ echo "fresh-host: running the README'"'"'s first command: $command_line"
 packages_before=$(dpkg-query -W | wc -l)
 megabytes_before=$(du -sxm --exclude=/root/.npm --exclude=/var/cache/apt/archives / | cut -f1)
 started=$(date +%s)
-setsid bash -c "$command_line" > /tmp/readme-command.log 2>&1 &
+setsid bash -c "$command_line" > /root/fresh-host-command.log 2>&1 &
 command_pid=$!
 status=""
 while :; do
   if ! kill -0 "$command_pid" 2>/dev/null; then
-    echo "fresh-host: the command exited before the service answered; its last lines:"; tail -n 40 /tmp/readme-command.log
+    echo "fresh-host: the command exited before the service answered; its last lines:"; tail -n 40 /root/fresh-host-command.log
     exit 1
   fi
   if command -v curl >/dev/null 2>&1; then

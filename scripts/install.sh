@@ -96,7 +96,7 @@ package_dir=$(mktemp -d)
 trap 'rm -rf "$package_dir"' EXIT
 npm pack --silent --pack-destination "$package_dir" >/dev/null
 # npm 11 runs a dependency's install scripts only when allowed; these three compile native code (older npm: always).
-npm install --global --no-audit --no-fund --allow-scripts=imds-hop,cap,raw-socket "$package_dir"/imds-hop-*.tgz
+npm install --global --prefer-offline --no-audit --no-fund --allow-scripts=imds-hop,cap,raw-socket "$package_dir"/imds-hop-*.tgz
 rm -rf "$package_dir"
 trap - EXIT
 hash -r

@@ -11,7 +11,7 @@ import { TEST_CACHE, runToEnd } from './install-fixtures.ts';
 const hasMmdebstrap = existsSync('/usr/bin/mmdebstrap');
 const skip = skipUnlessRoot || (hasMmdebstrap ? false : 'needs mmdebstrap (bash scripts/install.sh --test installs it)');
 const suite = process.env.IMDS_HOP_FRESH_SUITE ?? 'bookworm';
-const TIMEOUT_SECONDS = 1500;
+const TIMEOUT_SECONDS = 1800;
 
 test(`a fresh Debian ${suite}: the README's first command serves 169.254.169.254`, { skip, timeout: (TIMEOUT_SECONDS + 120) * 1000 }, async () => {
   const name = uniqueName('fh');
