@@ -95,7 +95,7 @@ npm ci --no-audit --no-fund
 package_dir=$(mktemp -d)
 trap 'rm -rf "$package_dir"' EXIT
 npm pack --silent --pack-destination "$package_dir" >/dev/null
-# npm 11 runs a dependency's install scripts only when allowed; these three compile native code (older npm: always).
+# These three compile native code at install; npm 11 wants their install scripts allowed (older npm ignores this).
 npm install --global --prefer-offline --no-audit --no-fund --allow-scripts=imds-hop,cap,raw-socket "$package_dir"/imds-hop-*.tgz
 rm -rf "$package_dir"
 trap - EXIT
