@@ -18,7 +18,7 @@ test('the default install is lean: no test-only tools', () => {
   for (const needed of ['netbase', 'ca-certificates', 'iproute2', 'nftables', 'libpcap-dev', 'make', 'g++', 'python3', 'nginx']) {
     assert.ok(runtime.includes(needed), needed);
   }
-  for (const testOnly of ['wrk', 'vagrant', 'shellcheck', 'tshark', 'python3-botocore', 'mmdebstrap', 'nodejs', 'npm']) {
+  for (const testOnly of ['wrk', 'vagrant', 'shellcheck', 'tshark', 'python3-botocore', 'awscli', 'cloud-init', 'mmdebstrap', 'nodejs', 'npm']) {
     assert.ok(!runtime.includes(testOnly), testOnly);
   }
 });
