@@ -1,7 +1,15 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx, so the installed command and the tests run the same code.
-import { register } from 'tsx/esm/api';
+// The `imds-hop` command. In a checkout (src/ present) it runs the TypeScript sources through tsx, so tests and
+// developers run exactly the code they read, never a stale build. The packed package ships the compiled dist/
+// (`npm run build`) and no src/, and runs that: no loader at run time.
+import { existsSync } from 'node:fs';
+import { requireSupportedNode } from '../scripts/node-version.mjs';
 
-register();
-const { main } = await import('../src/cli.ts');
+requireSupportedNode('imds-hop');
+const fromSources = existsSync(new URL('../src/cli.ts', import.meta.url));
+if (fromSources) {
+  const { register } = await import('tsx/esm/api');
+  register();
+}
+const { main } = await import(fromSources ? '../src/cli.ts' : '../dist/cli.js');
 process.exitCode = await main(process.argv);

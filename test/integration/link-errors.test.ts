@@ -1,5 +1,6 @@
 // Operator errors of the link backends: each names the problem and carries a stable code, and nothing is left
-// behind. Run in a namespace of the test's own (and, for "not root", as the unprivileged user nobody).
+// behind. Run in a namespace of the test's own; "without root" is root without CAP_NET_ADMIN and CAP_NET_RAW (dropped
+// from the bounding, inheritable and ambient sets), not another user, so a checkout under a 0700 /root still loads.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -8,7 +9,9 @@ import { LinkError, openPcapLink } from '../../src/link/index.ts';
 import { parseMacAddress } from '../../src/wire/index.ts';
 
 const BIN = join(REPO_ROOT, 'bin/imds-hop.mjs');
-const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+const WITHOUT_NET_CAPS = [
+  'setpriv', '--bounding-set=-net_admin,-net_raw', '--inh-caps=-net_admin,-net_raw', '--ambient-caps=-net_admin,-net_raw',
+];
 
 describe('link backend errors', { skip: skipUnlessRoot }, () => {
   let namespace: string;
@@ -20,9 +23,9 @@ describe('link backend errors', { skip: skipUnlessRoot }, () => {
 
   after(() => cleanupAll());
 
-  const serve = (args: string[], asNobody = false) =>
-    inNamespace(namespace, asNobody ? NOBODY[0] as string : process.execPath, [
-      ...(asNobody ? [...NOBODY.slice(1), process.execPath] : []),
+  const serve = (args: string[], withoutNetCaps = false) =>
+    inNamespace(namespace, withoutNetCaps ? WITHOUT_NET_CAPS[0] as string : process.execPath, [
+      ...(withoutNetCaps ? [...WITHOUT_NET_CAPS.slice(1), process.execPath] : []),
       BIN, 'serve', '--metrics-listen', 'off', '--control-socket', `/tmp/${namespace}.sock`, ...args,
     ]);
 
@@ -39,7 +42,7 @@ describe('link backend errors', { skip: skipUnlessRoot }, () => {
   });
 
   test('tap without root: NOT_PERMITTED', async () => {
-    const result = await serve(['--interface', 'ihnobody0'], true);
+    const result = await serve(['--interface', 'ihnocaps0'], true);
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /needs root \(CAP_NET_ADMIN\) \[NOT_PERMITTED\]/);
   });
