@@ -9,6 +9,7 @@ import { ConfigError, connectionPolicy } from './config/index.ts';
 import { ControlClientError } from './control-client.ts';
 import { addControlCommands } from './cli-control.ts';
 import { addLabCommands } from './cli-lab.ts';
+import { addCallerCommands, CallersCommandError } from './cli-callers.ts';
 import { LabError } from './lab/topology.ts';
 import { createLogger } from './log.ts';
 import type { MetadataOptions } from './imds/instance.ts';
@@ -71,6 +72,7 @@ export function buildProgram(): Command {
     .option('--control-socket <path>', 'control socket for "imds-hop options|events" (default: /run/imds-hop/<interface>.sock)')
     .option('--connection <policy>', 'close: Connection: close after every response, as EC2 does (default); keep-alive: persistent connections', validated(connectionPolicy))
     .option('--metrics-listen <host:port>', `Prometheus metrics listener, or "off" (default: ${SERVE_DEFAULTS.metricsListen})`, listenAddress)
+    .addOption(new Option('--callers <state>', 'name the caller (process, container, NAT source) of every connection').choices(['on', 'off']).default('on'))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(
       new Option('--log-format <format>', 'json lines, pretty lines, or auto: pretty on a terminal, json otherwise')
@@ -97,17 +99,19 @@ export function buildProgram(): Command {
         metricsListen: opts.metricsListen,
         connection: opts.connection,
         options,
+        callers: opts.callers,
       };
       await serve(requested, log);
     });
 
   addControlCommands(program);
   addLabCommands(program);
+  addCallerCommands(program);
   return program;
 }
 
 /** Errors an operator can act on: printed as one line with a stable code, no stack trace. */
-const OPERATOR_ERRORS = [LinkError, ServeError, ConfigError, ControlClientError, ControlServerError, MetricsListenError, LabError];
+const OPERATOR_ERRORS = [LinkError, ServeError, ConfigError, ControlClientError, ControlServerError, MetricsListenError, LabError, CallersCommandError];
 
 export async function main(argv: string[]): Promise<number> {
   try {

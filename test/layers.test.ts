@@ -16,7 +16,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   link: ['wire'],
   config: ['imds'],
   lab: ['wire', 'link'],
-  appliance: ['wire', 'tcp', 'http', 'imds', 'link', 'config'],
+  callers: ['imds', 'link'],
+  appliance: ['wire', 'tcp', 'http', 'imds', 'link', 'config', 'callers'],
   types: [],
 };
 

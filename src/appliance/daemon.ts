@@ -22,6 +22,8 @@ import { IPV6_LOCAL_ID } from './ipv6-peers.ts';
 import { ApplianceMetrics, startMetricsServer } from './metrics.ts';
 import { ControlRequestError, startControlServer, type ControlServer } from './control-server.ts';
 import { defaultControlSocket, type ControlRequest, type EventCommand } from './control-protocol.ts';
+import { CallerTracking } from './caller-tracking.ts';
+import { LinuxProbes } from '../callers/index.ts';
 
 /** What `serve` was asked for; unset fields come from the config file, then from these defaults. */
 export type Backend = 'tap' | 'pcap';
@@ -42,6 +44,8 @@ export interface ServeOptions {
   /** close (EC2's behaviour, default) or keep-alive. */
   connection?: ConnectionPolicy;
   options?: Partial<MetadataOptions>;
+  /** Name the caller of every connection (default on). */
+  callers?: 'on' | 'off';
 }
 
 export const SERVE_DEFAULTS = {
@@ -199,9 +203,13 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
     );
     metrics = new ApplianceMetrics(() => host.counterSnapshot());
     metricsRef.current = metrics;
+    const callers =
+      requested.callers === 'off' ? undefined : new CallerTracking(backend === 'tap' ? 'local' : 'address', new LinuxProbes(), log.child({ layer: 'callers' }));
+    callers?.registerMetrics(metrics.registry);
+    host.connectionObserver = callers;
     const control = await startControlServer(
       settings.controlSocket,
-      (request) => handleControl(request, engine, metrics, log),
+      (request) => (request.op === 'callers' ? (callers?.snapshot() ?? { enabled: false, callers: [], counters: {} }) : handleControl(request, engine, metrics, log)),
       log.child({ layer: 'control' }),
     );
     cleanups.push(() => control.close());
@@ -288,6 +296,8 @@ async function handleControl(
     }
     case 'status':
       return { options: engine.options, events: engine.eventsSnapshot(), imds: metrics.summary() };
+    case 'callers':
+      throw new ControlRequestError('BAD_REQUEST', 'callers is answered by the caller tracking');
   }
 }
 

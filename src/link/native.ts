@@ -4,9 +4,22 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LinkError } from './frame-link.ts';
 
+export interface SocketAttribution {
+  reply: Buffer;
+  pid?: number;
+  files?: { comm?: Buffer; cmdline?: Buffer; cgroup?: Buffer; status?: Buffer; exe?: string; netns?: string };
+}
+
 export interface NativeBindings {
   openTap(name: string): { fd: number; name: string };
   FrameWatcher: new (fd: number, onFrames: (frames: Buffer[]) => void) => { stop(): void };
+  /** One netlink request and the kernel's whole answer, on the thread pool (callers.cc). */
+  netlinkExchange(protocol: number, request: Buffer): Promise<Buffer>;
+  /**
+   * A sock_diag lookup, then the process holding the socket it found (likely pids first, then newest first) and
+   * its /proc files (comm, cmdline, cgroup, status; exe and netns links), all on the thread pool (callers.cc).
+   */
+  attributeSocket(sockDiagRequest: Buffer, maxProcesses: number, likelyPids?: number[]): Promise<SocketAttribution>;
 }
 
 const addonPath = fileURLToPath(
