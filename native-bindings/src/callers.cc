@@ -1,6 +1,7 @@
-// System calls Node cannot make, for naming the caller of a connection, run on libuv's thread pool so the packet
-// path never waits: a netlink request/reply exchange (sock_diag, ctnetlink — the messages are built and parsed in
-// TypeScript), and the sock_diag lookup followed by the search of /proc/*/fd for the process holding the socket.
+// System calls Node cannot make, for naming the caller of a connection: a netlink request/reply exchange
+// (sock_diag, ctnetlink — the messages are built and parsed in TypeScript) and the search of /proc/*/fd for the
+// process holding a socket, on libuv's thread pool so the packet path never waits; and one sock_diag lookup on
+// the calling thread, answered by the kernel inside the send, to catch a client's socket at its SYN.
 #include <napi.h>
 
 #include <algorithm>
@@ -66,7 +67,9 @@ bool Exchange(int protocol, const std::vector<uint8_t>& request, std::vector<uin
   return true;
 }
 
-// The pids holding the wanted inodes: likely pids first, then the newest processes.
+// The pids holding the wanted inodes: likely pids first, then the newest processes. A socket found by sock_diag
+// lives in our network namespace and is held, nearly always, by a process of that namespace: those are searched
+// first, the others only after them (a process may hold a socket of another namespace, but rarely).
 std::vector<std::pair<uint64_t, int>> SearchOwners(std::unordered_set<uint64_t> wanted, int maxProcesses, const std::vector<int>& likelyPids) {
   std::vector<std::pair<uint64_t, int>> found;
   std::vector<int> pids;
@@ -79,6 +82,14 @@ std::vector<std::pair<uint64_t, int>> SearchOwners(std::unordered_set<uint64_t> 
   }
   closedir(proc);
   std::sort(pids.begin(), pids.end(), [](int a, int b) { return a > b; });
+  char ownNetns[64] = {0};
+  readlink("/proc/thread-self/ns/net", ownNetns, sizeof ownNetns - 1);
+  std::stable_partition(pids.begin(), pids.end(), [&ownNetns](int pid) {
+    char path[64];
+    char netns[64] = {0};
+    std::snprintf(path, sizeof path, "/proc/%d/ns/net", pid);
+    return readlink(path, netns, sizeof netns - 1) > 0 && std::strcmp(netns, ownNetns) == 0;
+  });
   pids.insert(pids.begin(), likelyPids.begin(), likelyPids.end());
   int searched = 0;
   char path[320];  // "/proc/PID/fd/" + a directory entry of up to 255 bytes
@@ -165,16 +176,16 @@ Napi::Value NetlinkExchangeFn(const Napi::CallbackInfo& info) {
   return promise;
 }
 
-// attributeSocket(sockDiagRequest, maxProcesses, likelyPids) -> Promise<{ reply, pid?, files? }>: the sock_diag
-// lookup, the search for the process holding the socket it names, and that process's /proc files, in one
-// thread-pool job — a short-lived client (curl) may exit a millisecond after its answer, so nothing waits for
-// the JavaScript thread between the steps. The bytes are returned raw and parsed in TypeScript.
+// findSocketOwner(inode, maxProcesses, likelyPids) -> Promise<{ pid?, files? }>: the search for the process holding
+// a socket and that process's /proc files, in one thread-pool job — a short-lived client (curl) may exit a
+// millisecond after its answer, so nothing waits for the JavaScript thread between the steps. The bytes are
+// returned raw and parsed in TypeScript.
 class SocketAttribution : public Napi::AsyncWorker {
  public:
-  SocketAttribution(Napi::Env env, std::vector<uint8_t> request, int maxProcesses, std::vector<int> likelyPids)
+  SocketAttribution(Napi::Env env, uint64_t inode, int maxProcesses, std::vector<int> likelyPids)
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
-        request_(std::move(request)),
+        inode_(inode),
         maxProcesses_(maxProcesses),
         likelyPids_(std::move(likelyPids)) {}
 
@@ -182,21 +193,7 @@ class SocketAttribution : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    const char* failed = nullptr;
-    if (!Exchange(4 /* NETLINK_SOCK_DIAG */, request_, reply_, &failed)) {
-      errno_ = errno;
-      SetError(std::string(failed) + ": " + std::strerror(errno_));
-      return;
-    }
-    // inet_diag_msg follows the 16-byte netlink header; its inode is at offset 68 (linux/inet_diag.h).
-    constexpr size_t kInodeOffset = sizeof(nlmsghdr) + 68;
-    if (reply_.size() < kInodeOffset + 4) return;
-    const auto* header = reinterpret_cast<const nlmsghdr*>(reply_.data());
-    if (header->nlmsg_type != 20 /* SOCK_DIAG_BY_FAMILY */) return;
-    uint32_t inode = 0;
-    std::memcpy(&inode, reply_.data() + kInodeOffset, 4);
-    if (inode == 0) return;  // TIME-WAIT: no socket, no owner
-    auto found = SearchOwners({inode}, maxProcesses_, likelyPids_);
+    auto found = SearchOwners({inode_}, maxProcesses_, likelyPids_);
     if (found.empty()) return;
     pid_ = found[0].second;
     const char* names[] = {"comm", "cmdline", "cgroup", "status"};
@@ -208,7 +205,6 @@ class SocketAttribution : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     Napi::Object result = Napi::Object::New(env);
-    result.Set("reply", Napi::Buffer<uint8_t>::Copy(env, reply_.data(), reply_.size()));
     if (pid_ > 0) {
       result.Set("pid", Napi::Number::New(env, pid_));
       Napi::Object files = Napi::Object::New(env);
@@ -225,7 +221,7 @@ class SocketAttribution : public Napi::AsyncWorker {
 
   void OnError(const Napi::Error& error) override {
     Napi::Env env = Env();
-    Reject(env, deferred_, error.Message(), errno_);
+    Reject(env, deferred_, error.Message(), 0);
   }
 
  private:
@@ -250,12 +246,10 @@ class SocketAttribution : public Napi::AsyncWorker {
   }
 
   Napi::Promise::Deferred deferred_;
-  std::vector<uint8_t> request_;
+  uint64_t inode_;
   int maxProcesses_;
   std::vector<int> likelyPids_;
-  std::vector<uint8_t> reply_;
   int pid_ = 0;
-  int errno_ = 0;
   std::vector<std::pair<std::string, std::string>> files_;
   std::vector<std::pair<std::string, std::string>> links_;
 };
@@ -271,27 +265,47 @@ std::vector<int> PidList(const Napi::Value& value) {
   return pids;
 }
 
-Napi::Value AttributeSocketFn(const Napi::CallbackInfo& info) {
+Napi::Value FindSocketOwnerFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsBuffer() || !info[1].IsNumber()) {
-    Napi::TypeError::New(env, "attributeSocket(sockDiagRequest: Buffer, maxProcesses: number, likelyPids?: number[])").ThrowAsJavaScriptException();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "findSocketOwner(inode: number, maxProcesses: number, likelyPids?: number[])").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  auto request = info[0].As<Napi::Buffer<uint8_t>>();
-  if (request.Length() < sizeof(nlmsghdr) || request.Length() > kMaxRequestBytes) {
-    Napi::RangeError::New(env, "netlink request must be a whole message of at most 4096 bytes").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  auto* worker = new SocketAttribution(env, std::vector<uint8_t>(request.Data(), request.Data() + request.Length()),
+  auto* worker = new SocketAttribution(env, static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()),
                                        info[1].As<Napi::Number>().Int32Value(), PidList(info.Length() > 2 ? info[2] : env.Undefined()));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
 }
 
+// sockDiagNow(request) -> Buffer: one sock_diag exchange on the calling thread, through one socket kept open.
+// Called at a client's SYN: its socket surely exists then (the client waits for our SYN-ACK), and the kernel
+// answers inside the send, so the receive does not wait (MSG_DONTWAIT; an empty Buffer if it had to).
+Napi::Value SockDiagNowFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  static int fd = -1;
+  if (info.Length() < 1 || !info[0].IsBuffer()) {
+    Napi::TypeError::New(env, "sockDiagNow(request: Buffer)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto request = info[0].As<Napi::Buffer<uint8_t>>();
+  if (fd < 0) fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 4 /* NETLINK_SOCK_DIAG */);
+  if (fd < 0 || request.Length() < sizeof(nlmsghdr) || request.Length() > kMaxRequestBytes) return Napi::Buffer<uint8_t>::New(env, 0);
+  struct sockaddr_nl kernel;
+  std::memset(&kernel, 0, sizeof kernel);
+  kernel.nl_family = AF_NETLINK;
+  uint8_t reply[8192];
+  while (recv(fd, reply, sizeof reply, MSG_DONTWAIT) > 0) {
+  }  // a late answer to an earlier request
+  if (sendto(fd, request.Data(), request.Length(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) return Napi::Buffer<uint8_t>::New(env, 0);
+  ssize_t n = recv(fd, reply, sizeof reply, MSG_DONTWAIT);
+  return Napi::Buffer<uint8_t>::Copy(env, reply, n > 0 ? static_cast<size_t>(n) : 0);
+}
+
 }  // namespace
 
 void InitCallers(Napi::Env env, Napi::Object exports) {
   exports.Set("netlinkExchange", Napi::Function::New(env, NetlinkExchangeFn));
-  exports.Set("attributeSocket", Napi::Function::New(env, AttributeSocketFn));
+  exports.Set("findSocketOwner", Napi::Function::New(env, FindSocketOwnerFn));
+  exports.Set("sockDiagNow", Napi::Function::New(env, SockDiagNowFn));
 }

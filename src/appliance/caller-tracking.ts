@@ -57,12 +57,19 @@ export class CallerTracking implements ConnectionObserver {
   }
 
   private name(connection: ObservedConnection, clientText: string): Promise<CallerIdentity> {
-    return this.resolver.resolve({
+    const startedMs = performance.now();
+    const naming = this.resolver.resolve({
       client: { address: connection.clientAddress, port: connection.clientPort },
       service: { address: connection.serviceAddress, port: connection.servicePort },
       clientText,
       mac: connection.clientMac ? formatMacAddress(connection.clientMac) : undefined,
     });
+    if (this.log.isLevelEnabled('debug')) {
+      void naming.then((identity) =>
+        this.log.debug({ client: clientText, port: connection.clientPort, caller: identity, ms: Math.round((performance.now() - startedMs) * 100) / 100 }, 'connection named'),
+      );
+    }
+    return naming;
   }
 
   answered(id: ConnectionId, target: string, response: ImdsResponse): void {

@@ -12,6 +12,7 @@ const NLMSG_HEADER_BYTES = 16;
 const NLMSG_ERROR = 2;
 const NLMSG_DONE = 3;
 const NLM_F_REQUEST = 0x1;
+const NLM_F_ACK = 0x4;
 const SOCK_DIAG_BY_FAMILY = 20;
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -194,7 +195,8 @@ export function encodeConntrackLookup(service: SocketEndpoint, client: SocketEnd
     true,
   );
   const bytes = new Uint8Array(NLMSG_HEADER_BYTES + 4 + tuple.length);
-  header(new DataView(bytes.buffer), bytes.length, CTNETLINK_GET, NLM_F_REQUEST, seq);
+  // Without NLM_F_ACK this kernel (6.18) answered nothing at all, not even an error; with it, the entry then an ACK.
+  header(new DataView(bytes.buffer), bytes.length, CTNETLINK_GET, NLM_F_REQUEST | NLM_F_ACK, seq);
   bytes[NLMSG_HEADER_BYTES] = familyOf(service.address); // nfgenmsg: family, version 0, res_id 0
   bytes.set(tuple, NLMSG_HEADER_BYTES + 4);
   return bytes;

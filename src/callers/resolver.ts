@@ -78,7 +78,7 @@ export class CallerResolver {
       const cgroup = socket.value.cgroupId === undefined ? undefined : await this.probes.cgroupPathById(socket.value.cgroupId);
       return {
         kind: 'unresolved',
-        name: `uid ${socket.value.uid}${cgroup ? ` in ${cgroup}` : ''}`,
+        name: `uid ${socket.value.uid} in ${cgroup ?? `cgroup id ${socket.value.cgroupId ?? '?'}`}`,
         uid: socket.value.uid,
         cgroup,
         container: cgroup ? containerOfPath(cgroup) : undefined,

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { loadNativeBindings, type SocketAttribution } from '../link/index.ts';
+import { loadNativeBindings, type SocketOwner } from '../link/index.ts';
 import {
   NETLINK_NETFILTER,
   encodeConntrackLookup,
@@ -48,7 +48,7 @@ export interface SystemProbes {
 }
 
 /** What /proc said about a process, from the raw files the native search read. */
-export function processInfoFromFiles(pid: number, files: NonNullable<SocketAttribution['files']>): ProcessInfo | undefined {
+export function processInfoFromFiles(pid: number, files: NonNullable<SocketOwner['files']>): ProcessInfo | undefined {
   if (!files.comm) return undefined; // exited before its files were read
   const uid = /^Uid:\s+(\d+)/m.exec(files.status?.toString('utf8') ?? '')?.[1];
   return {
@@ -82,9 +82,14 @@ export class LinuxProbes implements SystemProbes {
   private addressesByNetns: { atMs: number; owners: Map<string, string> } | undefined;
   private cgroups: { atMs: number; paths: Map<bigint, string> } | undefined;
 
+  /**
+   * The socket is looked up before this returns its promise — at the client's SYN its socket surely exists — and
+   * its owner searched on the thread pool.
+   */
   async localSocket(local: SocketEndpoint, remote: SocketEndpoint): Promise<LocalSocket> {
-    const found = await this.native.attributeSocket(Buffer.from(encodeSockDiagLookup(local, remote, this.nextSeq())), MAX_PROCESSES_SEARCHED, this.likelyOwners);
-    const socket = parseSockDiagReply(found.reply);
+    const socket = parseSockDiagReply(this.native.sockDiagNow(Buffer.from(encodeSockDiagLookup(local, remote, this.nextSeq()))));
+    if (!socket.ok || socket.value.inode === 0) return { socket };
+    const found = await this.native.findSocketOwner(socket.value.inode, MAX_PROCESSES_SEARCHED, this.likelyOwners);
     const pid = found.pid;
     if (pid === undefined || !found.files) return { socket };
     if (!this.likelyOwners.includes(pid)) {
@@ -168,15 +173,18 @@ export class LinuxProbes implements SystemProbes {
 
 /**
  * Where the cgroup2 hierarchy is mounted. `ip netns exec` gives its process a fresh /sys without cgroups, so when
- * this mount namespace has none, look through pid 1's root.
+ * this mount namespace has none, look through the root of a process that has it (pid 1's may be refused).
  */
 async function cgroup2Mount(): Promise<string | undefined> {
-  for (const [mountinfo, prefix] of [['/proc/self/mountinfo', ''], ['/proc/1/mountinfo', '/proc/1/root']] as const) {
-    const mounts = await readFile(mountinfo, 'utf8').catch(() => '');
+  const others = (await readdir('/proc').catch(() => [] as string[])).filter((name) => /^\d+$/.test(name)).slice(0, 64);
+  for (const pid of ['self', '1', String(process.ppid), ...others]) {
+    const mounts = await readFile(`/proc/${pid}/mountinfo`, 'utf8').catch(() => '');
     for (const line of mounts.split('\n')) {
       const [before, after] = line.split(' - ');
       const mountPoint = before?.split(' ')[4];
-      if (after?.startsWith('cgroup2 ') && mountPoint) return `${prefix}${mountPoint}`;
+      if (!after?.startsWith('cgroup2 ') || !mountPoint) continue;
+      const path = pid === 'self' ? mountPoint : `/proc/${pid}/root${mountPoint}`;
+      if (await stat(path).then(() => true, () => false)) return path;
     }
   }
   return undefined;

@@ -4,8 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LinkError } from './frame-link.ts';
 
-export interface SocketAttribution {
-  reply: Buffer;
+export interface SocketOwner {
   pid?: number;
   files?: { comm?: Buffer; cmdline?: Buffer; cgroup?: Buffer; status?: Buffer; exe?: string; netns?: string };
 }
@@ -16,10 +15,12 @@ export interface NativeBindings {
   /** One netlink request and the kernel's whole answer, on the thread pool (callers.cc). */
   netlinkExchange(protocol: number, request: Buffer): Promise<Buffer>;
   /**
-   * A sock_diag lookup, then the process holding the socket it found (likely pids first, then newest first) and
-   * its /proc files (comm, cmdline, cgroup, status; exe and netns links), all on the thread pool (callers.cc).
+   * The process holding a socket inode (likely pids first, then newest first) and its /proc files (comm, cmdline,
+   * cgroup, status; exe and netns links), on the thread pool (callers.cc).
    */
-  attributeSocket(sockDiagRequest: Buffer, maxProcesses: number, likelyPids?: number[]): Promise<SocketAttribution>;
+  findSocketOwner(inode: number, maxProcesses: number, likelyPids?: number[]): Promise<SocketOwner>;
+  /** One sock_diag exchange on this thread; the kernel answers inside the send. Empty when it did not. */
+  sockDiagNow(request: Buffer): Buffer;
 }
 
 const addonPath = fileURLToPath(

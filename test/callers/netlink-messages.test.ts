@@ -78,6 +78,7 @@ test('the conntrack lookup carries the reply tuple, nested, as ctnetlink expects
   const bytes = encodeConntrackLookup(SERVICE, CLIENT, 9);
   const view = new DataView(bytes.buffer);
   assert.equal(view.getUint16(4, true), 0x101); // CTNETLINK, IPCTNL_MSG_CT_GET
+  assert.equal(view.getUint16(6, true), 0x5); // NLM_F_REQUEST | NLM_F_ACK
   assert.equal(bytes[16], 2);
   assert.equal(view.getUint16(22, true), 0x8000 | 2); // CTA_TUPLE_REPLY, nested
   const hex = Buffer.from(bytes).toString('hex');
