@@ -57,6 +57,21 @@ export function shortName(command: string, argv: readonly string[]): string {
   return script ? `${command} ${script.split('/').pop()}` : command;
 }
 
+/**
+ * A command line fit for logs and reports: a session token passed in a header (curl -H "X-aws-ec2-metadata-token:
+ * ...") and values of options that name a secret (--aws-secret-access-key X, --token=X) are replaced.
+ */
+export function redactCommandLine(argv: readonly string[]): string {
+  const redacted: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const previous = argv[i - 1] ?? '';
+    if (/^--?[\w-]*(secret|token|password)[\w-]*$/i.test(previous) && !arg.startsWith('-')) redacted.push('[redacted]');
+    else redacted.push(arg.replace(/(x-aws-ec2-metadata-token\s*:\s*)\S+/gi, '$1[redacted]').replace(/^(--?[\w-]*(?:secret|token|password)[\w-]*=).+$/i, '$1[redacted]'));
+  }
+  return redacted.join(' ');
+}
+
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -2,7 +2,7 @@
 // else the connection-tracking entry (a client forwarded through NAT) and the namespace owning its address; else
 // the address and MAC it came from. Asynchronous and bounded: the packet path never waits for an answer, and when
 // too many are in flight a connection is named by its address at once.
-import { MAX_COMMAND_LINE, shortName, truncate, type CallerIdentity } from './caller.ts';
+import { MAX_COMMAND_LINE, redactCommandLine, shortName, truncate, type CallerIdentity } from './caller.ts';
 import { containerOf, containerOfPath, cgroupPathOf } from './cgroup.ts';
 import type { SocketEndpoint } from './netlink-messages.ts';
 import type { SystemProbes } from './system-probes.ts';
@@ -66,7 +66,7 @@ export class CallerResolver {
           pid: info.pid,
           command: info.command,
           executable: info.executable,
-          commandLine: truncate(info.argv.join(' '), MAX_COMMAND_LINE),
+          commandLine: truncate(redactCommandLine(info.argv), MAX_COMMAND_LINE),
           uid: info.uid ?? socket.value.uid,
           cgroup,
           container: containerOf(info.cgroupText),
