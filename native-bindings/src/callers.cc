@@ -70,7 +70,11 @@ bool Exchange(int protocol, const std::vector<uint8_t>& request, std::vector<uin
 // The pids holding the wanted inodes: likely pids first, then the newest processes. A socket found by sock_diag
 // lives in our network namespace and is held, nearly always, by a process of that namespace: those are searched
 // first, the others only after them (a process may hold a socket of another namespace, but rarely).
-std::vector<std::pair<uint64_t, int>> SearchOwners(std::unordered_set<uint64_t> wanted, int maxProcesses, const std::vector<int>& likelyPids) {
+// `stillOpen` is asked every kRecheckEvery processes: a socket closed meanwhile has no owner left to find, and a
+// search that cannot succeed would otherwise read every process's fds.
+constexpr int kRecheckEvery = 16;
+template <typename StillOpen>
+std::vector<std::pair<uint64_t, int>> SearchOwners(std::unordered_set<uint64_t> wanted, int maxProcesses, const std::vector<int>& likelyPids, StillOpen stillOpen) {
   std::vector<std::pair<uint64_t, int>> found;
   std::vector<int> pids;
   DIR* proc = opendir("/proc");
@@ -96,7 +100,7 @@ std::vector<std::pair<uint64_t, int>> SearchOwners(std::unordered_set<uint64_t> 
   char target[64];
   for (int pid : pids) {
     if (wanted.empty() || searched >= maxProcesses) break;
-    searched++;
+    if (++searched % kRecheckEvery == 0 && !stillOpen()) break;
     std::snprintf(path, sizeof path, "/proc/%d/fd", pid);
     DIR* fds = opendir(path);
     if (fds == nullptr) continue;  // exited, or a kernel thread
@@ -176,16 +180,18 @@ Napi::Value NetlinkExchangeFn(const Napi::CallbackInfo& info) {
   return promise;
 }
 
-// findSocketOwner(inode, maxProcesses, likelyPids) -> Promise<{ pid?, files? }>: the search for the process holding
-// a socket and that process's /proc files, in one thread-pool job — a short-lived client (curl) may exit a
+// findSocketOwner(inode, sockDiagRequest, maxProcesses, likelyPids) -> Promise<{ pid?, files? }>: the search for the
+// process holding
+// a socket (abandoned once the socket is closed) and that process's /proc files, in one thread-pool job — a short-lived client (curl) may exit a
 // millisecond after its answer, so nothing waits for the JavaScript thread between the steps. The bytes are
 // returned raw and parsed in TypeScript.
 class SocketAttribution : public Napi::AsyncWorker {
  public:
-  SocketAttribution(Napi::Env env, uint64_t inode, int maxProcesses, std::vector<int> likelyPids)
+  SocketAttribution(Napi::Env env, uint64_t inode, std::vector<uint8_t> sockDiagRequest, int maxProcesses, std::vector<int> likelyPids)
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
         inode_(inode),
+        sockDiagRequest_(std::move(sockDiagRequest)),
         maxProcesses_(maxProcesses),
         likelyPids_(std::move(likelyPids)) {}
 
@@ -193,7 +199,18 @@ class SocketAttribution : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    auto found = SearchOwners({inode_}, maxProcesses_, likelyPids_);
+    // The same sock_diag lookup again: still answered with this inode while the client holds its socket.
+    auto stillOpen = [this]() {
+      std::vector<uint8_t> reply;
+      const char* failed = nullptr;
+      if (!Exchange(4 /* NETLINK_SOCK_DIAG */, sockDiagRequest_, reply, &failed)) return true;  // cannot tell: go on
+      constexpr size_t kInodeOffset = sizeof(nlmsghdr) + 68;  // inet_diag_msg.idiag_inode
+      if (reply.size() < kInodeOffset + 4 || reinterpret_cast<const nlmsghdr*>(reply.data())->nlmsg_type != 20) return false;
+      uint32_t inode = 0;
+      std::memcpy(&inode, reply.data() + kInodeOffset, 4);
+      return inode == inode_;
+    };
+    auto found = SearchOwners({inode_}, maxProcesses_, likelyPids_, stillOpen);
     if (found.empty()) return;
     pid_ = found[0].second;
     const char* names[] = {"comm", "cmdline", "cgroup", "status"};
@@ -247,6 +264,7 @@ class SocketAttribution : public Napi::AsyncWorker {
 
   Napi::Promise::Deferred deferred_;
   uint64_t inode_;
+  std::vector<uint8_t> sockDiagRequest_;
   int maxProcesses_;
   std::vector<int> likelyPids_;
   int pid_ = 0;
@@ -267,12 +285,18 @@ std::vector<int> PidList(const Napi::Value& value) {
 
 Napi::Value FindSocketOwnerFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
-    Napi::TypeError::New(env, "findSocketOwner(inode: number, maxProcesses: number, likelyPids?: number[])").ThrowAsJavaScriptException();
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsBuffer() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "findSocketOwner(inode: number, sockDiagRequest: Buffer, maxProcesses: number, likelyPids?: number[])").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto request = info[1].As<Napi::Buffer<uint8_t>>();
+  if (request.Length() < sizeof(nlmsghdr) || request.Length() > kMaxRequestBytes) {
+    Napi::RangeError::New(env, "netlink request must be a whole message of at most 4096 bytes").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   auto* worker = new SocketAttribution(env, static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()),
-                                       info[1].As<Napi::Number>().Int32Value(), PidList(info.Length() > 2 ? info[2] : env.Undefined()));
+                                       std::vector<uint8_t>(request.Data(), request.Data() + request.Length()),
+                                       info[2].As<Napi::Number>().Int32Value(), PidList(info.Length() > 3 ? info[3] : env.Undefined()));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

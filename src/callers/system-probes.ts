@@ -87,9 +87,10 @@ export class LinuxProbes implements SystemProbes {
    * its owner searched on the thread pool.
    */
   async localSocket(local: SocketEndpoint, remote: SocketEndpoint): Promise<LocalSocket> {
-    const socket = parseSockDiagReply(this.native.sockDiagNow(Buffer.from(encodeSockDiagLookup(local, remote, this.nextSeq()))));
+    const lookup = Buffer.from(encodeSockDiagLookup(local, remote, this.nextSeq()));
+    const socket = parseSockDiagReply(this.native.sockDiagNow(lookup));
     if (!socket.ok || socket.value.inode === 0) return { socket };
-    const found = await this.native.findSocketOwner(socket.value.inode, MAX_PROCESSES_SEARCHED, this.likelyOwners);
+    const found = await this.native.findSocketOwner(socket.value.inode, lookup, MAX_PROCESSES_SEARCHED, this.likelyOwners);
     const pid = found.pid;
     if (pid === undefined || !found.files) return { socket };
     if (!this.likelyOwners.includes(pid)) {

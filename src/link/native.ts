@@ -16,9 +16,10 @@ export interface NativeBindings {
   netlinkExchange(protocol: number, request: Buffer): Promise<Buffer>;
   /**
    * The process holding a socket inode (likely pids first, then newest first) and its /proc files (comm, cmdline,
-   * cgroup, status; exe and netns links), on the thread pool (callers.cc).
+   * cgroup, status; exe and netns links), on the thread pool (callers.cc). The search stops once the sock_diag
+   * lookup no longer finds that inode: the socket was closed, nobody holds it any more.
    */
-  findSocketOwner(inode: number, maxProcesses: number, likelyPids?: number[]): Promise<SocketOwner>;
+  findSocketOwner(inode: number, sockDiagRequest: Buffer, maxProcesses: number, likelyPids?: number[]): Promise<SocketOwner>;
   /** One sock_diag exchange on this thread; the kernel answers inside the send. Empty when it did not. */
   sockDiagNow(request: Buffer): Buffer;
 }
