@@ -116,7 +116,13 @@ describe('imds-hop callers, assert and check-capture on real clients', { skip: s
     cgroup = join(CGROUP2, uniqueName('cg'));
     mkdirSync(join(cgroup, `docker-${CONTAINER_ID}.scope`), { recursive: true });
     const script = join(directory, 'in-cgroup.py');
-    writeFileSync(script, `import time, urllib.request\nfor _ in range(3): urllib.request.urlopen('${BASE}/latest/meta-data/ami-id', timeout=10).read()\ntime.sleep(0.5)\n`);
+    // Each connection idles 0.3 s between its handshake and its request, so the owner search finds the process
+    // while it holds the socket even on a loaded machine (a connection closed sooner is still counted for the
+    // container, as "unresolved": see the sum below).
+    writeFileSync(
+      script,
+      `import http.client, time\nfor _ in range(3):\n    c = http.client.HTTPConnection('${SERVICE_ADDRESS}', 80, timeout=10)\n    c.connect()\n    time.sleep(0.3)\n    c.request('GET', '/latest/meta-data/ami-id')\n    c.getresponse().read()\n    c.close()\n`,
+    );
     // The shell joins the cgroup before `ip netns exec` (which hides /sys/fs/cgroup); python3 inherits it.
     const procs = join(cgroup, `docker-${CONTAINER_ID}.scope`, 'cgroup.procs');
     const inCgroup = await run('sh', ['-c', `echo $$ > ${procs} && exec ip netns exec ${instance} python3 ${script}`]);
@@ -153,10 +159,11 @@ describe('imds-hop callers, assert and check-capture on real clients', { skip: s
       assert.equal(caller.identity.cgroup, cgroupPath);
       assert.deepEqual(caller.identity.container, { runtime: 'docker', id: CONTAINER_ID });
     }
-    assert.equal(contained.reduce((sum, c) => sum + c.v1, 0), 3, 'every request of the process in the cgroup is attributed to its container');
+    assert.equal(contained.reduce((sum, c) => sum + c.v1, 0), 3, `every request of the process in the cgroup is attributed to its container: ${dump}`);
     const named = contained.find((c) => c.identity.kind === 'process');
     assert.ok(named, dump);
     assert.equal(named.identity.name, 'python3 in-cgroup.py');
+    assert.equal(named.v1, 3, dump);
     assert.equal(named.pids.length, 1);
 
     const forwarded = listed.find((c) => c.identity.kind === 'forwarded');
