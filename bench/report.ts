@@ -6,7 +6,7 @@ export interface Row {
   /** Which interleaved round of the run measured it (1-based). */
   round: number;
   workload: Workload;
-  server: 'imds-hop' | 'node:http' | 'nginx';
+  server: 'imds-hop' | 'imds-hop:callers-off' | 'node:http' | 'nginx';
   requestsPerSecond: number;
   /** Completed PUT+GET flows per second (new-connection-flow only). */
   flowsPerSecond?: number;
@@ -63,6 +63,17 @@ export function ratios(rows: Row[]): Array<{ workload: Workload; baseline: strin
     }
   }
   return out;
+}
+
+/** imds-hop with attribution / without, per workload: req/s and CPU per request, each round and the median. */
+export function attributionCost(all: Row[]): Array<{ workload: Workload; requestsPerSecond: number[]; cpuPerRequest: number[]; medianRequestsPerSecond: number; medianCpuPerRequest: number }> {
+  const workloads = [...new Set(all.filter((r) => r.server === 'imds-hop:callers-off').map((r) => r.workload))];
+  return workloads.flatMap((workload) => {
+    const requestsPerSecond = roundRatios(all, workload, 'imds-hop:callers-off', (r) => r.requestsPerSecond);
+    const cpuPerRequest = roundRatios(all, workload, 'imds-hop:callers-off', (r) => r.cpuMicrosPerRequest);
+    if (requestsPerSecond.length === 0) return [];
+    return [{ workload, requestsPerSecond, cpuPerRequest, medianRequestsPerSecond: medianOf(requestsPerSecond), medianCpuPerRequest: medianOf(cpuPerRequest) }];
+  });
 }
 
 /** Per (workload, server): the round with the median req/s, whole, so its figures stay consistent. */

@@ -16,7 +16,7 @@ import { cpuJiffies, cpuSeconds, peakRssBytes, rssBytes } from './proc-stats.ts'
 import { SERVICE_ADDRESS, startImdsHop, startNginx, startNodeHttp, type RunningServer, type ServerName } from './servers.ts';
 import { IdleHolder } from './idle-holder-client.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
-import { evaluateTargets, medianRows, printTable, type Row, type Workload } from './report.ts';
+import { attributionCost, evaluateTargets, medianRows, printTable, type Row, type Workload } from './report.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
@@ -106,9 +106,9 @@ if (steering && PIN) {
 
 async function startServer(name: ServerName, connection: 'close' | 'keep-alive'): Promise<RunningServer> {
   let running: RunningServer;
-  if (name === 'imds-hop') {
+  if (name === 'imds-hop' || name === 'imds-hop:callers-off') {
     routeClear();
-    running = await startImdsHop(instance, connection, profile ? join(REPO_ROOT, 'artifacts', 'bench', 'profiles') : undefined);
+    running = await startImdsHop(instance, connection, profile ? join(REPO_ROOT, 'artifacts', 'bench', 'profiles') : undefined, name === 'imds-hop' ? 'on' : 'off');
   } else {
     routeToVeth();
     running = name === 'node:http' ? await startNodeHttp(server, instance) : await startNginx(server, instance, tempDir);
@@ -212,7 +212,8 @@ function toRow(round: number, workload: Workload, name: ServerName, m: Measured,
 }
 
 const rows: Row[] = [];
-const servers: ServerName[] = (['imds-hop', 'node:http', 'nginx'] as const).filter((s) => !only || only.includes(s));
+// imds-hop:callers-off only when asked for (--only=imds-hop,imds-hop:callers-off): what naming callers costs.
+const servers: ServerName[] = (['imds-hop', 'imds-hop:callers-off', 'node:http', 'nginx'] as const).filter((s) => (only ? only.includes(s) : s !== 'imds-hop:callers-off'));
 const url = `http://${SERVICE_ADDRESS}/`;
 const wrkBase = { namespace: instance, url, threads: 1, connections: SETTINGS.connections, cpu: PIN?.generator };
 
@@ -288,11 +289,19 @@ const machine = {
 };
 const medians = medianRows(rows);
 const targets = evaluateTargets(medians, rows);
+const attribution = attributionCost(rows);
 printTable(medians, targets, machine, { quick, ...SETTINGS, pinned: PIN ? `server cpu ${PIN.server}, generator cpu ${PIN.generator}` : 'no', receiveSteering: steering ? 'each side on its own cpu' : 'off' });
 const outDir = join(REPO_ROOT, 'artifacts', 'bench');
 mkdirSync(outDir, { recursive: true });
 const outArg = argv.find((a) => a.startsWith('--out='));
 const outFile = outArg ? resolve(outArg.slice('--out='.length)) : join(outDir, 'results.json');
-writeFileSync(outFile, `${JSON.stringify({ date: new Date().toISOString(), quick, settings: { ...SETTINGS, pinning: PIN ?? null, receiveSteering: steering }, machine, medians, rows, targets }, null, 2)}\n`);
+for (const cost of attribution) {
+  const rounds = (values: number[]) => values.map((v) => `${v.toFixed(3)}x`).join(', ');
+  console.log(
+    `attribution cost, ${cost.workload}: req/s with / without ${cost.medianRequestsPerSecond.toFixed(3)}x (rounds ${rounds(cost.requestsPerSecond)}), ` +
+      `CPU per request ${cost.medianCpuPerRequest.toFixed(3)}x (rounds ${rounds(cost.cpuPerRequest)})`,
+  );
+}
+writeFileSync(outFile, `${JSON.stringify({ date: new Date().toISOString(), quick, settings: { ...SETTINGS, pinning: PIN ?? null, receiveSteering: steering }, machine, medians, rows, targets, attribution }, null, 2)}\n`);
 console.log(`\nwrote ${outFile}`);
 process.exit(0);

@@ -13,7 +13,8 @@ const REPO_ROOT = resolve(BENCH_DIR, '..');
 /** File descriptors for 10,000 idle connections and then some: 65536, or the hard limit if that is lower. */
 export const NOFILE = String(Math.min(65536, Number(execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim()) || 65536));
 
-export type ServerName = 'imds-hop' | 'node:http' | 'nginx';
+/** imds-hop:callers-off is imds-hop with caller attribution off (--callers off), to show what naming callers costs. */
+export type ServerName = 'imds-hop' | 'imds-hop:callers-off' | 'node:http' | 'nginx';
 
 export interface RunningServer {
   name: ServerName;
@@ -73,7 +74,7 @@ async function waitServing(clientNamespace: string, timeoutMs = 20_000): Promise
  * `connection` is imds-hop's --connection: EC2 (and imds-hop by default) closes after every response, so the
  * keep-alive workloads ask for keep-alive explicitly; the new-connection flow runs with EC2's default.
  */
-export async function startImdsHop(instanceNamespace: string, connection: 'close' | 'keep-alive', profileDir?: string): Promise<RunningServer> {
+export async function startImdsHop(instanceNamespace: string, connection: 'close' | 'keep-alive', profileDir?: string, callers: 'on' | 'off' = 'on'): Promise<RunningServer> {
   const saved = process.env.NODE_OPTIONS;
   if (profileDir) {
     mkdirSync(profileDir, { recursive: true });
@@ -83,7 +84,7 @@ export async function startImdsHop(instanceNamespace: string, connection: 'close
   let appliance: Appliance;
   try {
     // --log-level after the harness's "debug": one log line per request would measure pino, not the stack.
-    appliance = await Appliance.start(instanceNamespace, ['--log-level', 'info', '--metrics-listen', 'off', '--connection', connection]);
+    appliance = await Appliance.start(instanceNamespace, ['--log-level', 'info', '--metrics-listen', 'off', '--connection', connection, '--callers', callers]);
   } finally {
     if (profileDir) {
       delete process.env.IMDS_HOP_CPU_PROFILE_DIR;
@@ -95,7 +96,7 @@ export async function startImdsHop(instanceNamespace: string, connection: 'close
   const pid = child.pid as number;
   await waitServing(instanceNamespace);
   return {
-    name: 'imds-hop',
+    name: callers === 'on' ? 'imds-hop' : 'imds-hop:callers-off',
     cpuPids: [pid],
     memoryPid: pid,
     instanceDevice: appliance.interfaceName,

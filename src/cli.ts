@@ -10,6 +10,7 @@ import { ControlClientError } from './control-client.ts';
 import { addControlCommands } from './cli-control.ts';
 import { addLabCommands } from './cli-lab.ts';
 import { addFaultCommands } from './cli-faults.ts';
+import { addCallerCommands, CallersCommandError } from './cli-callers.ts';
 import { LabError } from './lab/topology.ts';
 import { createLogger } from './log.ts';
 import type { MetadataOptions } from './imds/instance.ts';
@@ -77,6 +78,7 @@ export function buildProgram(): Command {
     .option('--request-rate <rps>', 'throttle: requests/s, past which the answer is 429 (default: off)')
     .option('--fault-seed <n>', 'seed of the fault rules\' probability rolls (default: [faults] seed, else 1)', integerIn(0, 0xffffffff))
     .option('--metrics-listen <host:port>', `Prometheus metrics listener, or "off" (default: ${SERVE_DEFAULTS.metricsListen})`, listenAddress)
+    .addOption(new Option('--callers <state>', 'name the caller (process, container, NAT source) of every connection').choices(['on', 'off']).default('on'))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(
       new Option('--log-format <format>', 'json lines, pretty lines, or auto: pretty on a terminal, json otherwise')
@@ -109,6 +111,7 @@ export function buildProgram(): Command {
             .filter((entry): entry is [string, string] => entry[1] !== undefined),
         ),
         faultSeed: opts.faultSeed,
+        callers: opts.callers,
       };
       await serve(requested, log);
     });
@@ -116,11 +119,12 @@ export function buildProgram(): Command {
   addControlCommands(program);
   addFaultCommands(program);
   addLabCommands(program);
+  addCallerCommands(program);
   return program;
 }
 
 /** Errors an operator can act on: printed as one line with a stable code, no stack trace. */
-const OPERATOR_ERRORS = [LinkError, ServeError, ConfigError, ControlClientError, ControlServerError, MetricsListenError, LabError];
+const OPERATOR_ERRORS = [LinkError, ServeError, ConfigError, ControlClientError, ControlServerError, MetricsListenError, LabError, CallersCommandError];
 
 export async function main(argv: string[]): Promise<number> {
   try {

@@ -1,4 +1,5 @@
 // The only things Node cannot do for imds-hop: TUNSETIFF on /dev/net/tun, and watching that fd on libuv's loop.
+// (callers.cc adds the netlink exchange and the /proc socket-owner search used to name the caller of a connection.)
 // Frames are read here (to avoid one JS call per EAGAIN) and handed to JS in batches; all logic is in TypeScript.
 #include <napi.h>
 #include <uv.h>
@@ -11,6 +12,8 @@
 #include <string>
 #include <sys/ioctl.h>
 #include <unistd.h>
+
+void InitCallers(Napi::Env env, Napi::Object exports);  // callers.cc
 
 namespace {
 
@@ -142,6 +145,7 @@ class FrameWatcher : public Napi::ObjectWrap<FrameWatcher> {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openTap", Napi::Function::New(env, OpenTap));
   exports.Set("FrameWatcher", FrameWatcher::Define(env));
+  InitCallers(env, exports);
   return exports;
 }
 

@@ -37,7 +37,9 @@ export type ControlRequest =
   | { op: 'metrics' }
   /** kind: which signature's certificate, or the lab CA; rsa2048 when absent. */
   | { op: 'identity-cert'; kind?: CertificateKind }
-  | { op: 'status' };
+  | { op: 'status' }
+  /** Every caller attribution has named, with its counts (imds-hop callers / assert). */
+  | { op: 'callers' };
 
 export type ControlReply = { ok: true; result: unknown } | { ok: false; code: string; error: string };
 

@@ -26,6 +26,8 @@ import { FaultInjector } from './fault-injector.ts';
 import { handleFaultCommand, handleThrottle } from './fault-control.ts';
 import { FaultSpecError, NO_THROTTLE, parseThrottle } from '../faults/index.ts';
 import type { FaultSettings } from '../config/index.ts';
+import { CallerTracking } from './caller-tracking.ts';
+import { LinuxProbes } from '../callers/index.ts';
 
 /** What `serve` was asked for; unset fields come from the config file, then from these defaults. */
 export type Backend = 'tap' | 'pcap';
@@ -50,6 +52,8 @@ export interface ServeOptions {
   throttle?: Record<string, string>;
   /** Seed of the fault rules' probability rolls (default: the config's, else 1). */
   faultSeed?: number;
+  /** Name the caller of every connection (default on). */
+  callers?: 'on' | 'off';
 }
 
 export const SERVE_DEFAULTS = {
@@ -231,9 +235,13 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
     );
     metrics = new ApplianceMetrics(() => host.counterSnapshot());
     metricsRef.current = metrics;
+    const callers =
+      requested.callers === 'off' ? undefined : new CallerTracking(backend === 'tap' ? 'local' : 'address', new LinuxProbes(), log.child({ layer: 'callers' }));
+    callers?.registerMetrics(metrics.registry);
+    host.connectionObserver = callers;
     const control = await startControlServer(
       settings.controlSocket,
-      (request) => handleControl(request, engine, metrics, injector, log),
+      (request) => (request.op === 'callers' ? (callers?.snapshot() ?? { enabled: false, callers: [], counters: {} }) : handleControl(request, engine, metrics, injector, log)),
       log.child({ layer: 'control' }),
     );
     cleanups.push(() => control.close());
@@ -325,6 +333,8 @@ async function handleControl(
     }
     case 'status':
       return { options: engine.options, events: engine.eventsSnapshot(), imds: metrics.summary() };
+    case 'callers':
+      throw new ControlRequestError('BAD_REQUEST', 'callers is answered by the caller tracking');
   }
 }
 

@@ -36,7 +36,7 @@ import {
   type Ipv4Packet,
   type Ipv6Packet,
 } from '../wire/index.ts';
-import { TcpStack, type ConnectionId, type TcpAction, type TcpConfig } from '../tcp/index.ts';
+import { TcpStack, type ConnectionId, type Endpoints, type TcpAction, type TcpConfig } from '../tcp/index.ts';
 import type { HttpLimits } from '../http/index.ts';
 import type { ImdsRequest, ImdsResponse } from '../imds/index.ts';
 import { Counters } from './counters.ts';
@@ -97,6 +97,25 @@ export interface Clock {
   wallMs(): number;
 }
 
+/** A connection's endpoints as seen on the link, for naming its caller (caller-tracking.ts). */
+export interface ObservedConnection {
+  clientAddress: Uint8Array;
+  clientPort: number;
+  serviceAddress: Uint8Array;
+  servicePort: number;
+  clientMac: Uint8Array | undefined;
+}
+
+/** Told about connections and requests by the Host; must return at once (its work is asynchronous). */
+export interface ConnectionObserver {
+  /** A SYN: naming the caller may start before the handshake ends, while a short-lived client still lives. */
+  connecting(connection: ObservedConnection): void;
+  opened(id: ConnectionId, connection: ObservedConnection): void;
+  answered(id: ConnectionId, target: string, response: ImdsResponse): void;
+  closed(id: ConnectionId): void;
+  tokenDied(client: string, clientPort: number, hop: number): void;
+}
+
 export interface ServiceEngine {
   handle(request: ImdsRequest, wallMs: number): ImdsResponse;
 }
@@ -141,6 +160,8 @@ export class Host {
   };
   private dateSecond = Number.NaN;
   private dateText = '';
+  /** Caller attribution, when enabled. */
+  connectionObserver: ConnectionObserver | undefined;
 
   constructor(
     private readonly config: HostConfig,
@@ -302,6 +323,9 @@ export class Host {
     const segment = parseTcpIpv6(ip.payload, ip.src, ip.dst, { acceptOffloadedChecksum: this.config.acceptOffloadedChecksums === true });
     if (!segment.ok) return this.drop(`tcp-${segment.reason}`);
     const peerId = this.ipv6Peers.seen(ip.src, srcMac);
+    if (this.connectionObserver && segment.value.control === 'syn' && segment.value.ack === undefined) {
+      this.connectionObserver.connecting({ clientAddress: ip.src, clientPort: segment.value.srcPort, serviceAddress: ip.dst, servicePort: segment.value.dstPort, clientMac: srcMac });
+    }
     this.apply(this.tcp.receive(peerId, IPV6_LOCAL_ID, segment.value, now), now);
   }
 
@@ -377,7 +401,12 @@ export class Host {
 
   /** Logs (and counts, for a token) one of our packets that a router refused or let expire on the way. */
   private reportRefusedResponse(refused: RefusedResponse): void {
-    if (refused.icmp === 'time-exceeded' && refused.tokenResponse) this.counters.increment('token-responses-died-in-transit');
+    if (refused.icmp === 'time-exceeded' && refused.tokenResponse) {
+      this.counters.increment('token-responses-died-in-transit');
+      if (refused.clientPort !== undefined && refused.sentTtl !== undefined) {
+        this.connectionObserver?.tokenDied(refused.client, refused.clientPort, refused.sentTtl);
+      }
+    }
     this.log.warn(
       refused,
       refused.icmp !== 'time-exceeded'
@@ -391,6 +420,9 @@ export class Host {
   private handleTcp(ip: Ipv4Packet, now: number): void {
     const segment = parseTcp(ip.payload, ip.src, ip.dst, { acceptOffloadedChecksum: this.config.acceptOffloadedChecksums === true });
     if (!segment.ok) return this.drop(`tcp-${segment.reason}`);
+    if (this.connectionObserver && segment.value.control === 'syn' && segment.value.ack === undefined) {
+      this.connectionObserver.connecting(this.observed(ip.src, segment.value.srcPort, ip.dst, segment.value.dstPort));
+    }
     this.apply(this.tcp.receive(ip.src, ip.dst, segment.value, now), now);
   }
 
@@ -409,6 +441,7 @@ export class Host {
           // The HTTP session is created by the first bytes (deliver): an idle connection costs none.
           this.counters.increment('connections-accepted');
           this.config.faults?.connectionOpened(action.id, action.endpoints.remoteAddr);
+          if (this.connectionObserver) this.observeOpened(action.id, action.endpoints);
           break;
         case 'data':
           this.deliver(action.id, action.bytes, now);
@@ -422,6 +455,7 @@ export class Host {
           this.sessions.delete(action.id);
           this.pacer.forget(action.id);
           this.config.faults?.connectionClosed(action.id);
+          this.connectionObserver?.closed(action.id);
           this.counters.increment(`connections-closed-${action.reason}`);
           break;
       }
@@ -441,6 +475,7 @@ export class Host {
       this.counters.increment(`http-responses-${response.status}`);
       if (response.hopLimit !== undefined) this.counters.increment('http-hop-limited-responses');
       if (debug) this.log.debug({ method: request.method, path: request.target, status: response.status }, 'request');
+      this.connectionObserver?.answered(id, request.target, response);
     }
     if (output.errorCode) {
       this.counters.increment(`http-errors-${output.errorCode}`);
@@ -481,6 +516,23 @@ export class Host {
     const mac = this.neighbors.get(endpoints.remoteAddr);
     return { address: formatIpv4Address(endpoints.remoteAddr), mac: mac && formatMacAddress(mac) };
   };
+
+  private observeOpened(id: ConnectionId, endpoints: Endpoints): void {
+    const observer = this.connectionObserver as ConnectionObserver;
+    if (endpoints.localAddr === IPV6_LOCAL_ID && this.config.ipv6) {
+      const peer = this.ipv6Peers.lookup(endpoints.remoteAddr);
+      if (!peer) return;
+      const { serviceAddress } = this.config.ipv6;
+      observer.opened(id, { clientAddress: peer.address, clientPort: endpoints.remotePort, serviceAddress, servicePort: endpoints.localPort, clientMac: peer.mac });
+      return;
+    }
+    observer.opened(id, this.observed(endpoints.remoteAddr, endpoints.remotePort, endpoints.localAddr, endpoints.localPort));
+  }
+
+  private observed(clientAddress: number, clientPort: number, serviceAddress: number, servicePort: number): ObservedConnection {
+    const v4 = (address: number) => new Uint8Array([address >>> 24, (address >>> 16) & 0xff, (address >>> 8) & 0xff, address & 0xff]);
+    return { clientAddress: v4(clientAddress), clientPort, serviceAddress: v4(serviceAddress), servicePort, clientMac: this.neighbors.get(clientAddress) };
+  }
 
   private transmitSegment(action: Extract<TcpAction, { kind: 'transmit' }>): void {
     if (action.localAddr === IPV6_LOCAL_ID && this.config.ipv6) return this.transmitSegmentIpv6(this.config.ipv6, action);

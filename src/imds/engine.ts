@@ -344,20 +344,22 @@ export class ImdsEngine {
       const verdict = this.tokens.verify(token, wallMs);
       if (verdict !== 'valid') {
         this.count('tokens_rejected', { reason: verdict });
-        return unauthorized(method);
+        return { ...unauthorized(method), tokenUse: 'token-rejected' };
       }
       const remaining = Math.max(1, Math.ceil((this.tokens.expiresAtMs(token) - wallMs) / 1000));
       ttlHeader = [[TTL_RESPONSE_HEADER, String(remaining)]];
     } else if (this.currentOptions.httpTokens === 'required') {
       this.count('metadata_no_token_rejected');
-      return unauthorized(method);
+      return { ...unauthorized(method), tokenUse: 'v1-rejected' };
     } else {
       this.count('metadata_no_token');
     }
 
+    const tokenUse = token !== undefined ? 'v2' : 'v1';
     const node = this.resolve(path);
-    if (node === undefined) return errorResponse(404);
+    if (node === undefined) return { ...errorResponse(404), tokenUse };
     let body: Body;
+    let credentialsDelivery: ImdsResponse['credentialsDelivery'];
     if (node.kind === 'dir') {
       body = lines(
         [...node.children].map(([name, child]) => {
@@ -369,7 +371,10 @@ export class ImdsEngine {
       );
     } else {
       body = node.body();
-      if (node.servesRole) this.count('credentials_served', { role_delivery: token !== undefined ? '2.0' : '1.0' });
+      if (node.servesRole) {
+        credentialsDelivery = token !== undefined ? '2.0' : '1.0';
+        this.count('credentials_served', { role_delivery: credentialsDelivery });
+      }
     }
     return {
       status: 200,
@@ -380,6 +385,8 @@ export class ImdsEngine {
         ['Last-Modified', (this.lastModified ??= httpDate(this.deps.bootWallMs))],
       ],
       body,
+      tokenUse,
+      ...(credentialsDelivery ? { credentialsDelivery } : {}),
     };
   }
 
@@ -391,18 +398,18 @@ export class ImdsEngine {
     }
     if (method !== 'PUT') {
       this.count('token_requests_refused', { reason: 'method' });
-      return tokenMethodNotAllowed();
+      return { ...tokenMethodNotAllowed(), tokenUse: 'token-refused' };
     }
     // A proxied request (X-Forwarded-For) gets no token: IMDSv2's defence against open reverse proxies.
     if (header(request, 'x-forwarded-for') !== undefined) {
       this.count('token_requests_refused', { reason: 'x-forwarded-for' });
-      return forwardedTokenRefusal();
+      return { ...forwardedTokenRefusal(), tokenUse: 'token-refused' };
     }
     const ttlText = header(request, TTL_HEADER);
     const ttlSeconds = ttlText !== undefined && /^[0-9]{1,6}$/.test(ttlText) ? Number(ttlText) : NaN;
     if (!(ttlSeconds >= 1 && ttlSeconds <= MAX_TOKEN_TTL_SECONDS)) {
       this.count('token_requests_refused', { reason: 'bad-ttl' });
-      return errorResponse(400);
+      return { ...errorResponse(400), tokenUse: 'token-refused' };
     }
     this.count('tokens_issued');
     return {
@@ -413,6 +420,7 @@ export class ImdsEngine {
       ],
       body: this.tokens.issue(ttlSeconds, wallMs),
       hopLimit: this.currentOptions.httpPutResponseHopLimit,
+      tokenUse: 'token-issued',
     };
   }
 

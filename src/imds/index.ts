@@ -1,4 +1,4 @@
-export type { ImdsRequest, ImdsResponse } from './types.ts';
+export type { ImdsRequest, ImdsResponse, TokenUse } from './types.ts';
 export { TokenAuthority, type TokenVerdict } from './token.ts';
 export {
   ImdsEngine,

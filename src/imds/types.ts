@@ -7,6 +7,13 @@ export interface ImdsRequest {
   headers: ReadonlyArray<readonly [string, string]>;
 }
 
+/**
+ * How a request used the session-token protocol, for accounting per caller: a token issued or refused, a
+ * metadata request with a valid token (v2), with a rejected token, without one (v1), or without one while
+ * tokens are required (v1-rejected); none for anything else (endpoint disabled, wrong method).
+ */
+export type TokenUse = 'token-issued' | 'token-refused' | 'v2' | 'token-rejected' | 'v1' | 'v1-rejected' | 'none';
+
 export interface ImdsResponse {
   status: number;
   headers: ReadonlyArray<readonly [string, string]>;
@@ -18,6 +25,9 @@ export interface ImdsResponse {
    * in this order and case, nothing added (no Server/Date/Connection unless listed). `headers` is then ignored.
    */
   captured?: { reason: string; headers: readonly CapturedHeader[] };
+  tokenUse?: TokenUse;
+  /** Set when role credentials were served: '1.0' without a token, '2.0' with one (as the metric's label). */
+  credentialsDelivery?: '1.0' | '2.0';
 }
 
 /** A header of a head EC2 sends in a layout of its own: a fixed value, or one the HTTP layer fills in. */

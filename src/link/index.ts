@@ -3,3 +3,4 @@ export { openTapLink } from './tap-link.ts';
 export { createMemoryLinkPair } from './memory-link.ts';
 export { configureTapInterface, type InterfacePlan } from './interface-config.ts';
 export { openPcapLink, captureFilter, type PcapLinkOptions } from './pcap-link.ts';
+export { loadNativeBindings, type NativeBindings, type SocketOwner } from './native.ts';

@@ -4,9 +4,24 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LinkError } from './frame-link.ts';
 
+export interface SocketOwner {
+  pid?: number;
+  files?: { comm?: Buffer; cmdline?: Buffer; cgroup?: Buffer; status?: Buffer; exe?: string; netns?: string };
+}
+
 export interface NativeBindings {
   openTap(name: string): { fd: number; name: string };
   FrameWatcher: new (fd: number, onFrames: (frames: Buffer[]) => void) => { stop(): void };
+  /** One netlink request and the kernel's whole answer, on the thread pool (callers.cc). */
+  netlinkExchange(protocol: number, request: Buffer): Promise<Buffer>;
+  /**
+   * The process holding a socket inode (likely pids first, then newest first) and its /proc files (comm, cmdline,
+   * cgroup, status; exe and netns links), on the thread pool (callers.cc). The search stops once the sock_diag
+   * lookup no longer finds that inode: the socket was closed, nobody holds it any more.
+   */
+  findSocketOwner(inode: number, sockDiagRequest: Buffer, maxProcesses: number, likelyPids?: number[]): Promise<SocketOwner>;
+  /** One sock_diag exchange on this thread; the kernel answers inside the send. Empty when it did not. */
+  sockDiagNow(request: Buffer): Buffer;
 }
 
 const addonPath = fileURLToPath(

@@ -297,3 +297,44 @@ test("the peer's FIN is acknowledged before our FIN leaves, and nothing stale fo
     stop();
   }
 });
+
+test('caller tracking: named from the SYN, requests counted for the caller, the fallback after a dead token logged', async () => {
+  const { CallerTracking } = await import('../../src/appliance/caller-tracking.ts');
+  const { log, records } = recordingLogger();
+  const { host, peer, stop } = startHost(log);
+  const asked: string[] = [];
+  const tracking = new CallerTracking('local', {
+    localSocket: async (local) => {
+      asked.push(`${local.address.join('.')}:${local.port}`);
+      return {
+        socket: { ok: true, value: { inode: 7, uid: 1000, cgroupId: 1n, state: 2 } },
+        process: { pid: 321, command: 'python3', executable: '/usr/bin/python3', argv: ['python3', 'app.py'], uid: 1000, cgroupText: '0::/\n', netnsLink: 'net:[1]' },
+      };
+    },
+    conntrackOriginal: async () => ({ ok: false, reason: 'not-found' }),
+    netnsName: async () => undefined,
+    netnsOwningAddress: async () => undefined,
+    cgroupPathById: async () => undefined,
+  }, log);
+  host.connectionObserver = tracking;
+  const routerAddr = parseIpv4Address('169.254.0.1');
+  try {
+    const state = await connect(peer);
+    assert.deepEqual(asked, ['169.254.169.253:40000'], 'named once, starting at the SYN');
+    const tokenPacket = await firstDataPacket(peer, state, 'PUT /latest/api/token HTTP/1.1\r\nHost: x\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n');
+    const original = tokenPacket.slice(0, 28);
+    original[8] = 1;
+    peer.send(encodeIcmpFrame({ srcMac: peerMac, dstMac: serviceMac, srcAddr: routerAddr, dstAddr: serviceAddr, ttl: 64, identification: 9, message: { kind: 'time-exceeded', code: 0, original } }));
+    await exchange(peer, state, 'GET /latest/meta-data/iam/security-credentials/imds-hop-instance-role HTTP/1.1\r\nHost: x\r\n\r\n', /"Expiration" : "[^"]+"\s*}$/);
+    const [caller] = tracking.snapshot().callers;
+    assert.equal(caller?.identity.name, 'python3 app.py');
+    assert.deepEqual(caller?.pids, [321]);
+    assert.deepEqual([caller?.tokensIssued, caller?.v1, caller?.credentials['1.0'], caller?.fallbacksToV1], [1, 1, 1, 1]);
+    const messages = records.map((r) => r.msg);
+    assert.ok(messages.includes(`python3 app.py fell back to IMDSv1 after its token died at hop ${HOP_LIMIT} — raise the hop limit to ${HOP_LIMIT + 1} or run it on the instance`), messages.join('\n'));
+    assert.ok(messages.includes('python3 app.py used IMDSv1: its first request without a token'));
+    assert.ok(messages.includes('python3 app.py fetched role credentials without a token (IMDSv1)'));
+  } finally {
+    stop();
+  }
+});

@@ -1,0 +1,335 @@
+// System calls Node cannot make, for naming the caller of a connection: a netlink request/reply exchange
+// (sock_diag, ctnetlink — the messages are built and parsed in TypeScript) and the search of /proc/*/fd for the
+// process holding a socket, on libuv's thread pool so the packet path never waits; and one sock_diag lookup on
+// the calling thread, answered by the kernel inside the send, to catch a client's socket at its SYN.
+#include <napi.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <dirent.h>
+#include <linux/netlink.h>
+#include <string>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <unordered_set>
+#include <vector>
+
+namespace {
+
+constexpr size_t kMaxReplyBytes = 1 << 20;   // one exact lookup answers in a few hundred bytes
+constexpr size_t kMaxRequestBytes = 4096;
+constexpr int kReplyTimeoutMs = 1000;
+constexpr int kMaxFdsPerProcess = 65536;
+
+// One request, the whole answer; false with errno set on failure.
+bool Exchange(int protocol, const std::vector<uint8_t>& request, std::vector<uint8_t>& reply, const char** failed) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+  if (fd < 0) return *failed = "socket(AF_NETLINK)", false;
+  struct timeval timeout = {kReplyTimeoutMs / 1000, (kReplyTimeoutMs % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  struct sockaddr_nl kernel;
+  std::memset(&kernel, 0, sizeof kernel);
+  kernel.nl_family = AF_NETLINK;
+  if (sendto(fd, request.data(), request.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) {
+    int err = errno;
+    close(fd);
+    errno = err;
+    return *failed = "sendto(netlink)", false;
+  }
+  std::vector<uint8_t> buffer(65536);
+  bool complete = false;
+  while (!complete && reply.size() < kMaxReplyBytes) {
+    ssize_t n = recv(fd, buffer.data(), buffer.size(), 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      close(fd);
+      errno = err;
+      return *failed = "recv(netlink)", false;
+    }
+    if (n == 0) break;
+    reply.insert(reply.end(), buffer.begin(), buffer.begin() + n);
+    // Walk the messages only to know when the answer ends; their meaning is decoded in TypeScript.
+    size_t offset = 0;
+    while (offset + sizeof(nlmsghdr) <= static_cast<size_t>(n)) {
+      const auto* header = reinterpret_cast<const nlmsghdr*>(buffer.data() + offset);
+      if (header->nlmsg_len < sizeof(nlmsghdr)) break;
+      if (!(header->nlmsg_flags & NLM_F_MULTI) || header->nlmsg_type == NLMSG_DONE || header->nlmsg_type == NLMSG_ERROR) {
+        complete = true;
+      }
+      offset += NLMSG_ALIGN(header->nlmsg_len);
+    }
+  }
+  close(fd);
+  return true;
+}
+
+// The pids holding the wanted inodes: likely pids first, then the newest processes. A socket found by sock_diag
+// lives in our network namespace and is held, nearly always, by a process of that namespace: those are searched
+// first, the others only after them (a process may hold a socket of another namespace, but rarely).
+// `stillOpen` is asked every kRecheckEvery processes: a socket closed meanwhile has no owner left to find, and a
+// search that cannot succeed would otherwise read every process's fds.
+constexpr int kRecheckEvery = 16;
+template <typename StillOpen>
+std::vector<std::pair<uint64_t, int>> SearchOwners(std::unordered_set<uint64_t> wanted, int maxProcesses, const std::vector<int>& likelyPids, StillOpen stillOpen) {
+  std::vector<std::pair<uint64_t, int>> found;
+  std::vector<int> pids;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return found;
+  while (dirent* entry = readdir(proc)) {
+    char* end = nullptr;
+    long pid = std::strtol(entry->d_name, &end, 10);
+    if (end != entry->d_name && *end == '\0' && pid > 0) pids.push_back(static_cast<int>(pid));
+  }
+  closedir(proc);
+  std::sort(pids.begin(), pids.end(), [](int a, int b) { return a > b; });
+  char ownNetns[64] = {0};
+  readlink("/proc/thread-self/ns/net", ownNetns, sizeof ownNetns - 1);
+  std::stable_partition(pids.begin(), pids.end(), [&ownNetns](int pid) {
+    char path[64];
+    char netns[64] = {0};
+    std::snprintf(path, sizeof path, "/proc/%d/ns/net", pid);
+    return readlink(path, netns, sizeof netns - 1) > 0 && std::strcmp(netns, ownNetns) == 0;
+  });
+  pids.insert(pids.begin(), likelyPids.begin(), likelyPids.end());
+  int searched = 0;
+  char path[320];  // "/proc/PID/fd/" + a directory entry of up to 255 bytes
+  char target[64];
+  for (int pid : pids) {
+    if (wanted.empty() || searched >= maxProcesses) break;
+    if (++searched % kRecheckEvery == 0 && !stillOpen()) break;
+    std::snprintf(path, sizeof path, "/proc/%d/fd", pid);
+    DIR* fds = opendir(path);
+    if (fds == nullptr) continue;  // exited, or a kernel thread
+    int seen = 0;
+    while (dirent* fdEntry = readdir(fds)) {
+      if (fdEntry->d_name[0] == '.' || ++seen > kMaxFdsPerProcess) continue;
+      std::snprintf(path, sizeof path, "/proc/%d/fd/%s", pid, fdEntry->d_name);
+      ssize_t n = readlink(path, target, sizeof target - 1);
+      if (n <= 8 || std::strncmp(target, "socket:[", 8) != 0) continue;
+      target[n] = '\0';
+      uint64_t inode = std::strtoull(target + 8, nullptr, 10);
+      if (wanted.erase(inode) > 0) found.emplace_back(inode, pid);
+    }
+    closedir(fds);
+  }
+  return found;
+}
+
+void Reject(Napi::Env env, Napi::Promise::Deferred& deferred, const std::string& message, int err) {
+  Napi::Error error = Napi::Error::New(env, message);
+  error.Set("errno", Napi::Number::New(env, err));
+  deferred.Reject(error.Value());
+}
+
+// netlinkExchange(protocol, request) -> Promise<Buffer>: sends one request, returns every reply byte until the
+// kernel's answer is complete (a non-multipart message, NLMSG_DONE or NLMSG_ERROR).
+class NetlinkExchange : public Napi::AsyncWorker {
+ public:
+  NetlinkExchange(Napi::Env env, int protocol, std::vector<uint8_t> request)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), protocol_(protocol), request_(std::move(request)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    const char* failed = nullptr;
+    if (!Exchange(protocol_, request_, reply_, &failed)) Fail(failed);
+  }
+
+  void OnOK() override {
+    deferred_.Resolve(Napi::Buffer<uint8_t>::Copy(Env(), reply_.data(), reply_.size()));
+  }
+
+  void OnError(const Napi::Error& error) override {
+    Napi::Env env = Env();
+    Reject(env, deferred_, error.Message(), errno_);
+  }
+
+ private:
+  void Fail(const char* what) {
+    errno_ = errno;
+    SetError(std::string(what) + ": " + std::strerror(errno_));
+  }
+
+  Napi::Promise::Deferred deferred_;
+  int protocol_;
+  std::vector<uint8_t> request_;
+  std::vector<uint8_t> reply_;
+  int errno_ = 0;
+};
+
+Napi::Value NetlinkExchangeFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsBuffer()) {
+    Napi::TypeError::New(env, "netlinkExchange(protocol: number, request: Buffer)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto request = info[1].As<Napi::Buffer<uint8_t>>();
+  if (request.Length() < sizeof(nlmsghdr) || request.Length() > kMaxRequestBytes) {
+    Napi::RangeError::New(env, "netlink request must be a whole message of at most 4096 bytes").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto* worker = new NetlinkExchange(env, info[0].As<Napi::Number>().Int32Value(),
+                                     std::vector<uint8_t>(request.Data(), request.Data() + request.Length()));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+// findSocketOwner(inode, sockDiagRequest, maxProcesses, likelyPids) -> Promise<{ pid?, files? }>: the search for the
+// process holding
+// a socket (abandoned once the socket is closed) and that process's /proc files, in one thread-pool job — a short-lived client (curl) may exit a
+// millisecond after its answer, so nothing waits for the JavaScript thread between the steps. The bytes are
+// returned raw and parsed in TypeScript.
+class SocketAttribution : public Napi::AsyncWorker {
+ public:
+  SocketAttribution(Napi::Env env, uint64_t inode, std::vector<uint8_t> sockDiagRequest, int maxProcesses, std::vector<int> likelyPids)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        inode_(inode),
+        sockDiagRequest_(std::move(sockDiagRequest)),
+        maxProcesses_(maxProcesses),
+        likelyPids_(std::move(likelyPids)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    // The same sock_diag lookup again: still answered with this inode while the client holds its socket.
+    auto stillOpen = [this]() {
+      std::vector<uint8_t> reply;
+      const char* failed = nullptr;
+      if (!Exchange(4 /* NETLINK_SOCK_DIAG */, sockDiagRequest_, reply, &failed)) return true;  // cannot tell: go on
+      constexpr size_t kInodeOffset = sizeof(nlmsghdr) + 68;  // inet_diag_msg.idiag_inode
+      if (reply.size() < kInodeOffset + 4 || reinterpret_cast<const nlmsghdr*>(reply.data())->nlmsg_type != 20) return false;
+      uint32_t inode = 0;
+      std::memcpy(&inode, reply.data() + kInodeOffset, 4);
+      return inode == inode_;
+    };
+    auto found = SearchOwners({inode_}, maxProcesses_, likelyPids_, stillOpen);
+    if (found.empty()) return;
+    pid_ = found[0].second;
+    const char* names[] = {"comm", "cmdline", "cgroup", "status"};
+    for (const char* name : names) files_.emplace_back(name, ReadSmall(pid_, name));
+    links_.emplace_back("exe", ReadLink(pid_, "exe"));
+    links_.emplace_back("netns", ReadLink(pid_, "ns/net"));
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Object result = Napi::Object::New(env);
+    if (pid_ > 0) {
+      result.Set("pid", Napi::Number::New(env, pid_));
+      Napi::Object files = Napi::Object::New(env);
+      for (auto& [name, bytes] : files_) {
+        if (!bytes.empty()) files.Set(name, Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+      }
+      for (auto& [name, text] : links_) {
+        if (!text.empty()) files.Set(name, Napi::String::New(env, text));
+      }
+      result.Set("files", files);
+    }
+    deferred_.Resolve(result);
+  }
+
+  void OnError(const Napi::Error& error) override {
+    Napi::Env env = Env();
+    Reject(env, deferred_, error.Message(), 0);
+  }
+
+ private:
+  static std::string ReadSmall(int pid, const char* name) {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
+    FILE* file = std::fopen(path, "re");
+    if (file == nullptr) return {};
+    std::string text(8192, '\0');
+    size_t n = std::fread(text.data(), 1, text.size(), file);
+    std::fclose(file);
+    text.resize(n);
+    return text;
+  }
+
+  static std::string ReadLink(int pid, const char* name) {
+    char path[64];
+    char target[4096];
+    std::snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    return n > 0 ? std::string(target, static_cast<size_t>(n)) : std::string();
+  }
+
+  Napi::Promise::Deferred deferred_;
+  uint64_t inode_;
+  std::vector<uint8_t> sockDiagRequest_;
+  int maxProcesses_;
+  std::vector<int> likelyPids_;
+  int pid_ = 0;
+  std::vector<std::pair<std::string, std::string>> files_;
+  std::vector<std::pair<std::string, std::string>> links_;
+};
+
+std::vector<int> PidList(const Napi::Value& value) {
+  std::vector<int> pids;
+  if (!value.IsArray()) return pids;
+  Napi::Array list = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < list.Length() && i < 64; i++) {
+    Napi::Value item = list.Get(i);
+    if (item.IsNumber()) pids.push_back(item.As<Napi::Number>().Int32Value());
+  }
+  return pids;
+}
+
+Napi::Value FindSocketOwnerFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsBuffer() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "findSocketOwner(inode: number, sockDiagRequest: Buffer, maxProcesses: number, likelyPids?: number[])").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto request = info[1].As<Napi::Buffer<uint8_t>>();
+  if (request.Length() < sizeof(nlmsghdr) || request.Length() > kMaxRequestBytes) {
+    Napi::RangeError::New(env, "netlink request must be a whole message of at most 4096 bytes").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto* worker = new SocketAttribution(env, static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()),
+                                       std::vector<uint8_t>(request.Data(), request.Data() + request.Length()),
+                                       info[2].As<Napi::Number>().Int32Value(), PidList(info.Length() > 3 ? info[3] : env.Undefined()));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+// sockDiagNow(request) -> Buffer: one sock_diag exchange on the calling thread, through one socket kept open.
+// Called at a client's SYN: its socket surely exists then (the client waits for our SYN-ACK), and the kernel
+// answers inside the send, so the receive does not wait (MSG_DONTWAIT; an empty Buffer if it had to).
+Napi::Value SockDiagNowFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  static int fd = -1;
+  if (info.Length() < 1 || !info[0].IsBuffer()) {
+    Napi::TypeError::New(env, "sockDiagNow(request: Buffer)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto request = info[0].As<Napi::Buffer<uint8_t>>();
+  if (fd < 0) fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 4 /* NETLINK_SOCK_DIAG */);
+  if (fd < 0 || request.Length() < sizeof(nlmsghdr) || request.Length() > kMaxRequestBytes) return Napi::Buffer<uint8_t>::New(env, 0);
+  struct sockaddr_nl kernel;
+  std::memset(&kernel, 0, sizeof kernel);
+  kernel.nl_family = AF_NETLINK;
+  uint8_t reply[8192];
+  while (recv(fd, reply, sizeof reply, MSG_DONTWAIT) > 0) {
+  }  // a late answer to an earlier request
+  if (sendto(fd, request.Data(), request.Length(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) return Napi::Buffer<uint8_t>::New(env, 0);
+  ssize_t n = recv(fd, reply, sizeof reply, MSG_DONTWAIT);
+  return Napi::Buffer<uint8_t>::Copy(env, reply, n > 0 ? static_cast<size_t>(n) : 0);
+}
+
+}  // namespace
+
+void InitCallers(Napi::Env env, Napi::Object exports) {
+  exports.Set("netlinkExchange", Napi::Function::New(env, NetlinkExchangeFn));
+  exports.Set("findSocketOwner", Napi::Function::New(env, FindSocketOwnerFn));
+  exports.Set("sockDiagNow", Napi::Function::New(env, SockDiagNowFn));
+}

@@ -1,0 +1,192 @@
+// Caller attribution wired to a Host: each connection is named once, asynchronously (the Host never waits), its
+// requests counted for that caller; a caller's first IMDSv1 request, first credentials without a token and
+// fallback to IMDSv1 after its token died at a router are logged once each; Prometheus gets per-caller series
+// for the top callers and "other" for the rest, so the label values stay bounded.
+import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { CallerRegistry, CallerResolver, formatAddress, type CallerEvent, type CallerIdentity, type CallerStats, type SystemProbes, type AttributionMode } from '../callers/index.ts';
+import type { ImdsResponse } from '../imds/index.ts';
+import type { ConnectionId } from '../tcp/index.ts';
+import { formatMacAddress } from '../wire/index.ts';
+import type { ConnectionObserver, ObservedConnection } from './host.ts';
+
+/** Callers with series of their own in the metrics; the rest are summed as "other". */
+export const CALLER_LABELS_TOP = 10;
+const MAX_PATH = 200;
+
+export interface CallersSnapshot {
+  enabled: boolean;
+  mode?: AttributionMode;
+  callers: CallerStats[];
+  counters: Record<string, number>;
+}
+
+/** Namings started at a SYN and not yet claimed by an accepted connection; past it the oldest is dropped. */
+const MAX_EARLY_NAMINGS = 1024;
+
+export class CallerTracking implements ConnectionObserver {
+  readonly registry = new CallerRegistry();
+  private readonly resolver: CallerResolver;
+  /** By "address|port": namings begun at the SYN, claimed when the handshake completes. */
+  private readonly early = new Map<string, Promise<CallerIdentity>>();
+
+  constructor(
+    readonly mode: AttributionMode,
+    probes: SystemProbes,
+    private readonly log: Logger,
+    private readonly wallMs: () => number = Date.now,
+  ) {
+    this.resolver = new CallerResolver(mode, probes);
+  }
+
+  connecting(connection: ObservedConnection): void {
+    const clientText = formatAddress(connection.clientAddress);
+    const key = `${clientText}|${connection.clientPort}`;
+    if (this.early.has(key)) return; // a retransmitted SYN
+    if (this.early.size >= MAX_EARLY_NAMINGS) this.early.delete(this.early.keys().next().value as string);
+    this.early.set(key, this.name(connection, clientText));
+  }
+
+  opened(id: ConnectionId, connection: ObservedConnection): void {
+    const clientText = formatAddress(connection.clientAddress);
+    const key = `${clientText}|${connection.clientPort}`;
+    this.registry.open(id, clientText, connection.clientPort);
+    const naming = this.early.get(key) ?? this.name(connection, clientText);
+    this.early.delete(key);
+    void naming.then((identity) => this.report(this.registry.resolved(id, identity, this.wallMs())));
+  }
+
+  private name(connection: ObservedConnection, clientText: string): Promise<CallerIdentity> {
+    const startedMs = performance.now();
+    const naming = this.resolver.resolve({
+      client: { address: connection.clientAddress, port: connection.clientPort },
+      service: { address: connection.serviceAddress, port: connection.servicePort },
+      clientText,
+      mac: connection.clientMac ? formatMacAddress(connection.clientMac) : undefined,
+    });
+    if (this.log.isLevelEnabled('debug')) {
+      void naming.then((identity) =>
+        this.log.debug({ client: clientText, port: connection.clientPort, caller: identity, ms: Math.round((performance.now() - startedMs) * 100) / 100 }, 'connection named'),
+      );
+    }
+    return naming;
+  }
+
+  answered(id: ConnectionId, target: string, response: ImdsResponse): void {
+    const path = target.split(/[?#]/, 1)[0] ?? '';
+    this.report(
+      this.registry.request(id, {
+        use: response.tokenUse ?? 'none',
+        credentials: response.credentialsDelivery,
+        path: path.length > MAX_PATH ? path.slice(0, MAX_PATH) : path,
+        atMs: this.wallMs(),
+      }),
+    );
+  }
+
+  closed(id: ConnectionId): void {
+    this.registry.closed(id);
+  }
+
+  tokenDied(client: string, clientPort: number, hop: number): void {
+    this.registry.tokenDied(client, clientPort, hop);
+  }
+
+  snapshot(): CallersSnapshot {
+    return {
+      enabled: true,
+      mode: this.mode,
+      callers: this.registry.callers(),
+      counters: { ...this.registry.counters, ...prefixed('attributions-', this.resolver.counters), 'connections-tracked': this.registry.connectionCount },
+    };
+  }
+
+  /** Per-caller series on the appliance's Prometheus registry, computed at scrape time. */
+  registerMetrics(registry: Registry): void {
+    const callers = () => this.registry.callers();
+    new Gauge({
+      name: 'imds_hop_caller_requests',
+      help: `Requests by caller (top ${CALLER_LABELS_TOP} by requests, the rest as "other") and token use`,
+      labelNames: ['caller', 'use'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [caller, stats] of topCallers(callers())) {
+          const uses = { v1: stats.v1, v1_rejected: stats.v1Rejected, v2: stats.v2, token_issued: stats.tokensIssued, token_refused: stats.tokenRequestsRefused, token_rejected: stats.tokensRejected };
+          for (const [use, value] of Object.entries(uses)) this.set({ caller, use }, value);
+        }
+      },
+    });
+    new Gauge({
+      name: 'imds_hop_caller_credentials',
+      help: `Role credentials served by caller (top ${CALLER_LABELS_TOP}, the rest as "other") and delivery (1.0 without a token, 2.0 with)`,
+      labelNames: ['caller', 'role_delivery'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [caller, stats] of topCallers(callers())) {
+          this.set({ caller, role_delivery: '1.0' }, stats.credentials['1.0']);
+          this.set({ caller, role_delivery: '2.0' }, stats.credentials['2.0']);
+        }
+      },
+    });
+    const counters = this.registry.counters;
+    new Counter({
+      name: 'imds_hop_callers_fell_back_to_v1_total',
+      help: 'Callers that made an IMDSv1 request after their token response died at a router (the hop-limit trap)',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(counters.fallbacksToV1);
+      },
+    });
+  }
+
+  private report(events: CallerEvent[]): void {
+    for (const event of events) {
+      const { caller } = event;
+      const fields = { caller: caller.identity, pids: caller.pids, path: event.path };
+      const name = caller.identity.name;
+      if (event.kind === 'first-v1') this.log.warn(fields, `${name} used IMDSv1: its first request without a token`);
+      else if (event.kind === 'first-v1-credentials') this.log.warn(fields, `${name} fetched role credentials without a token (IMDSv1)`);
+      else {
+        this.log.warn(
+          { ...fields, hop: event.hop, fallbacks: caller.fallbacksToV1 },
+          `${name} fell back to IMDSv1 after its token died at hop ${event.hop} — raise the hop limit to ${event.hop + 1} or run it on the instance`,
+        );
+      }
+    }
+  }
+}
+
+/** The label value of each caller: the top callers by requests by name (container appended), the rest "other". */
+export function topCallers(callers: CallerStats[], top = CALLER_LABELS_TOP): Map<string, CallerStats> {
+  const labelled = new Map<string, CallerStats>();
+  const sorted = [...callers].sort((a, b) => b.requests - a.requests);
+  sorted.forEach((stats, index) => {
+    const container = stats.identity.container ? ` [${stats.identity.container.runtime}:${stats.identity.container.id.slice(0, 12)}]` : '';
+    const label = index < top ? `${stats.identity.name}${container}` : 'other';
+    const existing = labelled.get(label);
+    labelled.set(label, existing ? sumStats(existing, stats) : stats);
+  });
+  return labelled;
+}
+
+function sumStats(a: CallerStats, b: CallerStats): CallerStats {
+  return {
+    ...a,
+    requests: a.requests + b.requests,
+    v1: a.v1 + b.v1,
+    v1Rejected: a.v1Rejected + b.v1Rejected,
+    v2: a.v2 + b.v2,
+    tokensIssued: a.tokensIssued + b.tokensIssued,
+    tokenRequestsRefused: a.tokenRequestsRefused + b.tokenRequestsRefused,
+    tokensRejected: a.tokensRejected + b.tokensRejected,
+    credentials: { '1.0': a.credentials['1.0'] + b.credentials['1.0'], '2.0': a.credentials['2.0'] + b.credentials['2.0'] },
+    fallbacksToV1: a.fallbacksToV1 + b.fallbacksToV1,
+  };
+}
+
+function prefixed(prefix: string, record: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [`${prefix}${key}`, value]));
+}

@@ -1,0 +1,131 @@
+// Names the caller of one connection: the local socket with that 4-tuple (sock_diag) and the process holding it;
+// else the connection-tracking entry (a client forwarded through NAT) and the namespace owning its address; else
+// the address and MAC it came from. Asynchronous and bounded: the packet path never waits for an answer, and when
+// too many are in flight a connection is named by its address at once.
+import { MAX_COMMAND_LINE, redactCommandLine, shortName, truncate, type CallerIdentity } from './caller.ts';
+import { containerOf, containerOfPath, cgroupPathOf } from './cgroup.ts';
+import type { SocketEndpoint } from './netlink-messages.ts';
+import type { SystemProbes } from './system-probes.ts';
+
+/** A connection as imds-hop saw it arrive. */
+export interface ConnectionSource {
+  client: SocketEndpoint;
+  service: SocketEndpoint;
+  clientText: string;
+  mac: string | undefined;
+}
+
+/** local: tap backend, clients may be processes here; address: pcap backend, clients are elsewhere on the link. */
+export type AttributionMode = 'local' | 'address';
+
+const MAX_IN_FLIGHT = 64;
+
+export class CallerResolver {
+  readonly counters = { resolved: 0, process: 0, forwarded: 0, address: 0, unresolved: 0, busy: 0, failed: 0 };
+  private inFlight = 0;
+
+  constructor(
+    private readonly mode: AttributionMode,
+    private readonly probes: SystemProbes,
+  ) {}
+
+  async resolve(source: ConnectionSource): Promise<CallerIdentity> {
+    const byAddress: CallerIdentity = { kind: 'address', name: source.clientText, sourceAddress: source.clientText, sourceMac: source.mac };
+    if (this.mode === 'address') return this.done(byAddress);
+    if (this.inFlight >= MAX_IN_FLIGHT) {
+      this.counters.busy += 1;
+      return this.done({ ...byAddress, note: 'attribution busy: too many connections being named at once' });
+    }
+    this.inFlight += 1;
+    try {
+      return this.done(await this.resolveLocal(source, byAddress));
+    } catch (error) {
+      this.counters.failed += 1;
+      return this.done({ ...byAddress, note: `attribution failed: ${(error as Error).message}` });
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  private done(identity: CallerIdentity): CallerIdentity {
+    this.counters.resolved += 1;
+    this.counters[identity.kind] += 1;
+    return identity;
+  }
+
+  private async resolveLocal(source: ConnectionSource, byAddress: CallerIdentity): Promise<CallerIdentity> {
+    // The client's socket sees itself as local and the service as remote.
+    const { socket, process: info } = await this.probes.localSocket(source.client, source.service);
+    if (socket.ok && socket.value.inode !== 0) {
+      if (info) {
+        const cgroup = cgroupPathOf(info.cgroupText);
+        const netnsName = info.netnsLink ? await this.probes.netnsName(info.netnsLink) : undefined;
+        return {
+          kind: 'process',
+          name: shortName(info.command, info.argv),
+          pid: info.pid,
+          command: info.command,
+          executable: info.executable,
+          commandLine: truncate(redactCommandLine(info.argv), MAX_COMMAND_LINE),
+          uid: info.uid ?? socket.value.uid,
+          cgroup,
+          container: containerOf(info.cgroupText),
+          netns: info.netnsLink ? (netnsName ? `${netnsName} ${info.netnsLink}` : info.netnsLink) : undefined,
+          sourceAddress: source.clientText,
+          sourceMac: source.mac,
+        };
+      }
+      const cgroup = socket.value.cgroupId === undefined ? undefined : await this.probes.cgroupPathById(socket.value.cgroupId);
+      return {
+        kind: 'unresolved',
+        name: `uid ${socket.value.uid} in ${cgroup ?? `cgroup id ${socket.value.cgroupId ?? '?'}`}`,
+        uid: socket.value.uid,
+        cgroup,
+        container: cgroup ? containerOfPath(cgroup) : undefined,
+        sourceAddress: source.clientText,
+        sourceMac: source.mac,
+        note: 'a local socket whose process exited before it could be named',
+      };
+    }
+    const original = await this.probes.conntrackOriginal(source.service, source.client);
+    if (original.ok) {
+      const address = formatAddress(original.value.address);
+      if (address !== source.clientText) {
+        const netns = await this.probes.netnsOwningAddress(address);
+        return {
+          kind: 'forwarded',
+          name: netns ? `${address} (netns ${netns})` : address,
+          netns,
+          sourceAddress: source.clientText,
+          sourceMac: source.mac,
+          originalAddress: address,
+        };
+      }
+    }
+    return { ...byAddress, note: 'no local socket and no NAT entry for this connection' };
+  }
+}
+
+export function formatAddress(address: Uint8Array): string {
+  if (address.length === 4) return address.join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((((address[i] ?? 0) << 8) | (address[i + 1] ?? 0)).toString(16));
+  // The longest run of zero groups collapses to "::" (RFC 5952).
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLength) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  if (bestStart < 0) return groups.join(':');
+  return `${groups.slice(0, bestStart).join(':')}::${groups.slice(bestStart + bestLength).join(':')}`;
+}

@@ -1,0 +1,192 @@
+// What attribution asks the system, each question asynchronous and bounded: the kernel's socket diagnostics and
+// connection tracking (netlink, through the native addon), the owner of a socket inode and what /proc says about
+// a process, the names of network namespaces and the cgroup of a cgroup id. Answers that change slowly are cached.
+import { execFile } from 'node:child_process';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { loadNativeBindings, type SocketOwner } from '../link/index.ts';
+import {
+  NETLINK_NETFILTER,
+  encodeConntrackLookup,
+  encodeSockDiagLookup,
+  parseConntrackReply,
+  parseSockDiagReply,
+  type DiagSocket,
+  type NetlinkAnswer,
+  type SocketEndpoint,
+} from './netlink-messages.ts';
+
+const run = promisify(execFile);
+
+export interface ProcessInfo {
+  pid: number;
+  command: string;
+  executable: string | undefined;
+  argv: string[];
+  uid: number | undefined;
+  cgroupText: string;
+  /** e.g. "net:[4026531840]" */
+  netnsLink: string | undefined;
+}
+
+/** A local socket found by its 4-tuple, and the process holding it when that was found in time. */
+export interface LocalSocket {
+  socket: NetlinkAnswer<DiagSocket>;
+  process?: ProcessInfo;
+}
+
+/** The questions the resolver asks; an interface so its decisions are tested without a kernel. */
+export interface SystemProbes {
+  localSocket(local: SocketEndpoint, remote: SocketEndpoint): Promise<LocalSocket>;
+  conntrackOriginal(service: SocketEndpoint, client: SocketEndpoint): Promise<NetlinkAnswer<SocketEndpoint>>;
+  /** Name of a network namespace (by its "net:[inode]" link), when it is a named one (/run/netns). */
+  netnsName(netnsLink: string): Promise<string | undefined>;
+  /** The named network namespace on this host that has `address` on one of its interfaces. */
+  netnsOwningAddress(address: string): Promise<string | undefined>;
+  cgroupPathById(id: bigint): Promise<string | undefined>;
+}
+
+/** What /proc said about a process, from the raw files the native search read. */
+export function processInfoFromFiles(pid: number, files: NonNullable<SocketOwner['files']>): ProcessInfo | undefined {
+  if (!files.comm) return undefined; // exited before its files were read
+  const uid = /^Uid:\s+(\d+)/m.exec(files.status?.toString('utf8') ?? '')?.[1];
+  return {
+    pid,
+    command: files.comm.toString('utf8').trim(),
+    executable: files.exe,
+    argv: files.cmdline ? files.cmdline.toString('utf8').split('\0').filter((arg) => arg.length > 0) : [],
+    uid: uid === undefined ? undefined : Number(uid),
+    cgroupText: files.cgroup?.toString('utf8') ?? '',
+    netnsLink: files.netns,
+  };
+}
+
+const NETNS_DIR = '/run/netns';
+const MAX_NAMESPACES = 256;
+const NAMESPACE_CACHE_MS = 5_000;
+const MAX_CGROUP_DIRS = 20_000;
+const CGROUP_REWALK_MS = 5_000;
+/** Processes searched for one socket: enough for a busy host, bounded for a hostile one. */
+const MAX_PROCESSES_SEARCHED = 32_768;
+/** Owners found recently are searched first: a client opening many connections is found at once. */
+const LIKELY_OWNERS = 16;
+
+export class LinuxProbes implements SystemProbes {
+  private get native() {
+    return loadNativeBindings();
+  }
+  private seq = 1;
+  private readonly likelyOwners: number[] = [];
+  private netnsByInode: { atMs: number; names: Map<string, string> } | undefined;
+  private addressesByNetns: { atMs: number; owners: Map<string, string> } | undefined;
+  private cgroups: { atMs: number; paths: Map<bigint, string> } | undefined;
+
+  /**
+   * The socket is looked up before this returns its promise — at the client's SYN its socket surely exists — and
+   * its owner searched on the thread pool.
+   */
+  async localSocket(local: SocketEndpoint, remote: SocketEndpoint): Promise<LocalSocket> {
+    const lookup = Buffer.from(encodeSockDiagLookup(local, remote, this.nextSeq()));
+    const socket = parseSockDiagReply(this.native.sockDiagNow(lookup));
+    if (!socket.ok || socket.value.inode === 0) return { socket };
+    const found = await this.native.findSocketOwner(socket.value.inode, lookup, MAX_PROCESSES_SEARCHED, this.likelyOwners);
+    const pid = found.pid;
+    if (pid === undefined || !found.files) return { socket };
+    if (!this.likelyOwners.includes(pid)) {
+      this.likelyOwners.unshift(pid);
+      if (this.likelyOwners.length > LIKELY_OWNERS) this.likelyOwners.pop();
+    }
+    return { socket, process: processInfoFromFiles(pid, found.files) };
+  }
+
+  async conntrackOriginal(service: SocketEndpoint, client: SocketEndpoint): Promise<NetlinkAnswer<SocketEndpoint>> {
+    try {
+      const reply = await this.native.netlinkExchange(NETLINK_NETFILTER, Buffer.from(encodeConntrackLookup(service, client, this.nextSeq())));
+      return parseConntrackReply(reply);
+    } catch (error) {
+      // No connection tracking in this kernel or namespace (nf_conntrack_netlink absent): nothing was forwarded.
+      return { ok: false, reason: 'error', errno: (error as { errno?: number }).errno };
+    }
+  }
+
+  async netnsName(netnsLink: string): Promise<string | undefined> {
+    const now = Date.now();
+    if (!this.netnsByInode || now - this.netnsByInode.atMs > NAMESPACE_CACHE_MS) {
+      const names = new Map<string, string>();
+      for (const name of (await readdir(NETNS_DIR).catch(() => [] as string[])).slice(0, MAX_NAMESPACES)) {
+        const info = await stat(join(NETNS_DIR, name)).catch(() => undefined);
+        if (info) names.set(`net:[${info.ino}]`, name);
+      }
+      this.netnsByInode = { atMs: now, names };
+    }
+    return this.netnsByInode.names.get(netnsLink);
+  }
+
+  async netnsOwningAddress(address: string): Promise<string | undefined> {
+    const now = Date.now();
+    if (!this.addressesByNetns || now - this.addressesByNetns.atMs > NAMESPACE_CACHE_MS || !this.addressesByNetns.owners.has(address)) {
+      if (this.addressesByNetns && now - this.addressesByNetns.atMs < 500) return this.addressesByNetns.owners.get(address);
+      const owners = new Map<string, string>();
+      for (const name of (await readdir(NETNS_DIR).catch(() => [] as string[])).slice(0, MAX_NAMESPACES)) {
+        const listing = await run('ip', ['-n', name, '-j', 'addr', 'show'], { timeout: 2000 }).catch(() => undefined);
+        if (!listing) continue;
+        try {
+          for (const link of JSON.parse(listing.stdout) as Array<{ addr_info?: Array<{ local?: string }> }>) {
+            for (const info of link.addr_info ?? []) if (info.local && !owners.has(info.local)) owners.set(info.local, name);
+          }
+        } catch {
+          // an unreadable listing names nothing
+        }
+      }
+      this.addressesByNetns = { atMs: now, owners };
+    }
+    return this.addressesByNetns.owners.get(address);
+  }
+
+  async cgroupPathById(id: bigint): Promise<string | undefined> {
+    const now = Date.now();
+    if (this.cgroups?.paths.has(id)) return this.cgroups.paths.get(id);
+    if (this.cgroups && now - this.cgroups.atMs < CGROUP_REWALK_MS) return undefined;
+    const root = await cgroup2Mount();
+    const paths = new Map<bigint, string>();
+    if (root) {
+      // A cgroup's id is its directory's inode number in the cgroup2 file system.
+      const queue = [''];
+      while (queue.length > 0 && paths.size < MAX_CGROUP_DIRS) {
+        const relative = queue.shift() as string;
+        const info = await stat(join(root, relative), { bigint: true }).catch(() => undefined);
+        if (!info) continue;
+        paths.set(info.ino, relative === '' ? '/' : `/${relative}`);
+        const entries = await readdir(join(root, relative), { withFileTypes: true }).catch(() => []);
+        for (const entry of entries) if (entry.isDirectory()) queue.push(relative === '' ? entry.name : `${relative}/${entry.name}`);
+      }
+    }
+    this.cgroups = { atMs: now, paths };
+    return paths.get(id);
+  }
+
+  private nextSeq(): number {
+    this.seq = (this.seq + 1) >>> 0;
+    return this.seq;
+  }
+}
+
+/**
+ * Where the cgroup2 hierarchy is mounted. `ip netns exec` gives its process a fresh /sys without cgroups, so when
+ * this mount namespace has none, look through the root of a process that has it (pid 1's may be refused).
+ */
+async function cgroup2Mount(): Promise<string | undefined> {
+  const others = (await readdir('/proc').catch(() => [] as string[])).filter((name) => /^\d+$/.test(name)).slice(0, 64);
+  for (const pid of ['self', '1', String(process.ppid), ...others]) {
+    const mounts = await readFile(`/proc/${pid}/mountinfo`, 'utf8').catch(() => '');
+    for (const line of mounts.split('\n')) {
+      const [before, after] = line.split(' - ');
+      const mountPoint = before?.split(' ')[4];
+      if (!after?.startsWith('cgroup2 ') || !mountPoint) continue;
+      const path = pid === 'self' ? mountPoint : `/proc/${pid}/root${mountPoint}`;
+      if (await stat(path).then(() => true, () => false)) return path;
+    }
+  }
+  return undefined;
+}
