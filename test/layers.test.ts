@@ -17,7 +17,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   faults: [],
   config: ['imds', 'faults'],
   lab: ['wire', 'link'],
-  appliance: ['wire', 'tcp', 'http', 'imds', 'link', 'config', 'faults'],
+  'ec2-api': ['imds'],
+  appliance: ['wire', 'tcp', 'http', 'imds', 'link', 'config', 'faults', 'ec2-api'],
   types: [],
 };
 
