@@ -13,6 +13,7 @@ packages=(
   iproute2 nftables tcpdump curl iputils-ping procps openssl python3 make g++ # runtime, tests, node-gyp toolchain
   libpcap-dev # the cap package (pcap backend, captures) builds against libpcap
   python3-botocore # a real IMDS client (botocore InstanceMetadataFetcher) for the integration tests
+  awscli           # the real AWS CLI against the EC2 API endpoint (aws ec2 ... --endpoint-url) in the integration tests
   nginx            # the lab's open reverse proxy and the benchmark's kernel-stack baseline
   tshark           # proves the lab's pcap files open in standard tools
   shellcheck vagrant # lint and validate the Vagrant lab's provisioning

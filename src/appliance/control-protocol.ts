@@ -37,7 +37,8 @@ export type ControlRequest =
   | { op: 'metrics' }
   /** kind: which signature's certificate, or the lab CA; rsa2048 when absent. */
   | { op: 'identity-cert'; kind?: CertificateKind }
-  | { op: 'status' };
+  | { op: 'status' }
+  | { op: 'ec2-api-credentials' };
 
 export type ControlReply = { ok: true; result: unknown } | { ok: false; code: string; error: string };
 

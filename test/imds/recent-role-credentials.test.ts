@@ -1,21 +1,10 @@
 // The engine names the role keys a client may hold, so the EC2 API can tell stolen role credentials apart.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ImdsEngine, createIdentitySigner, defaultInstance } from '../../src/imds/index.ts';
-import { generateKeyPairSync } from 'node:crypto';
+import type { ImdsEngine } from '../../src/imds/index.ts';
+import { BOOT_MS as BOOT, makeEngine } from './helpers.ts';
 
-const BOOT = Date.UTC(2026, 10, 25, 8, 0, 0);
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
-
-function engine(): ImdsEngine {
-  return new ImdsEngine(defaultInstance(), {
-    tokenKey: new Uint8Array(32).fill(1),
-    credentialKey: new Uint8Array(32).fill(2),
-    randomBytes: (n) => new Uint8Array(n).fill(3),
-    identitySigner: createIdentitySigner({ privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), nowMs: BOOT }),
-    bootWallMs: BOOT,
-  });
-}
+const engine = (): ImdsEngine => makeEngine().engine;
 
 function servedAccessKeyId(e: ImdsEngine, wallMs: number): string {
   const response = e.handle({ method: 'GET', target: '/latest/meta-data/iam/security-credentials/imds-hop-instance-role', headers: [] }, wallMs);
