@@ -94,8 +94,11 @@ function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
+        // Stop keeping bytes; the rest is read and dropped so the client still gets its error document.
+        chunks.length = 0;
+        request.removeAllListeners('data');
+        request.resume();
         resolve(undefined);
-        request.destroy();
         return;
       }
       chunks.push(chunk);
