@@ -13,12 +13,11 @@ packages=(
   iproute2 nftables tcpdump curl iputils-ping procps openssl python3 make g++ # runtime, tests, node-gyp toolchain
   libpcap-dev # the cap package (pcap backend, captures) builds against libpcap
   python3-botocore # a real IMDS client (botocore InstanceMetadataFetcher) for the integration tests
-  awscli           # the real AWS CLI against the EC2 API endpoint (aws ec2 ... --endpoint-url) in the integration tests
   nginx            # the lab's open reverse proxy and the benchmark's kernel-stack baseline
   tshark           # proves the lab's pcap files open in standard tools
   shellcheck vagrant # lint and validate the Vagrant lab's provisioning
   wrk              # HTTP load generator for the benchmark
-  awscli           # a real IMDS client: the AWS CLI's credential lookup (integration tests)
+  awscli           # the AWS CLI: credential lookup (IMDS) and the seed exercise against the EC2 API (integration tests)
   cloud-init       # a real IMDS client: its EC2 datasource helper, imported by the tests; never run as a service
 )
 export DEBIAN_FRONTEND=noninteractive
