@@ -29,7 +29,7 @@ import type { FaultSettings } from '../config/index.ts';
 import {
   AccountDefaultsError,
   DEFAULT_EC2_API_LISTEN,
-  apiShape,
+  changeOptions,
   launchOptions,
   optionsChanger,
   startEc2Api,
@@ -330,18 +330,8 @@ async function handleControl(
   api: { changer: MetadataOptionsChanger; instanceId: string; ec2Api: () => RunningEc2Api | undefined },
 ): Promise<unknown> {
   switch (request.op) {
-    case 'options': {
-      if (!request.set) return apiShape(api.instanceId, api.changer.view());
-      try {
-        // As ModifyInstanceMetadataOptions: answered "pending"; the reply leaves once the change is in force.
-        const pending = api.changer.modify(request.set);
-        await api.changer.whenApplied();
-        return apiShape(api.instanceId, pending);
-      } catch (error) {
-        if (error instanceof OptionsError) throw new ControlRequestError('BAD_OPTION', error.message);
-        throw error;
-      }
-    }
+    case 'options':
+      return changeOptions(api.changer, api.instanceId, request.set);
     case 'ec2-api-credentials': {
       const running = api.ec2Api();
       if (!running) throw new ControlRequestError('EC2_API_OFF', 'the EC2 API is off (--ec2-api-listen off)');

@@ -16,7 +16,9 @@ import {
   type Ec2ApiState,
   type OptionsView,
 } from '../ec2-api/index.ts';
+import { ControlRequestError } from './control-server.ts';
 import {
+  OptionsError,
   resolveLaunchOptions,
   validateOptions,
   type ImdsEngine,
@@ -76,6 +78,22 @@ export function apiShape(instanceId: string, view: OptionsView): unknown {
       InstanceMetadataTags: o.instanceMetadataTags,
     },
   };
+}
+
+/**
+ * `imds-hop options`: without a change, the options in the API's names; with one, as ModifyInstanceMetadataOptions
+ * (answered "pending"), the reply leaving once the change is in force.
+ */
+export async function changeOptions(changer: MetadataOptionsChanger, instanceId: string, set?: Partial<MetadataOptions>): Promise<unknown> {
+  if (!set) return apiShape(instanceId, changer.view());
+  try {
+    const pending = changer.modify(set);
+    await changer.whenApplied();
+    return apiShape(instanceId, pending);
+  } catch (error) {
+    if (error instanceof OptionsError) throw new ControlRequestError('BAD_OPTION', error.message);
+    throw error;
+  }
 }
 
 export interface RunningEc2Api {
