@@ -197,3 +197,50 @@ describe('the seed exercise with the AWS CLI against the EC2 API', { skip }, () 
     assert.equal(await v1Status(), '401');
   });
 });
+
+describe('launch options: the AMI\'s ImdsSupport under launch parameters, and imds-hop options in the API\'s names', { skip: skipUnlessRoot }, () => {
+  let namespace: string;
+  const appliances: Appliance[] = [];
+  const options = async (appliance: Appliance, args: string[] = []) => {
+    const result = await imdsHop(['options', '--interface', appliance.interfaceName, ...args]);
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout) as { InstanceId: string; InstanceMetadataOptions: Record<string, unknown> };
+  };
+
+  before(() => {
+    sweepStaleNamespaces();
+    namespace = createNamespace('ami');
+  });
+
+  after(async () => {
+    for (const appliance of appliances) await appliance.stop();
+    cleanupAll();
+  });
+
+  test('--imds-support v2.0 launches with tokens required and hop limit 2; a launch flag wins over the AMI', async () => {
+    const work = temporaryDirectory();
+    const config = join(work, 'imds-hop.ini');
+    writeFileSync(config, `[ec2-api]\naccount-defaults-file = ${join(work, 'none.json')}\n`);
+    const ami = await Appliance.start(namespace, ['--config', config, '--imds-support', 'v2.0', '--ec2-api-listen', 'off']);
+    appliances.push(ami);
+    assert.deepEqual((await options(ami)).InstanceMetadataOptions, {
+      State: 'applied', HttpTokens: 'required', HttpPutResponseHopLimit: 2, HttpEndpoint: 'enabled', HttpProtocolIpv6: 'disabled', InstanceMetadataTags: 'disabled',
+    });
+    const serving = ami.records.find((r) => r.msg === 'serving') as { optionSources: Record<string, string> } | undefined;
+    assert.equal(serving?.optionSources.httpTokens, 'ami');
+    // The API's option name works on imds-hop options too; the answer is the pending document.
+    const changed = await options(ami, ['--http-put-response-hop-limit', '3']);
+    assert.equal(changed.InstanceMetadataOptions.State, 'pending');
+    assert.equal((await options(ami)).InstanceMetadataOptions.HttpPutResponseHopLimit, 3);
+    const off = await imdsHop(['ec2-api', 'credentials', '--interface', ami.interfaceName]);
+    assert.notEqual(off.code, 0);
+    assert.match(off.stderr, /EC2_API_OFF/);
+    await ami.stop();
+
+    const launched = await Appliance.start(namespace, ['--config', config, '--imds-support', 'v2.0', '--http-tokens', 'optional', '--ec2-api-listen', 'off']);
+    appliances.push(launched);
+    const shown = (await options(launched)).InstanceMetadataOptions;
+    assert.equal(shown.HttpTokens, 'optional');
+    assert.equal(shown.HttpPutResponseHopLimit, 2);
+  });
+});
