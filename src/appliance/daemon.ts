@@ -267,8 +267,7 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
     metricsRef.current = metrics;
     const control = await startControlServer(
       settings.controlSocket,
-      (request) => handleControl(request, engine, metrics, injector, log),
-      (request) => handleControl(request, engine, metrics, log, { changer, instanceId: instance.instanceId, ec2Api: () => ec2Api }),
+      (request) => handleControl(request, engine, metrics, injector, log, { changer, instanceId: instance.instanceId, ec2Api: () => ec2Api }),
       log.child({ layer: 'control' }),
     );
     cleanups.push(() => control.close());

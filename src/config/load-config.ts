@@ -86,12 +86,11 @@ export function parseConfig(text: string, fileName: string, readFile: ReadFile =
   };
   for (const section of scanIni(text, fileName)) applySection(build, section);
   crossCheck(build);
-  return { instance: build.instance, appliance: build.appliance, faults: build.faults };
   const launchOptions: Partial<MetadataOptions> = {};
   for (const [key, field] of Object.entries(METADATA_OPTION_FIELDS)) {
     if (build.seen.has(`metadata-options/${key}`)) (launchOptions as Record<string, unknown>)[field] = build.instance.options[field];
   }
-  return { instance: build.instance, appliance: build.appliance, ec2Api: build.ec2Api, launchOptions };
+  return { instance: build.instance, appliance: build.appliance, faults: build.faults, ec2Api: build.ec2Api, launchOptions };
 }
 
 interface Build {
@@ -135,8 +134,7 @@ function applyTable<T>(build: Build, section: IniSection, table: KeyTable<T>, ta
   }
 }
 
-const SECTIONS = ['instance', 'metadata-options', 'network', 'iam', 'tags', 'block-device-mapping', 'user-data', 'appliance', 'faults', 'throttle', 'early-boot', 'fault'];
-const SECTIONS = ['instance', 'metadata-options', 'network', 'iam', 'tags', 'block-device-mapping', 'user-data', 'appliance', 'ec2-api'];
+const SECTIONS = ['instance', 'metadata-options', 'network', 'iam', 'tags', 'block-device-mapping', 'user-data', 'appliance', 'faults', 'throttle', 'early-boot', 'fault', 'ec2-api'];
 
 function applySection(build: Build, section: IniSection): void {
   const header = `[${section.header}]`;
