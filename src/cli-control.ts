@@ -26,13 +26,13 @@ function seconds(text: string): number {
 }
 
 /** Adds --interface / --control-socket to a command; the socket defaults to the interface's. */
-function withSocket(command: Command): Command {
+export function withSocket(command: Command): Command {
   return command
     .option('--interface <name>', 'the interface the appliance serves (selects its control socket)', 'imds0')
     .option('--control-socket <path>', 'control socket path (default: /run/imds-hop/<interface>.sock)');
 }
 
-function socketOf(opts: { interface: string; controlSocket?: string }): string {
+export function socketOf(opts: { interface: string; controlSocket?: string }): string {
   return opts.controlSocket ?? defaultControlSocket(opts.interface);
 }
 
@@ -52,6 +52,7 @@ export function addControlCommands(program: Command): void {
       .addOption(new Option('--http-tokens <mode>', 'require session tokens (IMDSv2) or not').choices(['optional', 'required']))
       .addOption(new Option('--http-endpoint <state>', 'serve metadata at all').choices(['enabled', 'disabled']))
       .option('--hop-limit <n>', 'http-put-response-hop-limit: IP TTL of token responses (1..64)', hopLimit)
+      .option('--http-put-response-hop-limit <n>', 'the same, by its EC2 API name', hopLimit)
       .addOption(new Option('--instance-metadata-tags <state>', 'serve tags/instance').choices(['enabled', 'disabled']))
       .addOption(new Option('--http-protocol-ipv6 <state>', 'the IPv6 endpoint').choices(['enabled', 'disabled'])),
   ).action(async (opts) => {
@@ -59,6 +60,7 @@ export function addControlCommands(program: Command): void {
     if (opts.httpTokens) set.httpTokens = opts.httpTokens;
     if (opts.httpEndpoint) set.httpEndpoint = opts.httpEndpoint;
     if (opts.hopLimit !== undefined) set.httpPutResponseHopLimit = opts.hopLimit;
+    if (opts.httpPutResponseHopLimit !== undefined) set.httpPutResponseHopLimit = opts.httpPutResponseHopLimit;
     if (opts.instanceMetadataTags) set.instanceMetadataTags = opts.instanceMetadataTags;
     if (opts.httpProtocolIpv6) set.httpProtocolIpv6 = opts.httpProtocolIpv6;
     print(await call(opts, Object.keys(set).length > 0 ? { op: 'options', set } : { op: 'options' }));

@@ -11,6 +11,9 @@ import { addControlCommands } from './cli-control.ts';
 import { addLabCommands } from './cli-lab.ts';
 import { addFaultCommands } from './cli-faults.ts';
 import { addCallerCommands, CallersCommandError } from './cli-callers.ts';
+import { addEc2ApiCommands } from './cli-ec2-api.ts';
+import { DEFAULT_EC2_API_LISTEN } from './appliance/ec2-api-wiring.ts';
+import { Ec2ApiListenError, parseEc2ApiListen } from './ec2-api/index.ts';
 import { LabError } from './lab/topology.ts';
 import { createLogger } from './log.ts';
 import type { MetadataOptions } from './imds/instance.ts';
@@ -48,6 +51,11 @@ const listenAddress = validated((text: string) => {
   return text;
 });
 
+const ec2ApiListen = validated((text: string) => {
+  if (text !== 'off') parseEc2ApiListen(text, true); // loopback is checked at start, where the flag is known
+  return text;
+});
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function buildProgram(): Command {
@@ -79,6 +87,9 @@ export function buildProgram(): Command {
     .option('--fault-seed <n>', 'seed of the fault rules\' probability rolls (default: [faults] seed, else 1)', integerIn(0, 0xffffffff))
     .option('--metrics-listen <host:port>', `Prometheus metrics listener, or "off" (default: ${SERVE_DEFAULTS.metricsListen})`, listenAddress)
     .addOption(new Option('--callers <state>', 'name the caller (process, container, NAT source) of every connection').choices(['on', 'off']).default('on'))
+    .option('--ec2-api-listen <host:port>', `EC2 Query API listener (aws --endpoint-url), or "off" (default: ${DEFAULT_EC2_API_LISTEN})`, ec2ApiListen)
+    .option('--ec2-api-allow-non-loopback', 'let --ec2-api-listen bind an address beyond loopback')
+    .addOption(new Option('--imds-support <version>', "the AMI's ImdsSupport: v2.0 launches with tokens required and hop limit 2").choices(['v2.0', 'none']))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(
       new Option('--log-format <format>', 'json lines, pretty lines, or auto: pretty on a terminal, json otherwise')
@@ -104,6 +115,9 @@ export function buildProgram(): Command {
         controlSocket: opts.controlSocket,
         metricsListen: opts.metricsListen,
         connection: opts.connection,
+        ec2ApiListen: opts.ec2ApiListen,
+        ec2ApiAllowNonLoopback: opts.ec2ApiAllowNonLoopback === true,
+        imdsSupport: opts.imdsSupport,
         options,
         throttle: Object.fromEntries(
           (['packet-allowance', 'source-packet-allowance', 'connections-per-source', 'request-rate'] as const)
@@ -120,11 +134,12 @@ export function buildProgram(): Command {
   addFaultCommands(program);
   addLabCommands(program);
   addCallerCommands(program);
+  addEc2ApiCommands(program);
   return program;
 }
 
 /** Errors an operator can act on: printed as one line with a stable code, no stack trace. */
-const OPERATOR_ERRORS = [LinkError, ServeError, ConfigError, ControlClientError, ControlServerError, MetricsListenError, LabError, CallersCommandError];
+const OPERATOR_ERRORS = [LinkError, ServeError, ConfigError, ControlClientError, ControlServerError, MetricsListenError, LabError, CallersCommandError, Ec2ApiListenError];
 
 export async function main(argv: string[]): Promise<number> {
   try {

@@ -18,7 +18,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   config: ['imds', 'faults'],
   lab: ['wire', 'link'],
   callers: ['imds', 'link'],
-  appliance: ['wire', 'tcp', 'http', 'imds', 'link', 'config', 'faults', 'callers'],
+  'ec2-api': ['imds'],
+  appliance: ['wire', 'tcp', 'http', 'imds', 'link', 'config', 'faults', 'callers', 'ec2-api'],
   types: [],
 };
 

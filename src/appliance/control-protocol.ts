@@ -39,7 +39,8 @@ export type ControlRequest =
   | { op: 'identity-cert'; kind?: CertificateKind }
   | { op: 'status' }
   /** Every caller attribution has named, with its counts (imds-hop callers / assert). */
-  | { op: 'callers' };
+  | { op: 'callers' }
+  | { op: 'ec2-api-credentials' };
 
 export type ControlReply = { ok: true; result: unknown } | { ok: false; code: string; error: string };
 

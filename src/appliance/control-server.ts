@@ -35,7 +35,7 @@ export interface ControlServer {
   close(): Promise<void>;
 }
 
-const OPS = new Set(['options', 'events', 'rotate-credentials', 'metrics', 'identity-cert', 'status', 'faults', 'throttle', 'callers']);
+const OPS = new Set(['options', 'events', 'rotate-credentials', 'metrics', 'identity-cert', 'status', 'faults', 'throttle', 'callers', 'ec2-api-credentials']);
 
 export async function startControlServer(path: string, handler: ControlHandler, log: Logger): Promise<ControlServer> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });

@@ -28,6 +28,17 @@ import { FaultSpecError, NO_THROTTLE, parseThrottle } from '../faults/index.ts';
 import type { FaultSettings } from '../config/index.ts';
 import { CallerTracking } from './caller-tracking.ts';
 import { LinuxProbes } from '../callers/index.ts';
+import {
+  AccountDefaultsError,
+  DEFAULT_EC2_API_LISTEN,
+  changeOptions,
+  launchOptions,
+  optionsChanger,
+  startEc2Api,
+  type Ec2ApiRequest,
+  type RunningEc2Api,
+} from './ec2-api-wiring.ts';
+import type { MetadataOptionsChanger } from '../ec2-api/index.ts';
 
 /** What `serve` was asked for; unset fields come from the config file, then from these defaults. */
 export type Backend = 'tap' | 'pcap';
@@ -54,6 +65,11 @@ export interface ServeOptions {
   faultSeed?: number;
   /** Name the caller of every connection (default on). */
   callers?: 'on' | 'off';
+  /** The EC2 Query API listener: HOST:PORT or "off" (default 127.0.0.1:9470). */
+  ec2ApiListen?: string;
+  ec2ApiAllowNonLoopback?: boolean;
+  /** The AMI's ImdsSupport; overrides [instance] imds-support. */
+  imdsSupport?: 'v2.0' | 'none';
 }
 
 export const SERVE_DEFAULTS = {
@@ -96,6 +112,8 @@ interface ResolvedSettings {
   metricsListen: string | undefined;
   connection: ConnectionPolicy;
   faults: FaultSettings | undefined;
+  ec2Api: Ec2ApiRequest;
+  launchOptions: Partial<MetadataOptions>;
 }
 
 function resolveSettings(requested: ServeOptions): ResolvedSettings {
@@ -136,22 +154,38 @@ function resolveSettings(requested: ServeOptions): ResolvedSettings {
     metricsListen: metricsListen === 'off' ? undefined : metricsListen,
     connection: requested.connection ?? appliance.connection ?? SERVE_DEFAULTS.connection,
     faults: loaded?.faults,
+    ec2Api: {
+      listen: requested.ec2ApiListen ?? appliance.ec2ApiListen ?? DEFAULT_EC2_API_LISTEN,
+      allowNonLoopback: requested.ec2ApiAllowNonLoopback === true,
+      settings: loaded?.ec2Api ?? {},
+    },
+    // Launch parameters: the config's [metadata-options] keys, then the flags over them.
+    launchOptions: { ...loaded?.launchOptions, ...requested.options },
   };
 }
 
 export async function serve(requested: ServeOptions, log: Logger): Promise<void> {
   const settings = resolveSettings(requested);
   const { instance } = settings;
-  const metricsRef: { current?: ApplianceMetrics } = {};
-  const engine = bootEngine(instance, { increment: (name, labels) => metricsRef.current?.increment(name, labels) });
-  if (requested.options && Object.keys(requested.options).length > 0) {
-    try {
-      engine.setOptions(requested.options);
-    } catch (error) {
-      if (error instanceof OptionsError) throw new ServeError('BAD_OPTION', error.message);
-      throw error;
-    }
+  if (requested.imdsSupport !== undefined) instance.imdsSupport = requested.imdsSupport === 'none' ? undefined : requested.imdsSupport;
+  let launched: ReturnType<typeof launchOptions>;
+  try {
+    launched = launchOptions(instance, settings.launchOptions, settings.ec2Api.settings);
+  } catch (error) {
+    if (error instanceof AccountDefaultsError) throw new ServeError(error.code, error.message);
+    throw error;
   }
+  instance.options = launched.options;
+  const metricsRef: { current?: ApplianceMetrics } = {};
+  let engine: ImdsEngine;
+  try {
+    engine = bootEngine(instance, { increment: (name, labels) => metricsRef.current?.increment(name, labels) });
+  } catch (error) {
+    if (error instanceof OptionsError) throw new ServeError('BAD_OPTION', error.message);
+    throw error;
+  }
+  const changer = optionsChanger(engine, settings.ec2Api.settings.applyDelayMs ?? 0, log);
+  let ec2Api: RunningEc2Api | undefined;
 
   let throttle = settings.faults?.throttle ?? NO_THROTTLE;
   try {
@@ -241,10 +275,12 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
     host.connectionObserver = callers;
     const control = await startControlServer(
       settings.controlSocket,
-      (request) => (request.op === 'callers' ? (callers?.snapshot() ?? { enabled: false, callers: [], counters: {} }) : handleControl(request, engine, metrics, injector, log)),
+      (request) => (request.op === 'callers' ? (callers?.snapshot() ?? { enabled: false, callers: [], counters: {} }) : handleControl(request, engine, metrics, injector, log, { changer, instanceId: instance.instanceId, ec2Api: () => ec2Api })),
       log.child({ layer: 'control' }),
     );
     cleanups.push(() => control.close());
+    ec2Api = await startEc2Api(settings.ec2Api, engine, instance, changer, launched.accountDefaultsFile, log);
+    if (ec2Api) cleanups.push(() => ec2Api?.close());
     if (settings.metricsListen) {
       const server: Server = await startMetricsServer(metrics, settings.metricsListen);
       cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
@@ -265,6 +301,8 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
       mac: formatMacAddress(settings.mac),
       instanceId: instance.instanceId,
       options: engine.options,
+      optionSources: launched.sources,
+      ec2Api: ec2Api?.credentials.endpoint ?? 'off',
       defaultTtl: settings.defaultTtl,
       connection: settings.connection,
       controlSocket: settings.controlSocket,
@@ -296,19 +334,15 @@ async function handleControl(
   metrics: ApplianceMetrics,
   injector: FaultInjector,
   log: Logger,
+  api: { changer: MetadataOptionsChanger; instanceId: string; ec2Api: () => RunningEc2Api | undefined },
 ): Promise<unknown> {
   switch (request.op) {
-    case 'options': {
-      if (!request.set) return engine.options;
-      const before = engine.options;
-      try {
-        const after = engine.setOptions(request.set);
-        log.info({ before, after }, 'metadata options changed');
-        return after;
-      } catch (error) {
-        if (error instanceof OptionsError) throw new ControlRequestError('BAD_OPTION', error.message);
-        throw error;
-      }
+    case 'options':
+      return changeOptions(api.changer, api.instanceId, request.set);
+    case 'ec2-api-credentials': {
+      const running = api.ec2Api();
+      if (!running) throw new ControlRequestError('EC2_API_OFF', 'the EC2 API is off (--ec2-api-listen off)');
+      return running.credentials;
     }
     case 'events':
       return applyEvent(request.command, engine, log);

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { defaultInstance } from '../imds/instance.ts';
-import type { IamRole, InstanceModel, NetworkInterface } from '../imds/instance.ts';
+import type { IamRole, InstanceModel, MetadataOptions, NetworkInterface } from '../imds/instance.ts';
 import { ConfigError, ValueProblem } from './config-error.ts';
 import { FaultSpecError, NO_THROTTLE, parseEarlyBoot, parseFaultRule, parseThrottle } from '../faults/index.ts';
 import type { EarlyBootSettings, FaultRule, ThrottleSettings } from '../faults/index.ts';
@@ -20,6 +20,18 @@ export interface ApplianceSettings {
   controlSocket?: string;
   metricsListen?: string;
   connection?: v.ConnectionPolicy;
+  /** HOST:PORT of the EC2 Query API, or "off". */
+  ec2ApiListen?: string;
+}
+
+/** [ec2-api]: who may call the EC2 API and where account defaults live. All optional. */
+export interface Ec2ApiSettings {
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  allowRoleCredentials?: boolean;
+  allowNonLoopback?: boolean;
+  accountDefaultsFile?: string;
+  applyDelayMs?: number;
 }
 
 /** [faults], [throttle], [early-boot] and each [fault "NAME"]: read by the same parsers as the control socket. */
@@ -34,6 +46,9 @@ export interface LoadedConfig {
   instance: InstanceModel;
   appliance: ApplianceSettings;
   faults: FaultSettings;
+  ec2Api: Ec2ApiSettings;
+  /** The [metadata-options] keys the file sets: launch parameters, which win over account and AMI defaults. */
+  launchOptions: Partial<MetadataOptions>;
 }
 
 export type ReadFile = (path: string) => Uint8Array;
@@ -66,11 +81,16 @@ export function parseConfig(text: string, fileName: string, readFile: ReadFile =
     instance: defaultInstance(),
     appliance: {},
     faults: { seed: undefined, throttle: NO_THROTTLE, earlyBoot: undefined, rules: [] },
+    ec2Api: {},
     seen: new Map(),
   };
   for (const section of scanIni(text, fileName)) applySection(build, section);
   crossCheck(build);
-  return { instance: build.instance, appliance: build.appliance, faults: build.faults };
+  const launchOptions: Partial<MetadataOptions> = {};
+  for (const [key, field] of Object.entries(METADATA_OPTION_FIELDS)) {
+    if (build.seen.has(`metadata-options/${key}`)) (launchOptions as Record<string, unknown>)[field] = build.instance.options[field];
+  }
+  return { instance: build.instance, appliance: build.appliance, faults: build.faults, ec2Api: build.ec2Api, launchOptions };
 }
 
 interface Build {
@@ -79,6 +99,7 @@ interface Build {
   instance: InstanceModel;
   appliance: ApplianceSettings;
   faults: FaultSettings;
+  ec2Api: Ec2ApiSettings;
   /** `section/key` → entry, for checks that span keys. */
   seen: Map<string, IniEntry>;
 }
@@ -113,7 +134,7 @@ function applyTable<T>(build: Build, section: IniSection, table: KeyTable<T>, ta
   }
 }
 
-const SECTIONS = ['instance', 'metadata-options', 'network', 'iam', 'tags', 'block-device-mapping', 'user-data', 'appliance', 'faults', 'throttle', 'early-boot', 'fault'];
+const SECTIONS = ['instance', 'metadata-options', 'network', 'iam', 'tags', 'block-device-mapping', 'user-data', 'appliance', 'faults', 'throttle', 'early-boot', 'fault', 'ec2-api'];
 
 function applySection(build: Build, section: IniSection): void {
   const header = `[${section.header}]`;
@@ -148,6 +169,8 @@ function applySection(build: Build, section: IniSection): void {
         failAt(build, section.line, `[${section.header}]`, 'missing-key', 'a fault rule needs a name', '[fault "NAME"]');
       }
       return applyFaultSection(build, section, (fields) => build.faults.rules.push(parseFaultRule(section.label as string, fields)));
+    case 'ec2-api':
+      return applyTable(build, section, EC2_API_KEYS, build.ec2Api);
     default: {
       const near = nearest(section.kind, SECTIONS);
       failAt(build, section.line, header, 'unknown-section', `unknown section${near === undefined ? '' : `; did you mean [${near}]?`}`,
@@ -181,6 +204,11 @@ const INSTANCE_KEYS: KeyTable<InstanceModel> = {
   'kernel-id': (t, i) => (i.kernelId = optional(t, (x) => v.resourceId(x, 'aki'))),
   'ramdisk-id': (t, i) => (i.ramdiskId = optional(t, (x) => v.resourceId(x, 'ari'))),
   'product-codes': (t, i) => (i.productCodes = v.list(t, productCode)),
+  // The AMI's ImdsSupport: v2.0 launches with tokens required and hop limit 2; empty for an AMI without it.
+  'imds-support': (t, i) => {
+    if (t === '') delete i.imdsSupport;
+    else i.imdsSupport = v.oneOf(t, ['v2.0'] as const);
+  },
   'autoscaling-target-lifecycle-state': (t, i) =>
     (i.autoscalingTargetLifecycleState = optional(t, (x) => v.oneOf(x, LIFECYCLE_STATES))),
 };
@@ -215,6 +243,14 @@ const METADATA_OPTION_KEYS: KeyTable<InstanceModel> = {
   'http-put-response-hop-limit': (t, i) => (i.options.httpPutResponseHopLimit = v.integer(t, 1, 64)),
   'instance-metadata-tags': (t, i) => (i.options.instanceMetadataTags = v.oneOf(t, TOGGLE)),
   'http-protocol-ipv6': (t, i) => (i.options.httpProtocolIpv6 = v.oneOf(t, TOGGLE)),
+};
+
+const METADATA_OPTION_FIELDS: Record<string, keyof MetadataOptions> = {
+  'http-tokens': 'httpTokens',
+  'http-endpoint': 'httpEndpoint',
+  'http-put-response-hop-limit': 'httpPutResponseHopLimit',
+  'instance-metadata-tags': 'instanceMetadataTags',
+  'http-protocol-ipv6': 'httpProtocolIpv6',
 };
 
 // ---- [network] and [network "ethN"] ----------------------------------------------------------------------------
@@ -435,6 +471,30 @@ const APPLIANCE_KEYS: KeyTable<ApplianceSettings> = {
   'control-socket': (t, a) => (a.controlSocket = v.nonEmpty(t, 'socket path')),
   'metrics-listen': (t, a) => (a.metricsListen = v.listenAddress(t)),
   connection: (t, a) => (a.connection = v.connectionPolicy(t)),
+  'ec2-api-listen': (t, a) => (a.ec2ApiListen = t === 'off' ? t : hostAndPort(t)),
+};
+
+function hostAndPort(text: string): string {
+  if (!text.includes(':')) throw new ValueProblem('invalid-value', `${JSON.stringify(text)} has no host`, 'HOST:PORT, [IPV6]:PORT or off');
+  return v.listenAddress(text);
+}
+
+// ---- [ec2-api] --------------------------------------------------------------------------------------------------
+
+const EC2_API_KEYS: KeyTable<Ec2ApiSettings> = {
+  'access-key-id': (t, e) => {
+    if (!/^[A-Z0-9]{16,128}$/.test(t)) throw new ValueProblem('invalid-value', 'not an access key id', '16..128 upper-case letters and digits, e.g. AKIA…');
+    e.accessKeyId = t;
+  },
+  'secret-access-key': (t, e) => {
+    // The value is never echoed: it is a secret.
+    if (!/^[\x21-\x7e]{16,128}$/.test(t)) throw new ValueProblem('invalid-value', 'not a secret access key', '16..128 printable characters, no spaces');
+    e.secretAccessKey = t;
+  },
+  'allow-role-credentials': (t, e) => (e.allowRoleCredentials = v.boolean(t)),
+  'allow-non-loopback': (t, e) => (e.allowNonLoopback = v.boolean(t)),
+  'account-defaults-file': (t, e) => (e.accountDefaultsFile = v.nonEmpty(t, 'file path')),
+  'apply-delay-ms': (t, e) => (e.applyDelayMs = v.integer(t, 0, 60_000)),
 };
 
 // ---- [faults], [throttle], [early-boot], [fault "NAME"] ------------------------------------------------------------
@@ -461,6 +521,12 @@ function applyFaultSection(build: Build, section: IniSection, parse: (fields: Re
 
 function crossCheck(build: Build): void {
   const { instance } = build;
+  const keyId = build.seen.get('ec2-api/access-key-id');
+  const secret = build.seen.get('ec2-api/secret-access-key');
+  if ((keyId === undefined) !== (secret === undefined)) {
+    const given = (keyId ?? secret) as IniEntry;
+    failAt(build, given.line, given.key, 'inconsistent', 'an access key id needs its secret and the other way round', 'both access-key-id and secret-access-key, or neither');
+  }
   if (!instance.availabilityZone.startsWith(instance.region)) {
     // Blame the key the operator wrote; if both are in the file, the zone is the more specific one.
     const at = build.seen.get('instance/availability-zone') ?? build.seen.get('instance/region');

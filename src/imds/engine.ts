@@ -1,7 +1,7 @@
 // The metadata service as a pure function of (request, instance, options, events, clock): token issue and
 // checks, the metadata tree, credentials and identity documents. No I/O; the caller passes the wall clock.
 // Behaviours and their sources are pinned line by line in test/imds/ec2-behaviour-checklist.txt.
-import { credentialsJson, issueCredentials, type CredentialSchedule } from './credentials.ts';
+import { credentialsJson, issueCredentials, periodSeconds, type CredentialSchedule, type IssuedCredentials } from './credentials.ts';
 import {
   emptyEvents,
   historyEvents,
@@ -199,6 +199,7 @@ export class ImdsEngine {
   /** Latest wall time the engine was given: the default clock for calls made without one (operator views). */
   private lastWallMs: number;
   private credentialRotation: { epoch: number; baseMs: number; schedule?: CredentialSchedule };
+  private replacedRoleCredentials: IssuedCredentials | undefined;
   /** The metadata tree, built once and rebuilt only when options, events or credentials change. */
   private cachedTree: Node | undefined;
   /** The time of the request being answered: the tree's lazy leaves (credentials, events) read it. */
@@ -285,6 +286,7 @@ export class ImdsEngine {
     scheduleOverride?: CredentialSchedule,
   ): { accessKeyId: string | undefined; expiration: string | undefined } {
     this.seen(wallMs);
+    this.replacedRoleCredentials = this.recentRoleCredentials(wallMs)[0];
     // A schedule given here (lifetime, and the lead time as refresh) holds until the next rotation without one.
     this.credentialRotation = { epoch: this.credentialRotation.epoch + 1, baseMs: wallMs, schedule: scheduleOverride };
     this.cachedTree = undefined;
@@ -298,6 +300,24 @@ export class ImdsEngine {
       wallMs,
     );
     return { accessKeyId: issued.accessKeyId, expiration: isoSeconds(issued.expirationMs) };
+  }
+
+  /**
+   * The role credentials a client may hold at wallMs: the set served now and the one before it while it has not
+   * expired (including the set a forced rotation replaced). The EC2 API uses them to recognise stolen keys.
+   */
+  recentRoleCredentials(wallMs: number): IssuedCredentials[] {
+    const role = this.instance.iamRole;
+    if (!role) return [];
+    const { epoch, baseMs } = this.credentialRotation;
+    const roleSchedule = this.credentialRotation.schedule ?? schedule(role);
+    const current = issueCredentials(this.deps.credentialKey, `role:${role.name}#${epoch}`, roleSchedule, baseMs, wallMs);
+    const previousAt = current.lastUpdatedMs - periodSeconds(roleSchedule) * 1000;
+    const previous =
+      previousAt >= baseMs
+        ? issueCredentials(this.deps.credentialKey, `role:${role.name}#${epoch}`, roleSchedule, baseMs, previousAt)
+        : this.replacedRoleCredentials;
+    return previous !== undefined && previous.expirationMs > wallMs ? [current, previous] : [current];
   }
 
   clearEvents(): void {

@@ -46,3 +46,12 @@ export {
   type Toggle,
 } from './instance.ts';
 // Kept until the daemon switches to ImdsEngine.
+export {
+  resolveLaunchOptions,
+  IMDS_SUPPORT_V2_OPTIONS,
+  type AccountMetadataDefaults,
+  type ImdsSupport,
+  type LaunchInputs,
+  type OptionSource,
+  type ResolvedLaunchOptions,
+} from './launch-options.ts';

@@ -73,6 +73,8 @@ export interface InstanceModel {
   publicKeys?: Array<{ name: string; openSshKey: string }>;
   /** Auto Scaling target lifecycle state when the instance is in a group (e.g. InService). */
   autoscalingTargetLifecycleState: string | undefined;
+  /** The AMI's ImdsSupport ("v2.0": launch with tokens required, hop limit 2); absent for older AMIs. */
+  imdsSupport?: 'v2.0';
   options: MetadataOptions;
 }
 

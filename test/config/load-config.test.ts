@@ -16,12 +16,12 @@ const load = (text: string) => parseConfig(text, 'test.ini', noFiles);
 const NO_FAULTS = { seed: undefined, throttle: NO_THROTTLE, earlyBoot: undefined, rules: [] };
 
 test('an empty file gives the built-in instance and no appliance settings', () => {
-  assert.deepEqual(load(''), { instance: defaultInstance(), appliance: {}, faults: NO_FAULTS });
-  assert.deepEqual(load('; only a comment\n\n# another\n'), { instance: defaultInstance(), appliance: {}, faults: NO_FAULTS });
+  assert.deepEqual(load(''), { instance: defaultInstance(), appliance: {}, faults: NO_FAULTS, ec2Api: {}, launchOptions: {} });
+  assert.deepEqual(load('; only a comment\n\n# another\n'), { instance: defaultInstance(), appliance: {}, faults: NO_FAULTS, ec2Api: {}, launchOptions: {} });
 });
 
 test('examples/imds-hop.ini equals the built-in default', () => {
-  assert.deepEqual(loadConfig(join(examples, 'imds-hop.ini')), { instance: defaultInstance(), appliance: {}, faults: NO_FAULTS });
+  assert.deepEqual(loadConfig(join(examples, 'imds-hop.ini')), { instance: defaultInstance(), appliance: {}, faults: NO_FAULTS, ec2Api: {}, launchOptions: {} });
 });
 
 test('examples/required-tokens.ini turns on IMDSv2 with hop limit 2', () => {

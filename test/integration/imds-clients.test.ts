@@ -180,7 +180,7 @@ describe('changing a running appliance with imds-hop options and events', { skip
 
     const changed = await imdsHop(['options', ...control(), '--http-tokens', 'required']);
     assert.equal(changed.code, 0, changed.stderr);
-    assert.equal(JSON.parse(changed.stdout).httpTokens, 'required');
+    assert.equal(JSON.parse(changed.stdout).InstanceMetadataOptions.HttpTokens, 'required');
     await appliance.waitFor((r) => r.msg === 'metadata options changed');
 
     assert.equal(await status(namespace, '/latest/meta-data/instance-id'), '401');
@@ -199,7 +199,7 @@ describe('changing a running appliance with imds-hop options and events', { skip
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /1 to 64/);
     const shown = await imdsHop(['options', ...control()]);
-    assert.equal(JSON.parse(shown.stdout).httpPutResponseHopLimit, 1);
+    assert.equal(JSON.parse(shown.stdout).InstanceMetadataOptions.HttpPutResponseHopLimit, 1);
   });
 
   test('a spot interruption and a rebalance recommendation appear in the metadata', async () => {

@@ -26,7 +26,7 @@ describe('the IPv6 endpoint through the tap', { skip: skipUnlessRoot }, () => {
   const setIpv6 = async (state: 'enabled' | 'disabled') => {
     const set = await imdsHop(['options', '--interface', appliance.interfaceName, '--http-protocol-ipv6', state]);
     assert.equal(set.code, 0, set.stderr);
-    assert.match(set.stdout, new RegExp(`httpProtocolIpv6.*${state}`));
+    assert.match(set.stdout, new RegExp(`HttpProtocolIpv6.*${state}`));
   };
 
   before(async () => {
