@@ -326,7 +326,7 @@ export class ImdsEngine {
   }
 
   private route(request: ImdsRequest, path: string, wallMs: number): ImdsResponse {
-    const method = request.method.toUpperCase();
+    const method = request.method; // RFC 9110 9.1: case-sensitive, so "put" is an unknown method, not PUT
     if (this.currentOptions.httpEndpoint === 'disabled') {
       if (path === TOKEN_PATH) this.count('token_requests_refused', { reason: 'endpoint-disabled' });
       return errorResponse(403);
