@@ -6,7 +6,16 @@ import { LinkError } from './frame-link.ts';
 
 export interface NativeBindings {
   openTap(name: string): { fd: number; name: string };
-  FrameWatcher: new (fd: number, onFrames: (frames: Buffer[]) => void) => { stop(): void };
+  /**
+   * Watches `fd` and hands each batch of frames to `onFrames`. An exception escaping `onFrames` is taken off the
+   * N-API environment (never left pending), counted in callbackExceptions and passed to `onError`.
+   */
+  FrameWatcher: new (fd: number, onFrames: (frames: Buffer[]) => void, onError?: (error: unknown) => void) => FrameWatcherHandle;
+}
+
+export interface FrameWatcherHandle {
+  stop(): void;
+  readonly callbackExceptions: number;
 }
 
 const addonPath = fileURLToPath(
