@@ -7,7 +7,8 @@ import { ControlServerError } from './appliance/control-server.ts';
 import { MetricsListenError, parseListenAddress } from './appliance/metrics.ts';
 import { ConfigError, connectionPolicy } from './config/index.ts';
 import { ControlClientError } from './control-client.ts';
-import { addControlCommands } from './cli-control.ts';
+import { addControlCommands, byRule } from './cli-control.ts';
+import { HOP_LIMIT } from './imds/value-rules.ts';
 import { addLabCommands } from './cli-lab.ts';
 import { addFaultCommands } from './cli-faults.ts';
 import { LabError } from './lab/topology.ts';
@@ -60,7 +61,7 @@ export function buildProgram(): Command {
     .option('--config <file>', 'ini file describing the instance (default: the built-in default instance)')
     .addOption(new Option('--backend <backend>', 'tap: a tap of its own; pcap: answer on an existing interface (libpcap + raw socket)').choices(['tap', 'pcap']).default('tap'))
     .option('--interface <name>', `tap to create, or with --backend pcap the interface to answer on (default: ${SERVE_DEFAULTS.interfaceName})`)
-    .option('--hop-limit <n>', 'http-put-response-hop-limit: IP TTL of token responses, 1..64 (default: 1)', integerIn(1, 64))
+    .option('--hop-limit <n>', 'http-put-response-hop-limit: IP TTL of token responses, 1..64 (default: 1)', byRule(HOP_LIMIT.fromText))
     .addOption(new Option('--http-tokens <mode>', 'optional: IMDSv1 allowed; required: IMDSv2 only (default: optional)').choices(['optional', 'required']))
     .addOption(new Option('--http-endpoint <state>', 'serve metadata at all (default: enabled)').choices(['enabled', 'disabled']))
     .addOption(new Option('--instance-metadata-tags <state>', 'serve tags/instance (default: disabled)').choices(['enabled', 'disabled']))

@@ -9,6 +9,7 @@ import { formatMacAddress, parseIpv4Address, parseIpv6Address, parseMacAddress }
 import { DEFAULT_TCP_CONFIG } from '../tcp/index.ts';
 import {
   CERTIFICATE_KINDS,
+  EventError,
   ImdsEngine,
   OptionsError,
   defaultInstance,
@@ -303,7 +304,12 @@ async function handleControl(
       }
     }
     case 'events':
-      return applyEvent(request.command, engine, log);
+      try {
+        return applyEvent(request.command, engine, log);
+      } catch (error) {
+        if (error instanceof EventError) throw new ControlRequestError('BAD_VALUE', error.message);
+        throw error;
+      }
     case 'rotate-credentials': {
       const rotated = engine.rotateCredentials(Date.now(), credentialSchedule(request.lifetimeSeconds, request.leadTimeSeconds));
       // The access key id is public (it appears in CloudTrail); the secret never reaches the log.

@@ -46,3 +46,4 @@ export {
   type Toggle,
 } from './instance.ts';
 // Kept until the daemon switches to ImdsEngine.
+export { EVENT_DESCRIPTION, EVENT_ID, EVENT_TIME_MS, HOP_LIMIT, LIFECYCLE_STATE, NOTICE_SECONDS, RuleViolation, oneOfRule } from './value-rules.ts';
