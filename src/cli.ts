@@ -78,6 +78,8 @@ export function buildProgram(): Command {
     .option('--request-rate <rps>', 'throttle: requests/s, past which the answer is 429 (default: off)')
     .option('--fault-seed <n>', 'seed of the fault rules\' probability rolls (default: [faults] seed, else 1)', integerIn(0, 0xffffffff))
     .option('--metrics-listen <host:port>', `Prometheus metrics listener, or "off" (default: ${SERVE_DEFAULTS.metricsListen})`, listenAddress)
+    .option('--request-header-timeout <seconds>', 'a request not complete this long after its first byte gets 408 (default: 10)', integerIn(1, 3600))
+    .option('--send-timeout <seconds>', 'reset a connection whose peer leaves our data unacknowledged this long (default: 30)', integerIn(1, 3600))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(
       new Option('--log-format <format>', 'json lines, pretty lines, or auto: pretty on a terminal, json otherwise')
@@ -110,6 +112,10 @@ export function buildProgram(): Command {
             .filter((entry): entry is [string, string] => entry[1] !== undefined),
         ),
         faultSeed: opts.faultSeed,
+        limits: {
+          ...(opts.requestHeaderTimeout !== undefined ? { requestHeaderTimeoutMs: opts.requestHeaderTimeout * 1000 } : {}),
+          ...(opts.sendTimeout !== undefined ? { sendTimeoutMs: opts.sendTimeout * 1000 } : {}),
+        },
       };
       await serve(requested, log);
     });

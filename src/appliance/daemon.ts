@@ -21,6 +21,7 @@ import { bootEngine } from './boot-engine.ts';
 import { Host } from './host.ts';
 import { IPV6_LOCAL_ID } from './ipv6-peers.ts';
 import { ApplianceMetrics, startMetricsServer } from './metrics.ts';
+import { exitEvenIfStuck } from './exit-guard.ts';
 import { ControlRequestError, startControlServer, type ControlServer } from './control-server.ts';
 import { defaultControlSocket, type ControlRequest, type EventCommand } from './control-protocol.ts';
 import { FaultInjector } from './fault-injector.ts';
@@ -51,6 +52,13 @@ export interface ServeOptions {
   throttle?: Record<string, string>;
   /** Seed of the fault rules' probability rolls (default: the config's, else 1). */
   faultSeed?: number;
+  /** Limits under hostile traffic; unset ones keep their defaults (README, "Limits under hostile traffic"). */
+  limits?: HostileTrafficLimits;
+}
+
+export interface HostileTrafficLimits {
+  requestHeaderTimeoutMs?: number;
+  sendTimeoutMs?: number;
 }
 
 export const SERVE_DEFAULTS = {
@@ -217,7 +225,10 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
           defaultTtl: settings.defaultTtl,
           isnSecret: randomBytes(32),
           admitSyn: injector.admitSyn,
+          synCookieSecret: randomBytes(32),
+          ...(requested.limits?.sendTimeoutMs !== undefined ? { sendTimeoutMs: requested.limits.sendTimeoutMs } : {}),
         },
+        ...(requested.limits?.requestHeaderTimeoutMs !== undefined ? { requestHeaderTimeoutMs: requested.limits.requestHeaderTimeoutMs } : {}),
         http: {},
         connection: settings.connection,
         maxNeighbors: 4096,
@@ -275,6 +286,7 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  exitEvenIfStuck(log);
   clearInterval(summaryTimer);
   process.off('SIGUSR2', reportCounters);
   log.info({ signal }, 'stopping');
