@@ -73,7 +73,7 @@ describe('hostile traffic', { skip: skipUnlessRoot }, () => {
     cleanupAll();
   });
 
-  test(`a flood of ${SYN_FLOOD_COUNT} spoofed SYNs: SYN cookies keep answering a real client during and after it`, { timeout: 120_000 }, async () => {
+  test(`a flood of ${SYN_FLOOD_COUNT} spoofed SYNs: SYN cookies keep answering a real client during and after it`, { timeout: 120_000 }, async (t) => {
     const before = await appliance.counters();
     const flood = inNamespace(
       namespace,
@@ -107,6 +107,7 @@ describe('hostile traffic', { skip: skipUnlessRoot }, () => {
     // past the table got a cookie and none was dropped.
     const tapStats = runSync('ip', ['-n', namespace, '-s', 'link', 'show', appliance.interfaceName]);
     const handled = delta('tcp-syn-cookies-sent') + delta('tcp-syns-received');
+    t.diagnostic(`flood: ${sent} SYNs in ${seconds} s; appliance handled ${handled} (cookies ${delta('tcp-syn-cookies-sent')}, accepted ${delta('tcp-syn-cookies-accepted')}); ${answeredDuringFlood} requests answered during it`);
     assert.ok(delta('tcp-syn-cookies-sent') >= 10_000, `syn-cookies-sent ${delta('tcp-syn-cookies-sent')}, SYNs handled ${handled}; tap: ${tapStats}`);
     assert.ok((counters['tcp-connections-half-open'] ?? 0) <= 1024, 'the half-open table never grew past its bound');
     assert.equal(delta('tcp-syn-dropped-half-open-full'), 0, 'no SYN was dropped for a full table');
@@ -142,7 +143,7 @@ describe('hostile traffic', { skip: skipUnlessRoot }, () => {
     assert.ok(appliance.records.length - linesBefore < 20, `${appliance.records.length - linesBefore} log lines`);
   });
 
-  test('300 connections pipelining GETs and never reading: memory stays bounded, the send timeout resets them', { timeout: 120_000 }, async () => {
+  test('300 connections pipelining GETs and never reading: memory stays bounded, the send timeout resets them', { timeout: 120_000 }, async (t) => {
     const before = await appliance.counters();
     const baseline = rssKiB(pid);
     const child = spawn('ip', ['netns', 'exec', namespace, 'python3', HOSTILE, 'stalled-readers', SERVICE_ADDRESS, '300', '60'], {
@@ -167,6 +168,7 @@ describe('hostile traffic', { skip: skipUnlessRoot }, () => {
       assert.ok(resets + refused >= 250, `resets ${resets}, refused ${refused}`);
       // Unbounded, 300 stalled connections held up to 1 MiB each (~300 MiB); the shared budget is 64 MiB.
       const growthMiB = (peak - baseline) / 1024;
+      t.diagnostic(`stalled readers: RSS ${(baseline / 1024).toFixed(0)} MiB -> peak ${(peak / 1024).toFixed(0)} MiB; resets ${resets}, budget refusals ${refused}`);
       assert.ok(growthMiB < 160, `RSS grew by ${growthMiB.toFixed(0)} MiB (baseline ${(baseline / 1024).toFixed(0)} MiB)`);
       const served = await curl([URL_ID]);
       assert.equal(served.code, 0, 'a real client is answered meanwhile');
