@@ -63,6 +63,9 @@ describe('hostile traffic', { skip: skipUnlessRoot }, () => {
     appliance = await Appliance.start(namespace, [
       '--mac', APPLIANCE_MAC, '--log-level', 'info',
       '--request-header-timeout', '2', '--send-timeout', '5', '--user-data-file', userData,
+      // The stalled readers pipeline requests, which only persistent connections allow (EC2's default closes
+      // after each response: then every connection holds one response, and the same send timeout applies).
+      '--connection', 'keep-alive',
     ]);
     pid = Number(appliance.records.find((r) => typeof r.pid === 'number')?.pid);
     assert.ok(pid > 0);
