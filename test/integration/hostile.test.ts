@@ -189,7 +189,7 @@ describe('hostile traffic', { skip: skipUnlessRoot }, () => {
       assert.doesNotMatch(answer.stdout, /X-Aws-Ec2-Metadata-Token-Ttl-Seconds/i);
     }
     const real = await curl(['-X', 'PUT', '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 60', `http://${SERVICE_ADDRESS}/latest/api/token`]);
-    assert.match(real.stdout, /^[A-Za-z0-9+/=]{40,}$/);
+    assert.match(real.stdout, /^[A-Za-z0-9+/_=-]{40,}$/, "the real PUT still gets a token");
   });
 
   test('a spot notice of 1e300 s through the control socket is refused; the data path keeps serving; SIGTERM exits and frees the tap', { timeout: 60_000 }, async () => {
