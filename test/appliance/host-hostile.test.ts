@@ -66,7 +66,8 @@ class Peer extends FramePeer {
 }
 
 function start(options: Partial<TestHostOptions> = {}) {
-  const { host, peerSide } = startTestHost({ mss: 1460, ...options });
+  // These tests hold one connection for several requests: persistent connections (EC2's default closes).
+  const { host, peerSide } = startTestHost({ mss: 1460, connection: 'keep-alive', ...options });
   return { host, peer: new Peer(peerSide), peerSide, stop: () => host.stop() };
 }
 
