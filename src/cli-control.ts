@@ -4,25 +4,29 @@ import { defaultControlSocket, type ControlRequest, type EventCommand } from './
 import { callControl } from './control-client.ts';
 import type { MetadataOptions } from './imds/instance.ts';
 import { CERTIFICATE_KINDS } from './imds/identity.ts';
+import { EVENT_DESCRIPTION, EVENT_ID, EVENT_TIME_MS, HOP_LIMIT, LIFECYCLE_STATE, NOTICE_SECONDS } from './imds/value-rules.ts';
 
-function hopLimit(text: string): number {
-  if (!/^[0-9]{1,2}$/.test(text) || Number(text) < 1 || Number(text) > 64) {
-    throw new InvalidArgumentError('expected an integer from 1 to 64');
-  }
-  return Number(text);
+/** A shared rule (imds/value-rules.ts) as a commander argument parser: the control socket applies the same one. */
+export function byRule<In, T>(check: (value: In) => T) {
+  return (value: In): T => {
+    try {
+      return check(value);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  };
 }
+
+const hopLimit = byRule(HOP_LIMIT.fromText);
+const seconds = byRule(NOTICE_SECONDS.fromText);
+const description = byRule(EVENT_DESCRIPTION.check);
 
 function isoTime(text: string): number {
   const ms = Date.parse(text);
   if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(ms)) {
     throw new InvalidArgumentError('expected an ISO-8601 time like 2026-11-25T10:00:00Z');
   }
-  return ms;
-}
-
-function seconds(text: string): number {
-  if (!/^[0-9]{1,6}$/.test(text)) throw new InvalidArgumentError('expected a number of seconds');
-  return Number(text);
+  return byRule(EVENT_TIME_MS.check)(ms);
 }
 
 /** Adds --interface / --control-socket to a command; the socket defaults to the interface's. */
@@ -97,14 +101,14 @@ export function addControlCommands(program: Command): void {
         .choices(['instance-reboot', 'system-reboot', 'system-maintenance', 'instance-retirement', 'instance-stop'])
         .default('system-reboot'),
     )
-    .option('--description <text>', 'event description')
+    .option('--description <text>', 'event description', description)
     .option('--not-before <time>', 'ISO-8601 start of the window', isoTime)
     .option('--not-after <time>', 'ISO-8601 end of the window', isoTime);
-  eventCommand('cancel', 'cancel a scheduled maintenance event by id', (args) => ({ kind: 'cancel-maintenance', eventId: args[0] as string }))
+  eventCommand('cancel', 'cancel a scheduled maintenance event by id', (args) => ({ kind: 'cancel-maintenance', eventId: byRule(EVENT_ID.check)(args[0] as string) }))
     .argument('<event-id>', 'the id shown by "events list"');
   eventCommand('lifecycle-state', 'set or clear autoscaling/target-lifecycle-state', (args) => ({
     kind: 'lifecycle-state',
-    state: args[0] === 'none' ? undefined : args[0],
+    state: args[0] === 'none' ? undefined : byRule(LIFECYCLE_STATE.check)(args[0] as string),
   })).argument('<state>', 'e.g. InService, Terminated, or "none" to clear');
   eventCommand('clear', 'withdraw every event', () => ({ kind: 'clear' }));
   eventCommand('list', 'show the current events', () => ({ kind: 'list' }));

@@ -7,7 +7,8 @@ import { ControlServerError } from './appliance/control-server.ts';
 import { MetricsListenError, parseListenAddress } from './appliance/metrics.ts';
 import { ConfigError, connectionPolicy } from './config/index.ts';
 import { ControlClientError } from './control-client.ts';
-import { addControlCommands } from './cli-control.ts';
+import { addControlCommands, byRule } from './cli-control.ts';
+import { HOP_LIMIT } from './imds/value-rules.ts';
 import { addLabCommands } from './cli-lab.ts';
 import { addFaultCommands } from './cli-faults.ts';
 import { addCallerCommands, CallersCommandError } from './cli-callers.ts';
@@ -69,7 +70,7 @@ export function buildProgram(): Command {
     .option('--config <file>', 'ini file describing the instance (default: the built-in default instance)')
     .addOption(new Option('--backend <backend>', 'tap: a tap of its own; pcap: answer on an existing interface (libpcap + raw socket)').choices(['tap', 'pcap']).default('tap'))
     .option('--interface <name>', `tap to create, or with --backend pcap the interface to answer on (default: ${SERVE_DEFAULTS.interfaceName})`)
-    .option('--hop-limit <n>', 'http-put-response-hop-limit: IP TTL of token responses, 1..64 (default: 1)', integerIn(1, 64))
+    .option('--hop-limit <n>', 'http-put-response-hop-limit: IP TTL of token responses, 1..64 (default: 1)', byRule(HOP_LIMIT.fromText))
     .addOption(new Option('--http-tokens <mode>', 'optional: IMDSv1 allowed; required: IMDSv2 only (default: optional)').choices(['optional', 'required']))
     .addOption(new Option('--http-endpoint <state>', 'serve metadata at all (default: enabled)').choices(['enabled', 'disabled']))
     .addOption(new Option('--instance-metadata-tags <state>', 'serve tags/instance (default: disabled)').choices(['enabled', 'disabled']))
@@ -90,6 +91,8 @@ export function buildProgram(): Command {
     .option('--ec2-api-listen <host:port>', `EC2 Query API listener (aws --endpoint-url), or "off" (default: ${DEFAULT_EC2_API_LISTEN})`, ec2ApiListen)
     .option('--ec2-api-allow-non-loopback', 'let --ec2-api-listen bind an address beyond loopback')
     .addOption(new Option('--imds-support <version>', "the AMI's ImdsSupport: v2.0 launches with tokens required and hop limit 2").choices(['v2.0', 'none']))
+    .option('--request-header-timeout <seconds>', 'a request not complete this long after its first byte gets 408 (default: 10)', integerIn(1, 3600))
+    .option('--send-timeout <seconds>', 'reset a connection whose peer leaves our data unacknowledged this long (default: 30)', integerIn(1, 3600))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(
       new Option('--log-format <format>', 'json lines, pretty lines, or auto: pretty on a terminal, json otherwise')
@@ -126,6 +129,10 @@ export function buildProgram(): Command {
         ),
         faultSeed: opts.faultSeed,
         callers: opts.callers,
+        limits: {
+          ...(opts.requestHeaderTimeout !== undefined ? { requestHeaderTimeoutMs: opts.requestHeaderTimeout * 1000 } : {}),
+          ...(opts.sendTimeout !== undefined ? { sendTimeoutMs: opts.sendTimeout * 1000 } : {}),
+        },
       };
       await serve(requested, log);
     });

@@ -70,18 +70,23 @@ Napi::Value OpenTap(const Napi::CallbackInfo& info) {
 class FrameWatcher : public Napi::ObjectWrap<FrameWatcher> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "FrameWatcher", {InstanceMethod("stop", &FrameWatcher::Stop)});
+    return DefineClass(env, "FrameWatcher",
+                       {InstanceMethod("stop", &FrameWatcher::Stop),
+                        InstanceAccessor("callbackExceptions", &FrameWatcher::CallbackExceptions, nullptr)});
   }
 
   explicit FrameWatcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FrameWatcher>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsFunction()) {
-      Napi::TypeError::New(env, "new FrameWatcher(fd: number, onFrames: (frames: Buffer[]) => void)")
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsFunction() ||
+        (info.Length() > 2 && !info[2].IsFunction() && !info[2].IsUndefined())) {
+      Napi::TypeError::New(env,
+                           "new FrameWatcher(fd: number, onFrames: (frames: Buffer[]) => void, onError?: (error) => void)")
           .ThrowAsJavaScriptException();
       return;
     }
     fd_ = info[0].As<Napi::Number>().Int32Value();
     callback_ = Napi::Persistent(info[1].As<Napi::Function>());
+    if (info.Length() > 2 && info[2].IsFunction()) on_error_ = Napi::Persistent(info[2].As<Napi::Function>());
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
       Napi::Error::New(env, "no libuv loop").ThrowAsJavaScriptException();
@@ -121,6 +126,22 @@ class FrameWatcher : public Napi::ObjectWrap<FrameWatcher> {
     if (count == 0) return;
     // MakeCallback so promise jobs queued by the handler run, as for any libuv-driven callback.
     callback_.MakeCallback(Value(), {frames});
+    // Nothing above JS catches for us here (we run from libuv, not from a JS call): an exception left pending
+    // would make every later N-API call fail and silently end the data path. Take it, hand it to onError.
+    TakePendingException();
+  }
+
+  void TakePendingException() {
+    if (!env_.IsExceptionPending()) return;
+    Napi::Error error = env_.GetAndClearPendingException();
+    callback_exceptions_ += 1;
+    if (on_error_.IsEmpty()) return;
+    on_error_.Call(Value(), {error.Value()});
+    if (env_.IsExceptionPending()) env_.GetAndClearPendingException();  // onError threw too: drop it
+  }
+
+  Napi::Value CallbackExceptions(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(callback_exceptions_));
   }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
@@ -130,6 +151,7 @@ class FrameWatcher : public Napi::ObjectWrap<FrameWatcher> {
       uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
       poll_ = nullptr;
       callback_.Reset();
+      if (!on_error_.IsEmpty()) on_error_.Reset();
       Unref();
     }
     return info.Env().Undefined();
@@ -139,6 +161,8 @@ class FrameWatcher : public Napi::ObjectWrap<FrameWatcher> {
   int fd_ = -1;
   uv_poll_t* poll_ = nullptr;
   Napi::FunctionReference callback_;
+  Napi::FunctionReference on_error_;
+  uint64_t callback_exceptions_ = 0;
   uint8_t buffer_[kMaxFrameBytes];
 };
 

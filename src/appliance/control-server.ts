@@ -5,6 +5,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { MAX_CONTROL_MESSAGE_BYTES, type ControlReply, type ControlRequest } from './control-protocol.ts';
+import { ControlValidationError, parseControlRequest } from './control-validation.ts';
 
 export type ControlHandler = (request: ControlRequest) => Promise<unknown> | unknown;
 
@@ -35,7 +36,6 @@ export interface ControlServer {
   close(): Promise<void>;
 }
 
-const OPS = new Set(['options', 'events', 'rotate-credentials', 'metrics', 'identity-cert', 'status', 'faults', 'throttle', 'callers', 'ec2-api-credentials']);
 
 export async function startControlServer(path: string, handler: ControlHandler, log: Logger): Promise<ControlServer> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -78,14 +78,18 @@ function serveConnection(socket: Socket, handler: ControlHandler, log: Logger): 
 }
 
 async function answer(line: string, handler: ControlHandler, log: Logger): Promise<ControlReply> {
-  let request: ControlRequest;
+  let parsed: unknown;
   try {
-    request = JSON.parse(line) as ControlRequest;
+    parsed = JSON.parse(line);
   } catch {
     return { ok: false, code: 'BAD_REQUEST', error: 'control request is not JSON' };
   }
-  if (typeof request !== 'object' || request === null || !OPS.has((request as { op?: string }).op ?? '')) {
-    return { ok: false, code: 'BAD_REQUEST', error: `unknown control operation` };
+  let request: ControlRequest;
+  try {
+    request = parseControlRequest(parsed);
+  } catch (error) {
+    if (error instanceof ControlValidationError) return { ok: false, code: error.code, error: error.message };
+    throw error;
   }
   try {
     return { ok: true, result: await handler(request) };

@@ -9,6 +9,7 @@ import { formatMacAddress, parseIpv4Address, parseIpv6Address, parseMacAddress }
 import { DEFAULT_TCP_CONFIG } from '../tcp/index.ts';
 import {
   CERTIFICATE_KINDS,
+  EventError,
   ImdsEngine,
   OptionsError,
   defaultInstance,
@@ -20,6 +21,7 @@ import { bootEngine } from './boot-engine.ts';
 import { Host } from './host.ts';
 import { IPV6_LOCAL_ID } from './ipv6-peers.ts';
 import { ApplianceMetrics, startMetricsServer } from './metrics.ts';
+import { exitEvenIfStuck } from './exit-guard.ts';
 import { ControlRequestError, startControlServer, type ControlServer } from './control-server.ts';
 import { defaultControlSocket, type ControlRequest, type EventCommand } from './control-protocol.ts';
 import { FaultInjector } from './fault-injector.ts';
@@ -70,6 +72,13 @@ export interface ServeOptions {
   ec2ApiAllowNonLoopback?: boolean;
   /** The AMI's ImdsSupport; overrides [instance] imds-support. */
   imdsSupport?: 'v2.0' | 'none';
+  /** Limits under hostile traffic; unset ones keep their defaults (README, "Limits under hostile traffic"). */
+  limits?: HostileTrafficLimits;
+}
+
+export interface HostileTrafficLimits {
+  requestHeaderTimeoutMs?: number;
+  sendTimeoutMs?: number;
 }
 
 export const SERVE_DEFAULTS = {
@@ -254,7 +263,10 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
           defaultTtl: settings.defaultTtl,
           isnSecret: randomBytes(32),
           admitSyn: injector.admitSyn,
+          synCookieSecret: randomBytes(32),
+          ...(requested.limits?.sendTimeoutMs !== undefined ? { sendTimeoutMs: requested.limits.sendTimeoutMs } : {}),
         },
+        ...(requested.limits?.requestHeaderTimeoutMs !== undefined ? { requestHeaderTimeoutMs: requested.limits.requestHeaderTimeoutMs } : {}),
         http: {},
         connection: settings.connection,
         maxNeighbors: 4096,
@@ -320,6 +332,7 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  exitEvenIfStuck(log);
   clearInterval(summaryTimer);
   process.off('SIGUSR2', reportCounters);
   log.info({ signal }, 'stopping');
@@ -345,7 +358,12 @@ async function handleControl(
       return running.credentials;
     }
     case 'events':
-      return applyEvent(request.command, engine, log);
+      try {
+        return applyEvent(request.command, engine, log);
+      } catch (error) {
+        if (error instanceof EventError) throw new ControlRequestError('BAD_VALUE', error.message);
+        throw error;
+      }
     case 'rotate-credentials': {
       const rotated = engine.rotateCredentials(Date.now(), credentialSchedule(request.lifetimeSeconds, request.leadTimeSeconds));
       // The access key id is public (it appears in CloudTrail); the secret never reaches the log.

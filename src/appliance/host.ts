@@ -36,15 +36,18 @@ import {
   type Ipv4Packet,
   type Ipv6Packet,
 } from '../wire/index.ts';
+import type { TcpSegment } from '../wire/tcp-segment.ts';
 import { TcpStack, type ConnectionId, type Endpoints, type TcpAction, type TcpConfig } from '../tcp/index.ts';
 import type { HttpLimits } from '../http/index.ts';
 import type { ImdsRequest, ImdsResponse } from '../imds/index.ts';
 import { Counters } from './counters.ts';
-import { HttpSession, type ConnectionPolicy, type SessionResponse } from './http-session.ts';
+import { HttpSession, type ConnectionPolicy, type SessionOutput, type SessionResponse } from './http-session.ts';
 import type { FaultInjector, RequestPeer } from './fault-injector.ts';
 import { ResponsePacer } from './response-pacer.ts';
 import { IPV6_LOCAL_ID, Ipv6Peers } from './ipv6-peers.ts';
 import { Ipv6SentHopLimits } from './ipv6-sent-hop-limits.ts';
+import { RateLimitedLog, type RateLimit } from './rate-limited-log.ts';
+import { INTERNAL_ERROR_RESPONSE, guardFrames } from './fault-guard.ts';
 
 /** IPv6 token-response segments remembered for ICMPv6 errors; far more than are in flight at once. */
 const IPV6_SENT_HOP_LIMIT_RECORDS = 4096;
@@ -88,7 +91,14 @@ export interface HostConfig {
   ipv6?: HostIpv6Config;
   /** Faults on demand: packet allowance, connection accounting, request faults. Off when absent. */
   faults?: FaultInjector;
+  /** A request not complete this long after its first byte gets 408 and the connection closes. */
+  requestHeaderTimeoutMs?: number;
+  /** Log lines hostile traffic can trigger (ICMP errors, malformed requests, faults), per kind. */
+  logRateLimit?: RateLimit;
 }
+
+/** nginx's client_header_timeout is 60 s; a real client sends its whole request in one segment. */
+export const DEFAULT_REQUEST_HEADER_TIMEOUT_MS = 10_000;
 
 export interface Clock {
   /** Monotonic milliseconds for protocol timers. */
@@ -137,11 +147,20 @@ export class Host {
   private timer: NodeJS.Timeout | undefined;
   private timerDeadline: number | undefined;
   private stopped = false;
-  /** Shared by every HTTP session: no closures allocated per connection. */
-  private readonly handleRequest = (request: ImdsRequest, connectionId: number): SessionResponse =>
-    this.config.faults
-      ? this.config.faults.handle(request, connectionId, this.peerOf, this.clock.monotonicMs(), this.clock.wallMs())
-      : this.engine.handle(request, this.clock.wallMs());
+  private readonly limitedLog: RateLimitedLog;
+  private readonly requestHeaderTimeoutMs: number;
+  /** Shared by every HTTP session: no closures allocated per connection. A fault in it answers 500, nothing more. */
+  private readonly handleRequest = (request: ImdsRequest, connectionId: number): SessionResponse => {
+    try {
+      return this.config.faults
+        ? this.config.faults.handle(request, connectionId, this.peerOf, this.clock.monotonicMs(), this.clock.wallMs())
+        : this.engine.handle(request, this.clock.wallMs());
+    } catch (error) {
+      this.counters.increment('request-handler-exceptions');
+      this.limitedLog.error('request-handler', { err: error, method: request.method }, 'exception while answering a request: 500');
+      return INTERNAL_ERROR_RESPONSE;
+    }
+  };
   /** Responses a fault holds back or cuts short leave through here, in order, on event-loop timers. */
   private readonly pacer = new ResponsePacer({
     send: (id, bytes, ttl, thenClose) => this.sendOnConnection(id, bytes, ttl, thenClose, this.clock.monotonicMs()),
@@ -172,6 +191,8 @@ export class Host {
   ) {
     this.tcp = new TcpStack(config.tcp);
     this.ipv6Peers = new Ipv6Peers(config.maxNeighbors);
+    this.limitedLog = new RateLimitedLog(log, () => clock.monotonicMs(), () => this.counters.increment('log-lines-suppressed'), config.logRateLimit);
+    this.requestHeaderTimeoutMs = config.requestHeaderTimeoutMs ?? DEFAULT_REQUEST_HEADER_TIMEOUT_MS;
     if (config.ipv6) {
       this.ipv6SolicitedNode = solicitedNodeAddress(config.ipv6.serviceAddress);
       this.ipv6SolicitedNodeMac = ipv6MulticastMac(this.ipv6SolicitedNode);
@@ -179,12 +200,13 @@ export class Host {
   }
 
   start(): void {
-    this.link.onFrames((frames) => {
-      if (this.stopped) return;
-      const now = this.clock.monotonicMs();
-      for (const frame of frames) this.handleFrame(frame, now);
-      this.armTimer();
-    });
+    const onFault = (error: unknown) => {
+      this.counters.increment('frame-handler-exceptions');
+      this.limitedLog.error('frame-handler', { err: error }, 'exception while handling a frame: frame dropped, data path continues');
+    };
+    this.link.onFrames(
+      guardFrames((frame, now) => this.handleFrame(frame, now), () => this.clock.monotonicMs(), () => this.stopped, () => this.armTimer(), onFault),
+    );
   }
 
   stop(): void {
@@ -226,8 +248,7 @@ export class Host {
     if (!ip.ok) return this.drop(`ipv4-${ip.reason}`);
     if (ip.value.dst !== this.config.serviceAddress) return this.drop('ipv4-not-for-us');
     if (this.config.faults && !this.config.faults.admitPacket(ip.value.src, now)) return;
-    this.rememberNeighbor(ip.value.src, src);
-    if (ip.value.protocol === IpProtocol.TCP) return this.handleTcp(ip.value, now);
+    if (ip.value.protocol === IpProtocol.TCP) return this.handleTcp(ip.value, src, now);
     if (ip.value.protocol === IpProtocol.ICMP) return this.handleIcmp(ip.value, src);
     this.drop('unsupported-ip-protocol');
   }
@@ -297,8 +318,9 @@ export class Host {
       this.counters.increment(`icmpv6-${message.kind}-received`);
       const quoted = parseQuotedIpv6Datagram(message.original);
       if (quoted.ok && ipv6Equals(quoted.value.src, v6.serviceAddress)) {
-        const { dst, dstPort, tcpSeq } = quoted.value;
+        const { dst, srcPort, dstPort, tcpSeq } = quoted.value;
         const peer = this.ipv6Peers.find(dst);
+        if (!this.quotesOurSegment(IPV6_LOCAL_ID, peer?.id, srcPort, dstPort, tcpSeq)) return;
         const sentHopLimit =
           peer && dstPort !== undefined && tcpSeq !== undefined ? this.ipv6SentHopLimits.lookup(peer.id, dstPort, tcpSeq) : undefined;
         this.reportRefusedResponse({
@@ -322,11 +344,16 @@ export class Host {
     if (isUnspecifiedIpv6(ip.src)) return this.drop('ipv6-unspecified-source');
     const segment = parseTcpIpv6(ip.payload, ip.src, ip.dst, { acceptOffloadedChecksum: this.config.acceptOffloadedChecksums === true });
     if (!segment.ok) return this.drop(`tcp-${segment.reason}`);
-    const peerId = this.ipv6Peers.seen(ip.src, srcMac);
+    // The peer table learns (and may evict for) only segments that passed every check and belong to us.
+    const known = this.ipv6Peers.find(ip.src);
+    if (known === undefined && !this.isSynToUs(segment.value)) return this.drop('tcp-unknown-peer');
+    const peerId = known?.id ?? this.ipv6Peers.seen(ip.src, srcMac);
+    const actions = this.tcp.receive(peerId, IPV6_LOCAL_ID, segment.value, now);
+    if (known !== undefined && this.mayLearnNeighbor(peerId, IPV6_LOCAL_ID, segment.value)) this.ipv6Peers.seen(ip.src, srcMac);
     if (this.connectionObserver && segment.value.control === 'syn' && segment.value.ack === undefined) {
       this.connectionObserver.connecting({ clientAddress: ip.src, clientPort: segment.value.srcPort, serviceAddress: ip.dst, servicePort: segment.value.dstPort, clientMac: srcMac });
     }
-    this.apply(this.tcp.receive(peerId, IPV6_LOCAL_ID, segment.value, now), now);
+    this.apply(actions, now);
   }
 
   private drop(reason: string): void {
@@ -380,6 +407,8 @@ export class Host {
       const quoted = parseQuotedDatagram(message.original);
       this.counters.increment(`icmp-${message.kind}-received`);
       if (quoted.ok && quoted.value.src === this.config.serviceAddress) {
+        const { dst, srcPort, dstPort, tcpSeq } = quoted.value;
+        if (!this.quotesOurSegment(this.config.serviceAddress, dst, srcPort, dstPort, tcpSeq)) return;
         // A router on the way to the client refused one of our packets. A packet sent with TTL t that expires
         // dies at hop t; only token responses leave with a TTL other than the default, so this is the hop
         // limit doing its job.
@@ -407,8 +436,9 @@ export class Host {
         this.connectionObserver?.tokenDied(refused.client, refused.clientPort, refused.sentTtl);
       }
     }
-    this.log.warn(
-      refused,
+    this.limitedLog.warn(
+      'icmp-error',
+      { ...refused },
       refused.icmp !== 'time-exceeded'
         ? 'response packet refused on the way to the client'
         : refused.tokenResponse
@@ -417,13 +447,40 @@ export class Host {
     );
   }
 
-  private handleTcp(ip: Ipv4Packet, now: number): void {
+  private handleTcp(ip: Ipv4Packet, srcMac: Uint8Array, now: number): void {
     const segment = parseTcp(ip.payload, ip.src, ip.dst, { acceptOffloadedChecksum: this.config.acceptOffloadedChecksums === true });
     if (!segment.ok) return this.drop(`tcp-${segment.reason}`);
+    const actions = this.tcp.receive(ip.src, ip.dst, segment.value, now);
+    // After receive: a SYN-cookie ACK has opened its connection by now.
+    if (this.mayLearnNeighbor(ip.src, ip.dst, segment.value)) this.rememberNeighbor(ip.src, srcMac);
     if (this.connectionObserver && segment.value.control === 'syn' && segment.value.ack === undefined) {
       this.connectionObserver.connecting(this.observed(ip.src, segment.value.srcPort, ip.dst, segment.value.dstPort));
     }
-    this.apply(this.tcp.receive(ip.src, ip.dst, segment.value, now), now);
+    this.apply(actions, now);
+  }
+
+  private isSynToUs(segment: TcpSegment): boolean {
+    return segment.control === 'syn' && segment.ack === undefined && this.config.tcp.listenPorts.includes(segment.dstPort);
+  }
+
+  /**
+   * A neighbour's MAC is learned only from a segment that passed every check and is ours: one of a connection we
+   * hold, or a SYN to a port we serve. Anything else (a stray ACK, a RST, a closed port) teaches nothing.
+   */
+  private mayLearnNeighbor(remote: number, local: number, segment: TcpSegment): boolean {
+    return this.isSynToUs(segment) || this.tcp.hasConnection(local, segment.dstPort, remote, segment.srcPort);
+  }
+
+  /** RFC 5927 4.1: an ICMP error counts only if it quotes a segment we sent and the peer has not acknowledged. */
+  private quotesOurSegment(local: number, remote: number | undefined, localPort?: number, remotePort?: number, seq?: number): boolean {
+    const matched =
+      remote !== undefined &&
+      localPort !== undefined &&
+      remotePort !== undefined &&
+      seq !== undefined &&
+      this.tcp.sentSequenceMatches(local, localPort, remote, remotePort, seq);
+    if (!matched) this.counters.increment('icmp-errors-unmatched');
+    return matched;
   }
 
   /** Carries out what the TCP stack decided; application events may produce more actions. */
@@ -458,6 +515,11 @@ export class Host {
           this.connectionObserver?.closed(action.id);
           this.counters.increment(`connections-closed-${action.reason}`);
           break;
+        case 'application-deadline': {
+          const expired = this.sessions.get(action.id)?.expire();
+          if (expired?.errorCode !== undefined) this.respond(action.id, expired, now);
+          break;
+        }
       }
     }
   }
@@ -468,7 +530,11 @@ export class Host {
       session = new HttpSession(this.config.http, this.handleRequest, this.dateHeader, this.config.connection, id);
       this.sessions.set(id, session);
     }
-    const output = session.receive(bytes);
+    this.respond(id, session.receive(bytes, now), now);
+    this.tcp.setApplicationDeadline(id, session.requestDeadline(this.requestHeaderTimeoutMs));
+  }
+
+  private respond(id: ConnectionId, output: SessionOutput, now: number): void {
     const debug = this.log.isLevelEnabled('debug');
     for (const { request, response } of output.requests) {
       if (response.status === 0) continue; // a fault answered with silence, RST or FIN: counted by the injector
@@ -479,7 +545,8 @@ export class Host {
     }
     if (output.errorCode) {
       this.counters.increment(`http-errors-${output.errorCode}`);
-      this.log.info({ code: output.errorCode }, 'malformed HTTP request');
+      if (output.errorCode === 'request-timeout') this.counters.increment('requests-header-timeout');
+      this.limitedLog.info('malformed-http', { code: output.errorCode }, 'malformed HTTP request');
     }
     const chunks = output.chunks;
     if (this.pacer.needs(id, chunks)) return this.pacer.deliver(id, chunks, output.close);
@@ -614,7 +681,12 @@ export class Host {
     this.timerDeadline = undefined;
     if (this.stopped) return;
     const now = this.clock.monotonicMs();
-    this.apply(this.tcp.poll(now), now);
+    try {
+      this.apply(this.tcp.poll(now), now);
+    } catch (error) {
+      this.counters.increment('timer-handler-exceptions');
+      this.limitedLog.error('timer-handler', { err: error }, 'exception while running timers: data path continues');
+    }
     this.armTimer();
   }
 }

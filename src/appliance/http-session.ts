@@ -54,6 +54,8 @@ export class HttpSession {
   /** Created with the first bytes: a connection that never sends a request costs no parser. */
   private parser: HttpRequestParser | undefined;
   private finished = false;
+  /** When the request now in progress brought its first bytes; undefined between requests. */
+  private requestStartedAt: number | undefined;
 
   /** Pass the same limits object and functions to every session: they are shared, not copied, per connection. */
   constructor(
@@ -68,17 +70,47 @@ export class HttpSession {
     return this.parser?.bufferedBytes ?? 0;
   }
 
-  receive(bytes: Uint8Array): SessionOutput {
+  /**
+   * When the request in progress must be complete (nginx's client_header_timeout, counted from its first byte
+   * so a byte now and then cannot stretch it), or undefined when no request is in progress.
+   */
+  requestDeadline(timeoutMs: number): number | undefined {
+    return this.requestStartedAt === undefined ? undefined : this.requestStartedAt + timeoutMs;
+  }
+
+  /** The request in progress ran out of time: 408 and close, like nginx. Empty output when none is. */
+  expire(): SessionOutput {
+    const output: SessionOutput = { chunks: [], close: false, requests: [] };
+    if (this.finished || this.requestStartedAt === undefined) return output;
+    this.fail(output, 408, 'request-timeout');
+    return output;
+  }
+
+  receive(bytes: Uint8Array, now = 0): SessionOutput {
     const output: SessionOutput = { chunks: [], close: false, requests: [] };
     if (this.finished) return output;
+    this.receiveRequests(bytes, output);
+    const inProgress = !this.finished && (this.parser?.bufferedBytes ?? 0) > 0;
+    // A request that completed in these bytes ended the old clock; leftover bytes start a new one now.
+    if (!inProgress) this.requestStartedAt = undefined;
+    else if (this.requestStartedAt === undefined || output.requests.length > 0) this.requestStartedAt = now;
+    return output;
+  }
+
+  private fail(output: SessionOutput, status: number, code: string): void {
+    const response: ImdsResponse = { status, headers: [['Content-Type', 'text/plain']], body: '' };
+    output.chunks.push({ bytes: this.serialize(response, false, false), ttl: undefined });
+    output.close = true;
+    output.errorCode = code;
+    this.finished = true;
+    this.requestStartedAt = undefined;
+  }
+
+  private receiveRequests(bytes: Uint8Array, output: SessionOutput): void {
     this.parser ??= new HttpRequestParser(this.limits);
     for (const event of this.parser.push(bytes)) {
       if (event.kind === 'error') {
-        const response: ImdsResponse = { status: event.status, headers: [['Content-Type', 'text/plain']], body: '' };
-        output.chunks.push({ bytes: this.serialize(response, false, false), ttl: undefined });
-        output.close = true;
-        output.errorCode = event.code;
-        this.finished = true;
+        this.fail(output, event.status, event.code);
         break;
       }
       const { request } = event;
@@ -108,7 +140,6 @@ export class HttpSession {
         break;
       }
     }
-    return output;
   }
 
   private serialize(response: ImdsResponse, keepAlive: boolean, omitBody: boolean): Uint8Array {

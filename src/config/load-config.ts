@@ -9,6 +9,7 @@ import type { EarlyBootSettings, FaultRule, ThrottleSettings } from '../faults/i
 import { scanIni } from './ini-lines.ts';
 import type { IniEntry, IniSection } from './ini-lines.ts';
 import * as v from './values.ts';
+import { HOP_LIMIT } from '../imds/value-rules.ts';
 
 /** Appliance plumbing; all optional because CLI flags override them and the defaults live in the CLI. */
 export interface ApplianceSettings {
@@ -240,7 +241,7 @@ const METADATA_OPTION_KEYS: KeyTable<InstanceModel> = {
   'http-tokens': (t, i) => (i.options.httpTokens = v.oneOf(t, ['optional', 'required'] as const)),
   'http-endpoint': (t, i) => (i.options.httpEndpoint = v.oneOf(t, TOGGLE)),
   // The EC2 API bounds HttpPutResponseHopLimit to 1..64.
-  'http-put-response-hop-limit': (t, i) => (i.options.httpPutResponseHopLimit = v.integer(t, 1, 64)),
+  'http-put-response-hop-limit': (t, i) => (i.options.httpPutResponseHopLimit = v.integer(t, HOP_LIMIT.min, HOP_LIMIT.max)),
   'instance-metadata-tags': (t, i) => (i.options.instanceMetadataTags = v.oneOf(t, TOGGLE)),
   'http-protocol-ipv6': (t, i) => (i.options.httpProtocolIpv6 = v.oneOf(t, TOGGLE)),
 };

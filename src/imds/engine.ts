@@ -25,6 +25,7 @@ import type { InstanceModel, MetadataOptions, NetworkInterface } from './instanc
 import type { MetricsSink } from './metrics.ts';
 import { TokenAuthority } from './token.ts';
 import type { ImdsRequest, ImdsResponse } from './types.ts';
+import { HOP_LIMIT } from './value-rules.ts';
 
 export interface EngineDependencies {
   /** Per-boot HMAC key for session tokens (>= 32 bytes). */
@@ -167,8 +168,8 @@ export function validateOptions(current: MetadataOptions, patch: Partial<Metadat
         next.httpTokens = value;
         break;
       case 'httpPutResponseHopLimit':
-        if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 64) {
-          throw new OptionsError(field, `must be an integer from 1 to 64, got ${JSON.stringify(value)}`);
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < HOP_LIMIT.min || value > HOP_LIMIT.max) {
+          throw new OptionsError(field, `must be an integer from ${HOP_LIMIT.min} to ${HOP_LIMIT.max}, got ${JSON.stringify(value)}`);
         }
         next.httpPutResponseHopLimit = value;
         break;
@@ -346,7 +347,7 @@ export class ImdsEngine {
   }
 
   private route(request: ImdsRequest, path: string, wallMs: number): ImdsResponse {
-    const method = request.method.toUpperCase();
+    const method = request.method; // RFC 9110 9.1: case-sensitive, so "put" is an unknown method, not PUT
     if (this.currentOptions.httpEndpoint === 'disabled') {
       if (path === TOKEN_PATH) this.count('token_requests_refused', { reason: 'endpoint-disabled' });
       return errorResponse(403);

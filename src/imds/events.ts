@@ -1,6 +1,7 @@
 // Instance events the operator injects (spot interruption, rebalance recommendation, scheduled maintenance,
 // Auto Scaling target state). Plain data held by the engine; every time comes from the caller's wall clock.
 import { eventDate, isoSeconds } from './format.ts';
+import { EVENT_DESCRIPTION, EVENT_TIME_MS, NOTICE_SECONDS, RuleViolation } from './value-rules.ts';
 
 export type SpotAction = 'terminate' | 'stop' | 'hibernate';
 export type MaintenanceCode = 'instance-reboot' | 'system-reboot' | 'system-maintenance' | 'instance-retirement' | 'instance-stop';
@@ -69,18 +70,16 @@ export function emptyEvents(autoscalingTargetLifecycleState?: string): EventStat
 
 export function spotInterruption(action: SpotAction, wallMs: number, noticeSeconds: number): SpotInterruption {
   if (!['terminate', 'stop', 'hibernate'].includes(action)) throw new EventError(`unknown spot action "${action}"`);
-  if (!Number.isInteger(noticeSeconds) || noticeSeconds < 0) {
-    throw new EventError(`notice must be a whole number of seconds >= 0, got ${noticeSeconds}`);
-  }
-  return { action, timeMs: wallMs + noticeSeconds * 1000 };
+  return { action, timeMs: wallMs + asEventError(() => NOTICE_SECONDS.check(noticeSeconds)) * 1000 };
 }
 
 export function maintenanceEvent(request: MaintenanceRequest, eventId: string, wallMs: number): MaintenanceEvent {
   if (!MAINTENANCE_CODES.includes(request.code)) {
     throw new EventError(`unknown maintenance code "${request.code}"; expected one of ${MAINTENANCE_CODES.join(', ')}`);
   }
-  const notBeforeMs = request.notBeforeMs ?? wallMs + DEFAULT_LEAD_MS;
-  const notAfterMs = request.notAfterMs ?? notBeforeMs + DEFAULT_WINDOW_MS;
+  const notBeforeMs = asEventError(() => EVENT_TIME_MS.check(request.notBeforeMs ?? wallMs + DEFAULT_LEAD_MS));
+  const notAfterMs = asEventError(() => EVENT_TIME_MS.check(request.notAfterMs ?? notBeforeMs + DEFAULT_WINDOW_MS));
+  if (request.description !== undefined) asEventError(() => EVENT_DESCRIPTION.check(request.description));
   if (!Number.isFinite(notBeforeMs) || !Number.isFinite(notAfterMs) || notAfterMs < notBeforeMs) {
     throw new EventError('notAfter must not be before notBefore');
   }
@@ -145,4 +144,14 @@ export function snapshotEvents(state: EventState, wallMs: number): EventsSnapsho
     history: historyEvents(state, wallMs),
     autoscalingTargetLifecycleState: state.autoscalingTargetLifecycleState,
   };
+}
+
+/** The shared rules' violations, as this module's error. */
+function asEventError<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof RuleViolation) throw new EventError(error.message);
+    throw error;
+  }
 }

@@ -55,3 +55,4 @@ export {
   type OptionSource,
   type ResolvedLaunchOptions,
 } from './launch-options.ts';
+export { EVENT_DESCRIPTION, EVENT_ID, EVENT_TIME_MS, HOP_LIMIT, LIFECYCLE_STATE, NOTICE_SECONDS, RuleViolation, oneOfRule } from './value-rules.ts';

@@ -11,7 +11,11 @@ export interface SocketOwner {
 
 export interface NativeBindings {
   openTap(name: string): { fd: number; name: string };
-  FrameWatcher: new (fd: number, onFrames: (frames: Buffer[]) => void) => { stop(): void };
+  /**
+   * Watches `fd` and hands each batch of frames to `onFrames`. An exception escaping `onFrames` is taken off the
+   * N-API environment (never left pending), counted in callbackExceptions and passed to `onError`.
+   */
+  FrameWatcher: new (fd: number, onFrames: (frames: Buffer[]) => void, onError?: (error: unknown) => void) => FrameWatcherHandle;
   /** One netlink request and the kernel's whole answer, on the thread pool (callers.cc). */
   netlinkExchange(protocol: number, request: Buffer): Promise<Buffer>;
   /**
@@ -22,6 +26,11 @@ export interface NativeBindings {
   findSocketOwner(inode: number, sockDiagRequest: Buffer, maxProcesses: number, likelyPids?: number[]): Promise<SocketOwner>;
   /** One sock_diag exchange on this thread; the kernel answers inside the send. Empty when it did not. */
   sockDiagNow(request: Buffer): Buffer;
+}
+
+export interface FrameWatcherHandle {
+  stop(): void;
+  readonly callbackExceptions: number;
 }
 
 const addonPath = fileURLToPath(

@@ -2,7 +2,7 @@
 // so even a killed appliance leaves no interface behind.
 import { closeSync, existsSync, writeSync } from 'node:fs';
 import { LinkError, type FrameLink, type FramesHandler } from './frame-link.ts';
-import { loadNativeBindings } from './native.ts';
+import { loadNativeBindings, type NativeBindings } from './native.ts';
 
 export function openTapLink(requestedName: string): FrameLink {
   if (!existsSync('/dev/net/tun')) {
@@ -25,14 +25,18 @@ export function openTapLink(requestedName: string): FrameLink {
   return new TapLink(opened.fd, opened.name, native.FrameWatcher);
 }
 
+/** Handler faults reported on stderr before going quiet (each one is still counted by the caller's guard). */
+const REPORTED_HANDLER_FAULTS = 10;
+
 class TapLink implements FrameLink {
   private watcher: { stop(): void } | undefined;
   private closed = false;
+  private handlerFaults = 0;
 
   constructor(
     private readonly fd: number,
     readonly name: string,
-    private readonly Watcher: new (fd: number, onFrames: (frames: Buffer[]) => void) => { stop(): void },
+    private readonly Watcher: NativeBindings['FrameWatcher'],
   ) {}
 
   send(frame: Uint8Array): boolean {
@@ -48,14 +52,30 @@ class TapLink implements FrameLink {
     if (this.watcher) throw new Error('onFrames handler already registered');
     // Plain Uint8Array views of the addon's Buffers: every parse layer slices them, and Buffer's own subarray
     // (a JS FastBuffer construction) cost more per frame than the typed-array builtin.
-    this.watcher = new this.Watcher(this.fd, (frames) => {
-      const views = new Array<Uint8Array>(frames.length);
-      for (let i = 0; i < frames.length; i++) {
-        const frame = frames[i] as Buffer;
-        views[i] = new Uint8Array(frame.buffer, frame.byteOffset, frame.length);
-      }
-      handler(views);
-    });
+    // The handler guards itself (appliance/fault-guard.ts); this catch is the last line before the addon, whose
+    // own check would catch the rest.
+    this.watcher = new this.Watcher(
+      this.fd,
+      (frames) => {
+        const views = new Array<Uint8Array>(frames.length);
+        for (let i = 0; i < frames.length; i++) {
+          const frame = frames[i] as Buffer;
+          views[i] = new Uint8Array(frame.buffer, frame.byteOffset, frame.length);
+        }
+        try {
+          handler(views);
+        } catch (error) {
+          this.reportHandlerFault(error);
+        }
+      },
+      (error) => this.reportHandlerFault(error),
+    );
+  }
+
+  private reportHandlerFault(error: unknown): void {
+    this.handlerFaults += 1;
+    if (this.handlerFaults > REPORTED_HANDLER_FAULTS) return;
+    process.stderr.write(`imds-hop: tap ${this.name}: frame handler threw, frames dropped, link keeps reading: ${String(error)}\n`);
   }
 
   async close(): Promise<void> {

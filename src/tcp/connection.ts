@@ -34,6 +34,10 @@ export interface ConnectionContext {
   count(name: string): void;
   /** Asked when a handshake completes: false means the table is full. */
   mayEstablish(): boolean;
+  /** Whether `bytes` more may be buffered within the budget shared by every connection. */
+  mayBuffer(bytes: number): boolean;
+  /** SYN-ACK retransmissions a half-open entry gets now: fewer while the half-open table is under pressure. */
+  synAckRetryLimit(): number;
 }
 
 export class Connection {
@@ -70,7 +74,8 @@ export class Connection {
   private readonly congestion: CongestionControl;
   /** The one segment being timed (RFC 6298 section 3); cleared by any retransmission (Karn). */
   private rttSample: { endSeq: number; sentAt: number } | undefined;
-  private synAckSentAt = 0;
+  /** NaN for a connection built from a SYN cookie: its SYN-ACK's send time is unknown, so no RTT sample. */
+  private synAckSentAt = Number.NaN;
   /** Consecutive timeouts without progress (retransmissions, or unanswered window probes). */
   private retries = 0;
   private duplicateAcks = 0;
@@ -78,6 +83,10 @@ export class Connection {
   private recover: number | undefined;
   private unackedSegments = 0;
   private lastActivity: number;
+  /** When SND.UNA last advanced, or queued bytes first waited for it: the send (user) timeout runs from here. */
+  private sendProgressAt = 0;
+  /** Set by the application (setApplicationDeadline); reported once as an 'application-deadline' action. */
+  applicationDeadline: number | undefined;
 
   private rtxDeadline: number | undefined;
   private persistDeadline: number | undefined;
@@ -123,6 +132,15 @@ export class Connection {
     return this.reassembly?.size ?? 0;
   }
 
+  get reassemblySegments(): number {
+    return this.reassembly?.count ?? 0;
+  }
+
+  /** Whether `seq` lies in what we sent and the peer has not acknowledged: [SND.UNA, SND.MAX). */
+  sentUnacknowledged(seq: number): boolean {
+    return this.state !== 'syn-received' && seqGe(seq, this.sndUna) && seqLt(seq, this.sndMax);
+  }
+
   get congestionWindow(): number {
     return this.congestion.cwnd;
   }
@@ -153,7 +171,16 @@ export class Connection {
     earliest = earlier(earliest, this.delayedAckDeadline);
     earliest = earlier(earliest, this.timeWaitDeadline);
     earliest = earlier(earliest, this.finWait2Deadline);
+    earliest = earlier(earliest, this.applicationDeadline);
+    earliest = earlier(earliest, this.sendTimeoutDeadline());
     return earlier(earliest, this.idleDeadline());
+  }
+
+  /** Bytes waiting for the peer's ACK (or a FIN sent and unacknowledged) hold the connection at most this long. */
+  private sendTimeoutDeadline(): number | undefined {
+    if (this.state === 'syn-received' || this.state === 'time-wait' || this.state === 'closed') return undefined;
+    if (this.sendBuffer.length === 0 && this.sndUna === this.sndMax) return undefined;
+    return this.sendProgressAt + this.context.config.sendTimeoutMs;
   }
 
   private idleDeadline(): number | undefined {
@@ -188,7 +215,12 @@ export class Connection {
       this.context.count('send-refused-buffer-full');
       return { ok: false, reason: 'buffer-full' };
     }
+    if (!this.context.mayBuffer(bytes.length)) {
+      this.context.count('send-refused-global-budget');
+      return { ok: false, reason: 'buffer-full' };
+    }
     if (this.sendBuffer === SendBuffer.EMPTY) this.sendBuffer = new SendBuffer();
+    if (this.sendBuffer.length === 0 && this.sndUna === this.sndMax) this.sendProgressAt = now;
     this.sendBuffer.push(bytes, ttl);
     const out: TcpAction[] = [];
     if (thenClose) this.beginClose(out, now); // beginClose runs output()
@@ -238,6 +270,17 @@ export class Connection {
     if (this.delayedAckDeadline !== undefined && now >= this.delayedAckDeadline) {
       this.sendAck(out, now);
     }
+    const sendTimeout = this.sendTimeoutDeadline();
+    if (sendTimeout !== undefined && now >= sendTimeout) {
+      this.context.count('connections-reset-send-timeout');
+      this.sendReset(out, now);
+      this.finish(out, 'send-timeout');
+      return out;
+    }
+    if (this.applicationDeadline !== undefined && now >= this.applicationDeadline) {
+      this.applicationDeadline = undefined;
+      if (!this.detached) out.push({ kind: 'application-deadline', id: this.id });
+    }
     const idle = this.idleDeadline();
     if (idle !== undefined && now >= idle) {
       this.context.count('connections-idle-closed');
@@ -281,7 +324,8 @@ export class Connection {
       this.state = 'closed';
       return;
     }
-    if (this.retries === 0) this.rto.sample(now - this.synAckSentAt); // Karn: only an unretransmitted SYN-ACK
+    // Karn: only an unretransmitted SYN-ACK of known send time
+    if (this.retries === 0 && !Number.isNaN(this.synAckSentAt)) this.rto.sample(now - this.synAckSentAt);
     this.retries = 0;
     this.sndUna = segment.ack;
     this.sndWnd = segment.window;
@@ -412,6 +456,7 @@ export class Connection {
     const finAcked = this.finSent && acked > this.sendBuffer.length;
     this.sendBuffer.consume(Math.min(acked, this.sendBuffer.length));
     this.sndUna = ack;
+    this.sendProgressAt = now;
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack; // after a timeout rewound SND.NXT, the peer had more than we knew
     if (this.rttSample && seqGe(ack, this.rttSample.endSeq)) {
       this.rto.sample(now - this.rttSample.sentAt);
@@ -494,9 +539,14 @@ export class Connection {
     }
     if (seq !== this.rcvNxt) {
       // Out of order: hold the bytes (the FIN will be retransmitted) and send a duplicate ACK at once (RFC 5681 4.2).
-      this.reassembly ??= new Reassembly(Math.min(this.context.config.maxReassemblyBytes, this.rcvWnd));
-      if (this.reassembly.insert(this.rcvNxt, seq, payload)) this.context.count('segments-out-of-order');
-      else this.context.count('segments-dropped-reassembly-full');
+      const config = this.context.config;
+      this.reassembly ??= new Reassembly(Math.min(config.maxReassemblyBytes, this.rcvWnd), config.maxReassemblySegments);
+      const prunedBefore = this.reassembly.pruned;
+      const outcome = this.reassembly.insert(this.rcvNxt, seq, payload, this.context.mayBuffer);
+      for (let i = prunedBefore; i < this.reassembly.pruned; i += 1) this.context.count('reassembly-ranges-pruned');
+      if (outcome === 'held') this.context.count('segments-out-of-order');
+      else if (outcome === 'full') this.context.count('segments-dropped-reassembly-full');
+      else this.context.count('segments-out-of-order-duplicate');
       this.sendAck(out, now);
       return;
     }
@@ -553,6 +603,12 @@ export class Connection {
     this.detach(out, 'normal');
   }
 
+  /** Drops held bytes when the table removes this connection without an event (eviction, replacement). */
+  releaseBuffers(): void {
+    this.reassembly = undefined;
+    this.sendBuffer = SendBuffer.EMPTY;
+  }
+
   /** The connection is gone: tell the application once, release everything. */
   private finish(out: TcpAction[], reason: CloseReason): void {
     this.detach(out, reason);
@@ -574,6 +630,7 @@ export class Connection {
     this.persistDeadline = undefined;
     this.delayedAckDeadline = undefined;
     this.finWait2Deadline = undefined;
+    this.applicationDeadline = undefined;
   }
 
   // ---- timers ----
@@ -583,7 +640,7 @@ export class Connection {
     this.retries += 1;
     const config = this.context.config;
     if (this.state === 'syn-received') {
-      if (this.retries > config.maxRetransmissions) {
+      if (this.retries > this.context.synAckRetryLimit()) {
         this.context.count('syn-received-timed-out');
         this.state = 'closed';
         return;
@@ -697,6 +754,7 @@ export class Connection {
     push: boolean,
   ): void {
     const end = seqAdd(seq, payload.length + (control === 'fin' ? 1 : 0));
+    if (this.sndUna === this.sndMax) this.sendProgressAt = now; // the first byte to wait for an ACK
     if (seqLt(seq, this.sndMax)) {
       this.context.count('retransmitted-segments');
       this.rttSample = undefined; // Karn's rule: an ACK could now answer either copy

@@ -4,7 +4,9 @@ import type { TcpSegment } from '../wire/tcp-segment.ts';
 import { Connection, segmentLength, type ConnectionContext } from './connection.ts';
 import { DeadlineHeap } from './deadline-heap.ts';
 import { initialSequenceNumber } from './isn.ts';
+import { MAX_SYN_COOKIE_AGE_MINUTES, checkSynCookie, cookieMssIndex, encodeSynCookie } from './syn-cookie.ts';
 import { seqAdd, seqGt } from './seq-number.ts';
+import { DEFAULT_PEER_MSS } from './connection.ts';
 import type { ConnectionId, Endpoints, SendResult, TcpAction, TcpConfig } from './types.ts';
 
 /** Address and port in one exact integer (48 bits fit a double): no key string built per segment or held per connection. */
@@ -53,6 +55,10 @@ export class TcpStack {
   private readonly context: ConnectionContext;
   private nextId: ConnectionId = 1;
   private halfOpen = 0;
+  /** Send and out-of-order bytes held by every connection together (bounded by maxBufferedBytes). */
+  private buffered = 0;
+  /** When the last SYN cookie left: ACKs are checked as cookies only for a while after (Linux does the same). */
+  private lastCookieSentAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly config: TcpConfig) {
     if (config.receiveWindow < 0 || config.receiveWindow > 0xffff) {
@@ -64,6 +70,9 @@ export class TcpStack {
       config,
       count: (name) => this.count(name),
       mayEstablish: () => this.liveConnectionCount() < this.config.maxConnections,
+      mayBuffer: (bytes) => this.buffered + bytes <= this.config.maxBufferedBytes,
+      // Linux shortens the SYN-ACK retries of young entries once the queue is half full; so do we, for all.
+      synAckRetryLimit: () => (this.halfOpen * 2 >= this.config.maxHalfOpen ? 1 : this.config.maxSynAckRetransmissions),
     };
   }
 
@@ -88,6 +97,34 @@ export class TcpStack {
 
   halfOpenCount(): number {
     return this.halfOpen;
+  }
+
+  /** Bytes held across all connections (send buffers and out-of-order data). */
+  bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /** Whether a segment on this 4-tuple belongs to a connection we hold. */
+  hasConnection(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): boolean {
+    return this.byTuple.get(localAddr, localPort, remoteAddr, remotePort) !== undefined;
+  }
+
+  /**
+   * Whether an ICMP error quoting our segment <localPort -> remote:remotePort, SEQ=seq> can be genuine: the
+   * sequence number lies in what that connection sent and has not had acknowledged (RFC 5927 4.1).
+   */
+  sentSequenceMatches(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, seq: number): boolean {
+    return this.byTuple.get(localAddr, localPort, remoteAddr, remotePort)?.sentUnacknowledged(seq) ?? false;
+  }
+
+  /** Asks for an 'application-deadline' action at `at` (undefined cancels); e.g. the request-header timeout. */
+  setApplicationDeadline(id: ConnectionId, at: number | undefined): void {
+    const conn = this.byId.get(id);
+    if (!conn || conn.detached || conn.applicationDeadline === at) return;
+    this.step(conn, () => {
+      conn.applicationDeadline = at;
+      return [];
+    });
   }
 
   bufferedSendBytes(id: ConnectionId): number | undefined {
@@ -201,6 +238,8 @@ export class TcpStack {
       return [this.resetFor(srcAddr, dstAddr, segment)];
     }
     if (segment.ack !== undefined) {
+      const cookie = this.acceptCookie(srcAddr, dstAddr, segment, now);
+      if (cookie !== undefined) return cookie;
       // RFC 9293 3.10.7.2: in LISTEN any acknowledgment is bad.
       this.count('rst-sent-no-connection');
       return [this.resetFor(srcAddr, dstAddr, segment)];
@@ -217,24 +256,70 @@ export class TcpStack {
       this.count('syn-refused-max-connections');
       return [this.resetFor(srcAddr, dstAddr, segment)];
     }
+    const endpoints = endpointsOf(srcAddr, dstAddr, segment);
     if (this.halfOpen >= this.config.maxHalfOpen) {
-      this.count('syn-dropped-half-open-full');
-      return [];
+      if (this.config.synCookieSecret === undefined) {
+        this.count('syn-dropped-half-open-full');
+        return [];
+      }
+      return [this.cookieSynAck(this.config.synCookieSecret, endpoints, segment, now)];
     }
-    const endpoints: Endpoints = {
-      localAddr: dstAddr >>> 0,
-      localPort: segment.dstPort,
-      remoteAddr: srcAddr >>> 0,
-      remotePort: segment.srcPort,
-    };
     const iss = initialSequenceNumber(this.config.isnSecret, endpoints, now);
-    const conn = new Connection(this.context, this.nextId, endpoints, segment, iss, now);
+    this.count('syns-received');
+    return this.open(endpoints, segment, iss, now, (conn) => conn.start(now));
+  }
+
+  /** Creates a half-open entry and runs its first event. */
+  private open(endpoints: Endpoints, syn: TcpSegment, iss: number, now: number, first: (conn: Connection) => TcpAction[]): TcpAction[] {
+    const conn = new Connection(this.context, this.nextId, endpoints, syn, iss, now);
     this.nextId += 1;
-    this.byTuple.set(dstAddr, segment.dstPort, srcAddr, segment.srcPort, conn);
+    this.byTuple.set(endpoints.localAddr, endpoints.localPort, endpoints.remoteAddr, endpoints.remotePort, conn);
     this.byId.set(conn.id, conn);
     this.halfOpen += 1;
-    this.count('syns-received');
-    return this.step(conn, () => conn.start(now), true);
+    return this.step(conn, () => first(conn), true);
+  }
+
+  /** The half-open table is full: answer statelessly, the peer's MSS folded into our ISN (RFC 4987 3.6). */
+  private cookieSynAck(secret: Uint8Array, endpoints: Endpoints, syn: TcpSegment, now: number): TcpAction {
+    const mssIndex = cookieMssIndex(syn.options.mss ?? DEFAULT_PEER_MSS);
+    this.count('syn-cookies-sent');
+    this.lastCookieSentAt = now;
+    return {
+      kind: 'transmit',
+      localAddr: endpoints.localAddr,
+      remoteAddr: endpoints.remoteAddr,
+      ttl: this.config.defaultTtl,
+      segment: {
+        srcPort: endpoints.localPort,
+        dstPort: endpoints.remotePort,
+        seq: encodeSynCookie(secret, endpoints, syn.seq, mssIndex, now),
+        ack: seqAdd(syn.seq, 1),
+        control: 'syn',
+        push: false,
+        window: this.config.receiveWindow,
+        options: { mss: this.config.mssByLocalAddress?.get(endpoints.localAddr) ?? this.config.mss },
+        payload: new Uint8Array(0),
+      },
+    };
+  }
+
+  /** An ACK for no connection may complete a cookie handshake; undefined when it does not. */
+  private acceptCookie(srcAddr: number, dstAddr: number, segment: TcpSegment, now: number): TcpAction[] | undefined {
+    const secret = this.config.synCookieSecret;
+    if (secret === undefined || segment.control !== 'none') return undefined;
+    if (now - this.lastCookieSentAt >= MAX_SYN_COOKIE_AGE_MINUTES * 60_000) return undefined;
+    const endpoints = endpointsOf(srcAddr, dstAddr, segment);
+    const peerIsn = seqAdd(segment.seq, -1);
+    const iss = seqAdd(segment.ack as number, -1);
+    const mss = checkSynCookie(secret, endpoints, peerIsn, iss, now);
+    if (mss === undefined) {
+      this.count('syn-cookies-rejected');
+      return undefined;
+    }
+    this.count('syn-cookies-accepted');
+    // The SYN as the cookie remembers it; the ACK then completes the handshake like any other.
+    const syn: TcpSegment = { ...segment, seq: peerIsn, ack: undefined, control: 'syn', options: { mss }, payload: new Uint8Array(0) };
+    return this.open(endpoints, syn, iss, now, (conn) => conn.onSegment(segment, now));
   }
 
   /** RFC 9293 3.10.7.1: <SEQ=SEG.ACK><CTL=RST> if the segment had an ACK, else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. */
@@ -261,7 +346,9 @@ export class TcpStack {
 
   /** Runs one event on a connection, then keeps the half-open count, the table and the heap in step with it. */
   private step(conn: Connection, event: () => TcpAction[], wasHalfOpen = conn.state === 'syn-received'): TcpAction[] {
+    const heldBefore = conn.bufferedBytes + conn.reassemblyBytes;
     const actions = event();
+    this.buffered += conn.bufferedBytes + conn.reassemblyBytes - heldBefore;
     if (wasHalfOpen && conn.state !== 'syn-received') this.halfOpen -= 1;
     if (conn.state === 'closed') {
       this.byTuple.delete(conn.endpoints);
@@ -293,6 +380,8 @@ export class TcpStack {
   }
 
   private remove(conn: Connection): void {
+    this.buffered -= conn.bufferedBytes + conn.reassemblyBytes;
+    conn.releaseBuffers();
     this.timeWait.delete(conn.id);
     if (conn.state === 'syn-received') this.halfOpen -= 1;
     conn.state = 'closed';
@@ -303,4 +392,8 @@ export class TcpStack {
   private count(name: string): void {
     this.counts[name] = (this.counts[name] ?? 0) + 1;
   }
+}
+
+function endpointsOf(srcAddr: number, dstAddr: number, segment: TcpSegment): Endpoints {
+  return { localAddr: dstAddr >>> 0, localPort: segment.dstPort, remoteAddr: srcAddr >>> 0, remotePort: segment.srcPort };
 }

@@ -12,12 +12,25 @@ export interface TcpConfig {
   receiveWindow: number;
   /** Connections past the handshake (established and closing); further SYNs are refused with RST. */
   maxConnections: number;
-  /** SYN-RECEIVED entries; further SYNs are dropped. */
+  /** SYN-RECEIVED entries; past it SYNs are answered with SYN cookies (or dropped without a cookie secret). */
   maxHalfOpen: number;
+  /** RFC 4987 3.6 secret for stateless SYN cookies once the half-open table is full; injected by the edge. */
+  synCookieSecret?: Uint8Array;
+  /** SYN-ACK retransmissions of a half-open entry (Linux tcp_synack_retries); 1 while the table is half full. */
+  maxSynAckRetransmissions: number;
   /** Bytes queued and unacknowledged per connection; send() past it is refused. */
   maxSendBuffer: number;
   /** Out-of-order bytes held per connection. */
   maxReassemblyBytes: number;
+  /** Out-of-order segments held per connection; past it the ones furthest from RCV.NXT are pruned. */
+  maxReassemblySegments: number;
+  /** Send and out-of-order bytes held across all connections: past it send() is refused, segments dropped. */
+  maxBufferedBytes: number;
+  /**
+   * Queued bytes that the peer leaves unacknowledged this long (zero window or silence) → RST, like Linux's
+   * TCP_USER_TIMEOUT (RFC 5482): a peer that answers window probes but never reads cannot pin its buffer.
+   */
+  sendTimeoutMs: number;
   /** No segment in or out for this long in ESTABLISHED/CLOSE-WAIT → graceful close. */
   idleTimeoutMs: number;
   /** 2*MSL spent in TIME-WAIT. */
@@ -46,8 +59,14 @@ export const DEFAULT_TCP_CONFIG: Omit<TcpConfig, 'isnSecret' | 'listenPorts'> = 
   receiveWindow: 65535,
   maxConnections: 16384,
   maxHalfOpen: 1024,
+  /** Linux's default tcp_synack_retries. */
+  maxSynAckRetransmissions: 5,
   maxSendBuffer: 1 << 20,
   maxReassemblyBytes: 65535,
+  /** A full window of 1460-byte segments is 45; one-byte segments stop well short of the byte bound. */
+  maxReassemblySegments: 128,
+  maxBufferedBytes: 64 << 20,
+  sendTimeoutMs: 30_000,
   idleTimeoutMs: 120_000,
   /** RFC 9293 3.4.2 suggests MSL = 2 minutes; like Linux we keep TIME-WAIT at 60 s. */
   timeWaitMs: 60_000,
@@ -76,14 +95,16 @@ export interface Endpoints {
   remotePort: number;
 }
 
-export type CloseReason = 'normal' | 'reset-by-peer' | 'timeout' | 'aborted' | 'idle';
+export type CloseReason = 'normal' | 'reset-by-peer' | 'timeout' | 'aborted' | 'idle' | 'send-timeout';
 
 export type TcpAction =
   | { kind: 'transmit'; localAddr: number; remoteAddr: number; ttl: number; segment: TcpSegment }
   | { kind: 'accepted'; id: ConnectionId; endpoints: Endpoints }
   | { kind: 'data'; id: ConnectionId; bytes: Uint8Array }
   | { kind: 'peer-closed'; id: ConnectionId }
-  | { kind: 'closed'; id: ConnectionId; reason: CloseReason };
+  | { kind: 'closed'; id: ConnectionId; reason: CloseReason }
+  /** The deadline the application set with setApplicationDeadline() passed (e.g. a request-header timeout). */
+  | { kind: 'application-deadline'; id: ConnectionId };
 
 export type SendResult =
   | { ok: true; actions: TcpAction[] }

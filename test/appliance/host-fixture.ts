@@ -7,7 +7,7 @@ import { parseIpv4Address, parseMacAddress } from '../../src/wire/index.ts';
 import type { TcpSegment } from '../../src/wire/tcp-segment.ts';
 import { DEFAULT_TCP_CONFIG } from '../../src/tcp/index.ts';
 import { defaultInstance, type ImdsEngine } from '../../src/imds/index.ts';
-import { Host, type HostConfig } from '../../src/appliance/host.ts';
+import { Host, type HostConfig, type ServiceEngine } from '../../src/appliance/host.ts';
 import { NOW_MS, makeEngine } from '../imds/helpers.ts';
 
 export const SERVICE_MAC = parseMacAddress('02:a9:fe:a9:fe:01');
@@ -69,6 +69,10 @@ export interface TestHostOptions {
   log?: Logger;
   /** The Host's connection policy; unset leaves the Host's default (close, as EC2). */
   connection?: HostConfig['connection'];
+  /** Changes to the host's configuration (limits, timeouts) before it starts. */
+  configure?: (config: HostConfig) => void;
+  /** Wraps the engine the host calls, e.g. to inject a fault. */
+  wrapEngine?: (engine: ImdsEngine) => ServiceEngine;
 }
 
 /** A pino logger whose JSON lines are kept, parsed, for assertions on what the host logged. */
@@ -98,7 +102,8 @@ export function startTestHost(options: TestHostOptions): { host: Host; engine: I
   if (options.ipv6) {
     config.ipv6 = { serviceAddress: options.ipv6.serviceAddress, enabled: () => engine.options.httpProtocolIpv6 === 'enabled' };
   }
-  const host = new Host(config, hostSide, engine, { monotonicMs: () => performance.now(), wallMs: () => NOW_MS }, options.log ?? pino({ level: 'silent' }));
+  options.configure?.(config);
+  const host = new Host(config, hostSide, options.wrapEngine?.(engine) ?? engine, { monotonicMs: () => performance.now(), wallMs: () => NOW_MS }, options.log ?? pino({ level: 'silent' }));
   host.start();
   return { host, engine, peerSide };
 }

@@ -25,7 +25,7 @@ interface Case {
   expect: Expectation;
 }
 
-const LINE = /^(?:\[([^\]]*)\]\s+)?([A-Z]+)\s+(\S+)((?:;\s*[^;]+?)*)\s+->\s+(\d{3})(.*?)(?:\s+#\s.*)?$/;
+const LINE = /^(?:\[([^\]]*)\]\s+)?([A-Za-z]+)\s+(\S+)((?:;\s*[^;]+?)*)\s+->\s+(\d{3})(.*?)(?:\s+#\s.*)?$/;
 
 function parseExpectation(status: number, rest: string): Expectation {
   const expectation: Expectation = { status, bodyMatches: [], bodyRejects: [], headers: [], absentHeaders: [], hopLimit: undefined };

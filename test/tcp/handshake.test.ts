@@ -110,7 +110,7 @@ describe('SYN-RECEIVED', () => {
   });
 
   it('retransmits the SYN-ACK with exponential backoff, then gives up silently', () => {
-    const client = new Client(testConfig({ maxRetransmissions: 3 }));
+    const client = new Client(testConfig({ maxSynAckRetransmissions: 3 }));
     client.sendSyn();
     const times: number[] = [];
     for (let t = 0; t <= 20_000; t += 100) {

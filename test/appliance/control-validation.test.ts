@@ -1,0 +1,81 @@
+// Control-socket requests checked against the rules the CLI uses: one definition, so they cannot disagree.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { ControlValidationError, parseControlRequest } from '../../src/appliance/control-validation.ts';
+import { buildProgram } from '../../src/cli.ts';
+import { NOTICE_SECONDS } from '../../src/imds/value-rules.ts';
+
+function refusal(value: unknown): { code: string; message: string } | undefined {
+  try {
+    parseControlRequest(value);
+    return undefined;
+  } catch (error) {
+    assert.ok(error instanceof ControlValidationError, String(error));
+    return { code: error.code, message: error.message };
+  }
+}
+
+const spot = (noticeSeconds: unknown) => ({ op: 'events', command: { kind: 'spot-interruption', action: 'terminate', noticeSeconds } });
+
+/** What the CLI's --notice parser makes of a text: the number, or undefined when it refuses it. */
+function cliNotice(text: string): number | undefined {
+  const program = buildProgram().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  const command = program.commands.find((c) => c.name() === 'events')?.commands.find((c) => c.name() === 'spot-interruption');
+  const option = command?.options.find((o) => o.long === '--notice');
+  assert.ok(option?.parseArg, 'the CLI parses --notice');
+  try {
+    return option.parseArg(text, undefined) as unknown as number;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('control-socket request validation', () => {
+  it('refuses the notice of 1e300 seconds that once broke every later metadata request', () => {
+    assert.equal(refusal(spot(1e300))?.code, 'BAD_VALUE');
+    assert.match(refusal(spot(1e300))?.message ?? '', /notice seconds must be an integer from 0 to 999999/);
+    for (const bad of [-1, 1.5, '120', null, Number.MAX_SAFE_INTEGER, undefined]) assert.equal(refusal(spot(bad))?.code, 'BAD_VALUE', String(bad));
+    assert.equal(refusal(spot(120)), undefined);
+  });
+
+  it('accepts exactly the notices the CLI accepts (one rule, property)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: -10, max: 2_000_000 }), fc.constantFrom(999_999, 1_000_000, 0)), (n) => {
+        const viaCli = cliNotice(String(n));
+        const viaSocket = refusal(spot(n)) === undefined;
+        assert.equal(viaCli !== undefined, viaSocket, `notice ${n}`);
+        assert.equal(viaSocket, n >= NOTICE_SECONDS.min && n <= NOTICE_SECONDS.max);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('checks every event field and refuses unknown ones', () => {
+    const event = (command: Record<string, unknown>) => refusal({ op: 'events', command });
+    assert.equal(event({ kind: 'spot-interruption', action: 'explode', noticeSeconds: 1 })?.code, 'BAD_VALUE');
+    assert.equal(event({ kind: 'maintenance', code: 'system-reboot', notBeforeMs: 1e300 })?.code, 'BAD_VALUE');
+    assert.equal(event({ kind: 'maintenance', code: 'system-reboot', description: 'x'.repeat(257) })?.code, 'BAD_VALUE');
+    assert.equal(event({ kind: 'maintenance', code: 'system-reboot', description: 'line\nbreak' })?.code, 'BAD_VALUE');
+    assert.equal(event({ kind: 'maintenance', code: 'reboot-now' })?.code, 'BAD_VALUE');
+    assert.equal(event({ kind: 'cancel-maintenance', eventId: 42 })?.code, 'BAD_VALUE');
+    assert.equal(event({ kind: 'lifecycle-state', state: '<script>' })?.code, 'BAD_VALUE');
+    assert.equal(event({ kind: 'spot-interruption', action: 'stop', noticeSeconds: 1, extra: true })?.code, 'BAD_REQUEST');
+    assert.equal(event({ kind: 'self-destruct' })?.code, 'BAD_REQUEST');
+    assert.equal(event({ kind: 'maintenance', code: 'system-reboot', notBeforeMs: 1_800_000_000_000, description: 'patching' }), undefined);
+    assert.equal(event({ kind: 'lifecycle-state' }), undefined);
+    assert.deepEqual(parseControlRequest({ op: 'events', command: { kind: 'lifecycle-state', state: 'Warmed:Running' } }), {
+      op: 'events',
+      command: { kind: 'lifecycle-state', state: 'Warmed:Running' },
+    });
+  });
+
+  it('refuses malformed envelopes', () => {
+    for (const bad of [null, [], 'options', { op: 'reboot' }, { op: 'metrics', extra: 1 }, { op: 'options', set: 'x' }, { op: 'events' }]) {
+      assert.equal(refusal(bad)?.code, 'BAD_REQUEST', JSON.stringify(bad));
+    }
+    assert.equal(refusal({ op: 'identity-cert', kind: 'bogus' })?.code, 'BAD_VALUE');
+    assert.deepEqual(parseControlRequest({ op: 'identity-cert', kind: 'ca' }), { op: 'identity-cert', kind: 'ca' });
+    assert.deepEqual(parseControlRequest({ op: 'options', set: { httpPutResponseHopLimit: 2 } }), { op: 'options', set: { httpPutResponseHopLimit: 2 } });
+  });
+});
