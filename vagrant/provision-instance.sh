@@ -15,7 +15,18 @@ on_failure() {
 }
 trap on_failure ERR INT TERM
 
-bash "$repo/scripts/install.sh"
+# The offline box has everything (Node.js, the tools, and the host's node_modules in the synced folder): nothing
+# to install, and no network to install it from. A public box gets it all from install.sh.
+ready() {
+  local tool
+  for tool in node nginx nft tcpdump curl python3 ip; do command -v "$tool" >/dev/null || return 1; done
+  (cd "$repo" && node -e 'require("./native-bindings/build/Release/imds_hop_native.node"); require("cap"); require("raw-socket")') 2>/dev/null
+}
+if ready; then
+  echo "provision-instance: Node.js $(node --version), the tools and imds-hop's addons are all here; nothing to install"
+else
+  bash "$repo/scripts/install.sh"
+fi
 
 node_bin="$(command -v node)"
 cat >/etc/systemd/system/imds-hop.service <<UNIT
