@@ -6,7 +6,8 @@ set -euo pipefail
 instance_address="${1:?usage: provision-instance.sh INSTANCE_ADDRESS}"
 repo=/imds-hop
 lab="$repo/scripts/lab"
-export IHLAB_TAP=imds0 IHLAB_NS_CONTAINER=ihlab-container
+# Software emulation on a busy host starts Node.js and Python slowly: wait for them by condition, for long enough.
+export IHLAB_TAP=imds0 IHLAB_NS_CONTAINER=ihlab-container IHLAB_WAIT_SECONDS=600
 
 on_failure() {
   echo "provision-instance: failed; undoing the lab's services and container" >&2
@@ -43,8 +44,9 @@ WantedBy=multi-user.target
 UNIT
 systemctl daemon-reload
 systemctl enable --now imds-hop.service
-for _ in $(seq 1 100); do
+for _ in $(seq 1 "$((IHLAB_WAIT_SECONDS * 5))"); do
   [[ -S /run/imds-hop/imds0.sock ]] && break
+  systemctl -q is-failed imds-hop.service && break
   sleep 0.2
 done
 [[ -S /run/imds-hop/imds0.sock ]] || { journalctl -u imds-hop --no-pager | tail -20; false; }
