@@ -52,15 +52,12 @@ export function settingSlug(setting: Setting): string {
 const SERVICE = `http://${LAB.serviceAddress}`;
 const CREDENTIALS_PATH = `/latest/meta-data/iam/security-credentials/${LAB.role}`;
 const TOKEN_PATH = '/latest/api/token';
-/** Long enough for a live token response, short enough that a dead one does not slow the demo. */
-const TOKEN_WAIT_SECONDS = 3;
-
 function putToken(lab: LabDriver, side: Side, url: string): Promise<HttpOutcome> {
-  return lab.curl(side, url, ['-X', 'PUT', '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 21600'], TOKEN_WAIT_SECONDS);
+  return lab.curl(side, url, ['-X', 'PUT', '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 21600'], lab.tokenWaitSeconds);
 }
 
 function get(lab: LabDriver, side: Side, url: string, extra: string[] = []): Promise<HttpOutcome> {
-  return lab.curl(side, url, extra, 10);
+  return lab.curl(side, url, extra, lab.requestSeconds);
 }
 
 /** One word for what the client got: what the table compares. */

@@ -20,6 +20,10 @@ export interface HttpOutcome {
 export interface LabDriver {
   /** The instance's address on the attacker's network (where the proxies and the SSRF app listen). */
   instanceAddress: string;
+  /** How long a token PUT may take before it counts as "no token (timed out)"; long enough for a live response. */
+  tokenWaitSeconds: number;
+  /** How long any other request may take. */
+  requestSeconds: number;
   /** curl -w '\n%{http_code}' from a side; never throws. */
   curl(side: Side, url: string, extra: string[], maxSeconds: number): Promise<HttpOutcome>;
   setOptions(setting: Setting): Promise<void>;

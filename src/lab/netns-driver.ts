@@ -8,6 +8,9 @@ import { APPLIANCE_LOG, CLI, LAB, run } from './topology.ts';
 /** The network-namespace lab on this host (`imds-hop lab up`). */
 export const netnsLab: LabDriver = {
   instanceAddress: LAB.instanceAddress,
+  // Short enough that a token that died at a router does not slow the demo.
+  tokenWaitSeconds: 3,
+  requestSeconds: 10,
   async curl(side, url, extra, maxSeconds) {
     const namespace = side === 'attacker' ? LAB.attacker : LAB.container;
     const result = await run('ip', ['netns', 'exec', namespace, 'curl', ...curlArgs(url, extra, maxSeconds)], (maxSeconds + 5) * 1000);

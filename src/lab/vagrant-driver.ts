@@ -64,7 +64,7 @@ export async function openVagrantLab(vagrantDir: string): Promise<VagrantLab> {
     '-F', sshConfig, '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=60',
     '-o', 'ControlMaster=auto', '-o', `ControlPath=${join(state, '%C')}`, '-o', 'ControlPersist=600', vm,
   ];
-  const ssh = (vm: Vm, command: string, timeoutMs = 120_000): Promise<Output> =>
+  const ssh = (vm: Vm, command: string, timeoutMs = 300_000): Promise<Output> =>
     execBuffer('ssh', [...sshArgs(vm), command], timeoutMs);
   const sudo = (words: string[]): string => `sudo ${words.map(shellQuote).join(' ')}`;
   const mustRun = async (vm: Vm, command: string, what: string, timeoutMs?: number): Promise<string> => {
@@ -78,13 +78,17 @@ export async function openVagrantLab(vagrantDir: string): Promise<VagrantLab> {
     .split(/\s+/)[1];
   if (!linkDevice) throw new LabError('VAGRANT_NOT_PROVISIONED', `no interface holds ${VM_INSTANCE_ADDRESS} in the instance VM`);
 
+  // `ip netns exec` rather than `capture --netns`, which would start a second Node.js (slow under emulation).
   const captureCommand = (name: string, device: string, netns?: string): string[] => [
+    ...(netns ? ['ip', 'netns', 'exec', netns] : []),
     'node', VM_CLI, 'capture', '--interface', device, '--out', `${VM_CAPTURE_DIR}/${name}.pcap`,
-    ...(netns ? ['--netns', netns] : []),
   ];
 
   return {
     instanceAddress: VM_INSTANCE_ADDRESS,
+    // Under software emulation a live token response can take seconds; a dead one is still told apart.
+    tokenWaitSeconds: 15,
+    requestSeconds: 30,
 
     async curl(side, url, extra, maxSeconds) {
       const words = ['curl', ...curlArgs(url, extra, maxSeconds)];
@@ -119,13 +123,13 @@ export async function openVagrantLab(vagrantDir: string): Promise<VagrantLab> {
       const script = [
         `mkdir -p ${VM_CAPTURE_DIR}`,
         ...captures.map((c) => `setsid ${c.words.map(shellQuote).join(' ')} >/dev/null 2>${VM_CAPTURE_DIR}/${c.name}.err </dev/null & echo $! >${VM_CAPTURE_DIR}/${c.name}.pid`),
-        'for _ in $(seq 1 1200); do',
+        'for _ in $(seq 1 6000); do',
         `  ready=0; for f in ${captures.map((c) => `${VM_CAPTURE_DIR}/${c.name}.err`).join(' ')}; do grep -qs 'capturing on' "$f" && ready=$((ready + 1)); done`,
         `  [ "$ready" -eq ${captures.length} ] && exit 0`,
         `  for p in ${captures.map((c) => `${VM_CAPTURE_DIR}/${c.name}.pid`).join(' ')}; do kill -0 "$(cat "$p")" 2>/dev/null || { cat ${VM_CAPTURE_DIR}/*.err >&2; exit 1; }; done`,
         '  sleep 0.1',
         'done',
-        `echo "captures did not start in 120 s" >&2; cat ${VM_CAPTURE_DIR}/*.err >&2; exit 1`,
+        `echo "captures did not start in 600 s" >&2; cat ${VM_CAPTURE_DIR}/*.err >&2; exit 1`,
       ].join('\n');
       const stopScript = [
         ...captures.map((c) => `kill -TERM "$(cat ${VM_CAPTURE_DIR}/${c.name}.pid)" 2>/dev/null`),
@@ -135,7 +139,7 @@ export async function openVagrantLab(vagrantDir: string): Promise<VagrantLab> {
         'done',
         `for p in ${VM_CAPTURE_DIR}/*.pid; do kill -KILL "$(cat "$p")" 2>/dev/null; rm -f "$p"; done; true`,
       ].join('\n');
-      const started = await ssh('instance', `sudo sh -c ${shellQuote(script)}`, 180_000);
+      const started = await ssh('instance', `sudo sh -c ${shellQuote(script)}`, 900_000);
       if (started.code !== 0) {
         await ssh('instance', `sudo sh -c ${shellQuote(stopScript)}`);
         throw new LabError('CAPTURE_FAILED', `captures in the instance VM did not start: ${started.stderr.trim()}`);
