@@ -3,7 +3,7 @@
 # QEMU from Debian's packages if missing, starts virtlogd and libvirtd if they are not running, builds (or reuses)
 # the offline box, boots both VMs, runs the demo from the host (`imds-hop lab demo --vagrant`) and destroys
 # everything — also on failure, on Ctrl-C and on SIGTERM (trap), and after IMDS_HOP_RING_TIMEOUT seconds (default
-# 2400) whatever step it is in.
+# 1800) whatever step it is in.
 #
 # Output in artifacts/vagrant/ (or $IMDS_HOP_VAGRANT_ARTIFACTS): demo-table.txt/json, the pcaps, the VMs'
 # consoles, and timings.json (seconds for each step). Exit status: the demo's (0 = every row as expected).
@@ -13,7 +13,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 artifacts="${IMDS_HOP_VAGRANT_ARTIFACTS:-$repo/artifacts/vagrant}"
-timeout_s="${IMDS_HOP_RING_TIMEOUT:-2400}"
+timeout_s="${IMDS_HOP_RING_TIMEOUT:-1800}"
 
 [[ $EUID -eq 0 ]] || { echo "ring.sh: run as root (libvirt, Debian packages)" >&2; exit 1; }
 

@@ -22,7 +22,7 @@ import { REPO_ROOT } from '../../src/lab/topology.ts';
 const ARTIFACTS = join(REPO_ROOT, 'artifacts/vagrant');
 const SCRIPTS = join(REPO_ROOT, 'scripts/vagrant');
 /** The ring's own watchdog stops it at this; the test's is a little later, for the clean-up to finish. */
-const RING_TIMEOUT_S = Number(process.env.IMDS_HOP_RING_TIMEOUT ?? 2400);
+const RING_TIMEOUT_S = Number(process.env.IMDS_HOP_RING_TIMEOUT ?? 1800);
 const skip = process.getuid?.() === 0 ? false : 'needs root (libvirt, Debian packages)';
 
 function pcap(name: string): string {
