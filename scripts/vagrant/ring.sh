@@ -30,7 +30,8 @@ if [[ -z ${IMDS_HOP_RING_CHILD:-} ]]; then
       kill -0 "$ring" 2>/dev/null || exit 0
     done
     echo "ring: ${timeout_s} s are up; stopping" >&2
-    kill -TERM "$ring" 2>/dev/null
+    # The whole group: bash runs its trap only once the step in the foreground (vagrant, the demo) has ended.
+    kill -TERM -- "-$ring" 2>/dev/null
     sleep 120
     kill -KILL -- "-$ring" 2>/dev/null
     "$here/cleanup.sh"
