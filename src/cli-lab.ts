@@ -3,8 +3,10 @@
 import { spawn } from 'node:child_process';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startPacketCapture } from './link/packet-capture.ts';
+import { join } from 'node:path';
 import { runDemo } from './lab/demo.ts';
-import { ARTIFACTS_DIR, CLI, isLabUp, labDown, labDownSync, labUp } from './lab/topology.ts';
+import { ARTIFACTS_DIR, CLI, REPO_ROOT, isLabUp, labDown, labDownSync, labUp } from './lab/topology.ts';
+import { openVagrantLab } from './lab/vagrant-driver.ts';
 
 function positiveInteger(max: number) {
   return (text: string): number => {
@@ -32,6 +34,20 @@ async function withTeardownOnSignal<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The demo in the Vagrant VMs, driven from this host; the VMs stay up (`vagrant destroy -f` removes them). */
+async function vagrantDemo(vagrantDir: string): Promise<void> {
+  const artifacts = process.env.IMDS_HOP_VAGRANT_ARTIFACTS ?? join(REPO_ROOT, 'artifacts/vagrant');
+  const lab = await openVagrantLab(vagrantDir);
+  try {
+    const report = await runDemo((t) => process.stdout.write(t), lab, artifacts);
+    process.stdout.write(`\n${report.table}`);
+    process.stdout.write(`table and pcaps (captured in the instance VM): ${artifacts}\n`);
+    if (!report.pass) process.exitCode = 1;
+  } finally {
+    await lab.close();
+  }
+}
+
 export function addLabCommands(program: Command): void {
   const lab = program
     .command('lab')
@@ -50,7 +66,12 @@ export function addLabCommands(program: Command): void {
     .command('demo')
     .description(`run every scenario under every setting, print the table and verdict; artifacts in ${ARTIFACTS_DIR}`)
     .option('--keep', 'leave the lab up afterwards when the demo built it')
-    .action(async (opts: { keep?: boolean }) => {
+    .option('--vagrant [dir]', 'run it in the Vagrant VMs of this Vagrantfile folder instead (up and provisioned)')
+    .action(async (opts: { keep?: boolean; vagrant?: string | true }) => {
+      if (opts.vagrant) {
+        await vagrantDemo(opts.vagrant === true ? join(REPO_ROOT, 'vagrant') : opts.vagrant);
+        return;
+      }
       const ownsLab = !isLabUp();
       let pass = false;
       await withTeardownOnSignal(async () => {

@@ -6,7 +6,8 @@ set -euo pipefail
 instance_address="${1:?usage: provision-instance.sh INSTANCE_ADDRESS}"
 repo=/imds-hop
 lab="$repo/scripts/lab"
-export IHLAB_TAP=imds0 IHLAB_NS_CONTAINER=ihlab-container
+# Software emulation on a busy host starts Node.js and Python slowly: wait for them by condition, for long enough.
+export IHLAB_TAP=imds0 IHLAB_NS_CONTAINER=ihlab-container IHLAB_WAIT_SECONDS=600
 
 on_failure() {
   echo "provision-instance: failed; undoing the lab's services and container" >&2
@@ -15,7 +16,18 @@ on_failure() {
 }
 trap on_failure ERR INT TERM
 
-bash "$repo/scripts/install.sh"
+# The offline box has everything (Node.js, the tools, and the host's node_modules in the synced folder): nothing
+# to install, and no network to install it from. A public box gets it all from install.sh.
+ready() {
+  local tool
+  for tool in node nginx nft tcpdump curl python3 ip; do command -v "$tool" >/dev/null || return 1; done
+  (cd "$repo" && node -e 'require("./native-bindings/build/Release/imds_hop_native.node"); require("cap"); require("raw-socket")') 2>/dev/null
+}
+if ready; then
+  echo "provision-instance: Node.js $(node --version), the tools and imds-hop's addons are all here; nothing to install"
+else
+  bash "$repo/scripts/install.sh"
+fi
 
 node_bin="$(command -v node)"
 cat >/etc/systemd/system/imds-hop.service <<UNIT
@@ -32,8 +44,9 @@ WantedBy=multi-user.target
 UNIT
 systemctl daemon-reload
 systemctl enable --now imds-hop.service
-for _ in $(seq 1 100); do
+for _ in $(seq 1 "$((IHLAB_WAIT_SECONDS * 5))"); do
   [[ -S /run/imds-hop/imds0.sock ]] && break
+  systemctl -q is-failed imds-hop.service && break
   sleep 0.2
 done
 [[ -S /run/imds-hop/imds0.sock ]] || { journalctl -u imds-hop --no-pager | tail -20; false; }

@@ -31,13 +31,14 @@ export IHLAB_NS_INSTANCE IHLAB_NS_ATTACKER IHLAB_NS_CONTAINER IHLAB_TAP IHLAB_AT
   IHLAB_CONTAINER_ADDR IHLAB_CONTAINER_HOST_DEV IHLAB_CONTAINER_DEV IHLAB_PROXY_PORT IHLAB_WAF_PORT IHLAB_SSRF_PORT \
   IHLAB_SERVICE_ADDR IHLAB_RUN_DIR IHLAB_REPO IHLAB_NODE
 
-# Waits until a TCP port listens in the current namespace (a condition, not a sleep of a guessed length).
+# Waits until a TCP port listens in the current namespace (a condition, not a sleep of a guessed length), for
+# IHLAB_WAIT_SECONDS (default 10; a VM under software emulation needs longer).
 ihlab_wait_listening() {
-  local port="$1" tries=100
+  local port="$1" tries=$((${IHLAB_WAIT_SECONDS:-10} * 10))
   until ss -Hltn "sport = :${port}" | grep -q LISTEN; do
     tries=$((tries - 1))
     if ((tries == 0)); then
-      echo "nothing listens on port ${port}" >&2
+      echo "nothing listens on port ${port} after ${IHLAB_WAIT_SECONDS:-10} s" >&2
       return 1
     fi
     sleep 0.1

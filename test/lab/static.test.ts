@@ -19,13 +19,14 @@ async function available(command: string): Promise<boolean> {
   }
 }
 
-test('shellcheck passes on scripts/lab and vagrant', async (t) => {
+test('shellcheck passes on scripts/lab, scripts/vagrant and vagrant', async (t) => {
   if (!(await available('shellcheck'))) return t.skip('shellcheck not installed');
   const scripts = [
     ...readdirSync(join(REPO_ROOT, 'scripts/lab')).filter((f) => f.endsWith('.sh')).map((f) => join('scripts/lab', f)),
     ...readdirSync(join(REPO_ROOT, 'vagrant')).filter((f) => f.endsWith('.sh')).map((f) => join('vagrant', f)),
+    ...readdirSync(join(REPO_ROOT, 'scripts/vagrant')).filter((f) => f.endsWith('.sh')).map((f) => join('scripts/vagrant', f)),
   ];
-  assert.ok(scripts.length >= 8, `found only ${scripts.join(' ')}`);
+  assert.ok(scripts.length >= 14, `found only ${scripts.join(' ')}`);
   const result = await execFileAsync('shellcheck', scripts, { cwd: REPO_ROOT, encoding: 'utf8' }).catch((e: { stdout: string }) => e);
   assert.equal('code' in result ? result.code : 0, 0, result.stdout);
 });
@@ -46,10 +47,11 @@ test('vagrant validate accepts the Vagrantfile', { timeout: 120_000 }, async (t)
   }
 });
 
-test('the Vagrantfile names both providers and a Debian 12 box', async () => {
+test('the Vagrantfile names both providers, the public Debian 12 box and the offline one', async () => {
   const { readFileSync } = await import('node:fs');
   const vagrantfile = readFileSync(join(REPO_ROOT, 'vagrant/Vagrantfile'), 'utf8');
-  assert.match(vagrantfile, /config\.vm\.box = "debian\/bookworm64"/);
+  assert.match(vagrantfile, /BOX_NAME = "debian\/bookworm64"/);
+  assert.match(vagrantfile, /IMDS_HOP_BOX", ""\) == "local"/);
   assert.match(vagrantfile, /provider "virtualbox"/);
   assert.match(vagrantfile, /provider "libvirt"/);
   assert.match(vagrantfile, /scripts\/lab|provision-instance\.sh/);
