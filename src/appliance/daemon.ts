@@ -304,6 +304,14 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
     throw error;
   }
 
+  // Signal handlers go in before "serving" is logged: whoever waits for that line may signal at once, and a
+  // SIGUSR2 or SIGTERM that arrived before its handler would kill the process with the default action.
+  const reportCounters = () => log.info({ counters: host.counterSnapshot(), imds: metrics.summary() }, 'counters');
+  process.on('SIGUSR2', reportCounters);
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
   log.info(
     {
       backend,
@@ -323,15 +331,9 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
     },
     'serving',
   );
-
-  const reportCounters = () => log.info({ counters: host.counterSnapshot(), imds: metrics.summary() }, 'counters');
-  process.on('SIGUSR2', reportCounters);
   const summaryTimer = setInterval(() => log.info({ imds: metrics.summary() }, 'metrics summary'), SUMMARY_INTERVAL_MS);
   summaryTimer.unref();
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await stopSignal;
   exitEvenIfStuck(log);
   clearInterval(summaryTimer);
   process.off('SIGUSR2', reportCounters);
