@@ -46,7 +46,7 @@ function segmentFrame(port: number, seq: number, ack: number | undefined, contro
     dstMac: serviceMac,
     srcAddr: peerAddr,
     dstAddr: serviceAddr,
-    ttl: 64,
+    hopLimit: 64,
     identification: 0,
     segment: { srcPort: port, dstPort: 80, seq, ack, control, push: false, window: 65535, options: control === 'syn' ? { mss: 1460 } : {}, payload: new Uint8Array(0) },
   });

@@ -56,7 +56,7 @@ class Peer extends FramePeer {
         dstMac: serviceMac,
         srcAddr: peerAddr,
         dstAddr: serviceAddr,
-        ttl: 64,
+        hopLimit: 64,
         identification: 1,
         segment: {
           srcPort: 40000,
@@ -146,7 +146,7 @@ test('ICMP echo is answered with TTL 64 and the same payload', async () => {
     const data = new Uint8Array([1, 2, 3, 4, 5]);
     peer.send(
       encodeIcmpFrame({
-        srcMac: peerMac, dstMac: serviceMac, srcAddr: peerAddr, dstAddr: serviceAddr, ttl: 64, identification: 9,
+        srcMac: peerMac, dstMac: serviceMac, srcAddr: peerAddr, dstAddr: serviceAddr, hopLimit: 64, identification: 9,
         message: { kind: 'echo-request', identifier: 77, sequence: 3, data },
       }),
     );
@@ -197,7 +197,7 @@ test("a router's ICMP time-exceeded quoting a token response is logged as dying 
     original[8] = 1;
     peer.send(
       encodeIcmpFrame({
-        srcMac: peerMac, dstMac: serviceMac, srcAddr: routerAddr, dstAddr: serviceAddr, ttl: 64, identification: 9,
+        srcMac: peerMac, dstMac: serviceMac, srcAddr: routerAddr, dstAddr: serviceAddr, hopLimit: 64, identification: 9,
         message: { kind: 'time-exceeded', code: 0, original },
       }),
     );
@@ -226,7 +226,7 @@ test('garbage, truncated and checksum-broken frames are dropped and counted; ser
   try {
     peer.send(new Uint8Array([1, 2, 3]));
     const good = encodeIcmpFrame({
-      srcMac: peerMac, dstMac: serviceMac, srcAddr: peerAddr, dstAddr: serviceAddr, ttl: 64, identification: 9,
+      srcMac: peerMac, dstMac: serviceMac, srcAddr: peerAddr, dstAddr: serviceAddr, hopLimit: 64, identification: 9,
       message: { kind: 'echo-request', identifier: 1, sequence: 1, data: new Uint8Array(8) },
     });
     const badIpChecksum = good.slice();
@@ -324,7 +324,7 @@ test('caller tracking: named from the SYN, requests counted for the caller, the 
     const tokenPacket = await firstDataPacket(peer, state, 'PUT /latest/api/token HTTP/1.1\r\nHost: x\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n');
     const original = tokenPacket.slice(0, 28);
     original[8] = 1;
-    peer.send(encodeIcmpFrame({ srcMac: peerMac, dstMac: serviceMac, srcAddr: routerAddr, dstAddr: serviceAddr, ttl: 64, identification: 9, message: { kind: 'time-exceeded', code: 0, original } }));
+    peer.send(encodeIcmpFrame({ srcMac: peerMac, dstMac: serviceMac, srcAddr: routerAddr, dstAddr: serviceAddr, hopLimit: 64, identification: 9, message: { kind: 'time-exceeded', code: 0, original } }));
     await exchange(peer, state, 'GET /latest/meta-data/iam/security-credentials/imds-hop-instance-role HTTP/1.1\r\nHost: x\r\n\r\n', /"Expiration" : "[^"]+"\s*}$/);
     const [caller] = tracking.snapshot().callers;
     assert.equal(caller?.identity.name, 'python3 app.py');
