@@ -28,7 +28,6 @@ const host = new Host(
   {
     mac: serviceMac,
     serviceAddress: serviceAddr,
-    defaultTtl: 64,
     tcp: { ...DEFAULT_TCP_CONFIG, mss: 1460, listenPorts: [80], isnSecret: new Uint8Array(32), maxConnections: count + 10, maxHalfOpen: count + 10 },
     http: {},
     maxNeighbors: 16,

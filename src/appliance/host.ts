@@ -37,7 +37,7 @@ import {
   type Ipv6Packet,
 } from '../wire/index.ts';
 import type { TcpSegment } from '../wire/tcp-segment.ts';
-import { TcpStack, type ConnectionId, type Endpoints, type TcpAction, type TcpConfig } from '../tcp/index.ts';
+import { TcpStack, type ConnectionId, type Endpoints, type SendTag, type TcpAction, type TcpConfig } from '../tcp/index.ts';
 import type { HttpLimits } from '../http/index.ts';
 import type { ImdsRequest, ImdsResponse } from '../imds/index.ts';
 import { Counters } from './counters.ts';
@@ -46,6 +46,7 @@ import type { FaultInjector, RequestPeer } from './fault-injector.ts';
 import { ResponsePacer } from './response-pacer.ts';
 import { IPV6_LOCAL_ID, Ipv6Peers } from './ipv6-peers.ts';
 import { Ipv6SentHopLimits } from './ipv6-sent-hop-limits.ts';
+import { Ipv4SentPackets } from './ipv4-sent-packets.ts';
 import { RateLimitedLog, type RateLimit } from './rate-limited-log.ts';
 import { INTERNAL_ERROR_RESPONSE, guardFrames } from './fault-guard.ts';
 
@@ -60,7 +61,8 @@ interface RefusedResponse {
   client: string;
   clientPort: number | undefined;
   /** The TTL / Hop Limit the packet left with, when known. */
-  sentTtl: number | undefined;
+  sentHopLimit: number | undefined;
+  /** Read from the tag the packet's bytes carried when it left, never inferred from its hop limit. */
   tokenResponse: boolean;
 }
 
@@ -74,8 +76,7 @@ export interface HostIpv6Config {
 export interface HostConfig {
   mac: Uint8Array;
   serviceAddress: number;
-  /** TTL of every packet that is not a token response, and of ICMP replies. */
-  defaultTtl: number;
+  /** Its defaultHopLimit is the hop limit of every packet that is not a token response, ICMP replies included. */
   tcp: TcpConfig;
   http: Partial<HttpLimits>;
   /** Close after every response as EC2 does (default), or keep connections alive. */
@@ -141,9 +142,8 @@ export class Host {
   private readonly ipv6SentHopLimits = new Ipv6SentHopLimits(IPV6_SENT_HOP_LIMIT_RECORDS);
   private readonly ipv6SolicitedNode: Uint8Array | undefined;
   private readonly ipv6SolicitedNodeMac: Uint8Array | undefined;
-  private identification = 0;
-  /** TTL each IP identification last left with: an ICMP error quotes the id, so we know what died and where. */
-  private readonly ttlByIdentification = new Uint8Array(65536);
+  /** What each IP identification last left as: an ICMP error quotes the id, so we know what died and where. */
+  private readonly ipv4Sent = new Ipv4SentPackets();
   private timer: NodeJS.Timeout | undefined;
   private timerDeadline: number | undefined;
   private stopped = false;
@@ -163,7 +163,7 @@ export class Host {
   };
   /** Responses a fault holds back or cuts short leave through here, in order, on event-loop timers. */
   private readonly pacer = new ResponsePacer({
-    send: (id, bytes, ttl, thenClose) => this.sendOnConnection(id, bytes, ttl, thenClose, this.clock.monotonicMs()),
+    send: (id, bytes, tag, thenClose) => this.sendOnConnection(id, bytes, tag, thenClose, this.clock.monotonicMs()),
     close: (id) => this.apply(this.tcp.close(id, this.clock.monotonicMs()), this.clock.monotonicMs()),
     abort: (id) => this.apply(this.tcp.abort(id, this.clock.monotonicMs()), this.clock.monotonicMs()),
     settled: () => this.armTimer(),
@@ -307,7 +307,7 @@ export class Host {
           dstMac: srcMac,
           srcAddr: v6.serviceAddress,
           dstAddr: ip.src,
-          hopLimit: this.config.defaultTtl,
+          hopLimit: this.tcp.defaultHopLimit,
           message: { kind: 'echo-reply', identifier: message.identifier, sequence: message.sequence, data: message.data },
         }),
       );
@@ -329,8 +329,8 @@ export class Host {
           router: formatIpv6Address(ip.src),
           client: formatIpv6Address(dst),
           clientPort: dstPort,
-          // Only segments that left with a hop limit other than the default are recorded: token responses.
-          sentTtl: sentHopLimit,
+          // Only segments tagged as token responses are recorded.
+          sentHopLimit,
           tokenResponse: sentHopLimit !== undefined,
         });
       }
@@ -395,8 +395,8 @@ export class Host {
           dstMac: srcMac,
           srcAddr: this.config.serviceAddress,
           dstAddr: ip.src,
-          hopLimit: this.config.defaultTtl,
-          identification: this.nextIdentification(this.config.defaultTtl),
+          hopLimit: this.tcp.defaultHopLimit,
+          identification: this.ipv4Sent.next(this.tcp.defaultHopLimit, false),
           message: { kind: 'echo-reply', identifier: message.identifier, sequence: message.sequence, data: message.data },
         }),
       );
@@ -410,17 +410,16 @@ export class Host {
         const { dst, srcPort, dstPort, tcpSeq } = quoted.value;
         if (!this.quotesOurSegment(this.config.serviceAddress, dst, srcPort, dstPort, tcpSeq)) return;
         // A router on the way to the client refused one of our packets. A packet sent with TTL t that expires
-        // dies at hop t; only token responses leave with a TTL other than the default, so this is the hop
-        // limit doing its job.
-        const sentTtl = this.ttlByIdentification[quoted.value.identification] ?? 0;
+        // dies at hop t; for a token response that is the hop limit doing its job.
+        const sent = this.ipv4Sent.lookup(quoted.value.identification);
         this.reportRefusedResponse({
           icmp: message.kind,
           code: message.code,
           router: formatIpv4Address(ip.src),
           client: formatIpv4Address(quoted.value.dst),
           clientPort: quoted.value.dstPort,
-          sentTtl: sentTtl || undefined,
-          tokenResponse: sentTtl !== 0 && sentTtl !== this.config.defaultTtl,
+          sentHopLimit: sent?.hopLimit,
+          tokenResponse: sent?.tokenResponse === true,
         });
       }
       return;
@@ -432,8 +431,8 @@ export class Host {
   private reportRefusedResponse(refused: RefusedResponse): void {
     if (refused.icmp === 'time-exceeded' && refused.tokenResponse) {
       this.counters.increment('token-responses-died-in-transit');
-      if (refused.clientPort !== undefined && refused.sentTtl !== undefined) {
-        this.connectionObserver?.tokenDied(refused.client, refused.clientPort, refused.sentTtl);
+      if (refused.clientPort !== undefined && refused.sentHopLimit !== undefined) {
+        this.connectionObserver?.tokenDied(refused.client, refused.clientPort, refused.sentHopLimit);
       }
     }
     this.limitedLog.warn(
@@ -442,8 +441,8 @@ export class Host {
       refused.icmp !== 'time-exceeded'
         ? 'response packet refused on the way to the client'
         : refused.tokenResponse
-          ? `token response died at hop ${refused.sentTtl}: the hop limit stopped it at a router`
-          : `response packet died in transit${refused.sentTtl ? ` at hop ${refused.sentTtl}` : ''}: TTL exhausted at a router`,
+          ? `token response died at hop ${refused.sentHopLimit}: the hop limit stopped it at a router`
+          : `response packet died in transit${refused.sentHopLimit ? ` at hop ${refused.sentHopLimit}` : ''}: TTL exhausted at a router`,
     );
   }
 
@@ -554,14 +553,14 @@ export class Host {
       const chunk = chunks[i] as (typeof chunks)[number];
       // Closing after the last response: our FIN rides on its last segment instead of a segment of its own.
       const thenClose = output.close && i === chunks.length - 1;
-      if (!this.sendOnConnection(id, chunk.bytes, chunk.ttl, thenClose, now)) return;
+      if (!this.sendOnConnection(id, chunk.bytes, chunk, thenClose, now)) return;
     }
     if (output.close && chunks.length === 0) this.apply(this.tcp.close(id, now), now);
   }
 
-  /** Queues response bytes; false when the connection refused them (then it is reset) or is gone. */
-  private sendOnConnection(id: ConnectionId, bytes: Uint8Array, ttl: number | undefined, thenClose: boolean, now: number): boolean {
-    const sent = this.tcp.send(id, bytes, ttl ?? this.config.defaultTtl, now, thenClose);
+  /** Queues tagged response bytes; false when the connection refused them (then it is reset) or is gone. */
+  private sendOnConnection(id: ConnectionId, bytes: Uint8Array, tag: SendTag, thenClose: boolean, now: number): boolean {
+    const sent = this.tcp.send(id, bytes, tag, now, thenClose);
     if (!sent.ok) {
       // The peer is not reading (send buffer full) or the connection is going away: give up on it.
       this.counters.increment(`http-send-refused-${sent.reason}`);
@@ -614,30 +613,28 @@ export class Host {
         dstMac,
         srcAddr: action.localAddr,
         dstAddr: action.remoteAddr,
-        hopLimit: action.ttl,
-        identification: this.nextIdentification(action.ttl),
+        hopLimit: action.hopLimit,
+        identification: this.ipv4Sent.next(action.hopLimit, action.tokenResponse),
         segment: action.segment,
       }),
     );
   }
 
-  /** The Hop Limit is the stack's TTL for these bytes: the hop limit for token responses, as over IPv4. */
+  /** The Hop Limit is the one the stack tagged these bytes with: the hop limit for token responses, as over IPv4. */
   private transmitSegmentIpv6(v6: HostIpv6Config, action: Extract<TcpAction, { kind: 'transmit' }>): void {
     const peer = this.ipv6Peers.lookup(action.remoteAddr);
     if (!peer) {
       this.counters.increment('transmit-no-neighbor');
       return;
     }
-    if (action.ttl !== this.config.defaultTtl) {
-      this.ipv6SentHopLimits.record(peer.id, action.segment.dstPort, action.segment.seq, action.ttl);
-    }
+    if (action.tokenResponse) this.ipv6SentHopLimits.record(peer.id, action.segment.dstPort, action.segment.seq, action.hopLimit);
     this.transmit(
       encodeTcpIpv6Frame({
         srcMac: this.config.mac,
         dstMac: peer.mac,
         srcAddr: v6.serviceAddress,
         dstAddr: peer.address,
-        hopLimit: action.ttl,
+        hopLimit: action.hopLimit,
         segment: action.segment,
       }),
     );
@@ -657,12 +654,6 @@ export class Host {
       if (oldest !== undefined) this.neighbors.delete(oldest);
     }
     this.neighbors.set(address, mac.slice());
-  }
-
-  private nextIdentification(ttl: number): number {
-    this.identification = (this.identification + 1) & 0xffff;
-    this.ttlByIdentification[this.identification] = ttl;
-    return this.identification;
   }
 
   private armTimer(): void {

@@ -117,7 +117,7 @@ test('the pacer keeps order behind a delay, honours FIN/RST/silence, and drops i
   const events: string[] = [];
   const pacer = new ResponsePacer(
     {
-      send: (id, bytes, _ttl, thenClose) => (events.push(`${id}:send:${new TextDecoder().decode(bytes)}${thenClose ? '+fin' : ''}`), true),
+      send: (id, bytes, _tag, thenClose) => (events.push(`${id}:send:${new TextDecoder().decode(bytes)}${thenClose ? '+fin' : ''}`), true),
       close: (id) => void events.push(`${id}:fin`),
       abort: (id) => void events.push(`${id}:rst`),
       settled: () => void events.push('settled'),
@@ -125,7 +125,7 @@ test('the pacer keeps order behind a delay, honours FIN/RST/silence, and drops i
     },
     { perConnection: 3, total: 2 },
   );
-  const chunk = (text: string, extra: Partial<ResponseChunk> = {}): ResponseChunk => ({ bytes: new TextEncoder().encode(text), ttl: undefined, ...extra });
+  const chunk = (text: string, extra: Partial<ResponseChunk> = {}): ResponseChunk => ({ bytes: new TextEncoder().encode(text), ...extra });
   pacer.deliver(1, [chunk('a', { delayMs: 100 }), chunk('b')], false);
   pacer.deliver(1, [chunk('c')], false);
   assert.deepEqual(events, []);

@@ -71,6 +71,8 @@ export interface TestHostOptions {
   connection?: HostConfig['connection'];
   /** Changes to the host's configuration (limits, timeouts) before it starts. */
   configure?: (config: HostConfig) => void;
+  /** The instance's hop limit (httpPutResponseHopLimit); HOP_LIMIT unless given. */
+  hopLimit?: number;
   /** Wraps the engine the host calls, e.g. to inject a fault. */
   wrapEngine?: (engine: ImdsEngine) => ServiceEngine;
 }
@@ -87,14 +89,13 @@ export function startTestHost(options: TestHostOptions): { host: Host; engine: I
   const [hostSide, peerSide] = createMemoryLinkPair(['host', 'peer']);
   const instance = defaultInstance();
   instance.instanceId = 'i-0123456789abcdef0';
-  instance.options.httpPutResponseHopLimit = HOP_LIMIT;
+  instance.options.httpPutResponseHopLimit = options.hopLimit ?? HOP_LIMIT;
   if (options.ipv6) instance.options.httpProtocolIpv6 = options.ipv6.enabled ? 'enabled' : 'disabled';
   const { engine } = makeEngine(instance);
   const config: HostConfig = {
     mac: SERVICE_MAC,
     serviceAddress: SERVICE_ADDR,
-    defaultTtl: 64,
-    tcp: { ...DEFAULT_TCP_CONFIG, listenPorts: [80], mss: options.mss, defaultTtl: 64, isnSecret: new Uint8Array(32).fill(1) },
+    tcp: { ...DEFAULT_TCP_CONFIG, listenPorts: [80], mss: options.mss, defaultHopLimit: 64, isnSecret: new Uint8Array(32).fill(1) },
     http: {},
     maxNeighbors: 16,
     ...(options.connection ? { connection: options.connection } : {}),
