@@ -117,6 +117,19 @@ export class TcpStack {
     return this.byTuple.get(localAddr, localPort, remoteAddr, remotePort) !== undefined;
   }
 
+  /** A SYN (without ACK) to a port we listen on: a segment that may open a connection. */
+  isSynToListener(segment: TcpSegment): boolean {
+    return segment.control === 'syn' && segment.ack === undefined && this.listening.has(segment.dstPort);
+  }
+
+  /**
+   * Whether a segment that passed every check is ours: a SYN to a port we listen on, or one of a connection we
+   * hold. Only such a segment may teach the edge where its sender is; a stray ACK, a RST or a closed port do not.
+   */
+  isOurs(localAddr: number, remoteAddr: number, segment: TcpSegment): boolean {
+    return this.isSynToListener(segment) || this.hasConnection(localAddr, segment.dstPort, remoteAddr, segment.srcPort);
+  }
+
   /**
    * Whether an ICMP error quoting our segment <localPort -> remote:remotePort, SEQ=seq> can be genuine: the
    * sequence number lies in what that connection sent and has not had acknowledged (RFC 5927 4.1).

@@ -7,7 +7,8 @@ import { parseIpv4Address, parseMacAddress } from '../../src/wire/index.ts';
 import type { TcpSegment } from '../../src/wire/tcp-segment.ts';
 import { DEFAULT_TCP_CONFIG } from '../../src/tcp/index.ts';
 import { defaultInstance, type ImdsEngine } from '../../src/imds/index.ts';
-import { Host, type HostConfig, type ServiceEngine } from '../../src/appliance/host.ts';
+import { Host, type HostConfig } from '../../src/appliance/host.ts';
+import type { ServiceEngine } from '../../src/appliance/http-sessions.ts';
 import { NOW_MS, makeEngine } from '../imds/helpers.ts';
 
 export const SERVICE_MAC = parseMacAddress('02:a9:fe:a9:fe:01');
