@@ -16,6 +16,7 @@ import { guardFrames } from './fault-guard.ts';
 import type { ConnectionObserver } from './connection-observer.ts';
 import type { HostPort } from './host-port.ts';
 import { IcmpErrorReports } from './icmp-error-reports.ts';
+import type { EndpointContext } from './endpoint-context.ts';
 import { Ipv4Endpoint } from './ipv4-endpoint.ts';
 import { Ipv6Endpoint, type HostIpv6Config } from './ipv6-endpoint.ts';
 import { HttpSessions, type Clock, type ServiceEngine } from './http-sessions.ts';
@@ -74,7 +75,7 @@ export class Host {
       log: this.limitedLog,
     };
     const observer = () => this.connectionObserver;
-    const errors = new IcmpErrorReports(port, this.tcp, observer);
+    const context: EndpointContext = { port, tcp: this.tcp, errors: new IcmpErrorReports(port, this.tcp, observer), observer };
     const faults = config.faults;
     const acceptOffloadedChecksums = config.acceptOffloadedChecksums === true;
     this.ipv4 = new Ipv4Endpoint(
@@ -85,10 +86,7 @@ export class Host {
         acceptOffloadedChecksums,
         ...(faults ? { admit: (source: number, now: number) => faults.admitPacket(source, now) } : {}),
       },
-      port,
-      this.tcp,
-      errors,
-      observer,
+      context,
     );
     if (config.ipv6) {
       this.ipv6 = new Ipv6Endpoint(
@@ -99,10 +97,7 @@ export class Host {
           acceptOffloadedChecksums,
           ...(faults ? { admit: (source: Uint8Array, now: number) => faults.admitIpv6Packet(source, now) } : {}),
         },
-        port,
-        this.tcp,
-        errors,
-        observer,
+        context,
       );
     }
     this.sessions = new HttpSessions(config, this.tcp, engine, clock, {

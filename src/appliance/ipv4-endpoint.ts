@@ -22,16 +22,10 @@ import type { RequestPeer } from './fault-injector.ts';
 import type { HostPort } from './host-port.ts';
 import type { IcmpErrorReports } from './icmp-error-reports.ts';
 import { Ipv4SentPackets } from './ipv4-sent-packets.ts';
+import type { EndpointContext, EndpointLinkConfig } from './endpoint-context.ts';
 
-export interface Ipv4EndpointConfig {
-  mac: Uint8Array;
+export interface Ipv4EndpointConfig extends EndpointLinkConfig<number> {
   serviceAddress: number;
-  /** Remote addresses whose MAC we remember for replies; bounds memory under spoofed sources. */
-  maxNeighbors: number;
-  /** Accept TCP checksums a capture sees unfinished (the sender offloads them); only for pcap links. */
-  acceptOffloadedChecksums: boolean;
-  /** Fault injection's packet allowance, asked per packet to the service; without it every packet is admitted. */
-  admit?: (source: number, now: number) => boolean;
 }
 
 const NO_ACTIONS: readonly TcpAction[] = [];
@@ -42,13 +36,17 @@ export class Ipv4Endpoint {
   /** What each IP identification last left as: an ICMP error quotes the id, so we know what died and where. */
   private readonly sent = new Ipv4SentPackets();
 
+  private readonly port: HostPort;
+  private readonly tcp: TcpStack;
+  private readonly errors: IcmpErrorReports;
+  private readonly observer: () => ConnectionObserver | undefined;
+
   constructor(
     private readonly config: Ipv4EndpointConfig,
-    private readonly port: HostPort,
-    private readonly tcp: TcpStack,
-    private readonly errors: IcmpErrorReports,
-    private readonly observer: () => ConnectionObserver | undefined,
-  ) {}
+    context: EndpointContext,
+  ) {
+    ({ port: this.port, tcp: this.tcp, errors: this.errors, observer: this.observer } = context);
+  }
 
   receiveArp(payload: Uint8Array, srcMac: Uint8Array): void {
     const arp = parseArp(payload);

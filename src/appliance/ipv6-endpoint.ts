@@ -28,6 +28,7 @@ import type { HostPort } from './host-port.ts';
 import type { IcmpErrorReports } from './icmp-error-reports.ts';
 import { IPV6_LOCAL_ID, Ipv6Peers } from './ipv6-peers.ts';
 import { Ipv6SentHopLimits } from './ipv6-sent-hop-limits.ts';
+import type { EndpointContext, EndpointLinkConfig } from './endpoint-context.ts';
 
 /** IPv6 token-response segments remembered for ICMPv6 errors; far more than are in flight at once. */
 const IPV6_SENT_HOP_LIMIT_RECORDS = 4096;
@@ -39,15 +40,7 @@ export interface HostIpv6Config {
   enabled: () => boolean;
 }
 
-export interface Ipv6EndpointConfig extends HostIpv6Config {
-  mac: Uint8Array;
-  /** IPv6 peers remembered (with their MACs) for replies; bounds memory under spoofed sources. */
-  maxNeighbors: number;
-  /** Accept TCP checksums a capture sees unfinished (the sender offloads them); only for pcap links. */
-  acceptOffloadedChecksums: boolean;
-  /** Fault injection's packet allowance, asked per packet to the service; without it every packet is admitted. */
-  admit?: (source: Uint8Array, now: number) => boolean;
-}
+export interface Ipv6EndpointConfig extends HostIpv6Config, EndpointLinkConfig<Uint8Array> {}
 
 const NO_ACTIONS: readonly TcpAction[] = [];
 
@@ -59,13 +52,16 @@ export class Ipv6Endpoint {
   /** Frames to this multicast MAC are ours too: neighbour solicitations for the service address. */
   private readonly solicitedNodeMac: Uint8Array;
 
+  private readonly port: HostPort;
+  private readonly tcp: TcpStack;
+  private readonly errors: IcmpErrorReports;
+  private readonly observer: () => ConnectionObserver | undefined;
+
   constructor(
     private readonly config: Ipv6EndpointConfig,
-    private readonly port: HostPort,
-    private readonly tcp: TcpStack,
-    private readonly errors: IcmpErrorReports,
-    private readonly observer: () => ConnectionObserver | undefined,
+    context: EndpointContext,
   ) {
+    ({ port: this.port, tcp: this.tcp, errors: this.errors, observer: this.observer } = context);
     this.peers = new Ipv6Peers(config.maxNeighbors);
     this.solicitedNode = solicitedNodeAddress(config.serviceAddress);
     this.solicitedNodeMac = ipv6MulticastMac(this.solicitedNode);
