@@ -28,7 +28,6 @@ const host = new Host(
   {
     mac: serviceMac,
     serviceAddress: serviceAddr,
-    defaultTtl: 64,
     tcp: { ...DEFAULT_TCP_CONFIG, mss: 1460, listenPorts: [80], isnSecret: new Uint8Array(32), maxConnections: count + 10, maxHalfOpen: count + 10 },
     http: {},
     maxNeighbors: 16,
@@ -46,7 +45,7 @@ function segmentFrame(port: number, seq: number, ack: number | undefined, contro
     dstMac: serviceMac,
     srcAddr: peerAddr,
     dstAddr: serviceAddr,
-    ttl: 64,
+    hopLimit: 64,
     identification: 0,
     segment: { srcPort: port, dstPort: 80, seq, ack, control, push: false, window: 65535, options: control === 'syn' ? { mss: 1460 } : {}, payload: new Uint8Array(0) },
   });

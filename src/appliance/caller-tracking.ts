@@ -8,7 +8,7 @@ import { CallerRegistry, CallerResolver, formatAddress, type CallerEvent, type C
 import type { ImdsResponse } from '../imds/index.ts';
 import type { ConnectionId } from '../tcp/index.ts';
 import { formatMacAddress } from '../wire/index.ts';
-import type { ConnectionObserver, ObservedConnection } from './host.ts';
+import type { ConnectionObserver, ObservedConnection } from './connection-observer.ts';
 
 /** Callers with series of their own in the metrics; the rest are summed as "other". */
 export const CALLER_LABELS_TOP = 10;

@@ -254,13 +254,12 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
       {
         mac: settings.mac,
         serviceAddress: settings.serviceAddress,
-        defaultTtl: settings.defaultTtl,
         tcp: {
           ...DEFAULT_TCP_CONFIG,
           mss: ETHERNET_MTU - IPV4_AND_TCP_HEADERS,
           mssByLocalAddress: new Map([[IPV6_LOCAL_ID, ETHERNET_MTU - IPV6_AND_TCP_HEADERS]]),
           listenPorts: [80],
-          defaultTtl: settings.defaultTtl,
+          defaultHopLimit: settings.defaultTtl,
           isnSecret: randomBytes(32),
           admitSyn: injector.admitSyn,
           synCookieSecret: randomBytes(32),

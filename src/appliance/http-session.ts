@@ -1,13 +1,14 @@
 // One TCP connection's HTTP conversation: bytes in, requests answered in order, the response bytes tagged
-// with the TTL their packets must carry. It holds no socket: the Host moves the bytes.
+// with what they are (a token response, and the hop limit their packets must carry). It holds no socket: the
+// Host moves the bytes.
 import { HttpRequestParser, serializeResponse, serializeVerbatim, type HttpLimits, type HttpRequest } from '../http/index.ts';
 import type { ImdsRequest, ImdsResponse } from '../imds/index.ts';
 import type { ConnectionPolicy } from '../config/index.ts';
+import type { SendTag } from '../tcp/index.ts';
 
-export interface ResponseChunk {
+/** Response bytes and their tag for the TCP layer: hopLimit undefined means the stack's default. */
+export interface ResponseChunk extends SendTag {
   bytes: Uint8Array;
-  /** IP TTL for the packets carrying these bytes; undefined means the default TTL. */
-  ttl: number | undefined;
   /** Set by an injected fault: wait this long before the bytes leave. */
   delayMs?: number;
   /** Set by an injected fault: what follows the bytes — FIN, RST, or silence with the connection left open. */
@@ -66,10 +67,6 @@ export class HttpSession {
     private readonly connectionId = 0,
   ) {}
 
-  get bufferedBytes(): number {
-    return this.parser?.bufferedBytes ?? 0;
-  }
-
   /**
    * When the request in progress must be complete (nginx's client_header_timeout, counted from its first byte
    * so a byte now and then cannot stretch it), or undefined when no request is in progress.
@@ -99,7 +96,7 @@ export class HttpSession {
 
   private fail(output: SessionOutput, status: number, code: string): void {
     const response: ImdsResponse = { status, headers: [['Content-Type', 'text/plain']], body: '' };
-    output.chunks.push({ bytes: this.serialize(response, false, false), ttl: undefined });
+    output.chunks.push({ bytes: this.serialize(response, false, false) });
     output.close = true;
     output.errorCode = code;
     this.finished = true;
@@ -132,7 +129,7 @@ export class HttpSession {
           break;
         }
       } else {
-        output.chunks.push({ bytes, ttl: response.hopLimit });
+        output.chunks.push({ bytes, ...tagOf(response) });
       }
       if (!keepAlive) {
         output.close = true;
@@ -155,24 +152,29 @@ export class HttpSession {
   }
 }
 
+/** The engine sets a hop limit on token responses and on nothing else (ImdsResponse.hopLimit). */
+function tagOf(response: ImdsResponse): SendTag {
+  return response.hopLimit === undefined ? {} : { hopLimit: response.hopLimit, tokenResponse: true };
+}
+
 function faultedChunk(response: SessionResponse, bytes: Uint8Array, head: boolean): ResponseChunk {
   const { delayMs, outcome, truncateBodyBytes = 0 } = response.delivery as Delivery;
-  const ttl = response.hopLimit;
+  const tag = tagOf(response);
   switch (outcome) {
     case 'respond':
-      return { bytes, ttl, delayMs };
+      return { bytes, ...tag, delayMs };
     case 'truncate': {
       const body = response.body;
       const bodyLength = head ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
       const kept = bytes.length - bodyLength + Math.min(truncateBodyBytes, bodyLength);
-      return { bytes: bytes.subarray(0, kept), ttl, delayMs, then: 'close' };
+      return { bytes: bytes.subarray(0, kept), ...tag, delayMs, then: 'close' };
     }
     case 'drop':
-      return { bytes: EMPTY, ttl, delayMs, then: 'stall' };
+      return { bytes: EMPTY, ...tag, delayMs, then: 'stall' };
     case 'reset':
-      return { bytes: EMPTY, ttl, delayMs, then: 'reset' };
+      return { bytes: EMPTY, ...tag, delayMs, then: 'reset' };
     case 'close':
-      return { bytes: EMPTY, ttl, delayMs, then: 'close' };
+      return { bytes: EMPTY, ...tag, delayMs, then: 'close' };
   }
 }
 

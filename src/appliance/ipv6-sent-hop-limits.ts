@@ -1,7 +1,7 @@
 // IPv6 has no identification field, so an ICMPv6 error cannot point at one of our packets the way an IPv4 one
-// does. TCP segments that leave with a hop limit other than the default (token responses) are remembered by
-// peer, port and sequence number, a bounded number of them, so a router's time-exceeded quoting one of them
-// can be reported as the hop limit stopping a token, at the hop it was set to.
+// does. TCP segments tagged as token responses are remembered by peer, port and sequence number, a bounded
+// number of them, so a router's time-exceeded quoting one of them can be reported as the hop limit stopping a
+// token, at the hop it was set to (whatever that is, the default included).
 export class Ipv6SentHopLimits {
   /** Map order is age: the oldest record is forgotten first. */
   private readonly byKey = new Map<string, number>();

@@ -1,11 +1,12 @@
 // Carries out the responses fault rules hold back: a connection's chunks leave in order, a delayed one holds
 // everything behind it, and the FIN, RST or silence a fault asked for follows its bytes. Timers are the event
 // loop's and are bounded per connection and in total; they die with the connection.
+import type { SendTag } from '../tcp/index.ts';
 import type { ResponseChunk } from './http-session.ts';
 
 export interface PacedConnection {
-  /** Queues bytes on the connection (and a FIN after them); false when the connection refused or is gone. */
-  send(id: number, bytes: Uint8Array, ttl: number | undefined, thenClose: boolean): boolean;
+  /** Queues tagged bytes on the connection (and a FIN after them); false when the connection refused or is gone. */
+  send(id: number, bytes: Uint8Array, tag: SendTag, thenClose: boolean): boolean;
   close(id: number): void;
   abort(id: number): void;
   /** Called after timer-driven work, so the caller can re-arm its own protocol timer. */
@@ -117,7 +118,7 @@ export class ResponsePacer {
       }
       const thenClose = chunk.then === 'close' || (last && held.closeAtEnd);
       if (chunk.bytes.length > 0) {
-        if (!this.connection.send(id, chunk.bytes, chunk.ttl, thenClose)) return this.forget(id);
+        if (!this.connection.send(id, chunk.bytes, chunk, thenClose)) return this.forget(id);
       } else if (thenClose) {
         this.connection.close(id);
       }

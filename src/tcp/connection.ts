@@ -6,7 +6,7 @@ import { Reassembly } from './reassembly.ts';
 import { RtoEstimator } from './rto.ts';
 import { SendBuffer, type SendRange } from './send-buffer.ts';
 import { seqAdd, seqGe, seqGt, seqInWindow, seqLt, seqMax, seqSub } from './seq-number.ts';
-import type { CloseReason, ConnectionId, Endpoints, SendResult, TcpAction, TcpConfig } from './types.ts';
+import type { BytesTag, CloseReason, ConnectionId, Endpoints, SendResult, SendTag, TcpAction, TcpConfig } from './types.ts';
 
 export type TcpState =
   | 'syn-received'
@@ -31,6 +31,8 @@ const MAX_UNSCALED_WINDOW = 0xffff;
 /** What a connection needs from the table that owns it. */
 export interface ConnectionContext {
   readonly config: TcpConfig;
+  /** The default hop limit, no token response: segments without application bytes, and untagged bytes. */
+  readonly defaultTag: BytesTag;
   count(name: string): void;
   /** Asked when a handshake completes: false means the table is full. */
   mayEstablish(): boolean;
@@ -207,9 +209,12 @@ export class Connection {
     return out;
   }
 
-  /** Queues bytes; with `thenClose` our FIN follows them at once and rides on their last segment. */
-  send(bytes: Uint8Array, ttl: number, now: number, thenClose = false): SendResult {
-    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) throw new RangeError(`TTL ${ttl} is not 1..255`);
+  /**
+   * Queues bytes tagged with what they are (their hop limit, undefined for the default, and whether they are a
+   * token response); with `thenClose` our FIN follows them at once and rides on their last segment.
+   */
+  send(bytes: Uint8Array, tag: SendTag, now: number, thenClose = false): SendResult {
+    const bytesTag = this.resolveTag(tag);
     if (!this.acceptsData) return { ok: false, reason: 'closing' };
     if (this.sendBuffer.length + bytes.length > this.context.config.maxSendBuffer) {
       this.context.count('send-refused-buffer-full');
@@ -221,7 +226,7 @@ export class Connection {
     }
     if (this.sendBuffer === SendBuffer.EMPTY) this.sendBuffer = new SendBuffer();
     if (this.sendBuffer.length === 0 && this.sndUna === this.sndMax) this.sendProgressAt = now;
-    this.sendBuffer.push(bytes, ttl);
+    this.sendBuffer.push(bytes, bytesTag);
     const out: TcpAction[] = [];
     if (thenClose) this.beginClose(out, now); // beginClose runs output()
     else this.output(out, now);
@@ -232,6 +237,15 @@ export class Connection {
     const out: TcpAction[] = [];
     this.beginClose(out, now);
     return out;
+  }
+
+  /** Where "no hop limit given" becomes the default: here, in the TCP layer, and nowhere else. */
+  private resolveTag(tag: SendTag): BytesTag {
+    const defaultTag = this.context.defaultTag;
+    const hopLimit = tag.hopLimit ?? defaultTag.hopLimit;
+    if (!Number.isInteger(hopLimit) || hopLimit < 1 || hopLimit > 255) throw new RangeError(`hop limit ${hopLimit} is not 1..255`);
+    const tokenResponse = tag.tokenResponse === true;
+    return hopLimit === defaultTag.hopLimit && !tokenResponse ? defaultTag : { hopLimit, tokenResponse };
   }
 
   abort(now: number): TcpAction[] {
@@ -315,12 +329,12 @@ export class Connection {
     if (segment.ack !== this.sndNxt) {
       // RFC 9293 3.10.7.4 fifth check, SYN-RECEIVED: an unacceptable ACK is answered with <SEQ=SEG.ACK><CTL=RST>.
       this.context.count('rst-sent-bad-handshake-ack');
-      this.transmit(out, now, this.context.config.defaultTtl, segment.ack, 'rst', EMPTY, false, false);
+      this.transmit(out, now, this.context.defaultTag, segment.ack, 'rst', EMPTY, false, false);
       return;
     }
     if (!this.context.mayEstablish()) {
       this.context.count('handshake-refused-max-connections');
-      this.transmit(out, now, this.context.config.defaultTtl, segment.ack, 'rst', EMPTY, false, false);
+      this.transmit(out, now, this.context.defaultTag, segment.ack, 'rst', EMPTY, false, false);
       this.state = 'closed';
       return;
     }
@@ -691,9 +705,9 @@ export class Connection {
       this.finish(out, 'timeout');
       return;
     }
-    // A probe without data (seq = SND.UNA − 1) makes the peer restate its window without carrying our bytes' TTL.
+    // A probe without data (seq = SND.UNA − 1) makes the peer restate its window without carrying our bytes' tag.
     this.context.count('window-probes');
-    this.transmit(out, now, this.context.config.defaultTtl, seqAdd(this.sndUna, -1), 'none', EMPTY, false);
+    this.transmit(out, now, this.context.defaultTag, seqAdd(this.sndUna, -1), 'none', EMPTY, false);
     this.persistInterval = Math.min(this.persistInterval * 2, this.context.config.maxRtoMs);
     this.persistDeadline = now + this.persistInterval;
   }
@@ -721,7 +735,7 @@ export class Connection {
         continue;
       }
       if (this.finQueued && offset === this.sendBuffer.length) {
-        this.sendSegment(out, now, this.sndNxt, this.context.config.defaultTtl, 'fin', EMPTY, false);
+        this.sendSegment(out, now, this.sndNxt, this.context.defaultTag, 'fin', EMPTY, false);
       }
       return;
     }
@@ -733,7 +747,7 @@ export class Connection {
       const range = this.sendBuffer.peek(0, this.effectiveMss) as SendRange;
       this.sendData(out, now, this.sndUna, 0, range);
     } else if (this.finSent) {
-      this.sendSegment(out, now, this.sndUna, this.context.config.defaultTtl, 'fin', EMPTY, false);
+      this.sendSegment(out, now, this.sndUna, this.context.defaultTag, 'fin', EMPTY, false);
     }
   }
 
@@ -741,14 +755,14 @@ export class Connection {
   private sendData(out: TcpAction[], now: number, seq: number, offset: number, range: SendRange): void {
     const last = offset + range.bytes.length === this.sendBuffer.length;
     const control = last && this.finQueued ? 'fin' : 'none';
-    this.sendSegment(out, now, seq, range.ttl, control, range.bytes, last);
+    this.sendSegment(out, now, seq, range.tag, control, range.bytes, last);
   }
 
   private sendSegment(
     out: TcpAction[],
     now: number,
     seq: number,
-    ttl: number,
+    tag: BytesTag,
     control: 'none' | 'fin',
     payload: Uint8Array,
     push: boolean,
@@ -761,7 +775,7 @@ export class Connection {
     } else if (this.rttSample === undefined) {
       this.rttSample = { endSeq: end, sentAt: now };
     }
-    this.transmit(out, now, ttl, seq, control, payload, push);
+    this.transmit(out, now, tag, seq, control, payload, push);
     this.sndNxt = seqMax(this.sndNxt, end);
     this.sndMax = seqMax(this.sndMax, end);
     if (this.rtxDeadline === undefined) this.rtxDeadline = now + this.rto.rto; // RFC 6298 (5.1)
@@ -774,7 +788,8 @@ export class Connection {
       kind: 'transmit',
       localAddr: this.endpoints.localAddr,
       remoteAddr: this.endpoints.remoteAddr,
-      ttl: config.defaultTtl,
+      hopLimit: this.context.defaultTag.hopLimit,
+      tokenResponse: false,
       segment: {
         srcPort: this.endpoints.localPort,
         dstPort: this.endpoints.remotePort,
@@ -791,18 +806,18 @@ export class Connection {
   }
 
   private sendAck(out: TcpAction[], now: number): void {
-    this.transmit(out, now, this.context.config.defaultTtl, this.sndNxt, 'none', EMPTY, false);
+    this.transmit(out, now, this.context.defaultTag, this.sndNxt, 'none', EMPTY, false);
   }
 
   /** RFC 9293 3.10.7.4: abort and timeouts send <SEQ=SND.NXT><CTL=RST>; SND.MAX is the peer's likeliest RCV.NXT. */
   private sendReset(out: TcpAction[], now: number): void {
-    this.transmit(out, now, this.context.config.defaultTtl, this.sndMax, 'rst', EMPTY, false);
+    this.transmit(out, now, this.context.defaultTag, this.sndMax, 'rst', EMPTY, false);
   }
 
   private transmit(
     out: TcpAction[],
     now: number,
-    ttl: number,
+    tag: BytesTag,
     seq: number,
     control: 'none' | 'fin' | 'rst',
     payload: Uint8Array,
@@ -813,7 +828,8 @@ export class Connection {
       kind: 'transmit',
       localAddr: this.endpoints.localAddr,
       remoteAddr: this.endpoints.remoteAddr,
-      ttl,
+      hopLimit: tag.hopLimit,
+      tokenResponse: tag.tokenResponse,
       segment: {
         srcPort: this.endpoints.localPort,
         dstPort: this.endpoints.remotePort,

@@ -2,10 +2,12 @@
 export { TcpStack } from './stack.ts';
 export { DEFAULT_TCP_CONFIG } from './types.ts';
 export type {
+  BytesTag,
   CloseReason,
   ConnectionId,
   Endpoints,
   SendResult,
+  SendTag,
   TcpAction,
   TcpConfig,
 } from './types.ts';

@@ -1,14 +1,20 @@
-// Unacknowledged and unsent bytes of one connection, each byte tagged with the IP TTL it must leave with.
-// Offset 0 is SND.UNA. A peeked range never spans two TTLs, so no segment mixes hop limits.
+// Unacknowledged and unsent bytes of one connection, each byte tagged with what it is: the hop limit it must
+// leave with and whether it is a token response. Offset 0 is SND.UNA. A peeked range never spans two tags, so
+// no segment mixes hop limits, and a retransmission carries the tag of its bytes, never a guess.
+import type { BytesTag } from './types.ts';
 
 interface Chunk {
   bytes: Uint8Array;
-  ttl: number;
+  tag: BytesTag;
 }
 
 export interface SendRange {
-  ttl: number;
+  tag: BytesTag;
   bytes: Uint8Array;
+}
+
+function sameTag(a: BytesTag, b: BytesTag): boolean {
+  return a === b || (a.hopLimit === b.hopLimit && a.tokenResponse === b.tokenResponse);
 }
 
 export class SendBuffer {
@@ -25,32 +31,32 @@ export class SendBuffer {
   }
 
   /** Appends a copy, so later changes to the caller's array cannot alter bytes in flight. */
-  push(bytes: Uint8Array, ttl: number): void {
+  push(bytes: Uint8Array, tag: BytesTag): void {
     if (bytes.length === 0) return;
-    this.chunks.push({ bytes: bytes.slice(), ttl });
+    this.chunks.push({ bytes: bytes.slice(), tag });
     this.total += bytes.length;
   }
 
-  /** The TTL of the byte at `offset`, or undefined past the end. */
-  ttlAt(offset: number): number | undefined {
+  /** The tag of the byte at `offset`, or undefined past the end. */
+  tagAt(offset: number): BytesTag | undefined {
     const found = this.locate(offset);
-    return found ? this.chunks[found.index].ttl : undefined;
+    return found ? this.chunks[found.index].tag : undefined;
   }
 
   /**
-   * Up to `maxLength` bytes starting at `offset`, stopping early where the TTL changes.
+   * Up to `maxLength` bytes starting at `offset`, stopping early where the tag changes.
    * Returns undefined when there is nothing at `offset`.
    */
   peek(offset: number, maxLength: number): SendRange | undefined {
     if (maxLength <= 0) return undefined;
     const found = this.locate(offset);
     if (!found) return undefined;
-    const ttl = this.chunks[found.index].ttl;
+    const tag = this.chunks[found.index].tag;
     const parts: Uint8Array[] = [];
     let wanted = maxLength;
     let index = found.index;
     let within = found.within;
-    while (wanted > 0 && index < this.chunks.length && this.chunks[index].ttl === ttl) {
+    while (wanted > 0 && index < this.chunks.length && sameTag(this.chunks[index].tag, tag)) {
       const chunk = this.chunks[index].bytes;
       const take = Math.min(wanted, chunk.length - within);
       parts.push(chunk.subarray(within, within + take));
@@ -60,14 +66,14 @@ export class SendBuffer {
     }
     // One chunk: a view, not a copy. Chunks are private copies (push) and never written again, and the
     // segment is encoded into its frame before anything can consume them.
-    if (parts.length === 1) return { ttl, bytes: parts[0] };
+    if (parts.length === 1) return { tag, bytes: parts[0] };
     const bytes = new Uint8Array(maxLength - wanted);
     let at = 0;
     for (const part of parts) {
       bytes.set(part, at);
       at += part.length;
     }
-    return { ttl, bytes };
+    return { tag, bytes };
   }
 
   /** Drops `count` acknowledged bytes from the front. */

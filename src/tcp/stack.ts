@@ -7,7 +7,7 @@ import { initialSequenceNumber } from './isn.ts';
 import { MAX_SYN_COOKIE_AGE_MINUTES, checkSynCookie, cookieMssIndex, encodeSynCookie } from './syn-cookie.ts';
 import { seqAdd, seqGt } from './seq-number.ts';
 import { DEFAULT_PEER_MSS } from './connection.ts';
-import type { ConnectionId, Endpoints, SendResult, TcpAction, TcpConfig } from './types.ts';
+import type { ConnectionId, Endpoints, SendResult, SendTag, TcpAction, TcpConfig } from './types.ts';
 
 /** Address and port in one exact integer (48 bits fit a double): no key string built per segment or held per connection. */
 function endpointKey(addr: number, port: number): number {
@@ -65,15 +65,23 @@ export class TcpStack {
       throw new RangeError('receiveWindow must be 0..65535: window scaling is not offered');
     }
     if (config.mss < 1) throw new RangeError('mss must be positive');
+    const hopLimit = config.defaultHopLimit;
+    if (!Number.isInteger(hopLimit) || hopLimit < 1 || hopLimit > 255) throw new RangeError('defaultHopLimit must be 1..255');
     this.listening = new Set(config.listenPorts);
     this.context = {
       config,
+      defaultTag: Object.freeze({ hopLimit, tokenResponse: false }),
       count: (name) => this.count(name),
       mayEstablish: () => this.liveConnectionCount() < this.config.maxConnections,
       mayBuffer: (bytes) => this.buffered + bytes <= this.config.maxBufferedBytes,
       // Linux shortens the SYN-ACK retries of young entries once the queue is half full; so do we, for all.
       synAckRetryLimit: () => (this.halfOpen * 2 >= this.config.maxHalfOpen ? 1 : this.config.maxSynAckRetransmissions),
     };
+  }
+
+  /** The hop limit of every packet that has none of its own (ICMP replies at the edge use it too). */
+  get defaultHopLimit(): number {
+    return this.config.defaultHopLimit;
   }
 
   /** Named drop, refusal and event counters. */
@@ -107,6 +115,19 @@ export class TcpStack {
   /** Whether a segment on this 4-tuple belongs to a connection we hold. */
   hasConnection(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): boolean {
     return this.byTuple.get(localAddr, localPort, remoteAddr, remotePort) !== undefined;
+  }
+
+  /** A SYN (without ACK) to a port we listen on: a segment that may open a connection. */
+  isSynToListener(segment: TcpSegment): boolean {
+    return segment.control === 'syn' && segment.ack === undefined && this.listening.has(segment.dstPort);
+  }
+
+  /**
+   * Whether a segment that passed every check is ours: a SYN to a port we listen on, or one of a connection we
+   * hold. Only such a segment may teach the edge where its sender is; a stray ACK, a RST or a closed port do not.
+   */
+  isOurs(localAddr: number, remoteAddr: number, segment: TcpSegment): boolean {
+    return this.isSynToListener(segment) || this.hasConnection(localAddr, segment.dstPort, remoteAddr, segment.srcPort);
   }
 
   /**
@@ -147,13 +168,16 @@ export class TcpStack {
     return this.noConnection(srcAddr, dstAddr, segment, now);
   }
 
-  /** Queues bytes on a connection; `thenClose` closes it right after them (one segment carries data and FIN). */
-  send(id: ConnectionId, bytes: Uint8Array, ttl: number, now: number, thenClose = false): SendResult {
+  /**
+   * Queues bytes on a connection, tagged with their hop limit (undefined: the default) and whether they are a
+   * token response; `thenClose` closes it right after them (one segment carries data and FIN).
+   */
+  send(id: ConnectionId, bytes: Uint8Array, tag: SendTag, now: number, thenClose = false): SendResult {
     const conn = this.byId.get(id);
     if (!conn || conn.detached || conn.state === 'syn-received') return { ok: false, reason: 'no-connection' };
     let result: SendResult = { ok: false, reason: 'closing' };
     this.step(conn, () => {
-      result = conn.send(bytes, ttl, now, thenClose);
+      result = conn.send(bytes, tag, now, thenClose);
       return [];
     });
     return result;
@@ -288,7 +312,8 @@ export class TcpStack {
       kind: 'transmit',
       localAddr: endpoints.localAddr,
       remoteAddr: endpoints.remoteAddr,
-      ttl: this.config.defaultTtl,
+      hopLimit: this.config.defaultHopLimit,
+      tokenResponse: false,
       segment: {
         srcPort: endpoints.localPort,
         dstPort: endpoints.remotePort,
@@ -329,7 +354,8 @@ export class TcpStack {
       kind: 'transmit',
       localAddr: dstAddr >>> 0,
       remoteAddr: srcAddr >>> 0,
-      ttl: this.config.defaultTtl,
+      hopLimit: this.config.defaultHopLimit,
+      tokenResponse: false,
       segment: {
         srcPort: segment.dstPort,
         dstPort: segment.srcPort,

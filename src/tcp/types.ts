@@ -46,8 +46,11 @@ export interface TcpConfig {
   maxRetransmissions: number;
   /** How long an ACK for in-order data may wait for a reply to ride on. */
   delayedAckMs: number;
-  /** TTL of everything that carries no application bytes: SYN-ACK, pure ACK, RST, window probe, bare FIN. */
-  defaultTtl: number;
+  /**
+   * IP TTL / Hop Limit of everything that carries no application bytes (SYN-ACK, pure ACK, RST, window probe,
+   * bare FIN) and of bytes sent without one of their own. The only place the default hop limit is stored.
+   */
+  defaultHopLimit: number;
   /** RFC 6528 secret for the ISN hash. */
   isnSecret: Uint8Array;
   /** Asked for each SYN that would open a connection; false refuses it with RST (a connection cap, a boot window). */
@@ -83,7 +86,7 @@ export const DEFAULT_TCP_CONFIG: Omit<TcpConfig, 'isnSecret' | 'listenPorts'> = 
   maxRetransmissions: 8,
   /** RFC 1122 4.2.3.2 caps the delay at 0.5 s; Linux's minimum is 40 ms. */
   delayedAckMs: 40,
-  defaultTtl: 64,
+  defaultHopLimit: 64,
 };
 
 export type ConnectionId = number;
@@ -95,10 +98,27 @@ export interface Endpoints {
   remotePort: number;
 }
 
+/** What the application says of bytes it queues; hopLimit undefined means the stack's default. */
+export interface SendTag {
+  hopLimit?: number;
+  /** The bytes are a token response: an ICMP error quoting one of their segments is reported as one. */
+  tokenResponse?: boolean;
+}
+
+/**
+ * What a run of queued bytes is, resolved by the stack: every segment that carries them, first copy or
+ * retransmission, leaves with this hop limit and says whether it was a token response.
+ */
+export interface BytesTag {
+  readonly hopLimit: number;
+  readonly tokenResponse: boolean;
+}
+
 export type CloseReason = 'normal' | 'reset-by-peer' | 'timeout' | 'aborted' | 'idle' | 'send-timeout';
 
 export type TcpAction =
-  | { kind: 'transmit'; localAddr: number; remoteAddr: number; ttl: number; segment: TcpSegment }
+  /** A segment to send: its IP packet leaves with hopLimit; tokenResponse says its bytes were a token response. */
+  | { kind: 'transmit'; localAddr: number; remoteAddr: number; hopLimit: number; tokenResponse: boolean; segment: TcpSegment }
   | { kind: 'accepted'; id: ConnectionId; endpoints: Endpoints }
   | { kind: 'data'; id: ConnectionId; bytes: Uint8Array }
   | { kind: 'peer-closed'; id: ConnectionId }

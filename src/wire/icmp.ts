@@ -73,7 +73,7 @@ export function encodeIcmpFrame(args: IcmpFrameArgs): Uint8Array {
   writeIpv4Header(
     view,
     ETHERNET_HEADER_LENGTH,
-    { src: args.srcAddr, dst: args.dstAddr, protocol: IpProtocol.ICMP, ttl: args.ttl, identification: args.identification },
+    { src: args.srcAddr, dst: args.dstAddr, protocol: IpProtocol.ICMP, ttl: args.hopLimit, identification: args.identification },
     length,
   );
   writeIcmp(frame, ETHERNET_HEADER_LENGTH + IPV4_HEADER_LENGTH, args.message);

@@ -93,7 +93,8 @@ export interface Ipv4FrameAddressing {
   dstMac: Uint8Array;
   srcAddr: number;
   dstAddr: number;
-  ttl: number;
+  /** Written into the header's TTL field. */
+  hopLimit: number;
   identification: number;
 }
 

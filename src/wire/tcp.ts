@@ -259,7 +259,7 @@ export function encodeTcpFrame(args: TcpFrameArgs): Uint8Array {
       src: args.srcAddr,
       dst: args.dstAddr,
       protocol: IpProtocol.TCP,
-      ttl: args.ttl,
+      ttl: args.hopLimit,
       identification: args.identification,
       dontFragment: true,
     },

@@ -77,14 +77,14 @@ test('the connection cap counts handshakes in flight and open connections; a sta
   assert.equal(faults.admitSyn(7, 20_000), false, 'two open');
   faults.connectionClosed(100);
   assert.equal(faults.admitSyn(7, 20_000), true);
-  assert.equal(faults.counters.get('connections-refused-per-source-cap'), 2);
+  assert.equal(faults.counters.snapshot()['connections-refused-per-source-cap'], 2);
 });
 
 test('the packet allowance drops and counts what is over it', () => {
   const { faults } = injector({ throttle: parseThrottle(NO_THROTTLE, { 'packet-allowance': '2' }) });
   assert.deepEqual([0, 0, 0, 0].map((t) => faults.admitPacket(5, t)), [true, true, false, false]);
   assert.equal(faults.admitIpv6Packet(new Uint8Array(16), 1_000), true);
-  assert.equal(faults.counters.get('linklocal-allowance-exceeded'), 2);
+  assert.equal(faults.counters.snapshot()['linklocal-allowance-exceeded'], 2);
 });
 
 function session(response: SessionResponse) {
@@ -117,7 +117,7 @@ test('the pacer keeps order behind a delay, honours FIN/RST/silence, and drops i
   const events: string[] = [];
   const pacer = new ResponsePacer(
     {
-      send: (id, bytes, _ttl, thenClose) => (events.push(`${id}:send:${new TextDecoder().decode(bytes)}${thenClose ? '+fin' : ''}`), true),
+      send: (id, bytes, _tag, thenClose) => (events.push(`${id}:send:${new TextDecoder().decode(bytes)}${thenClose ? '+fin' : ''}`), true),
       close: (id) => void events.push(`${id}:fin`),
       abort: (id) => void events.push(`${id}:rst`),
       settled: () => void events.push('settled'),
@@ -125,7 +125,7 @@ test('the pacer keeps order behind a delay, honours FIN/RST/silence, and drops i
     },
     { perConnection: 3, total: 2 },
   );
-  const chunk = (text: string, extra: Partial<ResponseChunk> = {}): ResponseChunk => ({ bytes: new TextEncoder().encode(text), ttl: undefined, ...extra });
+  const chunk = (text: string, extra: Partial<ResponseChunk> = {}): ResponseChunk => ({ bytes: new TextEncoder().encode(text), ...extra });
   pacer.deliver(1, [chunk('a', { delayMs: 100 }), chunk('b')], false);
   pacer.deliver(1, [chunk('c')], false);
   assert.deepEqual(events, []);

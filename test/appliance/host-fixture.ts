@@ -7,7 +7,8 @@ import { parseIpv4Address, parseMacAddress } from '../../src/wire/index.ts';
 import type { TcpSegment } from '../../src/wire/tcp-segment.ts';
 import { DEFAULT_TCP_CONFIG } from '../../src/tcp/index.ts';
 import { defaultInstance, type ImdsEngine } from '../../src/imds/index.ts';
-import { Host, type HostConfig, type ServiceEngine } from '../../src/appliance/host.ts';
+import { Host, type HostConfig } from '../../src/appliance/host.ts';
+import type { ServiceEngine } from '../../src/appliance/http-sessions.ts';
 import { NOW_MS, makeEngine } from '../imds/helpers.ts';
 
 export const SERVICE_MAC = parseMacAddress('02:a9:fe:a9:fe:01');
@@ -71,6 +72,8 @@ export interface TestHostOptions {
   connection?: HostConfig['connection'];
   /** Changes to the host's configuration (limits, timeouts) before it starts. */
   configure?: (config: HostConfig) => void;
+  /** The instance's hop limit (httpPutResponseHopLimit); HOP_LIMIT unless given. */
+  hopLimit?: number;
   /** Wraps the engine the host calls, e.g. to inject a fault. */
   wrapEngine?: (engine: ImdsEngine) => ServiceEngine;
 }
@@ -87,14 +90,13 @@ export function startTestHost(options: TestHostOptions): { host: Host; engine: I
   const [hostSide, peerSide] = createMemoryLinkPair(['host', 'peer']);
   const instance = defaultInstance();
   instance.instanceId = 'i-0123456789abcdef0';
-  instance.options.httpPutResponseHopLimit = HOP_LIMIT;
+  instance.options.httpPutResponseHopLimit = options.hopLimit ?? HOP_LIMIT;
   if (options.ipv6) instance.options.httpProtocolIpv6 = options.ipv6.enabled ? 'enabled' : 'disabled';
   const { engine } = makeEngine(instance);
   const config: HostConfig = {
     mac: SERVICE_MAC,
     serviceAddress: SERVICE_ADDR,
-    defaultTtl: 64,
-    tcp: { ...DEFAULT_TCP_CONFIG, listenPorts: [80], mss: options.mss, defaultTtl: 64, isnSecret: new Uint8Array(32).fill(1) },
+    tcp: { ...DEFAULT_TCP_CONFIG, listenPorts: [80], mss: options.mss, defaultHopLimit: 64, isnSecret: new Uint8Array(32).fill(1) },
     http: {},
     maxNeighbors: 16,
     ...(options.connection ? { connection: options.connection } : {}),

@@ -31,7 +31,7 @@ class Peer extends FramePeer {
 
   tcpFrame(segment: Partial<TcpSegment> & Pick<TcpSegment, 'seq'>, srcMac = PEER_MAC): Uint8Array {
     return encodeTcpFrame({
-      srcMac, dstMac: SERVICE_MAC, srcAddr: peerAddr, dstAddr: SERVICE_ADDR, ttl: 64, identification: 1,
+      srcMac, dstMac: SERVICE_MAC, srcAddr: peerAddr, dstAddr: SERVICE_ADDR, hopLimit: 64, identification: 1,
       segment: { srcPort: 40000, dstPort: 80, ack: undefined, control: 'none', push: false, window: 65535, options: {}, payload: new Uint8Array(0), ...segment },
     });
   }
@@ -179,7 +179,7 @@ describe('ICMP errors and log floods', () => {
         original.set([0, 80, 0x9c, 0x40, i >> 8, i & 0xff, 0, 0], 20);
         peer.send(
           encodeIcmpFrame({
-            srcMac: PEER_MAC, dstMac: SERVICE_MAC, srcAddr: parseIpv4Address('169.254.0.1'), dstAddr: SERVICE_ADDR, ttl: 64, identification: i,
+            srcMac: PEER_MAC, dstMac: SERVICE_MAC, srcAddr: parseIpv4Address('169.254.0.1'), dstAddr: SERVICE_ADDR, hopLimit: 64, identification: i,
             message: { kind: 'time-exceeded', code: 0, original },
           }),
         );

@@ -118,7 +118,7 @@ describe('the IPv6 endpoint through the tap', { skip: skipUnlessRoot }, () => {
     const died = await appliance.waitFor((r) => r.msg === 'token response died at hop 1: the hop limit stopped it at a router', 5000, since);
     assert.equal(died.router, 'fd00:ec2::253', 'the router is the instance namespace, answering from its tap address');
     assert.equal(died.client, 'fd00:ec2:1::2');
-    assert.equal(died.sentTtl, 1);
+    assert.equal(died.sentHopLimit, 1);
     const after = await appliance.counters();
     assert.ok(
       sumCounters(after, 'token-responses-died-in-transit') > sumCounters(before, 'token-responses-died-in-transit'),

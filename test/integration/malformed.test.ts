@@ -38,7 +38,7 @@ function synFrame(seq: number): Uint8Array {
     dstMac: applianceMac,
     srcAddr: hostAddr,
     dstAddr: serviceAddr,
-    ttl: 64,
+    hopLimit: 64,
     identification: seq & 0xffff,
     segment: { srcPort: 40000 + (seq % 1000), dstPort: 80, seq, ack: undefined, control: 'syn', push: false, window: 65535, options: { mss: 1460 }, payload: new Uint8Array() },
   });
@@ -50,7 +50,7 @@ function echoFrame(sequence: number): Uint8Array {
     dstMac: applianceMac,
     srcAddr: hostAddr,
     dstAddr: serviceAddr,
-    ttl: 64,
+    hopLimit: 64,
     identification: sequence,
     message: { kind: 'echo-request', identifier: 7, sequence, data: new Uint8Array(16) },
   });

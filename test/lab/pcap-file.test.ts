@@ -18,7 +18,7 @@ test('a written pcap reads back frame for frame, with tshark too', async () => {
       dstMac: parseMacAddress('02:00:00:00:00:02'),
       srcAddr: parseIpv4Address('169.254.169.254'),
       dstAddr: parseIpv4Address('169.254.169.253'),
-      ttl: 64,
+      hopLimit: 64,
       identification: 7,
       message: { kind: 'echo-reply', identifier: 1, sequence: 2, data: new Uint8Array(8) },
     });

@@ -11,7 +11,8 @@ import {
   segmentsOf,
   testConfig,
   text,
-  TOKEN_TTL,
+  TOKEN,
+  TOKEN_HOP_LIMIT,
 } from './helpers.ts';
 
 function established(config = testConfig()): Client {
@@ -70,7 +71,7 @@ describe('ESTABLISHED: FIN and RST', () => {
   it('an in-window but inexact RST gets a challenge ACK (RFC 5961 3.2)', () => {
     const client = established();
     const actions = client.deliver({ seq: client.seq + 1000, control: 'rst' });
-    expectSegment(actions, { seq: client.ack, ack: client.seq, control: 'none', ttl: 64 });
+    expectSegment(actions, { seq: client.ack, ack: client.seq, control: 'none', hopLimit: 64 });
     assert.deepEqual(events(actions), []);
     assert.equal(client.stack.counters['challenge-acks'], 1);
     assert.equal(client.state(), 'established');
@@ -98,7 +99,7 @@ describe('ESTABLISHED: FIN and RST', () => {
     const client = established();
     client.send(bytes(100));
     const actions = client.stack.abort(client.id, client.now);
-    expectSegment(actions, { control: 'rst', seq: client.serverIss + 101, ttl: 64 });
+    expectSegment(actions, { control: 'rst', seq: client.serverIss + 101, hopLimit: 64 });
     assert.deepEqual(events(actions), [{ kind: 'closed', id: client.id, reason: 'aborted' }]);
     assert.equal(client.stack.connectionCount(), 0);
     assert.deepEqual(client.stack.abort(client.id, client.now), []);
@@ -133,7 +134,7 @@ describe('CLOSE-WAIT and LAST-ACK', () => {
   it('close with nothing queued sends a bare FIN at the default TTL', () => {
     const client = closeWait();
     const fin = client.stack.close(client.id, client.now);
-    expectSegment(fin, { control: 'fin', payloadLength: 0, ttl: 64, seq: client.serverIss + 1 });
+    expectSegment(fin, { control: 'fin', payloadLength: 0, hopLimit: 64, seq: client.serverIss + 1 });
     assert.equal(client.state(), 'last-ack');
     assert.deepEqual(client.stack.close(client.id, client.now), [], 'close is idempotent');
   });
@@ -175,22 +176,22 @@ describe('CLOSE-WAIT and LAST-ACK', () => {
   it('send after close is refused as closing', () => {
     const client = closeWait();
     client.stack.close(client.id, client.now);
-    assert.deepEqual(client.stack.send(client.id, text('x'), 64, client.now), { ok: false, reason: 'closing' });
+    assert.deepEqual(client.stack.send(client.id, text('x'), {}, client.now), { ok: false, reason: 'closing' });
   });
 });
 
 describe('FIN-WAIT-1, FIN-WAIT-2, CLOSING, TIME-WAIT', () => {
   it('send with thenClose: the FIN rides on the last data segment, with that data\'s TTL', () => {
     const client = established();
-    const sent = client.stack.send(client.id, text('bye'), TOKEN_TTL, client.now, true);
+    const sent = client.stack.send(client.id, text('bye'), TOKEN, client.now, true);
     assert.ok(sent.ok);
-    expectSegment(sent.actions, { control: 'fin', payloadLength: 3, ttl: TOKEN_TTL });
+    expectSegment(sent.actions, { control: 'fin', payloadLength: 3, hopLimit: TOKEN_HOP_LIMIT });
     assert.equal(client.state(), 'fin-wait-1');
   });
 
   it('ACK of our FIN → FIN-WAIT-2; peer FIN → TIME-WAIT with closed(normal), ACKed', () => {
     const [client, fin] = finWait1();
-    expectSegment(fin, { control: 'fin', ttl: 64 });
+    expectSegment(fin, { control: 'fin', hopLimit: 64 });
     expectNothingSent(client.ackAll(fin));
     assert.equal(client.state(), 'fin-wait-2');
     const last = client.sendFin();
@@ -309,7 +310,7 @@ describe('idle timeout', () => {
     // After the application was told, late data is acknowledged but not delivered.
     const late = client.sendData(text('late'));
     assert.deepEqual(events(late), []);
-    assert.deepEqual(client.stack.send(client.id, text('x'), 64, client.now), { ok: false, reason: 'no-connection' });
+    assert.deepEqual(client.stack.send(client.id, text('x'), {}, client.now), { ok: false, reason: 'no-connection' });
   });
 
   it('also applies in CLOSE-WAIT', () => {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Client,
-  TOKEN_TTL,
+  TOKEN,
   bytes,
   concat,
   dataOf,
@@ -24,7 +24,7 @@ describe('ESTABLISHED: receiving', () => {
     assert.deepEqual(dataOf(actions), text('GET /latest/meta-data/ HTTP/1.1\r\n\r\n'));
     expectNothingSent(actions);
     const reply = client.send(text('HTTP/1.1 200 OK\r\n\r\n'));
-    expectSegment(reply, { ack: client.seq, payloadLength: 19, ttl: 64 });
+    expectSegment(reply, { ack: client.seq, payloadLength: 19, hopLimit: 64 });
     expectNothingSent(client.advance(100)); // the delayed ACK rode on the reply
   });
 
@@ -34,7 +34,7 @@ describe('ESTABLISHED: receiving', () => {
     client.sendData(text('abc'));
     assert.equal(client.stack.nextDeadline(), 40);
     expectNothingSent(client.advance(39));
-    expectSegment(client.advance(1), { ack: client.seq, payloadLength: 0, ttl: 64 });
+    expectSegment(client.advance(1), { ack: client.seq, payloadLength: 0, hopLimit: 64 });
   });
 
   it('acknowledges every second segment at once', () => {
@@ -126,7 +126,7 @@ describe('ESTABLISHED: sending', () => {
       const request = text(`GET /latest/meta-data/${round} HTTP/1.1\r\n\r\n`);
       assert.deepEqual(dataOf(client.sendData(request)), request);
       const response = bytes(3000 + round, round);
-      const out = client.send(response, round % 2 === 0 ? 64 : TOKEN_TTL);
+      const out = client.send(response, round % 2 === 0 ? { hopLimit: 64 } : TOKEN);
       assert.deepEqual(concat(segmentsOf(out).map((s) => s.payload)), response);
       for (const s of segmentsOf(out)) assert.equal(s.ack, client.seq);
       expectNothingSent(client.ackAll(out));
@@ -181,9 +181,9 @@ describe('ESTABLISHED: sending', () => {
     const head = bytes(1500, 1);
     const token = bytes(56, 2);
     const tail = bytes(700, 3);
-    const out = [...client.send(head, 64), ...client.send(token, TOKEN_TTL), ...client.send(tail, 64)];
+    const out = [...client.send(head, { hopLimit: 64 }), ...client.send(token, TOKEN), ...client.send(tail, { hopLimit: 64 })];
     assert.deepEqual(
-      transmits(out).map((t) => [t.segment.payload.length, t.ttl]),
+      transmits(out).map((t) => [t.segment.payload.length, t.hopLimit]),
       [
         [1000, 64],
         [500, 64],
@@ -196,13 +196,13 @@ describe('ESTABLISHED: sending', () => {
   it('re-splits queued bytes by TTL when they go out together', () => {
     const client = new Client();
     client.handshake({ mss: 1000 }, 0); // zero window: everything queues
-    client.send(bytes(300, 1), 64);
-    client.send(bytes(300, 2), TOKEN_TTL);
-    client.send(bytes(300, 3), TOKEN_TTL);
-    client.send(bytes(300, 4), 64);
+    client.send(bytes(300, 1), { hopLimit: 64 });
+    client.send(bytes(300, 2), TOKEN);
+    client.send(bytes(300, 3), TOKEN);
+    client.send(bytes(300, 4), { hopLimit: 64 });
     const out = client.deliver({ window: 65535 });
     assert.deepEqual(
-      transmits(out).map((t) => [t.segment.payload.length, t.ttl]),
+      transmits(out).map((t) => [t.segment.payload.length, t.hopLimit]),
       [
         [300, 64],
         [600, 1],
@@ -224,14 +224,14 @@ describe('ESTABLISHED: sending', () => {
 
   it('refuses send on unknown and not-yet-accepted connections', () => {
     const client = new Client();
-    assert.deepEqual(client.stack.send(42, text('x'), 64, 0), { ok: false, reason: 'no-connection' });
+    assert.deepEqual(client.stack.send(42, text('x'), {}, 0), { ok: false, reason: 'no-connection' });
     client.sendSyn();
-    assert.deepEqual(client.stack.send(1, text('x'), 64, 0), { ok: false, reason: 'no-connection' });
+    assert.deepEqual(client.stack.send(1, text('x'), {}, 0), { ok: false, reason: 'no-connection' });
   });
 
   it('rejects an impossible TTL as a programmer error', () => {
     const client = new Client();
     client.handshake();
-    assert.throws(() => client.stack.send(client.id, text('x'), 0, 0), RangeError);
+    assert.throws(() => client.stack.send(client.id, text('x'), { hopLimit: 0 }, 0), RangeError);
   });
 });

@@ -19,7 +19,7 @@ describe('LISTEN', () => {
   it('answers a SYN with a SYN-ACK carrying our MSS and window, at the default TTL', () => {
     const client = new Client(testConfig({ mss: 1400, receiveWindow: 30000 }));
     const actions = client.sendSyn({ mss: 1460, windowScale: 7, sackPermitted: true });
-    const t = expectSegment(actions, { control: 'syn', ack: client.isn + 1, ttl: 64, payloadLength: 0, window: 30000 });
+    const t = expectSegment(actions, { control: 'syn', ack: client.isn + 1, hopLimit: 64, payloadLength: 0, window: 30000 });
     assert.deepEqual(t.segment.options, { mss: 1400 }); // no wscale offered, so the peer does not scale either
     assert.equal(t.localAddr, SERVER_ADDR);
     assert.equal(t.remoteAddr, CLIENT_ADDR);
@@ -59,7 +59,7 @@ describe('LISTEN', () => {
   it('resets a SYN to a port we do not listen on: <SEQ=0><ACK=SEG.SEQ+1><RST,ACK>', () => {
     const client = new Client();
     const actions = client.deliver({ dstPort: 81, seq: 5000, ack: undefined, control: 'syn' });
-    expectSegment(actions, { control: 'rst', seq: 0, ack: 5001, ttl: 64 });
+    expectSegment(actions, { control: 'rst', seq: 0, ack: 5001, hopLimit: 64 });
     assert.equal(client.stack.counters['rst-sent-closed-port'], 1);
     assert.equal(client.stack.halfOpenCount(), 0);
   });

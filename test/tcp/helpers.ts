@@ -1,12 +1,14 @@
 // Tiny drivers for TcpStack tests: a scripted client with its own sequence numbers and a fake clock.
 import assert from 'node:assert/strict';
-import { TcpStack, DEFAULT_TCP_CONFIG, type ConnectionId, type TcpAction, type TcpConfig } from '../../src/tcp/index.ts';
+import { TcpStack, DEFAULT_TCP_CONFIG, type ConnectionId, type SendTag, type TcpAction, type TcpConfig } from '../../src/tcp/index.ts';
 import type { TcpControl, TcpSegment } from '../../src/wire/tcp-segment.ts';
 
 export const SERVER_ADDR = 0xa9fea9fe; // 169.254.169.254
 export const CLIENT_ADDR = 0xa9fe0002; // 169.254.0.2
 export const SERVER_PORT = 80;
-export const TOKEN_TTL = 1;
+export const TOKEN_HOP_LIMIT = 1;
+/** Bytes of a token response, as the appliance queues them. */
+export const TOKEN: SendTag = { hopLimit: TOKEN_HOP_LIMIT, tokenResponse: true };
 
 export function testConfig(overrides: Partial<TcpConfig> = {}): TcpConfig {
   return {
@@ -61,7 +63,8 @@ export interface SegmentExpectation {
   control?: TcpControl;
   payloadLength?: number;
   window?: number;
-  ttl?: number;
+  hopLimit?: number;
+  tokenResponse?: boolean;
 }
 
 /** Asserts the one transmitted segment in `actions` (or the index given) matches the expectation. */
@@ -76,7 +79,8 @@ export function expectSegment(actions: TcpAction[], want: SegmentExpectation, in
   if (want.control !== undefined) assert.equal(s.control, want.control, `control of ${describe([t])}`);
   if (want.payloadLength !== undefined) assert.equal(s.payload.length, want.payloadLength, `length of ${describe([t])}`);
   if (want.window !== undefined) assert.equal(s.window, want.window);
-  if (want.ttl !== undefined) assert.equal(t.ttl, want.ttl, `ttl of ${describe([t])}`);
+  if (want.hopLimit !== undefined) assert.equal(t.hopLimit, want.hopLimit, `hop limit of ${describe([t])}`);
+  if (want.tokenResponse !== undefined) assert.equal(t.tokenResponse, want.tokenResponse, `tag of ${describe([t])}`);
   return t;
 }
 
@@ -86,7 +90,7 @@ export function expectNothingSent(actions: TcpAction[]): void {
 
 export function describe(sent: Transmit[]): string {
   return `[${sent
-    .map((t) => `${t.segment.control} seq=${t.segment.seq} ack=${t.segment.ack} len=${t.segment.payload.length} ttl=${t.ttl}`)
+    .map((t) => `${t.segment.control} seq=${t.segment.seq} ack=${t.segment.ack} len=${t.segment.payload.length} hopLimit=${t.hopLimit}${t.tokenResponse ? ' token' : ''}`)
     .join(', ')}]`;
 }
 
@@ -146,7 +150,7 @@ export class Client {
   /** Full three-way handshake; returns the connection id. */
   handshake(options: TcpSegment['options'] = { mss: 1460 }, window = 65535): ConnectionId {
     const synAck = this.sendSyn(options);
-    expectSegment(synAck, { control: 'syn', ack: (this.isn + 1) >>> 0, ttl: this.config.defaultTtl });
+    expectSegment(synAck, { control: 'syn', ack: (this.isn + 1) >>> 0, hopLimit: this.config.defaultHopLimit });
     const actions = this.deliver({ window });
     const accepted = actions.find((a) => a.kind === 'accepted');
     assert.ok(accepted && accepted.kind === 'accepted', 'handshake did not complete');
@@ -187,8 +191,9 @@ export class Client {
     return this.stack.poll(this.now);
   }
 
-  send(payload: Uint8Array, ttl = 64): TcpAction[] {
-    const result = this.stack.send(this.id, payload, ttl, this.now);
+  /** Queues response bytes; untagged they leave with the stack's default hop limit. */
+  send(payload: Uint8Array, tag: SendTag = {}): TcpAction[] {
+    const result = this.stack.send(this.id, payload, tag, this.now);
     assert.ok(result.ok, `send refused: ${JSON.stringify(result)}`);
     return result.actions;
   }

@@ -58,13 +58,13 @@ describe('buffer budget shared by every connection', () => {
     const b = new Client(config, 2000, 41_001, stack);
     a.handshake({ mss: 1460 }, 0);
     b.handshake({ mss: 1460 }, 0);
-    assert.ok(stack.send(a.id, bytes(6_000), 64, 0).ok);
-    assert.deepEqual(stack.send(b.id, bytes(6_000), 64, 0), { ok: false, reason: 'buffer-full' });
+    assert.ok(stack.send(a.id, bytes(6_000), {}, 0).ok);
+    assert.deepEqual(stack.send(b.id, bytes(6_000), {}, 0), { ok: false, reason: 'buffer-full' });
     assert.equal(stack.counters['send-refused-global-budget'], 1);
     assert.equal(stack.bufferedBytes(), 6_000);
     stack.abort(a.id, 0);
     assert.equal(stack.bufferedBytes(), 0);
-    assert.ok(stack.send(b.id, bytes(6_000), 64, 0).ok);
+    assert.ok(stack.send(b.id, bytes(6_000), {}, 0).ok);
   });
 
   it('counts out-of-order bytes against the same budget', () => {

@@ -56,10 +56,10 @@ describe('limits', () => {
     const config = testConfig({ maxSendBuffer: 4096 });
     const client = new Client(config);
     client.handshake({ mss: 1460 }, 0); // the peer advertises a zero window: nothing can leave
-    const queued = client.stack.send(client.id, bytes(4096), 64, client.now);
+    const queued = client.stack.send(client.id, bytes(4096), {}, client.now);
     assert.ok(queued.ok);
     assert.equal(transmits(queued.actions).length, 0);
-    const refused = client.stack.send(client.id, bytes(1), 64, client.now);
+    const refused = client.stack.send(client.id, bytes(1), {}, client.now);
     assert.deepEqual(refused, { ok: false, reason: 'buffer-full' });
     assert.equal(client.stack.counters['send-refused-buffer-full'], 1);
     assert.equal(client.stack.bufferedSendBytes(client.id), 4096);

@@ -1,10 +1,12 @@
-// A seeded network simulation: the server sends a response stream mixing default-TTL bytes and token bytes
-// (TTL = hop limit) through a path that drops, duplicates and reorders segments in both directions. Whatever
-// the schedule, the client receives the exact stream, and every segment carries only bytes of one TTL and
-// exactly that TTL — first transmissions, timeouts, fast retransmits alike.
+// A seeded network simulation: the server sends a response stream mixing untagged bytes (default hop limit)
+// and token-response bytes (hop limit 2, or the default itself) through a path that drops, duplicates and
+// reorders segments in both directions. Whatever the schedule, the client receives the exact stream, and every
+// segment carries only bytes of one tag and exactly that tag, hop limit and token flag both — first
+// transmissions, timeouts, fast retransmits alike.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import type { SendTag } from '../../src/tcp/index.ts';
 import { Client, concat, testConfig, transmits, type Transmit } from './helpers.ts';
 
 /** Small deterministic PRNG so a failing schedule replays from fast-check's seed. */
@@ -20,12 +22,16 @@ function mulberry32(seed: number): () => number {
 }
 
 const HOP_LIMIT = 2;
-const DEFAULT_TTL = 64;
+const DEFAULT_HOP_LIMIT = 64;
 
 interface Chunk {
   length: number;
   token: boolean;
+  /** The hop limit of a token chunk: it may equal the default, and the bytes must still say they are a token. */
+  tokenHopLimit: number;
 }
+
+const tagOf = (c: Chunk): SendTag => (c.token ? { hopLimit: c.tokenHopLimit, tokenResponse: true } : {});
 
 /** Runs one schedule to completion; returns how many retransmissions it took. */
 function simulate(chunks: Chunk[], seed: number, lossRate: number, duplicateRate: number): number {
@@ -34,7 +40,7 @@ function simulate(chunks: Chunk[], seed: number, lossRate: number, duplicateRate
   client.handshake();
   const dataStart = client.ack; // the server's first data byte
   const expected = concat(chunks.map((c, i) => new Uint8Array(c.length).fill((i * 37 + 1) & 0xff)));
-  const ttlAt: number[] = chunks.flatMap((c) => new Array<number>(c.length).fill(c.token ? HOP_LIMIT : DEFAULT_TTL));
+  const tagAt: string[] = chunks.flatMap((c) => new Array<string>(c.length).fill(c.token ? `${c.tokenHopLimit} token` : `${DEFAULT_HOP_LIMIT}`));
 
   const toClient: Transmit[] = [];
   const enqueue = (segments: Transmit[]) => {
@@ -45,7 +51,7 @@ function simulate(chunks: Chunk[], seed: number, lossRate: number, duplicateRate
     }
   };
   for (const [i, chunk] of chunks.entries()) {
-    const result = client.stack.send(client.id, expected.subarray(offsetOf(chunks, i), offsetOf(chunks, i) + chunk.length), chunk.token ? HOP_LIMIT : DEFAULT_TTL, client.now);
+    const result = client.stack.send(client.id, expected.subarray(offsetOf(chunks, i), offsetOf(chunks, i) + chunk.length), tagOf(chunk), client.now);
     assert.ok(result.ok);
     enqueue(transmits(result.actions));
   }
@@ -67,8 +73,9 @@ function simulate(chunks: Chunk[], seed: number, lossRate: number, duplicateRate
     const segment = next.segment;
     const offset = (segment.seq - dataStart) >>> 0;
     if (segment.payload.length > 0) {
+      const sentAs: string = `${next.hopLimit}${next.tokenResponse ? ' token' : ''}`;
       for (let k = 0; k < segment.payload.length; k += 1) {
-        assert.equal(next.ttl, ttlAt[offset + k], `byte ${offset + k} left with TTL ${next.ttl}`);
+        assert.equal(sentAs, tagAt[offset + k], `byte ${offset + k} left as ${sentAs}`);
         received[offset + k] = segment.payload[k] as number;
         have[offset + k] = 1;
       }
@@ -86,12 +93,15 @@ function offsetOf(chunks: Chunk[], index: number): number {
   return chunks.slice(0, index).reduce((total, c) => total + c.length, 0);
 }
 
-describe('TTL-tagged bytes through a lossy, duplicating, reordering path', () => {
-  it('every byte arrives, every segment carries its bytes TTL (property)', () => {
+describe('tagged bytes through a lossy, duplicating, reordering path', () => {
+  it('every byte arrives, every segment carries its bytes hop limit and token tag (property)', () => {
     let retransmissions = 0;
     fc.assert(
       fc.property(
-        fc.array(fc.record({ length: fc.integer({ min: 1, max: 6000 }), token: fc.boolean() }), { minLength: 1, maxLength: 6 }),
+        fc.array(
+          fc.record({ length: fc.integer({ min: 1, max: 6000 }), token: fc.boolean(), tokenHopLimit: fc.constantFrom(HOP_LIMIT, DEFAULT_HOP_LIMIT) }),
+          { minLength: 1, maxLength: 6 },
+        ),
         fc.integer(),
         fc.double({ min: 0, max: 0.25, noNaN: true }),
         fc.double({ min: 0, max: 0.2, noNaN: true }),

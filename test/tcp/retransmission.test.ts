@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Client,
-  TOKEN_TTL,
+  TOKEN,
+  TOKEN_HOP_LIMIT,
   bytes,
   events,
   expectNothingSent,
@@ -54,13 +55,13 @@ describe('retransmission timeout', () => {
     assert.deepEqual(events(all), [{ kind: 'closed', id: client.id, reason: 'timeout' }]);
   });
 
-  it('retransmissions of token bytes keep TTL 1 and the same split', () => {
+  it('retransmissions of token bytes keep hop limit 1 and the same split', () => {
     const client = new Client();
     client.handshake({ mss: 1000 });
-    const first = [...client.send(bytes(1200, 1), 64), ...client.send(bytes(300, 2), TOKEN_TTL), ...client.send(bytes(200, 3), 64)];
-    const shape = transmits(first).map((t) => [t.segment.seq, t.segment.payload.length, t.ttl]);
+    const first = [...client.send(bytes(1200, 1), { hopLimit: 64 }), ...client.send(bytes(300, 2), TOKEN), ...client.send(bytes(200, 3), { hopLimit: 64 })];
+    const shape = transmits(first).map((t) => [t.segment.seq, t.segment.payload.length, t.hopLimit]);
     assert.deepEqual(
-      shape.map(([, len, ttl]) => [len, ttl]),
+      shape.map(([, len, hopLimit]) => [len, hopLimit]),
       [
         [1000, 64],
         [200, 64],
@@ -76,9 +77,49 @@ describe('retransmission timeout', () => {
       actions = client.ackAll(actions);
     }
     assert.deepEqual(
-      resent.map((t) => [t.segment.seq, t.segment.payload.length, t.ttl]),
+      resent.map((t) => [t.segment.seq, t.segment.payload.length, t.hopLimit]),
       shape,
     );
+  });
+
+  it('a token response at the default hop limit stays tagged as one through a timeout, a bare FIN does not', () => {
+    const client = new Client();
+    client.handshake({ mss: 1000 });
+    client.now = 0;
+    const tokenAtDefault = { hopLimit: 64, tokenResponse: true };
+    const plain = client.send(bytes(100, 1));
+    const closing = client.stack.send(client.id, bytes(50, 2), tokenAtDefault, client.now, true);
+    assert.ok(closing.ok);
+    const first = [...plain, ...closing.actions];
+    assert.deepEqual(
+      transmits(first).map((t) => [t.segment.payload.length, t.segment.control, t.hopLimit, t.tokenResponse]),
+      [
+        [100, 'none', 64, false],
+        [50, 'fin', 64, true],
+      ],
+    );
+    // Everything lost: the timeout resends from SND.UNA; each copy says what its bytes are.
+    const resent = transmits(client.advance(200));
+    assert.deepEqual(
+      resent.map((t) => [t.segment.payload.length, t.tokenResponse]),
+      [[100, false]],
+    );
+    client.absorb(resent);
+    const rest = transmits(client.deliver({ window: 65535 }));
+    assert.deepEqual(
+      rest.map((t) => [t.segment.payload.length, t.segment.control, t.hopLimit, t.tokenResponse]),
+      [[50, 'fin', 64, true]],
+    );
+    client.absorb(rest);
+    for (const t of transmits(client.deliver({ window: 65535 }))) assert.equal(t.tokenResponse, false, 'a pure ACK carries no token');
+  });
+
+  it('untagged bytes and control segments leave with the stack\'s default hop limit, the one place it is stored', () => {
+    const client = new Client(testConfig({ defaultHopLimit: 100 }));
+    client.handshake();
+    expectSegment(client.send(bytes(10)), { payloadLength: 10, hopLimit: 100, tokenResponse: false });
+    expectSegment(client.stack.close(client.id, client.now), { control: 'fin', payloadLength: 0, hopLimit: 100 });
+    assert.equal(client.stack.defaultHopLimit, 100);
   });
 
   it('takes no RTT sample from a retransmitted segment (Karn) and a fresh sample clears the backoff', () => {
@@ -137,7 +178,7 @@ describe('fast retransmit (RFC 5681 3.2)', () => {
     expectNothingSent(client.deliver());
     expectNothingSent(client.deliver());
     const third = client.deliver();
-    expectSegment(third, { seq: out[0].seq, payloadLength: 1000, ttl: 64 });
+    expectSegment(third, { seq: out[0].seq, payloadLength: 1000, hopLimit: 64 });
     assert.equal(client.stack.counters['fast-retransmissions'], 1);
     assert.equal(conn?.slowStartThreshold, 3000);
     assert.equal(conn?.congestionWindow, 6000);
@@ -166,11 +207,11 @@ describe('fast retransmit (RFC 5681 3.2)', () => {
   it('fast retransmit of a token segment carries TTL 1', () => {
     const client = new Client();
     client.handshake({ mss: 1000 });
-    const out = segmentsOf(client.send(bytes(500), TOKEN_TTL)).concat(segmentsOf(client.send(bytes(3000), 64)));
+    const out = segmentsOf(client.send(bytes(500), TOKEN)).concat(segmentsOf(client.send(bytes(3000), { hopLimit: 64 })));
     assert.equal(out.length, 4);
     client.deliver();
     client.deliver();
-    expectSegment(client.deliver(), { seq: out[0].seq, payloadLength: 500, ttl: TOKEN_TTL });
+    expectSegment(client.deliver(), { seq: out[0].seq, payloadLength: 500, hopLimit: TOKEN_HOP_LIMIT });
   });
 });
 
@@ -178,20 +219,20 @@ describe('zero window and persist', () => {
   it('probes a zero window with backoff at the default TTL, without data, and resumes when it opens', () => {
     const client = new Client();
     client.handshake({ mss: 1000 }, 0);
-    expectNothingSent(client.send(bytes(500), TOKEN_TTL));
+    expectNothingSent(client.send(bytes(500), TOKEN));
     const probes = runClock(client, 3000);
     assert.deepEqual(
       probes.map(([time]) => time),
       [200, 600, 1400, 3000],
     );
     for (const [, t] of probes) {
-      assert.equal(t.ttl, 64);
+      assert.equal(t.hopLimit, 64);
       assert.equal(t.segment.payload.length, 0);
       assert.equal(t.segment.seq, (client.serverIss) >>> 0); // SND.UNA − 1
     }
     assert.equal(client.stack.counters['window-probes'], 4);
     const opened = client.deliver({ window: 1000 });
-    expectSegment(opened, { payloadLength: 500, ttl: TOKEN_TTL });
+    expectSegment(opened, { payloadLength: 500, hopLimit: TOKEN_HOP_LIMIT });
     expectNothingSent(client.advance(1000).filter((a) => a.kind === 'transmit' && a.segment.payload.length === 0 && a.segment.seq === client.serverIss));
   });
 
@@ -216,7 +257,7 @@ describe('zero window and persist', () => {
     client.absorb([transmits(out)[0]]);
     client.deliver({ window: 0 });
     const probe = client.advance(200);
-    expectSegment(probe, { payloadLength: 0, ttl: 64 });
+    expectSegment(probe, { payloadLength: 0, hopLimit: 64 });
     const resumed = client.deliver({ window: 4000 });
     expectSegment(resumed, { seq: segmentsOf(out)[1].seq, payloadLength: 1000 });
   });

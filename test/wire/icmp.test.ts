@@ -36,15 +36,15 @@ test('ICMP message round trip', () => {
 
 test('ICMP frame round trip through Ethernet and IPv4', () => {
   fc.assert(
-    fc.property(message, fc.integer({ min: 1, max: 255 }), u16, (m, ttl, identification) => {
-      const frame = encodeIcmpFrame({ srcMac: serviceMac, dstMac: clientMac, srcAddr: serviceAddr, dstAddr: clientAddr, ttl, identification, message: m });
+    fc.property(message, fc.integer({ min: 1, max: 255 }), u16, (m, hopLimit, identification) => {
+      const frame = encodeIcmpFrame({ srcMac: serviceMac, dstMac: clientMac, srcAddr: serviceAddr, dstAddr: clientAddr, hopLimit, identification, message: m });
       const eth = parseEthernet(frame);
       assert.ok(eth.ok);
       assert.equal(eth.value.etherType, EtherType.IPV4);
       const ip = parseIpv4(eth.value.payload);
       assert.ok(ip.ok);
       assert.equal(ip.value.protocol, IpProtocol.ICMP);
-      assert.equal(ip.value.ttl, ttl);
+      assert.equal(ip.value.ttl, hopLimit);
       assert.equal(ip.value.identification, identification);
       assert.equal(ip.value.src, serviceAddr);
       assert.equal(ip.value.dst, clientAddr);

@@ -87,7 +87,7 @@ test('emit(parse(Linux SYN)) reproduces the bytes, and the whole frame too', () 
     dstMac: serviceMac,
     srcAddr: clientAddr,
     dstAddr: serviceAddr,
-    ttl: 64,
+    hopLimit: 64,
     identification: 0xa1b2,
     segment: parsed.value,
   });
@@ -120,8 +120,8 @@ test('parseTcp(emitTcp(segment)) is the segment', () => {
 
 test('TCP frame: DF set, protocol 6, TTL and segment intact', () => {
   fc.assert(
-    fc.property(segment, fc.integer({ min: 1, max: 255 }), u16, (s, ttl, identification) => {
-      const frame = encodeTcpFrame({ srcMac: serviceMac, dstMac: clientMac, srcAddr: serviceAddr, dstAddr: clientAddr, ttl, identification, segment: s });
+    fc.property(segment, fc.integer({ min: 1, max: 255 }), u16, (s, hopLimit, identification) => {
+      const frame = encodeTcpFrame({ srcMac: serviceMac, dstMac: clientMac, srcAddr: serviceAddr, dstAddr: clientAddr, hopLimit, identification, segment: s });
       const eth = parseEthernet(frame);
       assert.ok(eth.ok);
       assert.equal(eth.value.etherType, EtherType.IPV4);
@@ -129,7 +129,7 @@ test('TCP frame: DF set, protocol 6, TTL and segment intact', () => {
       assert.ok(ip.ok);
       assert.equal(ip.value.dontFragment, true);
       assert.equal(ip.value.protocol, IpProtocol.TCP);
-      assert.equal(ip.value.ttl, ttl);
+      assert.equal(ip.value.ttl, hopLimit);
       assert.equal(ip.value.identification, identification);
       assert.deepEqual(parseTcp(ip.value.payload, ip.value.src, ip.value.dst), { ok: true, value: s });
     }),
