@@ -2,11 +2,11 @@
 // pipeline) and `imds-hop check-capture` (the lab's packet-capture assertions on anyone's pcaps).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import type { CallersSnapshot } from './appliance/caller-tracking.ts';
-import { defaultControlSocket } from './appliance/control-protocol.ts';
-import { callersTable, evaluateAssertions, junitXml, resultsText, type CheckResult } from './callers/index.ts';
+import type { CallersSnapshot } from '../appliance/caller-tracking.ts';
+import { defaultControlSocket } from '../appliance/control-protocol.ts';
+import { callersTable, evaluateAssertions, junitXml, resultsText, type CheckResult } from '../callers/index.ts';
 import { callControl } from './control-client.ts';
-import { assertNoTokenBeyondInstance, assertTimeExceeded, assertTokenTtl, readPcap, tokenResponseFrames } from './lab/capture-assertions.ts';
+import { assertNoTokenBeyondInstance, assertTimeExceeded, assertTokenTtl, readPcap, tokenResponseFrames } from '../lab/capture-assertions.ts';
 
 /** A failure the operator can act on (bad file, nothing asked): printed as one line with its code. */
 export class CallersCommandError extends Error {

@@ -4,7 +4,7 @@ import {
   MAX_CONTROL_MESSAGE_BYTES,
   type ControlReply,
   type ControlRequest,
-} from './appliance/control-protocol.ts';
+} from '../appliance/control-protocol.ts';
 
 export class ControlClientError extends Error {
   constructor(

@@ -1,10 +1,10 @@
 // `imds-hop options | events | metrics | identity-cert`: talk to a running appliance over its control socket.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { defaultControlSocket, type ControlRequest, type EventCommand } from './appliance/control-protocol.ts';
+import { defaultControlSocket, type ControlRequest, type EventCommand } from '../appliance/control-protocol.ts';
 import { callControl } from './control-client.ts';
-import type { MetadataOptions } from './imds/instance.ts';
-import { CERTIFICATE_KINDS } from './imds/identity.ts';
-import { EVENT_DESCRIPTION, EVENT_ID, EVENT_TIME_MS, HOP_LIMIT, LIFECYCLE_STATE, NOTICE_SECONDS } from './imds/value-rules.ts';
+import type { MetadataOptions } from '../imds/instance.ts';
+import { CERTIFICATE_KINDS } from '../imds/identity.ts';
+import { EVENT_DESCRIPTION, EVENT_ID, EVENT_TIME_MS, HOP_LIMIT, LIFECYCLE_STATE, NOTICE_SECONDS } from '../imds/value-rules.ts';
 
 /** A shared rule (imds/value-rules.ts) as a commander argument parser: the control socket applies the same one. */
 export function byRule<In, T>(check: (value: In) => T) {

@@ -2,8 +2,8 @@
 // Options are generated from the fault layer's key lists and checked with its parsers before anything is sent, so
 // the CLI, the ini file and the control socket accept exactly the same rules.
 import { Command, InvalidArgumentError } from 'commander';
-import { EARLY_BOOT_KEYS, FaultSpecError, NO_THROTTLE, RULE_KEYS, THROTTLE_KEYS, parseEarlyBoot, parseFaultRule, parseThrottle } from './faults/index.ts';
-import { defaultControlSocket, type ControlRequest } from './appliance/control-protocol.ts';
+import { EARLY_BOOT_KEYS, FaultSpecError, NO_THROTTLE, RULE_KEYS, THROTTLE_KEYS, parseEarlyBoot, parseFaultRule, parseThrottle } from '../faults/index.ts';
+import { defaultControlSocket, type ControlRequest } from '../appliance/control-protocol.ts';
 import { callControl } from './control-client.ts';
 
 type SocketOptions = { interface: string; controlSocket?: string };

@@ -1,23 +1,23 @@
 // The `imds-hop` command.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { LinkError } from './link/index.ts';
-import { parseIpv4Address, parseMacAddress } from './wire/index.ts';
-import { SERVE_DEFAULTS, serve, ServeError, type ServeOptions } from './appliance/daemon.ts';
-import { ControlServerError } from './appliance/control-server.ts';
-import { MetricsListenError, parseListenAddress } from './appliance/metrics.ts';
-import { ConfigError, connectionPolicy } from './config/index.ts';
+import { LinkError } from '../link/index.ts';
+import { parseIpv4Address, parseMacAddress } from '../wire/index.ts';
+import { SERVE_DEFAULTS, serve, ServeError, type ServeOptions } from '../appliance/daemon.ts';
+import { ControlServerError } from '../appliance/control-server.ts';
+import { MetricsListenError, parseListenAddress } from '../appliance/metrics.ts';
+import { ConfigError, connectionPolicy } from '../config/index.ts';
 import { ControlClientError } from './control-client.ts';
-import { addControlCommands, byRule } from './cli-control.ts';
-import { HOP_LIMIT } from './imds/value-rules.ts';
-import { addLabCommands } from './cli-lab.ts';
-import { addFaultCommands } from './cli-faults.ts';
-import { addCallerCommands, CallersCommandError } from './cli-callers.ts';
-import { addEc2ApiCommands } from './cli-ec2-api.ts';
-import { DEFAULT_EC2_API_LISTEN } from './appliance/ec2-api-wiring.ts';
-import { Ec2ApiListenError, parseEc2ApiListen } from './ec2-api/index.ts';
-import { LabError } from './lab/topology.ts';
+import { addControlCommands, byRule } from './control.ts';
+import { HOP_LIMIT } from '../imds/value-rules.ts';
+import { addLabCommands } from './lab.ts';
+import { addFaultCommands } from './faults.ts';
+import { addCallerCommands, CallersCommandError } from './callers.ts';
+import { addEc2ApiCommands } from './ec2-api.ts';
+import { DEFAULT_EC2_API_LISTEN } from '../appliance/ec2-api-wiring.ts';
+import { Ec2ApiListenError, parseEc2ApiListen } from '../ec2-api/index.ts';
+import { LabError } from '../lab/topology.ts';
 import { createLogger } from './log.ts';
-import type { MetadataOptions } from './imds/instance.ts';
+import type { MetadataOptions } from '../imds/instance.ts';
 
 function integerIn(min: number, max: number) {
   return (text: string): number => {
