@@ -10,18 +10,19 @@ const SRC = resolve(import.meta.dirname, '../src');
 
 /** Folder → the folders of ours it may import (besides itself). */
 const ALLOWED: Record<string, readonly string[]> = {
+  errors: [],
   wire: [],
   tcp: ['wire'],
   http: [],
   imds: [],
-  link: ['wire'],
+  link: ['wire', 'errors'],
   faults: [],
-  config: ['imds', 'faults'],
-  lab: ['wire'],
+  config: ['imds', 'faults', 'errors'],
+  lab: ['wire', 'errors'],
   callers: ['imds', 'link'],
-  'ec2-api': ['imds'],
-  appliance: ['wire', 'tcp', 'http', 'imds', 'link', 'config', 'faults', 'callers', 'ec2-api'],
-  cli: ['wire', 'imds', 'link', 'faults', 'config', 'lab', 'callers', 'ec2-api', 'appliance'],
+  'ec2-api': ['imds', 'errors'],
+  appliance: ['wire', 'tcp', 'http', 'imds', 'link', 'config', 'faults', 'callers', 'ec2-api', 'errors'],
+  cli: ['wire', 'imds', 'link', 'faults', 'config', 'lab', 'callers', 'ec2-api', 'appliance', 'errors'],
   types: [],
 };
 

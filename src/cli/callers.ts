@@ -7,17 +7,10 @@ import { defaultControlSocket } from '../appliance/control-protocol.ts';
 import { callersTable, evaluateAssertions, junitXml, resultsText, type CheckResult } from '../callers/index.ts';
 import { callControl } from './control-client.ts';
 import { assertNoTokenBeyondInstance, assertTimeExceeded, assertTokenTtl, readPcap, tokenResponseFrames } from '../lab/capture-assertions.ts';
+import { OperatorError } from '../errors/operator-error.ts';
 
 /** A failure the operator can act on (bad file, nothing asked): printed as one line with its code. */
-export class CallersCommandError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'CallersCommandError';
-  }
-}
+export class CallersCommandError extends OperatorError {}
 
 function count(max: number) {
   return (text: string): number => {
