@@ -11,6 +11,7 @@ import { addLabCommands } from './lab.ts';
 import { addFaultCommands } from './faults.ts';
 import { addCallerCommands } from './callers.ts';
 import { addEc2ApiCommands } from './ec2-api.ts';
+import { addStatusCommand } from './status.ts';
 import { DEFAULT_EC2_API_LISTEN } from '../appliance/ec2-api-wiring.ts';
 import { parseEc2ApiListen } from '../ec2-api/index.ts';
 import { OPERATOR_ERROR_EXIT_STATUS, OperatorError } from '../errors/operator-error.ts';
@@ -136,6 +137,7 @@ export function buildProgram(): Command {
     });
 
   addControlCommands(program);
+  addStatusCommand(program);
   addFaultCommands(program);
   addLabCommands(program);
   addCallerCommands(program);
