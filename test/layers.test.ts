@@ -45,6 +45,22 @@ test('every folder of src/ has a row in the layer table, and no code sits at the
   assert.deepEqual(Object.keys(ALLOWED).filter((name) => !folders.includes(name)), [], 'rows for folders that no longer exist');
 });
 
+/** The layer table of ARCHITECTURE.md: folder → what its last column lets it import. */
+function documentedTable(): Record<string, string[]> {
+  const text = readFileSync(resolve(SRC, '../ARCHITECTURE.md'), 'utf8');
+  const table: Record<string, string[]> = {};
+  for (const row of text.matchAll(/^\| `src\/([a-z0-9-]+)` \|.*\| ([^|]+) \|$/gm)) {
+    const allowed = row[2]?.trim() ?? '';
+    table[row[1] as string] = allowed === 'nothing of ours' ? [] : [...allowed.matchAll(/`([a-z0-9-]+)`/g)].map((m) => m[1] as string);
+  }
+  return table;
+}
+
+test('ARCHITECTURE.md lays out the same layer table, row for row', () => {
+  const sorted = (table: Record<string, readonly string[]>) => Object.fromEntries(Object.entries(table).map(([k, v]) => [k, [...v].sort()]));
+  assert.deepEqual(sorted(documentedTable()), sorted(ALLOWED));
+});
+
 test('the import reader sees every form of import', () => {
   const text = [
     "import { a } from '../wire/index.ts';",
