@@ -7,11 +7,11 @@
 //
 // The route to 169.254.169.254/32 in the instance namespace points into the tap while imds-hop runs and into
 // the veth while a baseline runs. Every server is started fresh for every workload so its peak RSS is its own.
-// Traffic never leaves the two namespaces; both are removed on exit, failure or Ctrl-C (harness cleanup).
+// Traffic never leaves the two namespaces; both are removed on exit, failure or Ctrl-C (the cleanup of test/support/netns.ts).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { connectNamespaces, createNamespace, inNamespace, runSync, skipUnlessRoot, sweepStaleNamespaces, uniqueName } from '../test/integration/harness.ts';
+import { connectNamespaces, createNamespace, inNamespace, runSync, skipUnlessRoot, sweepStaleNamespaces, uniqueName } from '../test/support/netns.ts';
 import { cpuJiffies, cpuSeconds, peakRssBytes, rssBytes } from './proc-stats.ts';
 import { SERVICE_ADDRESS, startImdsHop, startNginx, startNodeHttp, type RunningServer, type ServerName } from './servers.ts';
 import { IdleHolder } from './idle-holder-client.ts';

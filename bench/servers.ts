@@ -4,7 +4,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Appliance, inNamespace } from '../test/integration/harness.ts';
+import { Appliance } from '../test/support/appliance.ts';
+import { inNamespace } from '../test/support/netns.ts';
 import { childPids } from './proc-stats.ts';
 
 export const SERVICE_ADDRESS = '169.254.169.254';
@@ -83,7 +84,7 @@ export async function startImdsHop(instanceNamespace: string, connection: 'close
   }
   let appliance: Appliance;
   try {
-    // --log-level after the harness's "debug": one log line per request would measure pino, not the stack.
+    // --log-level after the appliance runner's "debug": one log line per request would measure pino, not the stack.
     appliance = await Appliance.start(instanceNamespace, ['--log-level', 'info', '--metrics-listen', 'off', '--connection', connection, '--callers', callers]);
   } finally {
     if (profileDir) {

@@ -1,6 +1,6 @@
 // Runs wrk inside the client namespace with one of the bench's Lua scripts and reads its WRKJSON line.
 import { join, resolve } from 'node:path';
-import { inNamespace } from '../test/integration/harness.ts';
+import { inNamespace } from '../test/support/netns.ts';
 
 const BENCH_DIR = resolve(import.meta.dirname);
 

@@ -6,10 +6,10 @@ import { existsSync } from 'node:fs';
 import { requireSupportedNode } from '../scripts/node-version.mjs';
 
 requireSupportedNode('imds-hop');
-const fromSources = existsSync(new URL('../src/cli.ts', import.meta.url));
+const fromSources = existsSync(new URL('../src/cli/main.ts', import.meta.url));
 if (fromSources) {
   const { register } = await import('tsx/esm/api');
   register();
 }
-const { main } = await import(fromSources ? '../src/cli.ts' : '../dist/cli.js');
+const { main } = await import(fromSources ? '../src/cli/main.ts' : '../dist/cli/main.js');
 process.exitCode = await main(process.argv);

@@ -194,7 +194,7 @@ echo "fresh-host: curl http://169.254.169.254/latest/meta-data/instance-id -> $s
 failed=0
 installed_command=$(readlink -f "$(command -v imds-hop)")
 package_dir=$(dirname "$(dirname "$installed_command")")
-if [ -e "$package_dir/src" ] || [ ! -f "$package_dir/dist/cli.js" ]; then
+if [ -e "$package_dir/src" ] || [ ! -f "$package_dir/dist/cli/main.js" ]; then
   echo "fresh-host: FAIL imds-hop on PATH ($installed_command) is not the packed, compiled package"; failed=1
 fi
 if pgrep -x nginx >/dev/null; then echo "fresh-host: FAIL nginx left running by the install"; failed=1; fi

@@ -6,30 +6,14 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { MAX_CONTROL_MESSAGE_BYTES, type ControlReply, type ControlRequest } from './control-protocol.ts';
 import { ControlValidationError, parseControlRequest } from './control-validation.ts';
+import { OperatorError } from '../errors/operator-error.ts';
 
 export type ControlHandler = (request: ControlRequest) => Promise<unknown> | unknown;
 
 /** A handler error that reaches the client with its code and message (bad option values, unknown event ids). */
-export class ControlRequestError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ControlRequestError';
-  }
-}
+export class ControlRequestError extends OperatorError {}
 
-export class ControlServerError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = 'ControlServerError';
-  }
-}
+export class ControlServerError extends OperatorError {}
 
 export interface ControlServer {
   path: string;

@@ -2,6 +2,7 @@
 // as counters, and the packet path's counters (drops by reason, TCP events) read at scrape time.
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { OperatorError } from '../errors/operator-error.ts';
 
 const PREFIX = 'imds_hop_';
 
@@ -56,15 +57,7 @@ export class ApplianceMetrics {
   }
 }
 
-export class MetricsListenError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'MetricsListenError';
-  }
-}
+export class MetricsListenError extends OperatorError {}
 
 /** Parses "HOST:PORT" (IPv4 or [IPv6]) for the metrics listener. */
 export function parseListenAddress(text: string): { host: string; port: number } {

@@ -2,5 +2,5 @@
 export { loadConfig, parseConfig } from './load-config.ts';
 export type { ApplianceSettings, FaultSettings, Ec2ApiSettings, LoadedConfig, ReadFile } from './load-config.ts';
 export { ConfigError } from './config-error.ts';
-export type { ConfigErrorCode } from './config-error.ts';
+export type { ConfigErrorKind } from './config-error.ts';
 export { CONNECTION_POLICIES, connectionPolicy, type ConnectionPolicy } from './values.ts';

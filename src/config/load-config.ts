@@ -112,7 +112,7 @@ function fail(build: Build, entry: IniEntry, problem: ValueProblem): never {
   throw new ConfigError(build.file, entry.line, entry.key, problem.code, problem.message, problem.expected);
 }
 
-function failAt(build: Build, line: number, key: string, code: ConfigError['code'], problem: string, expected?: string): never {
+function failAt(build: Build, line: number, key: string, code: ConfigError['kind'], problem: string, expected?: string): never {
   throw new ConfigError(build.file, line, key, code, problem, expected);
 }
 

@@ -3,15 +3,14 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AccountMetadataDefaults } from '../imds/index.ts';
+import { OperatorError } from '../errors/operator-error.ts';
 
 export const DEFAULT_ACCOUNT_DEFAULTS_FILE = '/var/lib/imds-hop/account-metadata-defaults.json';
 const MAX_FILE_BYTES = 4096;
 
-export class AccountDefaultsError extends Error {
-  readonly code = 'ACCOUNT_DEFAULTS_INVALID';
+export class AccountDefaultsError extends OperatorError {
   constructor(message: string) {
-    super(message);
-    this.name = 'AccountDefaultsError';
+    super('ACCOUNT_DEFAULTS_INVALID', message);
   }
 }
 

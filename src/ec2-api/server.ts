@@ -11,19 +11,12 @@ import { authenticate, type CallerKeys } from './authenticate.ts';
 import { Ec2ApiError, errorXml } from './errors.ts';
 import { parseQueryParams } from './query-params.ts';
 import type { SignableRequest } from './sigv4.ts';
+import { OperatorError } from '../errors/operator-error.ts';
 
 /** The Query API's requests are small; 64 KiB is far above any this appliance answers. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-export class Ec2ApiListenError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'Ec2ApiListenError';
-  }
-}
+export class Ec2ApiListenError extends OperatorError {}
 
 export interface ListenAddress {
   host: string;

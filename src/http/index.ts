@@ -9,4 +9,3 @@ export {
   type HttpVersion,
 } from './parser.ts';
 export { reasonPhrase, serializeResponse, serializeVerbatim, type HttpResponse, type SerializeOptions, type VerbatimHeader } from './serializer.ts';
-export { hasHeader, headerValue, type HeaderList, type HeaderRecord, type Headers } from './headers.ts';

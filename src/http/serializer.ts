@@ -1,7 +1,11 @@
 // Response serializer: status line, caller headers in order, framing headers we own, body. One allocation.
 // Bad input here is a programmer error (our own handlers built it), so it throws instead of returning a value.
 import { isTokenString } from './chars.ts';
-import type { Headers, HeaderList, HeaderRecord } from './headers.ts';
+
+/** Response headers in either shape a handler builds: [name, value] pairs (repeats allowed) or a record. */
+export type HeaderList = ReadonlyArray<readonly [string, string]>;
+export type HeaderRecord = Readonly<Record<string, string>>;
+export type Headers = HeaderList | HeaderRecord;
 
 export interface HttpResponse {
   status: number;

@@ -3,6 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { OperatorError } from '../errors/operator-error.ts';
 import { runCommand, type CommandResult } from './run-command.ts';
 
 
@@ -54,13 +55,7 @@ function runScript(name: string, args: string[]): Promise<number> {
   });
 }
 
-export class LabError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
+export class LabError extends OperatorError {}
 
 export async function labUp(hopLimit = 1, httpTokens: 'optional' | 'required' = 'optional'): Promise<void> {
   if (process.getuid?.() !== 0) throw new LabError('NOT_PERMITTED', 'the lab needs root (network namespaces and a tap)');

@@ -1,5 +1,7 @@
 // The one interface every backend implements: Ethernet frames in, Ethernet frames out.
 
+import { OperatorError } from '../errors/operator-error.ts';
+
 export type FramesHandler = (frames: readonly Uint8Array[]) => void;
 
 export interface FrameLink {
@@ -14,13 +16,4 @@ export interface FrameLink {
 }
 
 /** Operator-facing failure to open or configure a link, with a stable code. */
-export class LinkError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'LinkError';
-  }
-}
+export class LinkError extends OperatorError {}

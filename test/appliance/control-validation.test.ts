@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ControlValidationError, parseControlRequest } from '../../src/appliance/control-validation.ts';
-import { buildProgram } from '../../src/cli.ts';
+import { buildProgram } from '../../src/cli/main.ts';
 import { NOTICE_SECONDS } from '../../src/imds/value-rules.ts';
 
 function refusal(value: unknown): { code: string; message: string } | undefined {

@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { REPO_ROOT, skipUnlessRoot } from '../integration/harness.ts';
+import { REPO_ROOT, skipUnlessRoot } from '../support/netns.ts';
 
 const RESULTS = join(REPO_ROOT, 'artifacts', 'bench', 'results.json');
 

@@ -3,17 +3,17 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/index.ts';
-import type { ConfigErrorCode } from '../../src/config/index.ts';
+import type { ConfigErrorKind } from '../../src/config/index.ts';
 
 const enoent = (path: string): Uint8Array => {
   throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT' });
 };
 
 /** Every error names file, line and key, has a stable code, and reads `FILE:LINE: KEY: problem (expected)`. */
-function rejects(text: string, line: number, key: string, code: ConfigErrorCode, problem: RegExp): void {
+function rejects(text: string, line: number, key: string, code: ConfigErrorKind, problem: RegExp): void {
   assert.throws(() => parseConfig(text, 'lab.ini', enoent), (err: unknown) => {
     assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    assert.deepEqual({ file: err.file, line: err.line, key: err.key, code: err.code }, { file: 'lab.ini', line, key, code });
+    assert.deepEqual({ file: err.file, line: err.line, key: err.key, kind: err.kind }, { file: 'lab.ini', line, key, kind: code });
     const prefix = key === '' ? `lab.ini:${line}: ` : `lab.ini:${line}: ${key}: `;
     assert.ok(err.message.startsWith(prefix), err.message);
     assert.match(err.message.slice(prefix.length), problem);
@@ -26,7 +26,7 @@ test('missing config file: line 0, OS error in the message', () => {
   const path = join(tmpdir(), 'imds-hop-no-such-dir', 'x.ini');
   assert.throws(() => loadConfig(path), (err: unknown) => {
     assert.ok(err instanceof ConfigError);
-    assert.deepEqual([err.file, err.line, err.key, err.code], [path, 0, '', 'config-unreadable']);
+    assert.deepEqual([err.file, err.line, err.key, err.kind], [path, 0, '', 'config-unreadable']);
     assert.match(err.message, new RegExp(`^${path}:0: cannot read config file: ENOENT: no such file or directory`));
     return true;
   });
@@ -128,7 +128,7 @@ test('user data: unreadable file names the path and the OS error; file and text 
   rejects('[user-data]\nfile = boot.sh\n', 2, 'file', 'user-data-unreadable', /^cannot read \/.*\/boot\.sh: ENOENT: no such file or directory/);
   rejects('[user-data]\ntext = a\nfile = b\n', 3, 'file', 'inconsistent', /both text \(line 2\) and file given/);
   assert.throws(() => parseConfig('[user-data]\nfile = big\n', '/x/lab.ini', () => new Uint8Array(16 * 1024 + 1)),
-    (err: unknown) => err instanceof ConfigError && err.code === 'out-of-range' && err.message === '/x/lab.ini:2: file: user data is 16385 bytes (at most 16384 bytes, as on EC2)');
+    (err: unknown) => err instanceof ConfigError && err.kind === 'out-of-range' && err.message === '/x/lab.ini:2: file: user data is 16385 bytes (at most 16384 bytes, as on EC2)');
 });
 
 test('line numbers count blank lines, comments and CRLF', () => {

@@ -52,9 +52,9 @@ test('a bad fault key is reported as FILE:LINE: KEY, as every other config error
   assert.equal(configError('[fault "x"]\nmethod = GET').message, 'faults.ini:1: [fault "x"]: action: missing (one of delay | drop | reset | close | status | truncate | expired-credentials | credential-error)');
   assert.match(configError('[throttle]\npacket-allowance = lots').message, /^faults\.ini:2: packet-allowance: "lots" is not an integer/);
   assert.match(configError('[early-boot]\nerror-seconds = 3\nerror-status = 500').message, /^faults\.ini:3: error-status: "500" is not allowed/);
-  assert.equal(configError('[fault]\naction = drop').code, 'missing-key');
-  assert.equal(configError('[throttle]\nspeed = 1').code, 'unknown-key');
-  assert.equal(configError('[fault "x"]\naction = drop\n[fault "x"]\naction = reset').code, 'duplicate-section');
+  assert.equal(configError('[fault]\naction = drop').kind, 'missing-key');
+  assert.equal(configError('[throttle]\nspeed = 1').kind, 'unknown-key');
+  assert.equal(configError('[fault "x"]\naction = drop\n[fault "x"]\naction = reset').kind, 'duplicate-section');
 });
 
 test('examples/faults.ini loads', () => {

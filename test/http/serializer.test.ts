@@ -1,7 +1,7 @@
 // Response serializer, checked byte for byte.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasHeader, headerValue, reasonPhrase, serializeResponse } from '../../src/http/index.ts';
+import { reasonPhrase, serializeResponse } from '../../src/http/index.ts';
 import { dec, enc } from './helpers.ts';
 
 describe('serializeResponse', () => {
@@ -63,17 +63,5 @@ describe('reasonPhrase', () => {
       505: 'HTTP Version Not Supported',
     };
     for (const [status, reason] of Object.entries(expected)) assert.equal(reasonPhrase(Number(status)), reason);
-  });
-});
-
-describe('headerValue / hasHeader', () => {
-  it('looks up case-insensitively in lists and records', () => {
-    const list = [['x-aws-ec2-metadata-token', 'abc'], ['accept', 'a'], ['Accept', 'b']] as const;
-    assert.equal(headerValue(list, 'X-AWS-EC2-Metadata-Token'), 'abc');
-    assert.equal(headerValue(list, 'accept'), 'a, b');
-    assert.equal(headerValue(list, 'host'), undefined);
-    assert.equal(hasHeader({ Host: 'x' }, 'HOST'), true);
-    assert.equal(hasHeader({ Host: 'x' }, 'via'), false);
-    assert.equal(hasHeader({ 'x-empty': '' }, 'X-Empty'), true);
   });
 });

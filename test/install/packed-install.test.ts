@@ -41,7 +41,7 @@ describe('npm pack + npm install --global', { skip: skipUnlessRoot }, () => {
   test('the package holds dist/ and its built addons, not src/, the tests or TypeScript tooling', () => {
     const packageDir = join(prefix, 'lib/node_modules/imds-hop');
     assert.equal(realpathSync(installedBin), join(packageDir, 'bin/imds-hop.mjs'));
-    for (const present of ['dist/cli.js', 'native-bindings/build/Release/imds_hop_native.node',
+    for (const present of ['dist/cli/main.js', 'native-bindings/build/Release/imds_hop_native.node',
       'node_modules/cap/build/Release/cap.node', 'node_modules/raw-socket/build/Release/raw.node', 'scripts/lab/lab-env.sh', 'examples/imds-hop.ini', 'systemd/imds-hop.service']) {
       assert.ok(existsSync(join(packageDir, present)), present);
     }

@@ -11,6 +11,7 @@ import {
   SERVICE_ADDRESS,
   cleanupAll,
   createNamespace,
+  imdsHop,
   inNamespace,
   runSync,
   skipUnlessRoot,
@@ -75,6 +76,23 @@ describe('serving the kernel TCP stack through the tap', { skip: skipUnlessRoot 
     const logged = JSON.stringify(appliance.records) + appliance.stderrLines.join('\n');
     assert.ok(!logged.includes(token), 'the token appears in the log');
     assert.ok(!logged.includes(token.slice(0, 20)), 'part of the token appears in the log');
+  });
+
+  test('imds-hop status shows the instance, its options and the requests and token served so far', async () => {
+    const json = await imdsHop(['status', '--interface', appliance.interfaceName, '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const status = JSON.parse(json.stdout) as { instanceId: string; interface: string; backend: string; options: { httpPutResponseHopLimit: number }; imds: Record<string, number> };
+    assert.equal(status.interface, appliance.interfaceName);
+    assert.equal(status.backend, 'tap');
+    assert.match(status.instanceId, /^i-[0-9a-f]+$/);
+    assert.equal(status.options.httpPutResponseHopLimit, 1);
+    assert.ok((status.imds.tokens_issued ?? 0) >= 1, `tokens issued: ${status.imds.tokens_issued}`);
+    assert.ok((status.imds.requests ?? 0) >= 4, `requests: ${status.imds.requests}`);
+    const text = await imdsHop(['status', '--interface', appliance.interfaceName]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`^instance +${status.instanceId}\n`));
+    assert.match(text.stdout, /\nhop limit +1\n/);
+    assert.match(text.stdout, /\nevents +none\n/);
   });
 
   test('100 sequential requests from node:http all succeed, one connection each', async () => {

@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { Appliance, REPO_ROOT, SERVICE_ADDRESS, cleanupAll, createNamespace, imdsHop, inNamespace, skipUnlessRoot, sweepStaleNamespaces } from './harness.ts';
 import { defaultInstance } from '../../src/imds/instance.ts';
-import { ControlClientError, callControl } from '../../src/control-client.ts';
+import { ControlClientError, callControl } from '../../src/cli/control-client.ts';
 import { defaultControlSocket } from '../../src/appliance/control-protocol.ts';
 
 const BASE = `http://${SERVICE_ADDRESS}`;

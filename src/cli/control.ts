@@ -1,10 +1,10 @@
 // `imds-hop options | events | metrics | identity-cert`: talk to a running appliance over its control socket.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { defaultControlSocket, type ControlRequest, type EventCommand } from './appliance/control-protocol.ts';
+import { defaultControlSocket, type ControlRequest, type EventCommand } from '../appliance/control-protocol.ts';
 import { callControl } from './control-client.ts';
-import type { MetadataOptions } from './imds/instance.ts';
-import { CERTIFICATE_KINDS } from './imds/identity.ts';
-import { EVENT_DESCRIPTION, EVENT_ID, EVENT_TIME_MS, HOP_LIMIT, LIFECYCLE_STATE, NOTICE_SECONDS } from './imds/value-rules.ts';
+import type { MetadataOptions } from '../imds/instance.ts';
+import { CERTIFICATE_KINDS } from '../imds/identity.ts';
+import { EVENT_DESCRIPTION, EVENT_ID, EVENT_TIME_MS, HOP_LIMIT, LIFECYCLE_STATE, NOTICE_SECONDS } from '../imds/value-rules.ts';
 
 /** A shared rule (imds/value-rules.ts) as a commander argument parser: the control socket applies the same one. */
 export function byRule<In, T>(check: (value: In) => T) {
@@ -36,11 +36,17 @@ export function withSocket(command: Command): Command {
     .option('--control-socket <path>', 'control socket path (default: /run/imds-hop/<interface>.sock)');
 }
 
-export function socketOf(opts: { interface: string; controlSocket?: string }): string {
+/** What withSocket adds to a command's options. */
+export interface SocketOptions {
+  interface: string;
+  controlSocket?: string;
+}
+
+export function socketOf(opts: SocketOptions): string {
   return opts.controlSocket ?? defaultControlSocket(opts.interface);
 }
 
-async function call(opts: { interface: string; controlSocket?: string }, request: ControlRequest): Promise<unknown> {
+async function call(opts: SocketOptions, request: ControlRequest): Promise<unknown> {
   return callControl(socketOf(opts), request);
 }
 
@@ -77,7 +83,7 @@ export function addControlCommands(program: Command): void {
     const command = withSocket(events.command(name).description(description));
     return command.action(async (...received: unknown[]) => {
       const cmd = received[received.length - 1] as Command;
-      const opts = cmd.opts() as Record<string, unknown> & { interface: string; controlSocket?: string };
+      const opts = cmd.opts() as Record<string, unknown> & SocketOptions;
       print(await call(opts, { op: 'events', command: build(cmd.args, opts) }));
     });
   };

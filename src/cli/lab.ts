@@ -2,11 +2,11 @@
 // file from an interface, with libpcap through the `cap` package).
 import { spawn } from 'node:child_process';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { startPacketCapture } from './link/packet-capture.ts';
+import { startPacketCapture } from '../link/packet-capture.ts';
 import { join } from 'node:path';
-import { runDemo } from './lab/demo.ts';
-import { ARTIFACTS_DIR, CLI, REPO_ROOT, isLabUp, labDown, labDownSync, labUp } from './lab/topology.ts';
-import { openVagrantLab } from './lab/vagrant-driver.ts';
+import { runDemo } from '../lab/demo.ts';
+import { ARTIFACTS_DIR, CLI, REPO_ROOT, isLabUp, labDown, labDownSync, labUp } from '../lab/topology.ts';
+import { openVagrantLab } from '../lab/vagrant-driver.ts';
 
 function positiveInteger(max: number) {
   return (text: string): number => {

@@ -2,8 +2,8 @@
 // takes (environment variables, or `aws configure set` commands for a profile).
 import { Command, Option } from 'commander';
 import { callControl } from './control-client.ts';
-import { socketOf, withSocket } from './cli-control.ts';
-import { formatCredentials, type CredentialsFormat, type CredentialsInfo } from './ec2-api/index.ts';
+import { socketOf, withSocket } from './control.ts';
+import { formatCredentials, type CredentialsFormat, type CredentialsInfo } from '../ec2-api/index.ts';
 
 export function addEc2ApiCommands(program: Command): void {
   const ec2Api = program.command('ec2-api').description('the EC2 Query API of a running appliance (aws ec2 ... --endpoint-url)');

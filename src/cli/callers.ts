@@ -2,33 +2,21 @@
 // pipeline) and `imds-hop check-capture` (the lab's packet-capture assertions on anyone's pcaps).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import type { CallersSnapshot } from './appliance/caller-tracking.ts';
-import { defaultControlSocket } from './appliance/control-protocol.ts';
-import { callersTable, evaluateAssertions, junitXml, resultsText, type CheckResult } from './callers/index.ts';
+import type { CallersSnapshot } from '../appliance/caller-tracking.ts';
+import { callersTable, evaluateAssertions, junitXml, resultsText, type CheckResult } from '../callers/index.ts';
 import { callControl } from './control-client.ts';
-import { assertNoTokenBeyondInstance, assertTimeExceeded, assertTokenTtl, readPcap, tokenResponseFrames } from './lab/capture-assertions.ts';
+import { socketOf, withSocket, type SocketOptions } from './control.ts';
+import { assertNoTokenBeyondInstance, assertTimeExceeded, assertTokenTtl, readPcap, tokenResponseFrames } from '../lab/capture-assertions.ts';
+import { OperatorError } from '../errors/operator-error.ts';
 
 /** A failure the operator can act on (bad file, nothing asked): printed as one line with its code. */
-export class CallersCommandError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'CallersCommandError';
-  }
-}
+export class CallersCommandError extends OperatorError {}
 
 function count(max: number) {
   return (text: string): number => {
     if (!/^[0-9]{1,9}$/.test(text) || Number(text) > max) throw new InvalidArgumentError(`expected an integer from 0 to ${max}`);
     return Number(text);
   };
-}
-
-interface SocketOptions {
-  interface: string;
-  controlSocket?: string;
 }
 
 async function fetchCallers(opts: SocketOptions & { from?: string }): Promise<CallersSnapshot> {
@@ -39,7 +27,7 @@ async function fetchCallers(opts: SocketOptions & { from?: string }): Promise<Ca
       throw new CallersCommandError('BAD_CALLERS_FILE', `cannot read callers from ${opts.from}: ${(error as Error).message}`);
     }
   }
-  const snapshot = (await callControl(opts.controlSocket ?? defaultControlSocket(opts.interface), { op: 'callers' })) as CallersSnapshot;
+  const snapshot = (await callControl(socketOf(opts), { op: 'callers' })) as CallersSnapshot;
   if (!snapshot.enabled) throw new CallersCommandError('CALLERS_OFF', 'the appliance runs with --callers off: nothing was attributed');
   return snapshot;
 }
@@ -51,12 +39,6 @@ function finish(suite: string, results: CheckResult[], opts: { junit?: string; j
   if (opts.json) process.stdout.write(`${JSON.stringify({ suite, passed, results }, null, 2)}\n`);
   else (passed ? process.stdout : process.stderr).write(resultsText(suite, results));
   if (!passed) process.exitCode = 1;
-}
-
-function withSocket(command: Command): Command {
-  return command
-    .option('--interface <name>', 'the interface the appliance serves (selects its control socket)', 'imds0')
-    .option('--control-socket <path>', 'control socket path (default: /run/imds-hop/<interface>.sock)');
 }
 
 export function addCallerCommands(program: Command): void {

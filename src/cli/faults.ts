@@ -2,20 +2,13 @@
 // Options are generated from the fault layer's key lists and checked with its parsers before anything is sent, so
 // the CLI, the ini file and the control socket accept exactly the same rules.
 import { Command, InvalidArgumentError } from 'commander';
-import { EARLY_BOOT_KEYS, FaultSpecError, NO_THROTTLE, RULE_KEYS, THROTTLE_KEYS, parseEarlyBoot, parseFaultRule, parseThrottle } from './faults/index.ts';
-import { defaultControlSocket, type ControlRequest } from './appliance/control-protocol.ts';
+import { EARLY_BOOT_KEYS, FaultSpecError, NO_THROTTLE, RULE_KEYS, THROTTLE_KEYS, parseEarlyBoot, parseFaultRule, parseThrottle } from '../faults/index.ts';
+import type { ControlRequest } from '../appliance/control-protocol.ts';
 import { callControl } from './control-client.ts';
-
-type SocketOptions = { interface: string; controlSocket?: string };
-
-function withSocket(command: Command): Command {
-  return command
-    .option('--interface <name>', 'the interface the appliance serves (selects its control socket)', 'imds0')
-    .option('--control-socket <path>', 'control socket path (default: /run/imds-hop/<interface>.sock)');
-}
+import { socketOf, withSocket, type SocketOptions } from './control.ts';
 
 async function call(opts: SocketOptions, request: ControlRequest): Promise<void> {
-  const result = await callControl(opts.controlSocket ?? defaultControlSocket(opts.interface), request);
+  const result = await callControl(socketOf(opts), request);
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 

@@ -1,7 +1,7 @@
 // The logger's second line of defence: fields that hold a token or a secret key are redacted wherever they sit.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createLogger } from '../../src/log.ts';
+import { createLogger } from '../../src/cli/log.ts';
 
 function capture() {
   const lines: string[] = [];

@@ -4,26 +4,24 @@ import {
   MAX_CONTROL_MESSAGE_BYTES,
   type ControlReply,
   type ControlRequest,
-} from './appliance/control-protocol.ts';
+} from '../appliance/control-protocol.ts';
+import { OperatorError, type OperatorErrorCode } from '../errors/operator-error.ts';
 
-export class ControlClientError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ControlClientError';
-  }
-}
+export class ControlClientError extends OperatorError {}
 
 const TIMEOUT_MS = 10_000;
+
+/** The appliance's code as sent, when it has the operator-error shape; anything else is reported as a failed call. */
+function replyCode(code: unknown): OperatorErrorCode {
+  return typeof code === 'string' && /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/.test(code) ? (code as OperatorErrorCode) : 'CONTROL_FAILED';
+}
 
 /** Sends one request and returns the result, or throws ControlClientError with the appliance's code. */
 export function callControl(path: string, request: ControlRequest): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
     let text = '';
-    const fail = (code: string, message: string) => {
+    const fail = (code: OperatorErrorCode, message: string) => {
       socket.destroy();
       reject(new ControlClientError(code, message));
     };
@@ -52,7 +50,7 @@ export function callControl(path: string, request: ControlRequest): Promise<unkn
         return;
       }
       if (reply.ok) resolve(reply.result);
-      else reject(new ControlClientError(reply.code, reply.error));
+      else reject(new ControlClientError(replyCode(reply.code), String(reply.error)));
     });
   });
 }

@@ -1,23 +1,22 @@
 // The `imds-hop` command.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { LinkError } from './link/index.ts';
-import { parseIpv4Address, parseMacAddress } from './wire/index.ts';
-import { SERVE_DEFAULTS, serve, ServeError, type ServeOptions } from './appliance/daemon.ts';
-import { ControlServerError } from './appliance/control-server.ts';
-import { MetricsListenError, parseListenAddress } from './appliance/metrics.ts';
-import { ConfigError, connectionPolicy } from './config/index.ts';
-import { ControlClientError } from './control-client.ts';
-import { addControlCommands, byRule } from './cli-control.ts';
-import { HOP_LIMIT } from './imds/value-rules.ts';
-import { addLabCommands } from './cli-lab.ts';
-import { addFaultCommands } from './cli-faults.ts';
-import { addCallerCommands, CallersCommandError } from './cli-callers.ts';
-import { addEc2ApiCommands } from './cli-ec2-api.ts';
-import { DEFAULT_EC2_API_LISTEN } from './appliance/ec2-api-wiring.ts';
-import { Ec2ApiListenError, parseEc2ApiListen } from './ec2-api/index.ts';
-import { LabError } from './lab/topology.ts';
+import { parseIpv4Address, parseMacAddress } from '../wire/index.ts';
+import { serve } from '../appliance/daemon.ts';
+import { SERVE_DEFAULTS, type ServeOptions } from '../appliance/serve-settings.ts';
+import { parseListenAddress } from '../appliance/metrics.ts';
+import { connectionPolicy } from '../config/index.ts';
+import { addControlCommands, byRule } from './control.ts';
+import { HOP_LIMIT } from '../imds/value-rules.ts';
+import { addLabCommands } from './lab.ts';
+import { addFaultCommands } from './faults.ts';
+import { addCallerCommands } from './callers.ts';
+import { addEc2ApiCommands } from './ec2-api.ts';
+import { addStatusCommand } from './status.ts';
+import { DEFAULT_EC2_API_LISTEN } from '../appliance/ec2-api-wiring.ts';
+import { parseEc2ApiListen } from '../ec2-api/index.ts';
+import { OPERATOR_ERROR_EXIT_STATUS, OperatorError } from '../errors/operator-error.ts';
 import { createLogger } from './log.ts';
-import type { MetadataOptions } from './imds/instance.ts';
+import type { MetadataOptions } from '../imds/instance.ts';
 
 function integerIn(min: number, max: number) {
   return (text: string): number => {
@@ -138,6 +137,7 @@ export function buildProgram(): Command {
     });
 
   addControlCommands(program);
+  addStatusCommand(program);
   addFaultCommands(program);
   addLabCommands(program);
   addCallerCommands(program);
@@ -145,19 +145,16 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Errors an operator can act on: printed as one line with a stable code, no stack trace. */
-const OPERATOR_ERRORS = [LinkError, ServeError, ConfigError, ControlClientError, ControlServerError, MetricsListenError, LabError, CallersCommandError, Ec2ApiListenError];
-
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
     // A command that failed without an exception (a demo with a failing row) says so through exitCode.
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
-    if (OPERATOR_ERRORS.some((kind) => error instanceof kind)) {
-      const { message, code } = error as Error & { code: string };
-      process.stderr.write(`imds-hop: ${message} [${code}]\n`);
-      return 1;
+    // An error the operator can act on is one line with its code; anything else is a bug and keeps its stack.
+    if (error instanceof OperatorError) {
+      process.stderr.write(`imds-hop: ${error.message} [${error.code}]\n`);
+      return OPERATOR_ERROR_EXIT_STATUS;
     }
     throw error;
   }

@@ -1,2 +1,0 @@
-// Kept so `src/config.ts` imports work; the loader lives in src/config/.
-export * from './config/index.ts';
