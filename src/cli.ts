@@ -1,14 +1,16 @@
 // The `imds-hop` command.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LinkError } from './link/index.ts';
-import { parseIpv4Address, parseMacAddress } from './wire/index.ts';
+import { parseIpv4Address } from './wire/index.ts';
 import { SERVE_DEFAULTS, serve, ServeError, type ServeOptions } from './appliance/daemon.ts';
 import { ControlServerError } from './appliance/control-server.ts';
 import { MetricsListenError, parseListenAddress } from './appliance/metrics.ts';
 import { ConfigError, connectionPolicy } from './config/index.ts';
 import { ControlClientError } from './control-client.ts';
 import { addControlCommands, byRule } from './cli-control.ts';
-import { HOP_LIMIT } from './imds/value-rules.ts';
+import { HOP_LIMIT, HTTP_TOKENS, TOGGLES } from './imds/metadata-options.ts';
+import { IMDS_SUPPORT } from './imds/launch-options.ts';
+import { UNICAST_MAC } from './imds/value-rules.ts';
 import { addLabCommands } from './cli-lab.ts';
 import { addFaultCommands } from './cli-faults.ts';
 import { addCallerCommands, CallersCommandError } from './cli-callers.ts';
@@ -43,10 +45,7 @@ const ipv4 = validated((text: string) => {
   parseIpv4Address(text);
   return text;
 });
-const mac = validated((text: string) => {
-  if ((parseMacAddress(text)[0] ?? 0) & 1) throw new Error(`${text} is a multicast address; the appliance needs a unicast MAC`);
-  return text;
-});
+const mac = byRule(UNICAST_MAC.check);
 const listenAddress = validated((text: string) => {
   if (text !== 'off') parseListenAddress(text);
   return text;
@@ -71,9 +70,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--backend <backend>', 'tap: a tap of its own; pcap: answer on an existing interface (libpcap + raw socket)').choices(['tap', 'pcap']).default('tap'))
     .option('--interface <name>', `tap to create, or with --backend pcap the interface to answer on (default: ${SERVE_DEFAULTS.interfaceName})`)
     .option('--hop-limit <n>', 'http-put-response-hop-limit: IP TTL of token responses, 1..64 (default: 1)', byRule(HOP_LIMIT.fromText))
-    .addOption(new Option('--http-tokens <mode>', 'optional: IMDSv1 allowed; required: IMDSv2 only (default: optional)').choices(['optional', 'required']))
-    .addOption(new Option('--http-endpoint <state>', 'serve metadata at all (default: enabled)').choices(['enabled', 'disabled']))
-    .addOption(new Option('--instance-metadata-tags <state>', 'serve tags/instance (default: disabled)').choices(['enabled', 'disabled']))
+    .addOption(new Option('--http-tokens <mode>', 'optional: IMDSv1 allowed; required: IMDSv2 only (default: optional)').choices(HTTP_TOKENS.choices))
+    .addOption(new Option('--http-endpoint <state>', 'serve metadata at all (default: enabled)').choices(TOGGLES))
+    .addOption(new Option('--instance-metadata-tags <state>', 'serve tags/instance (default: disabled)').choices(TOGGLES))
     .option('--default-ttl <n>', `IP TTL of every other packet (default: ${SERVE_DEFAULTS.defaultTtl})`, integerIn(1, 255))
     .option('--host-address <ip>', `the instance side's address on the tap (default: ${SERVE_DEFAULTS.hostAddress})`, ipv4)
     .option('--service-address <ip>', `the metadata service address (default: ${SERVE_DEFAULTS.serviceAddress})`, ipv4)
@@ -90,7 +89,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--callers <state>', 'name the caller (process, container, NAT source) of every connection').choices(['on', 'off']).default('on'))
     .option('--ec2-api-listen <host:port>', `EC2 Query API listener (aws --endpoint-url), or "off" (default: ${DEFAULT_EC2_API_LISTEN})`, ec2ApiListen)
     .option('--ec2-api-allow-non-loopback', 'let --ec2-api-listen bind an address beyond loopback')
-    .addOption(new Option('--imds-support <version>', "the AMI's ImdsSupport: v2.0 launches with tokens required and hop limit 2").choices(['v2.0', 'none']))
+    .addOption(new Option('--imds-support <version>', "the AMI's ImdsSupport: v2.0 launches with tokens required and hop limit 2").choices([...IMDS_SUPPORT.choices, 'none']))
     .option('--request-header-timeout <seconds>', 'a request not complete this long after its first byte gets 408 (default: 10)', integerIn(1, 3600))
     .option('--send-timeout <seconds>', 'reset a connection whose peer leaves our data unacknowledged this long (default: 30)', integerIn(1, 3600))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))

@@ -9,7 +9,16 @@ import type { EarlyBootSettings, FaultRule, ThrottleSettings } from '../faults/i
 import { scanIni } from './ini-lines.ts';
 import type { IniEntry, IniSection } from './ini-lines.ts';
 import * as v from './values.ts';
-import { HOP_LIMIT } from '../imds/value-rules.ts';
+import { LIFECYCLE_STATE, TAG_KEY } from '../imds/value-rules.ts';
+import {
+  HOP_LIMIT,
+  HTTP_ENDPOINT,
+  HTTP_PROTOCOL_IPV6,
+  HTTP_TOKENS,
+  INSTANCE_METADATA_TAGS,
+  METADATA_OPTION_KEYS,
+} from '../imds/metadata-options.ts';
+import { IMDS_SUPPORT } from '../imds/launch-options.ts';
 
 /** Appliance plumbing; all optional because CLI flags override them and the defaults live in the CLI. */
 export interface ApplianceSettings {
@@ -56,7 +65,6 @@ export type ReadFile = (path: string) => Uint8Array;
 
 // EC2 limits (EC2 User Guide: "Tag restrictions", "Instance user data").
 const MAX_TAGS = 50;
-const MAX_TAG_KEY = 128;
 const MAX_TAG_VALUE = 256;
 const MAX_USER_DATA_BYTES = 16 * 1024;
 // STS role sessions last 15 min .. 12 h.
@@ -88,8 +96,8 @@ export function parseConfig(text: string, fileName: string, readFile: ReadFile =
   for (const section of scanIni(text, fileName)) applySection(build, section);
   crossCheck(build);
   const launchOptions: Partial<MetadataOptions> = {};
-  for (const [key, field] of Object.entries(METADATA_OPTION_FIELDS)) {
-    if (build.seen.has(`metadata-options/${key}`)) (launchOptions as Record<string, unknown>)[field] = build.instance.options[field];
+  for (const [field, key] of Object.entries(METADATA_OPTION_KEYS)) {
+    if (build.seen.has(`metadata-options/${key}`)) (launchOptions as Record<string, unknown>)[field] = build.instance.options[field as keyof MetadataOptions];
   }
   return { instance: build.instance, appliance: build.appliance, faults: build.faults, ec2Api: build.ec2Api, launchOptions };
 }
@@ -146,7 +154,7 @@ function applySection(build: Build, section: IniSection): void {
     case 'instance':
       return applyTable(build, section, INSTANCE_KEYS, build.instance);
     case 'metadata-options':
-      return applyTable(build, section, METADATA_OPTION_KEYS, build.instance);
+      return applyTable(build, section, METADATA_OPTION_TABLE, build.instance);
     case 'network':
       return applyNetwork(build, section);
     case 'iam':
@@ -208,14 +216,10 @@ const INSTANCE_KEYS: KeyTable<InstanceModel> = {
   // The AMI's ImdsSupport: v2.0 launches with tokens required and hop limit 2; empty for an AMI without it.
   'imds-support': (t, i) => {
     if (t === '') delete i.imdsSupport;
-    else i.imdsSupport = v.oneOf(t, ['v2.0'] as const);
+    else i.imdsSupport = v.byRule(IMDS_SUPPORT.check)(t);
   },
-  'autoscaling-target-lifecycle-state': (t, i) =>
-    (i.autoscalingTargetLifecycleState = optional(t, (x) => v.oneOf(x, LIFECYCLE_STATES))),
+  'autoscaling-target-lifecycle-state': (t, i) => (i.autoscalingTargetLifecycleState = optional(t, v.byRule(LIFECYCLE_STATE.check))),
 };
-
-// The values IMDS serves under autoscaling/target-lifecycle-state.
-const LIFECYCLE_STATES = ['InService', 'Standby', 'Terminated', 'Detached', 'Warmed:Hibernated', 'Warmed:Running', 'Warmed:Stopped', 'Warmed:Terminated'] as const;
 
 function productCode(text: string): string {
   if (!/^[a-z0-9]{1,64}$/.test(text)) {
@@ -235,23 +239,14 @@ function partitionOf(region: string): { partition: string; servicesDomain: strin
 
 // ---- [metadata-options] -----------------------------------------------------------------------------------------
 
-const TOGGLE = ['enabled', 'disabled'] as const;
-
-const METADATA_OPTION_KEYS: KeyTable<InstanceModel> = {
-  'http-tokens': (t, i) => (i.options.httpTokens = v.oneOf(t, ['optional', 'required'] as const)),
-  'http-endpoint': (t, i) => (i.options.httpEndpoint = v.oneOf(t, TOGGLE)),
-  // The EC2 API bounds HttpPutResponseHopLimit to 1..64.
-  'http-put-response-hop-limit': (t, i) => (i.options.httpPutResponseHopLimit = v.integer(t, HOP_LIMIT.min, HOP_LIMIT.max)),
-  'instance-metadata-tags': (t, i) => (i.options.instanceMetadataTags = v.oneOf(t, TOGGLE)),
-  'http-protocol-ipv6': (t, i) => (i.options.httpProtocolIpv6 = v.oneOf(t, TOGGLE)),
-};
-
-const METADATA_OPTION_FIELDS: Record<string, keyof MetadataOptions> = {
-  'http-tokens': 'httpTokens',
-  'http-endpoint': 'httpEndpoint',
-  'http-put-response-hop-limit': 'httpPutResponseHopLimit',
-  'instance-metadata-tags': 'instanceMetadataTags',
-  'http-protocol-ipv6': 'httpProtocolIpv6',
+/** One key per option, named and checked as in metadata-options.ts (the hop limit from its decimal text). */
+const K = METADATA_OPTION_KEYS;
+const METADATA_OPTION_TABLE: KeyTable<InstanceModel> = {
+  [K.httpTokens]: (t, i) => (i.options.httpTokens = v.byRule(HTTP_TOKENS.check)(t)),
+  [K.httpEndpoint]: (t, i) => (i.options.httpEndpoint = v.byRule(HTTP_ENDPOINT.check)(t)),
+  [K.httpPutResponseHopLimit]: (t, i) => (i.options.httpPutResponseHopLimit = v.byRule(HOP_LIMIT.fromText)(t)),
+  [K.instanceMetadataTags]: (t, i) => (i.options.instanceMetadataTags = v.byRule(INSTANCE_METADATA_TAGS.check)(t)),
+  [K.httpProtocolIpv6]: (t, i) => (i.options.httpProtocolIpv6 = v.byRule(HTTP_PROTOCOL_IPV6.check)(t)),
 };
 
 // ---- [network] and [network "ethN"] ----------------------------------------------------------------------------
@@ -399,12 +394,13 @@ function applyIam(build: Build, section: IniSection): void {
 function applyTags(build: Build, section: IniSection): void {
   const tags: Record<string, string> = {};
   section.entries.forEach((entry, index) => {
-    // Keys allowed when tags are exposed in IMDS (EC2 User Guide, "Work with instance tags in instance metadata").
-    if (!/^[A-Za-z0-9+\-=.,_:@]+$/.test(entry.key) || entry.key === '.' || entry.key === '..' || entry.key === '_index') {
-      failAt(build, entry.line, entry.key, 'invalid-value', 'tag key not allowed in instance metadata',
-        'letters, digits and + - = . , _ : @ only; no "/" or spaces; not ".", ".." or "_index"');
+    // The engine serves exactly the keys this rule allows, so a key it would leave out is refused here.
+    try {
+      v.byRule(TAG_KEY.check)(entry.key);
+    } catch (err) {
+      if (err instanceof ValueProblem) fail(build, entry, err);
+      throw err;
     }
-    if (entry.key.length > MAX_TAG_KEY) failAt(build, entry.line, entry.key, 'out-of-range', `tag key is ${entry.key.length} characters`, `at most ${MAX_TAG_KEY}`);
     if (entry.value.length > MAX_TAG_VALUE) failAt(build, entry.line, entry.key, 'out-of-range', `tag value is ${entry.value.length} characters`, `at most ${MAX_TAG_VALUE}`);
     if (index >= MAX_TAGS) failAt(build, entry.line, entry.key, 'out-of-range', `tag number ${index + 1}`, `at most ${MAX_TAGS} tags per instance`);
     if (entry.key === '__proto__') failAt(build, entry.line, entry.key, 'invalid-value', 'reserved key', 'another tag key');
