@@ -5,6 +5,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { EARLY_BOOT_KEYS, FaultSpecError, NO_THROTTLE, RULE_KEYS, THROTTLE_KEYS, parseEarlyBoot, parseFaultRule, parseThrottle } from './faults/index.ts';
 import { defaultControlSocket, type ControlRequest } from './appliance/control-protocol.ts';
 import { callControl } from './control-client.ts';
+import { byRule } from './cli-control.ts';
+import { FAULT_SEED } from './imds/value-rules.ts';
 
 type SocketOptions = { interface: string; controlSocket?: string };
 
@@ -81,8 +83,7 @@ export function addFaultCommands(program: Command): void {
   });
   withSocket(faults.command('seed').description('restart every rule\'s probability rolls from this seed').argument('<seed>', '0..4294967295')).action(
     (seed: string, opts: SocketOptions) => {
-      if (!/^[0-9]{1,10}$/.test(seed) || Number(seed) > 0xffffffff) throw new InvalidArgumentError('seed: expected an integer 0..4294967295');
-      return call(opts, { op: 'faults', command: { kind: 'seed', seed: Number(seed) } });
+      return call(opts, { op: 'faults', command: { kind: 'seed', seed: byRule(FAULT_SEED.fromText)(seed) } });
     },
   );
 

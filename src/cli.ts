@@ -10,7 +10,7 @@ import { ControlClientError } from './control-client.ts';
 import { addControlCommands, byRule } from './cli-control.ts';
 import { HOP_LIMIT, HTTP_TOKENS, TOGGLES } from './imds/metadata-options.ts';
 import { IMDS_SUPPORT } from './imds/launch-options.ts';
-import { UNICAST_MAC } from './imds/value-rules.ts';
+import { DEFAULT_TTL, FAULT_SEED, UNICAST_MAC } from './imds/value-rules.ts';
 import { addLabCommands } from './cli-lab.ts';
 import { addFaultCommands } from './cli-faults.ts';
 import { addCallerCommands, CallersCommandError } from './cli-callers.ts';
@@ -73,7 +73,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--http-tokens <mode>', 'optional: IMDSv1 allowed; required: IMDSv2 only (default: optional)').choices(HTTP_TOKENS.choices))
     .addOption(new Option('--http-endpoint <state>', 'serve metadata at all (default: enabled)').choices(TOGGLES))
     .addOption(new Option('--instance-metadata-tags <state>', 'serve tags/instance (default: disabled)').choices(TOGGLES))
-    .option('--default-ttl <n>', `IP TTL of every other packet (default: ${SERVE_DEFAULTS.defaultTtl})`, integerIn(1, 255))
+    .option('--default-ttl <n>', `IP TTL of every other packet (default: ${SERVE_DEFAULTS.defaultTtl})`, byRule(DEFAULT_TTL.fromText))
     .option('--host-address <ip>', `the instance side's address on the tap (default: ${SERVE_DEFAULTS.hostAddress})`, ipv4)
     .option('--service-address <ip>', `the metadata service address (default: ${SERVE_DEFAULTS.serviceAddress})`, ipv4)
     .option('--mac <mac>', `the appliance's MAC address on the tap (default: ${SERVE_DEFAULTS.mac})`, mac)
@@ -84,7 +84,7 @@ export function buildProgram(): Command {
     .option('--source-packet-allowance <pps>', 'throttle: packets/s from one source address (default: off)')
     .option('--connections-per-source <n>', 'throttle: simultaneous connections per source, more refused with RST (default: off)')
     .option('--request-rate <rps>', 'throttle: requests/s, past which the answer is 429 (default: off)')
-    .option('--fault-seed <n>', 'seed of the fault rules\' probability rolls (default: [faults] seed, else 1)', integerIn(0, 0xffffffff))
+    .option('--fault-seed <n>', 'seed of the fault rules\' probability rolls (default: [faults] seed, else 1)', byRule(FAULT_SEED.fromText))
     .option('--metrics-listen <host:port>', `Prometheus metrics listener, or "off" (default: ${SERVE_DEFAULTS.metricsListen})`, listenAddress)
     .addOption(new Option('--callers <state>', 'name the caller (process, container, NAT source) of every connection').choices(['on', 'off']).default('on'))
     .option('--ec2-api-listen <host:port>', `EC2 Query API listener (aws --endpoint-url), or "off" (default: ${DEFAULT_EC2_API_LISTEN})`, ec2ApiListen)

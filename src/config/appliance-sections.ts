@@ -5,6 +5,7 @@ import { failAt, type ApplianceSettings, type Build, type Ec2ApiSettings, type F
 import { ValueProblem } from './config-error.ts';
 import type { IniSection } from './ini-lines.ts';
 import * as v from './values.ts';
+import { DEFAULT_TTL, FAULT_SEED, LISTEN_ADDRESS } from '../imds/value-rules.ts';
 
 // ---- [appliance] ------------------------------------------------------------------------------------------------
 
@@ -13,16 +14,17 @@ export const APPLIANCE_KEYS: KeyTable<ApplianceSettings> = {
   'host-address': (t, a) => (a.hostAddress = v.ipv4(t)),
   'service-address': (t, a) => (a.serviceAddress = v.ipv4(t)),
   mac: (t, a) => (a.mac = v.mac(t)),
-  'default-ttl': (t, a) => (a.defaultTtl = v.integer(t, 1, 255)),
+  'default-ttl': (t, a) => (a.defaultTtl = v.byRule(DEFAULT_TTL.fromText)(t)),
   'control-socket': (t, a) => (a.controlSocket = v.nonEmpty(t, 'socket path')),
-  'metrics-listen': (t, a) => (a.metricsListen = v.listenAddress(t)),
+  'metrics-listen': (t, a) => (a.metricsListen = listenOrOff(t)),
   connection: (t, a) => (a.connection = v.connectionPolicy(t)),
-  'ec2-api-listen': (t, a) => (a.ec2ApiListen = t === 'off' ? t : hostAndPort(t)),
+  'ec2-api-listen': (t, a) => (a.ec2ApiListen = listenOrOff(t)),
 };
 
-function hostAndPort(text: string): string {
-  if (!text.includes(':')) throw new ValueProblem('invalid-value', `${JSON.stringify(text)} has no host`, 'HOST:PORT, [IPV6]:PORT or off');
-  return v.listenAddress(text);
+/** A listener's HOST:PORT by the rule its serve flag applies, or off (the flag takes off too). */
+function listenOrOff(text: string): string {
+  if (text !== 'off') v.byRule(LISTEN_ADDRESS.check)(text);
+  return text;
 }
 
 // ---- [ec2-api] --------------------------------------------------------------------------------------------------
@@ -46,7 +48,7 @@ export const EC2_API_KEYS: KeyTable<Ec2ApiSettings> = {
 // ---- [faults], [throttle], [early-boot], [fault "NAME"] ------------------------------------------------------------
 
 export const FAULTS_KEYS: KeyTable<FaultSettings> = {
-  seed: (t, f) => (f.seed = v.integer(t, 0, 2 ** 32 - 1)),
+  seed: (t, f) => (f.seed = v.byRule(FAULT_SEED.fromText)(t)),
 };
 
 /** The fault layer parses a whole section at once; its FaultSpecError names the key, we add the file and line. */

@@ -159,24 +159,6 @@ export function nonEmpty(text: string, what: string): string {
   return text;
 }
 
-/** `host:port` or a bare port; host is IPv4, `localhost` or a bracketed IPv6. */
-export function listenAddress(text: string): string {
-  const m = /^(?:(\[[^\]]+\]|[^:[\]]+):)?([0-9]+)$/.exec(text);
-  const expected = 'PORT, HOST:PORT or [IPV6]:PORT';
-  if (m === null) throw new ValueProblem('invalid-value', `${show(text)} is not a listen address`, expected);
-  const host = m[1];
-  if (host !== undefined && host !== 'localhost') {
-    try {
-      if (host.startsWith('[')) ipv6(host.slice(1, -1));
-      else ipv4(host);
-    } catch {
-      throw new ValueProblem('invalid-value', `${show(host)} is not a listen host`, expected);
-    }
-  }
-  integer(m[2], 0, 65535);
-  return text;
-}
-
 /** Linux interface names: IFNAMSIZ-1 bytes, no slash or whitespace. */
 export function interfaceName(text: string): string {
   if (!/^[^\s/:]{1,15}$/.test(text) || text === '.' || text === '..') {

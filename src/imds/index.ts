@@ -53,10 +53,13 @@ export {
   type ResolvedLaunchOptions,
 } from './launch-options.ts';
 export {
+  DEFAULT_TTL,
   EVENT_DESCRIPTION,
   EVENT_ID,
   EVENT_TIME_MS,
+  FAULT_SEED,
   LIFECYCLE_STATE,
+  LISTEN_ADDRESS,
   MAINTENANCE_CODE,
   MAINTENANCE_CODES,
   NOTICE_SECONDS,
@@ -65,6 +68,7 @@ export {
   TAG_KEY,
   UNICAST_MAC,
   oneOfRule,
+  type ListenAddress,
   type MaintenanceCode,
   type Rule,
   type SpotAction,

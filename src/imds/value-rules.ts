@@ -4,6 +4,8 @@
 // a tag key the config accepted was silently left out of tags/instance by the engine).
 // The metadata options' rules (hop limit, http-tokens, …) live beside their validation in metadata-options.ts.
 
+import { isIPv4, isIPv6 } from 'node:net';
+
 export class RuleViolation extends Error {
   constructor(
     readonly rule: string,
@@ -127,6 +129,36 @@ export const LIFECYCLE_STATE = oneOfRule('lifecycle state', [
   'Warmed:Stopped',
   'Warmed:Terminated',
 ] as const);
+
+// ---- the appliance --------------------------------------------------------------------------------------------
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/**
+ * Where a listener binds (metrics, the EC2 API; their flags and config keys): HOST:PORT with an IPv4 address,
+ * localhost or a bracketed IPv6 address, port 1..65535. Whether a non-loopback host is allowed is the caller's.
+ */
+export const LISTEN_ADDRESS: Rule<ListenAddress> = {
+  name: 'listen address',
+  check: (value: unknown) => {
+    const violation = new RuleViolation('listen address', 'HOST:PORT with an IPv4 address, localhost or [IPv6], e.g. 127.0.0.1:9469', shown(value));
+    const match = typeof value === 'string' ? /^(\[[^\]]+\]|[^:[\]\s]+):([0-9]{1,5})$/.exec(value) : null;
+    const port = Number(match?.[2]);
+    if (match === null || port < 1 || port > 65535) throw violation;
+    const text = match[1] as string;
+    const host = text.startsWith('[') ? text.slice(1, -1) : text;
+    if (text.startsWith('[') ? !isIPv6(host) : host !== 'localhost' && !isIPv4(host)) throw violation;
+    return { host, port };
+  },
+};
+
+/** IP TTL of every packet but token responses ([appliance] default-ttl, serve --default-ttl): never 0. */
+export const DEFAULT_TTL = integerRule('default TTL', 1, 255);
+/** Seed of the fault rules' probability rolls ([faults] seed, serve --fault-seed, faults seed): 32 bits. */
+export const FAULT_SEED = integerRule('fault seed', 0, 0xffff_ffff);
 
 // ---- the instance ----------------------------------------------------------------------------------------------
 

@@ -118,4 +118,27 @@ describe('control-socket request validation', () => {
       set: { httpTokens: 'required', instanceMetadataTags: 'enabled' },
     });
   });
+
+  it('default TTL, fault seed and listen addresses: the flags and the config take the same values', () => {
+    const config = (section: string, key: string, text: string) => {
+      try {
+        parseConfig(`[${section}]\n${key} = ${text}\n`, 'x.ini', () => new Uint8Array());
+        return true;
+      } catch (error) {
+        assert.ok(error instanceof ConfigError, String(error));
+        return false;
+      }
+    };
+    for (const text of ['0', '1', '64', '255', '256', '-1', '1e2', '01', '4294967295', '4294967296']) {
+      assert.equal(cliParse(['serve'], '--default-ttl', text) !== undefined, config('appliance', 'default-ttl', text), `default TTL ${text}`);
+      assert.equal(cliParse(['serve'], '--fault-seed', text) !== undefined, config('faults', 'seed', text), `fault seed ${text}`);
+    }
+    for (const text of ['127.0.0.1:9469', 'localhost:1', '[::1]:9470', '0.0.0.0:65535', 'off', '9469', ':80', '127.0.0.1:0', '127.0.0.1:65536', 'example.com:80', '[zz]:80', '010.0.0.1:80']) {
+      const viaCli = (flag: string) => cliParse(['serve'], flag, text) !== undefined;
+      assert.equal(viaCli('--metrics-listen'), config('appliance', 'metrics-listen', text), `metrics listen ${text}`);
+      assert.equal(viaCli('--ec2-api-listen'), config('appliance', 'ec2-api-listen', text), `EC2 API listen ${text}`);
+    }
+    assert.equal(cliParse(['serve'], '--default-ttl', '0'), undefined);
+    assert.equal(cliParse(['serve'], '--fault-seed', '4294967295'), 4294967295);
+  });
 });

@@ -77,7 +77,7 @@ test('bad addresses, MACs and ids', () => {
   rejects('[instance]\nami-id = ami-xyz\n', 2, 'ami-id', 'invalid-value', /not a valid ami- id/);
   rejects('[instance]\naccount-id = 1234\n', 2, 'account-id', 'invalid-value', /12 digits/);
   rejects('[instance]\npending-time = 2026-02-30T00:00:00Z\n', 2, 'pending-time', 'invalid-value', /not a real date/);
-  rejects('[appliance]\nmetrics-listen = example.com:80\n', 2, 'metrics-listen', 'invalid-value', /not a listen host/);
+  rejects('[appliance]\nmetrics-listen = example.com:80\n', 2, 'metrics-listen', 'invalid-value', /not a valid listen address/);
 });
 
 test('region and availability zone must agree', () => {
@@ -92,7 +92,7 @@ test('integers and ranges', () => {
   rejects('[iam]\ncredential-lifetime-seconds = 899\n', 2, 'credential-lifetime-seconds', 'out-of-range', /900\.\.43200/);
   rejects('[iam]\ncredential-lifetime-seconds = 900\n', 2, 'credential-lifetime-seconds', 'inconsistent', /refresh 900 s is not shorter than lifetime 900 s/);
   rejects('[iam]\ncredential-lifetime-seconds = 1000\ncredential-refresh-seconds = 1000\n', 3, 'credential-refresh-seconds', 'inconsistent', /not shorter/);
-  rejects('[appliance]\ndefault-ttl = 256\n', 2, 'default-ttl', 'out-of-range', /1\.\.255/);
+  rejects('[appliance]\ndefault-ttl = 256\n', 2, 'default-ttl', 'out-of-range', /an integer from 1 to 255/);
   // EC2 serves new credentials at least five minutes before the old expire.
   rejects('[iam]\ncredential-refresh-seconds = 299\n', 2, 'credential-refresh-seconds', 'out-of-range', /300\.\.43200/);
 });
