@@ -1,6 +1,6 @@
-// Every control-socket request is checked, field by field, against the same rules the CLI applies
-// (imds/value-rules.ts) before anything acts on it: the socket is root-only, but root makes typos and scripts
-// send what the CLI would never build.
+// Every control-socket request is checked, field by field, against the same rules the CLI and the config apply
+// (imds/value-rules.ts, imds/metadata-options.ts) before anything acts on it: the socket is root-only, but root
+// makes typos and scripts send what the CLI would never build.
 import { CERTIFICATE_KINDS } from '../imds/identity.ts';
 import type { MetadataOptions } from '../imds/instance.ts';
 import { METADATA_OPTION_RULES } from '../imds/metadata-options.ts';
