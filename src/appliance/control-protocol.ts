@@ -2,14 +2,7 @@
 // reply per line. `imds-hop options|events|metrics|identity-cert` speak it; only root can open the socket.
 import type { MetadataOptions } from '../imds/instance.ts';
 import type { CertificateKind } from '../imds/identity.ts';
-
-export type SpotAction = 'terminate' | 'stop' | 'hibernate';
-export type MaintenanceCode =
-  | 'instance-reboot'
-  | 'system-reboot'
-  | 'system-maintenance'
-  | 'instance-retirement'
-  | 'instance-stop';
+import type { MaintenanceCode, SpotAction } from '../imds/value-rules.ts';
 
 export type EventCommand =
   | { kind: 'spot-interruption'; action: SpotAction; noticeSeconds: number }

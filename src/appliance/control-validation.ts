@@ -1,9 +1,20 @@
-// Every control-socket request is checked, field by field, against the same rules the CLI applies
-// (imds/value-rules.ts) before anything acts on it: the socket is root-only, but root makes typos and scripts
-// send what the CLI would never build.
-import { MAINTENANCE_CODES } from '../imds/events.ts';
+// Every control-socket request is checked, field by field, against the same rules the CLI and the config apply
+// (imds/value-rules.ts, imds/metadata-options.ts) before anything acts on it: the socket is root-only, but root
+// makes typos and scripts send what the CLI would never build.
 import { CERTIFICATE_KINDS } from '../imds/identity.ts';
-import { EVENT_DESCRIPTION, EVENT_ID, EVENT_TIME_MS, LIFECYCLE_STATE, NOTICE_SECONDS, RuleViolation, oneOfRule } from '../imds/value-rules.ts';
+import type { MetadataOptions } from '../imds/instance.ts';
+import { METADATA_OPTION_RULES } from '../imds/metadata-options.ts';
+import {
+  EVENT_DESCRIPTION,
+  EVENT_ID,
+  EVENT_TIME_MS,
+  LIFECYCLE_STATE,
+  MAINTENANCE_CODE,
+  NOTICE_SECONDS,
+  RuleViolation,
+  SPOT_ACTION,
+  oneOfRule,
+} from '../imds/value-rules.ts';
 import type { ControlRequest, EventCommand } from './control-protocol.ts';
 
 export class ControlValidationError extends Error {
@@ -16,8 +27,6 @@ export class ControlValidationError extends Error {
   }
 }
 
-export const SPOT_ACTION = oneOfRule('spot action', ['terminate', 'stop', 'hibernate'] as const);
-export const MAINTENANCE_CODE = oneOfRule('maintenance code', MAINTENANCE_CODES);
 export const CERTIFICATE_KIND = oneOfRule('certificate kind', CERTIFICATE_KINDS);
 
 type Fields = Record<string, unknown>;
@@ -40,6 +49,16 @@ function ruled<T>(check: () => T): T {
     if (error instanceof RuleViolation) throw new ControlValidationError('BAD_VALUE', error.message);
     throw error;
   }
+}
+
+/** Each option by its rule (metadata-options.ts), the one the engine applies again when it takes the patch. */
+function optionsPatch(set: Fields): Partial<MetadataOptions> {
+  onlyFields(set, Object.keys(METADATA_OPTION_RULES), 'options');
+  const patch: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(set)) {
+    if (value !== undefined) patch[field] = ruled(() => METADATA_OPTION_RULES[field as keyof MetadataOptions].check(value));
+  }
+  return patch as Partial<MetadataOptions>;
 }
 
 function eventCommand(value: unknown): EventCommand {
@@ -87,9 +106,8 @@ export function parseControlRequest(value: unknown): ControlRequest {
     case 'options':
       onlyFields(value, ['op', 'set'], 'options');
       if (value.set === undefined) return { op: 'options' };
-      // Each option value is checked by the engine's validateOptions, which uses the same rules.
       if (!isObject(value.set)) throw new ControlValidationError('BAD_REQUEST', 'options: "set" must be an object');
-      return { op: 'options', set: value.set };
+      return { op: 'options', set: optionsPatch(value.set) };
     case 'events':
       onlyFields(value, ['op', 'command'], 'events');
       return { op: 'events', command: eventCommand(value.command) };

@@ -2,6 +2,7 @@
 // of each rule, a FaultSpecError out as BAD_FAULT naming the key.
 import type { Logger } from 'pino';
 import { FaultSpecError } from '../faults/index.ts';
+import { FAULT_SEED, RuleViolation } from '../imds/value-rules.ts';
 import { ControlRequestError } from './control-server.ts';
 import type { FaultCommand } from './control-protocol.ts';
 import type { FaultInjector } from './fault-injector.ts';
@@ -20,7 +21,7 @@ function checked<T>(run: () => T): T {
   try {
     return run();
   } catch (error) {
-    if (error instanceof FaultSpecError) throw new ControlRequestError('BAD_FAULT', error.message);
+    if (error instanceof FaultSpecError || error instanceof RuleViolation) throw new ControlRequestError('BAD_FAULT', error.message);
     throw error;
   }
 }
@@ -46,9 +47,7 @@ export function handleFaultCommand(command: FaultCommand, injector: FaultInjecto
       return { refuseSeconds: settings.refuseMs / 1000, errorSeconds: settings.errorMs / 1000, errorStatus: settings.errorStatus };
     }
     case 'seed': {
-      if (!Number.isInteger(command.seed) || command.seed < 0 || command.seed > 0xffffffff) {
-        throw new ControlRequestError('BAD_FAULT', 'seed: must be an integer 0..4294967295');
-      }
+      checked(() => FAULT_SEED.check(command.seed));
       injector.reseed(command.seed);
       log.info({ seed: command.seed }, 'fault seed set');
       return { seed: command.seed };

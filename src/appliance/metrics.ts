@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { OperatorError } from '../errors/operator-error.ts';
+import { LISTEN_ADDRESS, RuleViolation, type ListenAddress } from '../imds/value-rules.ts';
 
 const PREFIX = 'imds_hop_';
 
@@ -60,13 +61,13 @@ export class ApplianceMetrics {
 export class MetricsListenError extends OperatorError {}
 
 /** Parses "HOST:PORT" (IPv4 or [IPv6]) for the metrics listener. */
-export function parseListenAddress(text: string): { host: string; port: number } {
-  const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
-  const port = Number(match?.[3]);
-  if (!match || port < 1 || port > 65535) {
-    throw new MetricsListenError('BAD_METRICS_LISTEN', `metrics listen address "${text}" must be HOST:PORT, e.g. 127.0.0.1:9469`);
+export function parseListenAddress(text: string): ListenAddress {
+  try {
+    return LISTEN_ADDRESS.check(text);
+  } catch (error) {
+    if (error instanceof RuleViolation) throw new MetricsListenError('BAD_METRICS_LISTEN', `metrics ${error.message}`);
+    throw error;
   }
-  return { host: (match[1] ?? match[2]) as string, port };
 }
 
 /** Serves GET /metrics in the Prometheus text format. */

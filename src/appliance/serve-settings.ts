@@ -2,7 +2,7 @@
 // else the defaults below. Everything here is checked before any interface is touched.
 import { readFileSync } from 'node:fs';
 import { parseIpv4Address, parseMacAddress } from '../wire/index.ts';
-import { defaultInstance, type InstanceModel, type MetadataOptions } from '../imds/index.ts';
+import { defaultInstance, UNICAST_MAC, type InstanceModel, type MetadataOptions } from '../imds/index.ts';
 import { loadConfig, type ConnectionPolicy, type FaultSettings } from '../config/index.ts';
 import { OperatorError } from '../errors/operator-error.ts';
 import { defaultControlSocket } from './control-protocol.ts';
@@ -98,8 +98,7 @@ export function resolveSettings(requested: ServeOptions): ServeSettings {
   try {
     parseIpv4Address(hostAddress);
     serviceAddress = parseIpv4Address(serviceAddressText);
-    mac = parseMacAddress(macText);
-    if ((mac[0] ?? 0) & 1) throw new Error(`${macText} is a multicast address; the appliance needs a unicast MAC`);
+    mac = parseMacAddress(UNICAST_MAC.check(macText));
   } catch (error) {
     throw new ServeError('BAD_ADDRESS', (error as Error).message);
   }

@@ -8,6 +8,8 @@ import { callControl } from './control-client.ts';
 import { socketOf, withSocket, type SocketOptions } from './control.ts';
 import { assertNoTokenBeyondInstance, assertTimeExceeded, assertTokenTtl, readPcap, tokenResponseFrames } from '../lab/capture-assertions.ts';
 import { OperatorError } from '../errors/operator-error.ts';
+import { byRule } from './control.ts';
+import { HOP_LIMIT } from '../imds/metadata-options.ts';
 
 /** A failure the operator can act on (bad file, nothing asked): printed as one line with its code. */
 export class CallersCommandError extends OperatorError {}
@@ -71,7 +73,7 @@ export function addCallerCommands(program: Command): void {
     .command('check-capture')
     .description('check a pcap of the appliance link: token frames carry TTL = the hop limit, no token bytes beyond the hop')
     .argument('<file>', 'pcap taken on the appliance link (e.g. by "imds-hop capture")')
-    .option('--hop-limit <n>', 'the hop limit every token-carrying frame must carry', count(64), 1)
+    .option('--hop-limit <n>', 'the hop limit every token-carrying frame must carry', byRule(HOP_LIMIT.fromText), 1)
     .option('--token-must-not-appear-on <capture>', 'a pcap taken beyond the hop limit: no token response or token bytes may be in it')
     .option('--expect-time-exceeded', "the appliance link's capture must hold a router's ICMP time-exceeded for a token response")
     .option('--junit <file>', 'also write the results as JUnit XML')

@@ -4,7 +4,8 @@ import { defaultControlSocket, type ControlRequest, type EventCommand } from '..
 import { callControl } from './control-client.ts';
 import type { MetadataOptions } from '../imds/instance.ts';
 import { CERTIFICATE_KINDS } from '../imds/identity.ts';
-import { EVENT_DESCRIPTION, EVENT_ID, EVENT_TIME_MS, HOP_LIMIT, LIFECYCLE_STATE, NOTICE_SECONDS } from '../imds/value-rules.ts';
+import { HOP_LIMIT, HTTP_TOKENS, TOGGLES } from '../imds/metadata-options.ts';
+import { EVENT_DESCRIPTION, EVENT_ID, EVENT_TIME_MS, LIFECYCLE_STATE, MAINTENANCE_CODE, NOTICE_SECONDS, SPOT_ACTION, type SpotAction } from '../imds/value-rules.ts';
 
 /** A shared rule (imds/value-rules.ts) as a commander argument parser: the control socket applies the same one. */
 export function byRule<In, T>(check: (value: In) => T) {
@@ -59,12 +60,12 @@ export function addControlCommands(program: Command): void {
     program
       .command('options')
       .description("show or change a running appliance's metadata options (like modify-instance-metadata-options)")
-      .addOption(new Option('--http-tokens <mode>', 'require session tokens (IMDSv2) or not').choices(['optional', 'required']))
-      .addOption(new Option('--http-endpoint <state>', 'serve metadata at all').choices(['enabled', 'disabled']))
+      .addOption(new Option('--http-tokens <mode>', 'require session tokens (IMDSv2) or not').choices(HTTP_TOKENS.choices))
+      .addOption(new Option('--http-endpoint <state>', 'serve metadata at all').choices(TOGGLES))
       .option('--hop-limit <n>', 'http-put-response-hop-limit: IP TTL of token responses (1..64)', hopLimit)
       .option('--http-put-response-hop-limit <n>', 'the same, by its EC2 API name', hopLimit)
-      .addOption(new Option('--instance-metadata-tags <state>', 'serve tags/instance').choices(['enabled', 'disabled']))
-      .addOption(new Option('--http-protocol-ipv6 <state>', 'the IPv6 endpoint').choices(['enabled', 'disabled'])),
+      .addOption(new Option('--instance-metadata-tags <state>', 'serve tags/instance').choices(TOGGLES))
+      .addOption(new Option('--http-protocol-ipv6 <state>', 'the IPv6 endpoint').choices(TOGGLES)),
   ).action(async (opts) => {
     const set: Partial<MetadataOptions> = {};
     if (opts.httpTokens) set.httpTokens = opts.httpTokens;
@@ -89,10 +90,10 @@ export function addControlCommands(program: Command): void {
   };
   eventCommand('spot-interruption', 'announce a spot interruption (spot/instance-action)', (_args, opts) => ({
     kind: 'spot-interruption',
-    action: opts.action as 'terminate' | 'stop' | 'hibernate',
+    action: opts.action as SpotAction,
     noticeSeconds: opts.notice as number,
   }))
-    .addOption(new Option('--action <action>', 'what happens to the instance').choices(['terminate', 'stop', 'hibernate']).default('terminate'))
+    .addOption(new Option('--action <action>', 'what happens to the instance').choices(SPOT_ACTION.choices).default('terminate'))
     .option('--notice <seconds>', 'seconds until the interruption', seconds, 120);
   eventCommand('rebalance', 'recommend a rebalance (events/recommendations/rebalance)', () => ({ kind: 'rebalance' }));
   eventCommand('maintenance', 'schedule a maintenance event (events/maintenance/scheduled)', (_args, opts) => ({
@@ -104,7 +105,7 @@ export function addControlCommands(program: Command): void {
   }))
     .addOption(
       new Option('--code <code>', 'event code')
-        .choices(['instance-reboot', 'system-reboot', 'system-maintenance', 'instance-retirement', 'instance-stop'])
+        .choices(MAINTENANCE_CODE.choices)
         .default('system-reboot'),
     )
     .option('--description <text>', 'event description', description)

@@ -6,6 +6,8 @@ import { EARLY_BOOT_KEYS, FaultSpecError, NO_THROTTLE, RULE_KEYS, THROTTLE_KEYS,
 import type { ControlRequest } from '../appliance/control-protocol.ts';
 import { callControl } from './control-client.ts';
 import { socketOf, withSocket, type SocketOptions } from './control.ts';
+import { byRule } from './control.ts';
+import { FAULT_SEED } from '../imds/value-rules.ts';
 
 async function call(opts: SocketOptions, request: ControlRequest): Promise<void> {
   const result = await callControl(socketOf(opts), request);
@@ -74,8 +76,7 @@ export function addFaultCommands(program: Command): void {
   });
   withSocket(faults.command('seed').description('restart every rule\'s probability rolls from this seed').argument('<seed>', '0..4294967295')).action(
     (seed: string, opts: SocketOptions) => {
-      if (!/^[0-9]{1,10}$/.test(seed) || Number(seed) > 0xffffffff) throw new InvalidArgumentError('seed: expected an integer 0..4294967295');
-      return call(opts, { op: 'faults', command: { kind: 'seed', seed: Number(seed) } });
+      return call(opts, { op: 'faults', command: { kind: 'seed', seed: byRule(FAULT_SEED.fromText)(seed) } });
     },
   );
 

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { runDemo } from '../lab/demo.ts';
 import { ARTIFACTS_DIR, CLI, REPO_ROOT, isLabUp, labDown, labDownSync, labUp } from '../lab/topology.ts';
 import { openVagrantLab } from '../lab/vagrant-driver.ts';
+import { HOP_LIMIT, HTTP_TOKENS } from '../imds/metadata-options.ts';
+import { byRule } from './control.ts';
 
 function positiveInteger(max: number) {
   return (text: string): number => {
@@ -56,8 +58,8 @@ export function addLabCommands(program: Command): void {
   lab
     .command('up')
     .description('build the lab: namespaces, links, NAT, nginx, the WAF proxy, the SSRF app and imds-hop')
-    .option('--hop-limit <n>', 'initial hop limit', positiveInteger(64), 1)
-    .addOption(new Option('--http-tokens <mode>', 'initial http-tokens').choices(['optional', 'required']).default('optional'))
+    .option('--hop-limit <n>', 'initial hop limit', byRule(HOP_LIMIT.fromText), 1)
+    .addOption(new Option('--http-tokens <mode>', 'initial http-tokens').choices(HTTP_TOKENS.choices).default('optional'))
     .action(async (opts: { hopLimit: number; httpTokens: 'optional' | 'required' }) => {
       await withTeardownOnSignal(() => labUp(opts.hopLimit, opts.httpTokens));
     });

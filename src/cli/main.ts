@@ -6,7 +6,9 @@ import { SERVE_DEFAULTS, type ServeOptions } from '../appliance/serve-settings.t
 import { parseListenAddress } from '../appliance/metrics.ts';
 import { connectionPolicy } from '../config/index.ts';
 import { addControlCommands, byRule } from './control.ts';
-import { HOP_LIMIT } from '../imds/value-rules.ts';
+import { HOP_LIMIT, HTTP_TOKENS, TOGGLES } from '../imds/metadata-options.ts';
+import { IMDS_SUPPORT } from '../imds/launch-options.ts';
+import { DEFAULT_TTL, FAULT_SEED, UNICAST_MAC } from '../imds/value-rules.ts';
 import { addLabCommands } from './lab.ts';
 import { addFaultCommands } from './faults.ts';
 import { addCallerCommands } from './callers.ts';
@@ -42,10 +44,7 @@ const ipv4 = validated((text: string) => {
   parseIpv4Address(text);
   return text;
 });
-const mac = validated((text: string) => {
-  if ((parseMacAddress(text)[0] ?? 0) & 1) throw new Error(`${text} is a multicast address; the appliance needs a unicast MAC`);
-  return text;
-});
+const mac = byRule(UNICAST_MAC.check);
 const listenAddress = validated((text: string) => {
   if (text !== 'off') parseListenAddress(text);
   return text;
@@ -70,10 +69,10 @@ export function buildProgram(): Command {
     .addOption(new Option('--backend <backend>', 'tap: a tap of its own; pcap: answer on an existing interface (libpcap + raw socket)').choices(['tap', 'pcap']).default('tap'))
     .option('--interface <name>', `tap to create, or with --backend pcap the interface to answer on (default: ${SERVE_DEFAULTS.interfaceName})`)
     .option('--hop-limit <n>', 'http-put-response-hop-limit: IP TTL of token responses, 1..64 (default: 1)', byRule(HOP_LIMIT.fromText))
-    .addOption(new Option('--http-tokens <mode>', 'optional: IMDSv1 allowed; required: IMDSv2 only (default: optional)').choices(['optional', 'required']))
-    .addOption(new Option('--http-endpoint <state>', 'serve metadata at all (default: enabled)').choices(['enabled', 'disabled']))
-    .addOption(new Option('--instance-metadata-tags <state>', 'serve tags/instance (default: disabled)').choices(['enabled', 'disabled']))
-    .option('--default-ttl <n>', `IP TTL of every other packet (default: ${SERVE_DEFAULTS.defaultTtl})`, integerIn(1, 255))
+    .addOption(new Option('--http-tokens <mode>', 'optional: IMDSv1 allowed; required: IMDSv2 only (default: optional)').choices(HTTP_TOKENS.choices))
+    .addOption(new Option('--http-endpoint <state>', 'serve metadata at all (default: enabled)').choices(TOGGLES))
+    .addOption(new Option('--instance-metadata-tags <state>', 'serve tags/instance (default: disabled)').choices(TOGGLES))
+    .option('--default-ttl <n>', `IP TTL of every other packet (default: ${SERVE_DEFAULTS.defaultTtl})`, byRule(DEFAULT_TTL.fromText))
     .option('--host-address <ip>', `the instance side's address on the tap (default: ${SERVE_DEFAULTS.hostAddress})`, ipv4)
     .option('--service-address <ip>', `the metadata service address (default: ${SERVE_DEFAULTS.serviceAddress})`, ipv4)
     .option('--mac <mac>', `the appliance's MAC address on the tap (default: ${SERVE_DEFAULTS.mac})`, mac)
@@ -84,12 +83,12 @@ export function buildProgram(): Command {
     .option('--source-packet-allowance <pps>', 'throttle: packets/s from one source address (default: off)')
     .option('--connections-per-source <n>', 'throttle: simultaneous connections per source, more refused with RST (default: off)')
     .option('--request-rate <rps>', 'throttle: requests/s, past which the answer is 429 (default: off)')
-    .option('--fault-seed <n>', 'seed of the fault rules\' probability rolls (default: [faults] seed, else 1)', integerIn(0, 0xffffffff))
+    .option('--fault-seed <n>', 'seed of the fault rules\' probability rolls (default: [faults] seed, else 1)', byRule(FAULT_SEED.fromText))
     .option('--metrics-listen <host:port>', `Prometheus metrics listener, or "off" (default: ${SERVE_DEFAULTS.metricsListen})`, listenAddress)
     .addOption(new Option('--callers <state>', 'name the caller (process, container, NAT source) of every connection').choices(['on', 'off']).default('on'))
     .option('--ec2-api-listen <host:port>', `EC2 Query API listener (aws --endpoint-url), or "off" (default: ${DEFAULT_EC2_API_LISTEN})`, ec2ApiListen)
     .option('--ec2-api-allow-non-loopback', 'let --ec2-api-listen bind an address beyond loopback')
-    .addOption(new Option('--imds-support <version>', "the AMI's ImdsSupport: v2.0 launches with tokens required and hop limit 2").choices(['v2.0', 'none']))
+    .addOption(new Option('--imds-support <version>', "the AMI's ImdsSupport: v2.0 launches with tokens required and hop limit 2").choices([...IMDS_SUPPORT.choices, 'none']))
     .option('--request-header-timeout <seconds>', 'a request not complete this long after its first byte gets 408 (default: 10)', integerIn(1, 3600))
     .option('--send-timeout <seconds>', 'reset a connection whose peer leaves our data unacknowledged this long (default: 30)', integerIn(1, 3600))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))

@@ -2,6 +2,7 @@
 // They know nothing of files or lines; the loader attaches those.
 import { isIPv6 } from 'node:net';
 import { ValueProblem } from './config-error.ts';
+import { RuleViolation, UNICAST_MAC } from '../imds/value-rules.ts';
 
 const show = (text: string) => JSON.stringify(text);
 
@@ -63,16 +64,24 @@ export function cidr4(text: string): string {
   return text;
 }
 
-export function mac(text: string): string {
-  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(text)) {
-    throw new ValueProblem('invalid-value', `${show(text)} is not a MAC address`, 'xx:xx:xx:xx:xx:xx');
-  }
-  // A multicast source MAC would make every frame we send invalid.
-  if ((parseInt(text.slice(0, 2), 16) & 1) !== 0) {
-    throw new ValueProblem('invalid-value', `${text} is a multicast address`, 'unicast MAC: first octet even');
-  }
-  return text.toLowerCase(); // IMDS serves MACs in lower case
+/**
+ * A value checked by a rule the CLI, the control socket and the engine share (imds/value-rules.ts,
+ * imds/metadata-options.ts), its refusal told as a config problem.
+ */
+export function byRule<T>(check: (text: string) => T): (text: string) => T {
+  return (text: string) => {
+    try {
+      return check(text);
+    } catch (error) {
+      if (!(error instanceof RuleViolation)) throw error;
+      if (error.outOfRange) throw new ValueProblem('out-of-range', `${error.got} is out of range`, error.expected);
+      throw new ValueProblem('invalid-value', `${error.got} is not a valid ${error.rule}`, error.expected);
+    }
+  };
 }
+
+/** Unicast, lower-cased (IMDS serves MACs in lower case): the rule `serve --mac` applies too. */
+export const mac = byRule(UNICAST_MAC.check);
 
 /** EC2 resource ids: prefix, dash, 8 (legacy) or 17 lower-case hex digits. */
 export function resourceId(text: string, prefix: string): string {
@@ -147,24 +156,6 @@ export function list<T>(text: string, item: (text: string) => T): T[] {
 
 export function nonEmpty(text: string, what: string): string {
   if (text === '') throw new ValueProblem('invalid-value', `${what} is empty`, `a ${what}`);
-  return text;
-}
-
-/** `host:port` or a bare port; host is IPv4, `localhost` or a bracketed IPv6. */
-export function listenAddress(text: string): string {
-  const m = /^(?:(\[[^\]]+\]|[^:[\]]+):)?([0-9]+)$/.exec(text);
-  const expected = 'PORT, HOST:PORT or [IPV6]:PORT';
-  if (m === null) throw new ValueProblem('invalid-value', `${show(text)} is not a listen address`, expected);
-  const host = m[1];
-  if (host !== undefined && host !== 'localhost') {
-    try {
-      if (host.startsWith('[')) ipv6(host.slice(1, -1));
-      else ipv4(host);
-    } catch {
-      throw new ValueProblem('invalid-value', `${show(host)} is not a listen host`, expected);
-    }
-  }
-  integer(m[2], 0, 65535);
   return text;
 }
 

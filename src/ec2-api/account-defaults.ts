@@ -2,7 +2,7 @@
 // at the next launch (the next `serve`) as EC2 applies them to instances launched after the change.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { AccountMetadataDefaults } from '../imds/index.ts';
+import { METADATA_OPTION_RULES, RuleViolation, type AccountMetadataDefaults } from '../imds/index.ts';
 import { OperatorError } from '../errors/operator-error.ts';
 
 export const DEFAULT_ACCOUNT_DEFAULTS_FILE = '/var/lib/imds-hop/account-metadata-defaults.json';
@@ -14,31 +14,22 @@ export class AccountDefaultsError extends OperatorError {
   }
 }
 
-const TOGGLES = ['enabled', 'disabled'];
-const RULES: Record<keyof AccountMetadataDefaults, (value: unknown) => boolean> = {
-  httpTokens: (value) => value === 'optional' || value === 'required',
-  httpPutResponseHopLimit: (value) => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 64,
-  httpEndpoint: (value) => TOGGLES.includes(value as string),
-  instanceMetadataTags: (value) => TOGGLES.includes(value as string),
-};
-const EXPECTED: Record<keyof AccountMetadataDefaults, string> = {
-  httpTokens: '"optional" or "required"',
-  httpPutResponseHopLimit: 'an integer from 1 to 64',
-  httpEndpoint: '"enabled" or "disabled"',
-  instanceMetadataTags: '"enabled" or "disabled"',
-};
+/** The options an account can default (ModifyInstanceMetadataDefaults), each checked by its option's rule. */
+const FIELDS: ReadonlyArray<keyof AccountMetadataDefaults> = ['httpTokens', 'httpPutResponseHopLimit', 'httpEndpoint', 'instanceMetadataTags'];
 
 /** The one rule for a defaults record, whether it comes from the file or from the API. */
 export function validateAccountDefaults(value: unknown): AccountMetadataDefaults {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new AccountDefaultsError('expected a JSON object');
   const result: AccountMetadataDefaults = {};
   for (const [key, field] of Object.entries(value)) {
-    if (!Object.hasOwn(RULES, key)) {
-      throw new AccountDefaultsError(`unknown key "${key}"; expected ${Object.keys(RULES).join(', ')}`);
+    const name = FIELDS.find((candidate) => candidate === key);
+    if (name === undefined) throw new AccountDefaultsError(`unknown key "${key}"; expected ${FIELDS.join(', ')}`);
+    try {
+      (result as Record<string, unknown>)[name] = METADATA_OPTION_RULES[name].check(field);
+    } catch (error) {
+      if (error instanceof RuleViolation) throw new AccountDefaultsError(error.restated(key));
+      throw error;
     }
-    const name = key as keyof AccountMetadataDefaults;
-    if (!RULES[name](field)) throw new AccountDefaultsError(`${key} must be ${EXPECTED[name]}, got ${JSON.stringify(field)}`);
-    (result as Record<string, unknown>)[name] = field;
   }
   return result;
 }

@@ -1,6 +1,6 @@
 // The EC2 actions this appliance answers, as functions of (parameters, the appliance's state) → XML. The
 // listener has already authenticated the caller; nothing here does I/O except through the ports it is given.
-import { OptionsError, type AccountMetadataDefaults, type InstanceModel, type MetadataOptions } from '../imds/index.ts';
+import { HOP_LIMIT, HTTP_TOKENS, OptionsError, TOGGLES, type AccountMetadataDefaults, type InstanceModel, type MetadataOptions } from '../imds/index.ts';
 import { AccountDefaultsError } from './account-defaults.ts';
 import { Ec2ApiError } from './errors.ts';
 import {
@@ -36,8 +36,9 @@ export interface Ec2ApiState {
 export const ACTIONS = ['DescribeInstances', 'ModifyInstanceMetadataOptions', 'ModifyInstanceMetadataDefaults', 'GetInstanceMetadataDefaults'] as const;
 export type Ec2Action = (typeof ACTIONS)[number];
 
-const TOGGLE = ['enabled', 'disabled'] as const;
-const TOKENS = ['optional', 'required'] as const;
+// The option values come from their rules (imds metadata-options); the engine checks the patch with them again.
+const TOGGLE = TOGGLES;
+const TOKENS = HTTP_TOKENS.choices;
 const INSTANCE_ID = /^i-([0-9a-f]{8}|[0-9a-f]{17})$/;
 
 export function handleAction(params: QueryParams, state: Ec2ApiState, requestId: string): string {
@@ -127,7 +128,7 @@ function modifyInstanceMetadataOptions(params: QueryParams, state: Ec2ApiState, 
   checkInstanceIds([instanceId], state.instance);
   const patch: Partial<MetadataOptions> = {};
   const httpTokens = enumParam(params, 'HttpTokens', TOKENS);
-  const hopLimit = integerParam(params, 'HttpPutResponseHopLimit', 1, 64);
+  const hopLimit = integerParam(params, 'HttpPutResponseHopLimit', HOP_LIMIT.min, HOP_LIMIT.max);
   const httpEndpoint = enumParam(params, 'HttpEndpoint', TOGGLE);
   const httpProtocolIpv6 = enumParam(params, 'HttpProtocolIpv6', TOGGLE);
   const instanceMetadataTags = enumParam(params, 'InstanceMetadataTags', TOGGLE);
@@ -160,7 +161,7 @@ function modifyInstanceMetadataDefaults(params: QueryParams, state: Ec2ApiState,
     throw new Ec2ApiError('MissingParameter', 'The request must contain at least one of HttpTokens, HttpPutResponseHopLimit, HttpEndpoint, InstanceMetadataTags');
   }
   set('httpTokens', enumParam(params, 'HttpTokens', [...TOKENS, 'no-preference']));
-  set('httpPutResponseHopLimit', integerParam(params, 'HttpPutResponseHopLimit', 1, 64, [-1]));
+  set('httpPutResponseHopLimit', integerParam(params, 'HttpPutResponseHopLimit', HOP_LIMIT.min, HOP_LIMIT.max, [-1]));
   set('httpEndpoint', enumParam(params, 'HttpEndpoint', [...TOGGLE, 'no-preference']));
   set('instanceMetadataTags', enumParam(params, 'InstanceMetadataTags', [...TOGGLE, 'no-preference']));
   refuseDryRun(dryRun);

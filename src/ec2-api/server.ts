@@ -4,12 +4,12 @@
 // secret, a signature or a session token.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import { handleAction, type Ec2ApiState } from './actions.ts';
 import { authenticate, type CallerKeys } from './authenticate.ts';
 import { Ec2ApiError, errorXml } from './errors.ts';
 import { parseQueryParams } from './query-params.ts';
+import { LISTEN_ADDRESS, RuleViolation, type ListenAddress } from '../imds/index.ts';
 import type { SignableRequest } from './sigv4.ts';
 import { OperatorError } from '../errors/operator-error.ts';
 
@@ -18,19 +18,18 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 export class Ec2ApiListenError extends OperatorError {}
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
+export type { ListenAddress };
 
 /** HOST:PORT or [IPV6]:PORT; the host must be loopback unless `allowNonLoopback`. */
 export function parseEc2ApiListen(text: string, allowNonLoopback: boolean): ListenAddress {
-  const match = /^(\[[^\]]+\]|[^:[\]]+):([0-9]{1,5})$/.exec(text);
-  const port = match ? Number(match[2]) : Number.NaN;
-  if (!match || port > 65535) throw new Ec2ApiListenError('BAD_ADDRESS', `"${text}" is not HOST:PORT`);
-  const bracketed = (match[1] as string).startsWith('[');
-  const host = bracketed ? (match[1] as string).slice(1, -1) : (match[1] as string);
-  if (bracketed && !isIPv6(host)) throw new Ec2ApiListenError('BAD_ADDRESS', `"${host}" is not an IPv6 address`);
+  let host: string;
+  let port: number;
+  try {
+    ({ host, port } = LISTEN_ADDRESS.check(text));
+  } catch (error) {
+    if (error instanceof RuleViolation) throw new Ec2ApiListenError('BAD_ADDRESS', `EC2 API ${error.message}`);
+    throw error;
+  }
   const loopback = host === 'localhost' || host === '::1' || /^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$/.test(host);
   if (!loopback && !allowNonLoopback) {
     throw new Ec2ApiListenError(

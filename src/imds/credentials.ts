@@ -4,6 +4,7 @@
 // has an Expiration in the future.
 import { createHmac } from 'node:crypto';
 import { ec2Json, isoSeconds } from './format.ts';
+import type { IamRole } from './instance.ts';
 
 export interface CredentialSchedule {
   lifetimeSeconds: number;
@@ -72,4 +73,56 @@ export function credentialsJson(credentials: IssuedCredentials): string {
     ['Token', credentials.token],
     ['Expiration', isoSeconds(credentials.expirationMs)],
   ]);
+}
+
+/** Where the role's periods count from: boot (epoch 0), or the last forced rotation and the schedule it set. */
+interface CredentialRotation {
+  epoch: number;
+  baseMs: number;
+  schedule?: CredentialSchedule;
+}
+
+/**
+ * The instance role's credential sets over time: periods counted from boot, restarted by each forced rotation,
+ * whose epoch derives keys of its own. Holds no keys, only where the periods start.
+ */
+export class RoleCredentialIssuer {
+  private rotation: CredentialRotation;
+  /** The set a forced rotation replaced: a client may still hold it until it expires. */
+  private replaced: IssuedCredentials | undefined;
+
+  constructor(
+    private readonly credentialKey: Uint8Array,
+    private readonly role: IamRole | undefined,
+    bootWallMs: number,
+  ) {
+    this.rotation = { epoch: 0, baseMs: bootWallMs };
+  }
+
+  /** The set served at wallMs; undefined without a role. */
+  at(wallMs: number): IssuedCredentials | undefined {
+    if (this.role === undefined) return undefined;
+    const { epoch, baseMs } = this.rotation;
+    return issueCredentials(this.credentialKey, `role:${this.role.name}#${epoch}`, this.schedule(this.role), baseMs, wallMs);
+  }
+
+  /** Replaces the set now; a schedule given here (lifetime, lead time as refresh) holds until the next rotation. */
+  rotate(wallMs: number, scheduleOverride?: CredentialSchedule): IssuedCredentials | undefined {
+    this.replaced = this.recent(wallMs)[0];
+    this.rotation = { epoch: this.rotation.epoch + 1, baseMs: wallMs, schedule: scheduleOverride };
+    return this.at(wallMs);
+  }
+
+  /** The set served at wallMs and the one before it while it has not expired (a rotation's replaced set too). */
+  recent(wallMs: number): IssuedCredentials[] {
+    const current = this.at(wallMs);
+    if (current === undefined || this.role === undefined) return [];
+    const previousAt = current.lastUpdatedMs - periodSeconds(this.schedule(this.role)) * 1000;
+    const previous = previousAt >= this.rotation.baseMs ? this.at(previousAt) : this.replaced;
+    return previous !== undefined && previous.expirationMs > wallMs ? [current, previous] : [current];
+  }
+
+  private schedule(role: IamRole): CredentialSchedule {
+    return this.rotation.schedule ?? { lifetimeSeconds: role.credentialLifetimeSeconds, refreshSeconds: role.credentialRefreshSeconds };
+  }
 }

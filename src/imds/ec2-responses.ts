@@ -7,6 +7,40 @@ import type { CapturedHeader, ImdsResponse } from './types.ts';
 const DATE = { fill: 'date' } as const;
 const CONTENT_LENGTH = { fill: 'content-length' } as const;
 
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/** EC2's error page: a small XHTML document naming the status, sent as text/html. */
+export function errorPage(status: number): string {
+  const title = `${status} - ${REASONS[status] ?? 'Error'}`;
+  return (
+    '<?xml version="1.0" encoding="iso-8859-1"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"\n' +
+    '\t"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">\n<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en" lang="en">\n' +
+    ` <head>\n  <title>${title}</title>\n </head>\n <body>\n  <h1>${title}</h1>\n </body>\n</html>\n`
+  );
+}
+
+/** A status with EC2's error page: every refusal the engine makes, and every status a fault rule injects. */
+export function errorResponse(status: number, extra: ReadonlyArray<readonly [string, string]> = []): ImdsResponse {
+  return { status, headers: [['Content-Type', 'text/html'], ...extra], body: errorPage(status) };
+}
+
+/** 401: GET gets the XHTML page (343 bytes, as captured); HEAD an empty text/plain answer, as HEAD captures show. */
+export function unauthorized(method: string): ImdsResponse {
+  return method === 'HEAD' ? { status: 401, headers: [['Content-Type', 'text/plain']], body: '' } : errorResponse(401);
+}
+
 function captured(status: number, reason: string, headers: readonly CapturedHeader[]): ImdsResponse {
   return { status, headers: [], body: '', captured: { reason, headers } };
 }

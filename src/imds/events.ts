@@ -1,17 +1,17 @@
 // Instance events the operator injects (spot interruption, rebalance recommendation, scheduled maintenance,
 // Auto Scaling target state). Plain data held by the engine; every time comes from the caller's wall clock.
 import { eventDate, isoSeconds } from './format.ts';
-import { EVENT_DESCRIPTION, EVENT_TIME_MS, NOTICE_SECONDS, RuleViolation } from './value-rules.ts';
-
-export type SpotAction = 'terminate' | 'stop' | 'hibernate';
-export type MaintenanceCode = 'instance-reboot' | 'system-reboot' | 'system-maintenance' | 'instance-retirement' | 'instance-stop';
-export const MAINTENANCE_CODES: readonly MaintenanceCode[] = [
-  'instance-reboot',
-  'system-reboot',
-  'system-maintenance',
-  'instance-retirement',
-  'instance-stop',
-];
+import {
+  EVENT_DESCRIPTION,
+  EVENT_TIME_MS,
+  LIFECYCLE_STATE,
+  MAINTENANCE_CODE,
+  NOTICE_SECONDS,
+  RuleViolation,
+  SPOT_ACTION,
+  type MaintenanceCode,
+  type SpotAction,
+} from './value-rules.ts';
 
 export interface SpotInterruption {
   action: SpotAction;
@@ -69,14 +69,12 @@ export function emptyEvents(autoscalingTargetLifecycleState?: string): EventStat
 }
 
 export function spotInterruption(action: SpotAction, wallMs: number, noticeSeconds: number): SpotInterruption {
-  if (!['terminate', 'stop', 'hibernate'].includes(action)) throw new EventError(`unknown spot action "${action}"`);
+  asEventError(() => SPOT_ACTION.check(action));
   return { action, timeMs: wallMs + asEventError(() => NOTICE_SECONDS.check(noticeSeconds)) * 1000 };
 }
 
 export function maintenanceEvent(request: MaintenanceRequest, eventId: string, wallMs: number): MaintenanceEvent {
-  if (!MAINTENANCE_CODES.includes(request.code)) {
-    throw new EventError(`unknown maintenance code "${request.code}"; expected one of ${MAINTENANCE_CODES.join(', ')}`);
-  }
+  asEventError(() => MAINTENANCE_CODE.check(request.code));
   const notBeforeMs = asEventError(() => EVENT_TIME_MS.check(request.notBeforeMs ?? wallMs + DEFAULT_LEAD_MS));
   const notAfterMs = asEventError(() => EVENT_TIME_MS.check(request.notAfterMs ?? notBeforeMs + DEFAULT_WINDOW_MS));
   if (request.description !== undefined) asEventError(() => EVENT_DESCRIPTION.check(request.description));
@@ -91,6 +89,11 @@ export function maintenanceEvent(request: MaintenanceRequest, eventId: string, w
     notAfterMs,
     state: 'active',
   };
+}
+
+/** autoscaling/target-lifecycle-state as the operator sets it: a documented state, or none. */
+export function targetLifecycleState(state: string | undefined): string | undefined {
+  return state === undefined ? undefined : asEventError(() => LIFECYCLE_STATE.check(state));
 }
 
 /** An active event whose window has closed reads as completed, without anyone having to mutate it. */

@@ -3,9 +3,12 @@
 // wins; else the account-level default for the Region (ModifyInstanceMetadataDefaults); else the AMI's
 // (ImdsSupport = v2.0 → tokens required, hop limit 2); else EC2's launch default (tokens optional, hop limit 1).
 import { DEFAULT_METADATA_OPTIONS, type MetadataOptions, type Toggle } from './instance.ts';
+import { oneOfRule } from './value-rules.ts';
 
+/** The AMI attribute ImdsSupport (RegisterImage): v2.0 is its one value; an AMI without it has none. */
+export const IMDS_SUPPORT = oneOfRule('imds support', ['v2.0'] as const);
 /** An AMI registered with ImdsSupport = v2.0 (AL2023 and most current AMIs), or one without it. */
-export type ImdsSupport = 'v2.0' | undefined;
+export type ImdsSupport = (typeof IMDS_SUPPORT.choices)[number] | undefined;
 
 /** Account-level defaults (GetInstanceMetadataDefaults' AccountLevel); an absent field is "no-preference". */
 export interface AccountMetadataDefaults {

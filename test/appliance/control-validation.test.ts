@@ -5,6 +5,8 @@ import fc from 'fast-check';
 import { ControlValidationError, parseControlRequest } from '../../src/appliance/control-validation.ts';
 import { buildProgram } from '../../src/cli/main.ts';
 import { NOTICE_SECONDS } from '../../src/imds/value-rules.ts';
+import { HOP_LIMIT } from '../../src/imds/metadata-options.ts';
+import { ConfigError, parseConfig } from '../../src/config/index.ts';
 
 function refusal(value: unknown): { code: string; message: string } | undefined {
   try {
@@ -18,16 +20,30 @@ function refusal(value: unknown): { code: string; message: string } | undefined 
 
 const spot = (noticeSeconds: unknown) => ({ op: 'events', command: { kind: 'spot-interruption', action: 'terminate', noticeSeconds } });
 
-/** What the CLI's --notice parser makes of a text: the number, or undefined when it refuses it. */
-function cliNotice(text: string): number | undefined {
+/** What a CLI option's parser makes of a text: the number, or undefined when it refuses it. */
+function cliParse(path: readonly string[], flag: string, text: string): number | undefined {
   const program = buildProgram().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
-  const command = program.commands.find((c) => c.name() === 'events')?.commands.find((c) => c.name() === 'spot-interruption');
-  const option = command?.options.find((o) => o.long === '--notice');
-  assert.ok(option?.parseArg, 'the CLI parses --notice');
+  let command = program;
+  for (const name of path) command = command.commands.find((c) => c.name() === name) ?? assert.fail(`no command ${name}`);
+  const option = command.options.find((o) => o.long === flag);
+  assert.ok(option?.parseArg, `the CLI parses ${flag}`);
   try {
     return option.parseArg(text, undefined) as unknown as number;
   } catch {
     return undefined;
+  }
+}
+
+const cliNotice = (text: string) => cliParse(['events', 'spot-interruption'], '--notice', text);
+
+/** Whether a config file takes this hop limit. */
+function configTakesHopLimit(text: string): boolean {
+  try {
+    parseConfig(`[metadata-options]\nhttp-put-response-hop-limit = ${text}\n`, 'x.ini', () => new Uint8Array());
+    return true;
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return false;
   }
 }
 
@@ -77,5 +93,52 @@ describe('control-socket request validation', () => {
     assert.equal(refusal({ op: 'identity-cert', kind: 'bogus' })?.code, 'BAD_VALUE');
     assert.deepEqual(parseControlRequest({ op: 'identity-cert', kind: 'ca' }), { op: 'identity-cert', kind: 'ca' });
     assert.deepEqual(parseControlRequest({ op: 'options', set: { httpPutResponseHopLimit: 2 } }), { op: 'options', set: { httpPutResponseHopLimit: 2 } });
+  });
+
+  it('checks option values with the rules the CLI, the config and the engine use (property)', () => {
+    const options = (set: Record<string, unknown>) => refusal({ op: 'options', set });
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: -5, max: 80 }), fc.constantFrom(0, 1, 64, 65)), (n) => {
+        const viaSocket = options({ httpPutResponseHopLimit: n }) === undefined;
+        assert.equal(viaSocket, n >= HOP_LIMIT.min && n <= HOP_LIMIT.max, `hop limit ${n}`);
+        for (const path of [['serve'], ['options'], ['lab', 'up'], ['check-capture']]) {
+          assert.equal(cliParse(path, '--hop-limit', String(n)) !== undefined, viaSocket, `${path.join(' ')} --hop-limit ${n}`);
+        }
+        assert.equal(configTakesHopLimit(String(n)), viaSocket, `config hop limit ${n}`);
+      }),
+      { numRuns: 100 },
+    );
+    assert.equal(options({ httpPutResponseHopLimit: 1.5 })?.code, 'BAD_VALUE');
+    assert.equal(options({ httpPutResponseHopLimit: '2' })?.code, 'BAD_VALUE');
+    assert.equal(options({ httpTokens: 'always' })?.code, 'BAD_VALUE');
+    assert.match(options({ httpEndpoint: 'on' })?.message ?? '', /http-endpoint must be "enabled" or "disabled", got "on"/);
+    assert.equal(options({ hopLimit: 2 })?.code, 'BAD_REQUEST');
+    assert.deepEqual(parseControlRequest({ op: 'options', set: { httpTokens: 'required', instanceMetadataTags: 'enabled' } }), {
+      op: 'options',
+      set: { httpTokens: 'required', instanceMetadataTags: 'enabled' },
+    });
+  });
+
+  it('default TTL, fault seed and listen addresses: the flags and the config take the same values', () => {
+    const config = (section: string, key: string, text: string) => {
+      try {
+        parseConfig(`[${section}]\n${key} = ${text}\n`, 'x.ini', () => new Uint8Array());
+        return true;
+      } catch (error) {
+        assert.ok(error instanceof ConfigError, String(error));
+        return false;
+      }
+    };
+    for (const text of ['0', '1', '64', '255', '256', '-1', '1e2', '01', '4294967295', '4294967296']) {
+      assert.equal(cliParse(['serve'], '--default-ttl', text) !== undefined, config('appliance', 'default-ttl', text), `default TTL ${text}`);
+      assert.equal(cliParse(['serve'], '--fault-seed', text) !== undefined, config('faults', 'seed', text), `fault seed ${text}`);
+    }
+    for (const text of ['127.0.0.1:9469', 'localhost:1', '[::1]:9470', '0.0.0.0:65535', 'off', '9469', ':80', '127.0.0.1:0', '127.0.0.1:65536', 'example.com:80', '[zz]:80', '010.0.0.1:80']) {
+      const viaCli = (flag: string) => cliParse(['serve'], flag, text) !== undefined;
+      assert.equal(viaCli('--metrics-listen'), config('appliance', 'metrics-listen', text), `metrics listen ${text}`);
+      assert.equal(viaCli('--ec2-api-listen'), config('appliance', 'ec2-api-listen', text), `EC2 API listen ${text}`);
+    }
+    assert.equal(cliParse(['serve'], '--default-ttl', '0'), undefined);
+    assert.equal(cliParse(['serve'], '--fault-seed', '4294967295'), 4294967295);
   });
 });

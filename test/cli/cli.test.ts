@@ -38,7 +38,7 @@ test('option values are checked before anything starts', () => {
     [['--hop-limit', '0'], /1 to 64/],
     [['--http-tokens', 'sometimes'], /optional, required/],
     [['--mac', '01:00:5e:00:00:01'], /multicast/],
-    [['--mac', 'not-a-mac'], /invalid MAC/],
+    [['--mac', 'not-a-mac'], /MAC address must be xx:xx:xx:xx:xx:xx/],
     [['--service-address', '169.254.169.256'], /above 255/],
     [['--metrics-listen', 'nowhere'], /HOST:PORT/],
   ] as const) {

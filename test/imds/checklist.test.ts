@@ -97,6 +97,7 @@ function engineFor(flags: string[]): ImdsEngine {
       case 'no-role': instance.iamRole = undefined; break;
       case 'user-data': instance.userData = new TextEncoder().encode(value); break;
       case 'asg': instance.autoscalingTargetLifecycleState = value; break;
+      case 'tag': instance.tags[value] = 'tagged'; break;
       case 'spot': deferred.push((engine) => engine.scheduleSpotInterruption(value as SpotAction, NOW_MS)); break;
       case 'rebalance': deferred.push((engine) => engine.recommendRebalance(NOW_MS)); break;
       case 'maintenance':

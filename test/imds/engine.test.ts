@@ -206,3 +206,9 @@ test('optional categories: public keys, IPv6 addresses, product codes, user data
   const userData = engine.handle(get('/latest/user-data'), NOW_MS);
   assert.deepEqual(Buffer.from(userData.body as Uint8Array), Buffer.from([0, 1, 2, 255]));
 });
+
+test('the constructor refuses a tag key no path could reach, by the rule the config applies', () => {
+  const instance = defaultInstance();
+  instance.tags = { Name: 'web', 'team/ops': 'platform' };
+  assert.throws(() => makeEngine(instance), /tag key must be letters, digits/);
+});
