@@ -136,6 +136,7 @@ export function parseFaultRule(name: string, fields: Readonly<Record<string, str
       const code = get('code') ?? 'Failure';
       if (!/^[A-Za-z][A-Za-z0-9.]{0,63}$/.test(code)) throw new FaultSpecError('code', `${JSON.stringify(code)} is not an error code`, 'a word such as Failure or AssumeRoleUnauthorizedAccess');
       const message = get('message') ?? 'Instance profile credentials are unavailable';
+      // eslint-disable-next-line no-control-regex -- control characters are what this check rejects
       if (message.length === 0 || message.length > 512 || /[\u0000-\u001f\u007f]/.test(message)) {
         throw new FaultSpecError('message', 'empty, too long or with control characters', '1..512 printable characters');
       }
