@@ -13,7 +13,7 @@ import { parseQueryParams } from './query-params.ts';
 import type { SignableRequest } from './sigv4.ts';
 
 /** The Query API's requests are small; 64 KiB is far above any this appliance answers. */
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
 export class Ec2ApiListenError extends Error {
   constructor(
@@ -48,7 +48,7 @@ export function parseEc2ApiListen(text: string, allowNonLoopback: boolean): List
   return { host, port };
 }
 
-export interface Ec2ApiDependencies {
+interface Ec2ApiDependencies {
   state: Ec2ApiState;
   keys: CallerKeys;
   region: string;

@@ -3,7 +3,7 @@
 import { isTokenString } from './chars.ts';
 import type { Headers, HeaderList, HeaderRecord } from './headers.ts';
 
-export interface HttpResponse {
+interface HttpResponse {
   status: number;
   /** Names as given (case kept), in order. Content-Length and Connection are added here, never by callers. */
   headers: Headers;
@@ -13,7 +13,7 @@ export interface HttpResponse {
   reason?: string;
 }
 
-export interface SerializeOptions {
+interface SerializeOptions {
   /** false adds `Connection: close`. */
   keepAlive: boolean;
   /** HEAD: Content-Length still announces the body that a GET would carry, but no body bytes follow. */
@@ -111,7 +111,7 @@ function checkedHead(status: number, response: HttpResponse, contentLength: numb
 }
 
 /** One header line of a verbatim head: a fixed value, or one the serializer fills in. */
-export type VerbatimHeader = readonly [name: string, value: string | { fill: 'content-length' | 'date' }];
+type VerbatimHeader = readonly [name: string, value: string | { fill: 'content-length' | 'date' }];
 
 /**
  * A head written exactly as given — names in their case, in their order, nothing added — for responses whose
