@@ -6,7 +6,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/', 'native-bindings/build/', 'artifacts/', 'node_modules/', '.vagrant/'] },
+  { ignores: ['dist/', 'native-bindings/build/', 'artifacts/', '**/.vagrant/'] },
   {
     files: ['**/*.{ts,mts,mjs,js}'],
     extends: [js.configs.recommended, tseslint.configs.recommendedTypeChecked],
