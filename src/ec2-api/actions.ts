@@ -33,8 +33,8 @@ export interface Ec2ApiState {
   setAccountDefaults(next: AccountMetadataDefaults): void;
 }
 
-export const ACTIONS = ['DescribeInstances', 'ModifyInstanceMetadataOptions', 'ModifyInstanceMetadataDefaults', 'GetInstanceMetadataDefaults'] as const;
-export type Ec2Action = (typeof ACTIONS)[number];
+const ACTIONS = ['DescribeInstances', 'ModifyInstanceMetadataOptions', 'ModifyInstanceMetadataDefaults', 'GetInstanceMetadataDefaults'] as const;
+type Ec2Action = (typeof ACTIONS)[number];
 
 // The option values come from their rules (imds metadata-options); the engine checks the patch with them again.
 const TOGGLE = TOGGLES;

@@ -20,7 +20,7 @@ export interface CallerKeys {
   allowRoleCredentials: boolean;
 }
 
-export type Principal = { kind: 'operator' | 'role'; accessKeyId: string };
+type Principal = { kind: 'operator' | 'role'; accessKeyId: string };
 
 export function authenticate(request: SignableRequest, keys: CallerKeys, region: string, nowMs: number): Principal {
   const auth = parseAuthorization(request.headers);

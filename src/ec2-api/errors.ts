@@ -2,7 +2,7 @@
 // status EC2 answers it with, and a message in EC2's wording where one is documented.
 import { el, text, xmlDocument } from './xml.ts';
 
-export const EC2_ERRORS = {
+const EC2_ERRORS = {
   AuthFailure: 401,
   UnauthorizedOperation: 403,
   RequestExpired: 400,
@@ -17,7 +17,7 @@ export const EC2_ERRORS = {
   InternalError: 500,
 } as const;
 
-export type Ec2ErrorCode = keyof typeof EC2_ERRORS;
+type Ec2ErrorCode = keyof typeof EC2_ERRORS;
 
 /** A refusal the API answers with an error document; never an exception that escapes the listener. */
 export class Ec2ApiError extends Error {

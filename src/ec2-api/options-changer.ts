@@ -4,7 +4,7 @@
 import type { MetadataOptions } from '../imds/index.ts';
 import type { OptionsView } from './responses.ts';
 
-export interface OptionsPort {
+interface OptionsPort {
   current(): MetadataOptions;
   /** Validates a patch over a base (throws OptionsError), all or nothing. */
   validate(base: MetadataOptions, patch: Partial<MetadataOptions>): MetadataOptions;
@@ -12,7 +12,7 @@ export interface OptionsPort {
   apply(next: MetadataOptions): void;
 }
 
-export type Scheduler = (run: () => void, delayMs: number) => void;
+type Scheduler = (run: () => void, delayMs: number) => void;
 
 export class MetadataOptionsChanger {
   private pending: { options: MetadataOptions } | undefined;

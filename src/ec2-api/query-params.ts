@@ -2,7 +2,7 @@
 // query string, flattened lists as Name.1, Name.2 and structures as Filter.1.Name, Filter.1.Value.1.
 import { Ec2ApiError } from './errors.ts';
 
-export const MAX_PARAMETERS = 1000;
+const MAX_PARAMETERS = 1000;
 
 export type QueryParams = ReadonlyMap<string, string>;
 

@@ -17,7 +17,7 @@ function response(action: string, requestId: string, body: Array<XmlNode | undef
 }
 
 /** InstanceMetadataOptionsResponse, in the order EC2's own documents list it. */
-export function metadataOptionsXml(name: string, view: OptionsView): XmlNode {
+function metadataOptionsXml(name: string, view: OptionsView): XmlNode {
   const o = view.options;
   return el(name, [
     text('state', view.state),

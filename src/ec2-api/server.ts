@@ -14,7 +14,7 @@ import type { SignableRequest } from './sigv4.ts';
 import { OperatorError } from '../errors/operator-error.ts';
 
 /** The Query API's requests are small; 64 KiB is far above any this appliance answers. */
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
 export class Ec2ApiListenError extends OperatorError {}
 
@@ -40,7 +40,7 @@ export function parseEc2ApiListen(text: string, allowNonLoopback: boolean): List
   return { host, port };
 }
 
-export interface Ec2ApiDependencies {
+interface Ec2ApiDependencies {
   state: Ec2ApiState;
   keys: CallerKeys;
   region: string;

@@ -3,9 +3,9 @@
 // The steps and names follow AWS's "Create a signed AWS API request" (canonical request, string to sign, scope).
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
-export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
+const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
 /** EC2's documented RequestExpired window: a request more than 15 minutes from our clock is refused. */
-export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
+const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
 
 export interface SignableRequest {
   method: string;
@@ -18,23 +18,23 @@ export interface SignableRequest {
   body: Uint8Array;
 }
 
-export interface SignatureScope {
+interface SignatureScope {
   accessKeyId: string;
   date: string; // YYYYMMDD
   region: string;
   service: string;
 }
 
-export interface ParsedAuthorization {
+interface ParsedAuthorization {
   scope: SignatureScope;
   signedHeaders: string[];
   signature: string;
 }
 
-export type SigV4Failure =
+type SigV4Failure =
   | { ok: false; reason: 'missing' | 'malformed' | 'scope' | 'expired' | 'signature'; message: string };
 
-export type ParseResult = ({ ok: true } & ParsedAuthorization) | SigV4Failure;
+type ParseResult = ({ ok: true } & ParsedAuthorization) | SigV4Failure;
 
 const CREDENTIAL = /^([A-Za-z0-9]{1,128})\/([0-9]{8})\/([a-z0-9-]{1,32})\/([a-z0-9-]{1,32})\/aws4_request$/;
 
@@ -68,7 +68,7 @@ export function parseAuthorization(headers: SignableRequest['headers']): ParseRe
 }
 
 /** RFC 3986 unreserved characters stay; everything else is %XX in upper case, as SigV4 requires. */
-export function uriEncode(text: string): string {
+function uriEncode(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
@@ -80,7 +80,7 @@ function decodeComponent(text: string): string {
   }
 }
 
-export function canonicalQuery(query: string): string {
+function canonicalQuery(query: string): string {
   if (query === '') return '';
   return query
     .split('&')
@@ -97,7 +97,7 @@ export function canonicalQuery(query: string): string {
 }
 
 /** Each path segment encoded once (EC2 and every non-S3 service); the path is "/" for the Query API. */
-export function canonicalPath(path: string): string {
+function canonicalPath(path: string): string {
   if (path === '') return '/';
   return path
     .split('/')
@@ -130,7 +130,7 @@ export function canonicalRequest(request: SignableRequest, signedHeaders: readon
   ].join('\n');
 }
 
-export function credentialScope(scope: SignatureScope): string {
+function credentialScope(scope: SignatureScope): string {
   return `${scope.date}/${scope.region}/${scope.service}/aws4_request`;
 }
 
@@ -140,12 +140,12 @@ export function stringToSign(amzDate: string, scope: SignatureScope, canonical: 
 }
 
 /** Task 3: kSigning = HMAC chain over date, region, service and "aws4_request". */
-export function signingKey(secretAccessKey: string, scope: SignatureScope): Buffer {
+function signingKey(secretAccessKey: string, scope: SignatureScope): Buffer {
   const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
   return hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, scope.date), scope.region), scope.service), 'aws4_request');
 }
 
-export function signature(secretAccessKey: string, scope: SignatureScope, toSign: string): string {
+function signature(secretAccessKey: string, scope: SignatureScope, toSign: string): string {
   return createHmac('sha256', signingKey(secretAccessKey, scope)).update(toSign).digest('hex');
 }
 
@@ -154,14 +154,14 @@ function headerValue(headers: SignableRequest['headers'], name: string): string 
 }
 
 /** `20150830T123600Z` → epoch ms, or undefined when it is not that form. */
-export function parseAmzDate(text: string): number | undefined {
+function parseAmzDate(text: string): number | undefined {
   const m = /^([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z$/.exec(text);
   if (!m) return undefined;
   const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-export interface VerifyExpectations {
+interface VerifyExpectations {
   region: string;
   service: string;
   nowMs: number;
@@ -169,7 +169,7 @@ export interface VerifyExpectations {
   ignoreClock?: boolean;
 }
 
-export type VerifyResult = { ok: true; scope: SignatureScope; sessionToken: string | undefined } | SigV4Failure;
+type VerifyResult = { ok: true; scope: SignatureScope; sessionToken: string | undefined } | SigV4Failure;
 
 /**
  * Verifies a parsed Authorization against the request and a secret. The caller parsed the header first to learn

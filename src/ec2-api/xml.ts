@@ -11,7 +11,7 @@ export function text(name: string, value: string | number | boolean | undefined)
   return value === undefined ? undefined : { name, text: String(value) };
 }
 
-export function escapeXml(value: string): string {
+function escapeXml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] as string);
 }
 

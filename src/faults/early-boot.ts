@@ -9,7 +9,7 @@ export interface EarlyBootSettings {
   errorStatus: 401 | 404;
 }
 
-export type BootPhase = 'refuse' | 'error' | 'normal';
+type BootPhase = 'refuse' | 'error' | 'normal';
 
 export const EARLY_BOOT_KEYS = ['refuse-seconds', 'error-seconds', 'error-status'] as const;
 const MAX_SECONDS = 3600;

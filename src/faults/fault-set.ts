@@ -7,7 +7,7 @@ import { ruleMatches, type RequestFacts } from './request-facts.ts';
 import { FaultSpecError } from './spec-error.ts';
 
 /** Rules held at once: each is a few hundred bytes, and a request tries them in order. */
-export const MAX_RULES = 256;
+const MAX_RULES = 256;
 
 interface LiveRule {
   rule: FaultRule;
@@ -24,7 +24,7 @@ export interface RuleStatus {
   state: 'waiting' | 'active' | 'expired' | 'spent';
 }
 
-export interface Injection {
+interface Injection {
   rule: FaultRule;
 }
 

@@ -1,7 +1,7 @@
 // Each injected fault is worth one log line, but a flood of them is not: per key (a rule name), at most
 // `perWindow` lines every `windowMs`; what was held back is reported with the next line that gets through.
 
-export interface LogPermit {
+interface LogPermit {
   /** Lines held back for this key since the last one logged. */
   suppressed: number;
 }

@@ -16,7 +16,7 @@ function ipv4Number(text: string): number {
   return text.split('.').reduce((value, octet) => value * 256 + Number(octet), 0);
 }
 
-export function sourceMatches(source: string, facts: Pick<RequestFacts, 'sourceAddress' | 'sourceMac'>): boolean {
+function sourceMatches(source: string, facts: Pick<RequestFacts, 'sourceAddress' | 'sourceMac'>): boolean {
   if (source.length === 17 && source[2] === ':' && !source.includes('.')) {
     if (/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(source)) return facts.sourceMac === source;
   }

@@ -4,7 +4,7 @@
 import { compilePathPattern, type PathPattern } from './path-pattern.ts';
 import { FaultSpecError, checkKnownKeys, choiceField, integerField } from './spec-error.ts';
 
-export const FAULT_ACTIONS = [
+const FAULT_ACTIONS = [
   'delay',
   'drop',
   'reset',
@@ -14,7 +14,7 @@ export const FAULT_ACTIONS = [
   'expired-credentials',
   'credential-error',
 ] as const;
-export type FaultActionKind = (typeof FAULT_ACTIONS)[number];
+type FaultActionKind = (typeof FAULT_ACTIONS)[number];
 
 export type FaultAction =
   /** Answer normally, `delayMs` late. */
@@ -83,12 +83,12 @@ const ACTION_KEYS: Record<string, FaultActionKind> = {
   message: 'credential-error',
 };
 
-export const MAX_DELAY_MS = 600_000;
+const MAX_DELAY_MS = 600_000;
 const MAX_SECONDS = 7 * 24 * 3600;
 const RULE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const HTTP_METHOD = /^[A-Z]{1,16}$/;
 
-export function checkRuleName(name: string): string {
+function checkRuleName(name: string): string {
   if (!RULE_NAME.test(name)) {
     throw new FaultSpecError('name', `${JSON.stringify(name)} is not a rule name`, '1..64 of letters, digits, ".", "_" and "-", starting with a letter or digit');
   }
@@ -136,6 +136,7 @@ export function parseFaultRule(name: string, fields: Readonly<Record<string, str
       const code = get('code') ?? 'Failure';
       if (!/^[A-Za-z][A-Za-z0-9.]{0,63}$/.test(code)) throw new FaultSpecError('code', `${JSON.stringify(code)} is not an error code`, 'a word such as Failure or AssumeRoleUnauthorizedAccess');
       const message = get('message') ?? 'Instance profile credentials are unavailable';
+      // eslint-disable-next-line no-control-regex -- control characters are what this check rejects
       if (message.length === 0 || message.length > 512 || /[\u0000-\u001f\u007f]/.test(message)) {
         throw new FaultSpecError('message', 'empty, too long or with control characters', '1..512 printable characters');
       }

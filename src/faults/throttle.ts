@@ -80,7 +80,7 @@ export function throttleFields(settings: ThrottleSettings): Record<string, strin
   return fields;
 }
 
-export type PacketVerdict = 'pass' | 'interface-allowance' | 'source-allowance';
+type PacketVerdict = 'pass' | 'interface-allowance' | 'source-allowance';
 
 /** The packet allowance's state: one bucket for the interface, one per recent source (bounded). */
 export class PacketAllowance {

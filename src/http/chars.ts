@@ -15,7 +15,7 @@ function table(predicate: (byte: number) => boolean): Uint8Array {
 const TCHAR_SYMBOLS = "!#$%&'*+-.^_`|~";
 
 /** tchar: ALPHA / DIGIT / one of TCHAR_SYMBOLS. */
-export const TOKEN = table(
+const TOKEN = table(
   (b) =>
     (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || TCHAR_SYMBOLS.includes(String.fromCharCode(b)),
 );

@@ -25,7 +25,7 @@ export interface HttpRequest {
   keepAlive: boolean;
 }
 
-export type HttpParseErrorCode =
+type HttpParseErrorCode =
   | 'bad-request-line'
   | 'uri-too-long'
   | 'unsupported-version'

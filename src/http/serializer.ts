@@ -7,7 +7,7 @@ export type HeaderList = ReadonlyArray<readonly [string, string]>;
 export type HeaderRecord = Readonly<Record<string, string>>;
 export type Headers = HeaderList | HeaderRecord;
 
-export interface HttpResponse {
+interface HttpResponse {
   status: number;
   /** Names as given (case kept), in order. Content-Length and Connection are added here, never by callers. */
   headers: Headers;
@@ -17,7 +17,7 @@ export interface HttpResponse {
   reason?: string;
 }
 
-export interface SerializeOptions {
+interface SerializeOptions {
   /** false adds `Connection: close`. */
   keepAlive: boolean;
   /** HEAD: Content-Length still announces the body that a GET would carry, but no body bytes follow. */
@@ -115,7 +115,7 @@ function checkedHead(status: number, response: HttpResponse, contentLength: numb
 }
 
 /** One header line of a verbatim head: a fixed value, or one the serializer fills in. */
-export type VerbatimHeader = readonly [name: string, value: string | { fill: 'content-length' | 'date' }];
+type VerbatimHeader = readonly [name: string, value: string | { fill: 'content-length' | 'date' }];
 
 /**
  * A head written exactly as given — names in their case, in their order, nothing added — for responses whose

@@ -19,7 +19,7 @@ import {
 } from '../wire/index.ts';
 
 /** The header only a token response carries (EC2 echoes the requested TTL back). */
-export const TOKEN_RESPONSE_MARK = 'X-Aws-Ec2-Metadata-Token-Ttl-Seconds';
+const TOKEN_RESPONSE_MARK = 'X-Aws-Ec2-Metadata-Token-Ttl-Seconds';
 const SERVICE = parseIpv4Address('169.254.169.254');
 const HTTP_PORT = 80;
 /** Tokens are base64 well over this length; shorter matches would be noise. */
@@ -35,7 +35,7 @@ export interface PcapFrame {
   icmp?: IcmpMessage;
 }
 
-export interface PcapContents {
+interface PcapContents {
   file: string;
   linkType: number;
   /** Every record in the file, IPv4 or not. */

@@ -15,8 +15,6 @@ import type { CaptureFiles, HttpOutcome, LabDriver, Setting, Side } from './lab-
 import { netnsLab } from './netns-driver.ts';
 import { ARTIFACTS_DIR, LAB } from './topology.ts';
 
-export type { Setting };
-
 export interface DemoRow {
   scenario: string;
   setting: string;
@@ -27,25 +25,25 @@ export interface DemoRow {
   detail?: string;
 }
 
-export interface DemoReport {
+interface DemoReport {
   rows: DemoRow[];
   pass: boolean;
   pcaps: string[];
   table: string;
 }
 
-export const SETTINGS: Setting[] = [
+const SETTINGS: Setting[] = [
   { httpTokens: 'optional', hopLimit: 1 },
   { httpTokens: 'optional', hopLimit: 2 },
   { httpTokens: 'required', hopLimit: 1 },
   { httpTokens: 'required', hopLimit: 2 },
 ];
 
-export function settingLabel(setting: Setting): string {
+function settingLabel(setting: Setting): string {
   return `${setting.httpTokens === 'optional' ? 'v1 allowed' : 'tokens required'}, hop ${setting.hopLimit}`;
 }
 
-export function settingSlug(setting: Setting): string {
+function settingSlug(setting: Setting): string {
   return `${setting.httpTokens}-hop${setting.hopLimit}`;
 }
 
@@ -142,7 +140,7 @@ async function captureAssertions(setting: Setting, files: CaptureFiles, add: Row
   }
 }
 
-export function formatTable(rows: DemoRow[]): string {
+function formatTable(rows: DemoRow[]): string {
   const headers = ['scenario', 'setting', 'check', 'expected', 'observed', 'result'];
   const cells = rows.map((r) => [r.scenario, r.setting, r.check, r.expected, r.observed, r.pass ? 'PASS' : 'FAIL']);
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));

@@ -37,8 +37,6 @@ export function isLabUp(): boolean {
   return existsSync(`/run/netns/${LAB.instance}`);
 }
 
-export type { CommandResult };
-
 /** Runs a command with the lab's environment (the scripts start Node services with this Node). */
 export function run(command: string, args: string[], timeoutMs = 60_000): Promise<CommandResult> {
   return runCommand(command, args, { timeoutMs, env: { ...process.env, IHLAB_NODE: process.execPath } });

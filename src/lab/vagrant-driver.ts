@@ -26,7 +26,7 @@ interface Output {
 }
 
 /** One word of a POSIX shell command line, quoted. */
-export function shellQuote(word: string): string {
+function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
@@ -41,7 +41,7 @@ function execBuffer(command: string, args: string[], timeoutMs: number): Promise
   });
 }
 
-export interface VagrantLab extends LabDriver {
+interface VagrantLab extends LabDriver {
   /** Closes the ssh connections and removes the local ssh state. */
   close(): Promise<void>;
 }

@@ -43,16 +43,17 @@ test('the captured SYN parses as IPv4', () => {
 test('IPv4 round trip', () => {
   fc.assert(
     fc.property(
-      u32,
-      u32,
-      fc.integer({ min: 0, max: 255 }),
-      fc.integer({ min: 0, max: 255 }),
-      fc.integer({ min: 0, max: 0xffff }),
-      fc.boolean(),
-      fc.integer({ min: 0, max: 255 }),
+      fc.record({
+        src: u32,
+        dst: u32,
+        protocol: fc.integer({ min: 0, max: 255 }),
+        ttl: fc.integer({ min: 0, max: 255 }),
+        identification: fc.integer({ min: 0, max: 0xffff }),
+        dontFragment: fc.boolean(),
+        dscpEcn: fc.integer({ min: 0, max: 255 }),
+      }),
       fc.uint8Array({ maxLength: 80 }),
-      (src, dst, protocol, ttl, identification, dontFragment, dscpEcn, payload) => {
-        const fields = { src, dst, protocol, ttl, identification, dontFragment, dscpEcn };
+      (fields, payload) => {
         assert.deepEqual(parseIpv4(encodeIpv4Packet({ ...fields, payload })), {
           ok: true,
           value: { ...fields, headerLength: 20, payload },
