@@ -8,7 +8,7 @@ import { MAX_CONTROL_MESSAGE_BYTES, type ControlReply, type ControlRequest } fro
 import { ControlValidationError, parseControlRequest } from './control-validation.ts';
 import { OperatorError } from '../errors/operator-error.ts';
 
-export type ControlHandler = (request: ControlRequest) => Promise<unknown> | unknown;
+export type ControlHandler = (request: ControlRequest) => unknown; // a value or a promise of one
 
 /** A handler error that reaches the client with its code and message (bad option values, unknown event ids). */
 export class ControlRequestError extends OperatorError {}

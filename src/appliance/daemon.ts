@@ -184,21 +184,22 @@ async function serveControl(settings: ServeSettings, booted: BootedInstance, bui
   const metrics = new ApplianceMetrics(() => host.counterSnapshot());
   booted.metrics.current = metrics;
   callers?.registerMetrics(metrics.registry);
-  let ec2Api: RunningEc2Api | undefined;
+  // Filled once the API listens; control requests can arrive before that and read it as absent.
+  const ec2Api: { current?: RunningEc2Api } = {};
   const identity = { instanceId: settings.instance.instanceId, interface: built.link.name, backend: settings.backend, startedAtMs: Date.now() };
   const control = await startControlServer(
     settings.controlSocket,
-    (request) => handleControl(request, { engine, metrics, injector, changer, callers, ec2Api: () => ec2Api, identity, log }),
+    (request) => handleControl(request, { engine, metrics, injector, changer, callers, ec2Api: () => ec2Api.current, identity, log }),
     log.child({ layer: 'control' }),
   );
   cleanups.push(() => control.close());
-  ec2Api = await startEc2Api(settings.ec2Api, engine, settings.instance, changer, booted.launched.accountDefaultsFile, log);
-  if (ec2Api) cleanups.push(() => ec2Api?.close());
+  ec2Api.current = await startEc2Api(settings.ec2Api, engine, settings.instance, changer, booted.launched.accountDefaultsFile, log);
+  if (ec2Api.current) cleanups.push(() => ec2Api.current?.close());
   if (settings.metricsListen) {
     const server: Server = await startMetricsServer(metrics, settings.metricsListen);
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
   }
-  return { ...built, metrics, ec2Api };
+  return { ...built, metrics, ec2Api: ec2Api.current };
 }
 
 /**

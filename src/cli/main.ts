@@ -1,6 +1,6 @@
 // The `imds-hop` command.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { parseIpv4Address, parseMacAddress } from '../wire/index.ts';
+import { parseIpv4Address } from '../wire/index.ts';
 import { serve } from '../appliance/daemon.ts';
 import { SERVE_DEFAULTS, type ServeOptions } from '../appliance/serve-settings.ts';
 import { parseListenAddress } from '../appliance/metrics.ts';

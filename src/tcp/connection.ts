@@ -29,6 +29,17 @@ export const DUPLICATE_ACK_THRESHOLD = 3;
 const MAX_UNSCALED_WINDOW = 0xffff;
 
 /** What a connection needs from the table that owns it. */
+/** One segment to put on the wire: where in the sequence space, what it carries and with which bytes' tag. */
+interface OutgoingSegment {
+  tag: BytesTag;
+  seq: number;
+  control: 'none' | 'fin' | 'rst';
+  payload: Uint8Array;
+  push: boolean;
+  /** False for a reset of the form <SEQ=SEG.ACK><CTL=RST>, which carries no ACK (RFC 9293 3.10.7.4). */
+  withAck?: boolean;
+}
+
 export interface ConnectionContext {
   readonly config: TcpConfig;
   /** The default hop limit, no token response: segments without application bytes, and untagged bytes. */
@@ -329,12 +340,12 @@ export class Connection {
     if (segment.ack !== this.sndNxt) {
       // RFC 9293 3.10.7.4 fifth check, SYN-RECEIVED: an unacceptable ACK is answered with <SEQ=SEG.ACK><CTL=RST>.
       this.context.count('rst-sent-bad-handshake-ack');
-      this.transmit(out, now, this.context.defaultTag, segment.ack, 'rst', EMPTY, false, false);
+      this.transmit(out, now, { tag: this.context.defaultTag, seq: segment.ack, control: 'rst', payload: EMPTY, push: false, withAck: false });
       return;
     }
     if (!this.context.mayEstablish()) {
       this.context.count('handshake-refused-max-connections');
-      this.transmit(out, now, this.context.defaultTag, segment.ack, 'rst', EMPTY, false, false);
+      this.transmit(out, now, { tag: this.context.defaultTag, seq: segment.ack, control: 'rst', payload: EMPTY, push: false, withAck: false });
       this.state = 'closed';
       return;
     }
@@ -707,7 +718,7 @@ export class Connection {
     }
     // A probe without data (seq = SND.UNA − 1) makes the peer restate its window without carrying our bytes' tag.
     this.context.count('window-probes');
-    this.transmit(out, now, this.context.defaultTag, seqAdd(this.sndUna, -1), 'none', EMPTY, false);
+    this.transmit(out, now, { tag: this.context.defaultTag, seq: seqAdd(this.sndUna, -1), control: 'none', payload: EMPTY, push: false });
     this.persistInterval = Math.min(this.persistInterval * 2, this.context.config.maxRtoMs);
     this.persistDeadline = now + this.persistInterval;
   }
@@ -735,7 +746,7 @@ export class Connection {
         continue;
       }
       if (this.finQueued && offset === this.sendBuffer.length) {
-        this.sendSegment(out, now, this.sndNxt, this.context.defaultTag, 'fin', EMPTY, false);
+        this.sendSegment(out, now, { tag: this.context.defaultTag, seq: this.sndNxt, control: 'fin', payload: EMPTY, push: false });
       }
       return;
     }
@@ -747,7 +758,7 @@ export class Connection {
       const range = this.sendBuffer.peek(0, this.effectiveMss) as SendRange;
       this.sendData(out, now, this.sndUna, 0, range);
     } else if (this.finSent) {
-      this.sendSegment(out, now, this.sndUna, this.context.defaultTag, 'fin', EMPTY, false);
+      this.sendSegment(out, now, { tag: this.context.defaultTag, seq: this.sndUna, control: 'fin', payload: EMPTY, push: false });
     }
   }
 
@@ -755,18 +766,11 @@ export class Connection {
   private sendData(out: TcpAction[], now: number, seq: number, offset: number, range: SendRange): void {
     const last = offset + range.bytes.length === this.sendBuffer.length;
     const control = last && this.finQueued ? 'fin' : 'none';
-    this.sendSegment(out, now, seq, range.tag, control, range.bytes, last);
+    this.sendSegment(out, now, { tag: range.tag, seq, control, payload: range.bytes, push: last });
   }
 
-  private sendSegment(
-    out: TcpAction[],
-    now: number,
-    seq: number,
-    tag: BytesTag,
-    control: 'none' | 'fin',
-    payload: Uint8Array,
-    push: boolean,
-  ): void {
+  private sendSegment(out: TcpAction[], now: number, outgoing: OutgoingSegment & { control: 'none' | 'fin' }): void {
+    const { seq, control, payload } = outgoing;
     const end = seqAdd(seq, payload.length + (control === 'fin' ? 1 : 0));
     if (this.sndUna === this.sndMax) this.sendProgressAt = now; // the first byte to wait for an ACK
     if (seqLt(seq, this.sndMax)) {
@@ -775,14 +779,13 @@ export class Connection {
     } else if (this.rttSample === undefined) {
       this.rttSample = { endSeq: end, sentAt: now };
     }
-    this.transmit(out, now, tag, seq, control, payload, push);
+    this.transmit(out, now, outgoing);
     this.sndNxt = seqMax(this.sndNxt, end);
     this.sndMax = seqMax(this.sndMax, end);
     if (this.rtxDeadline === undefined) this.rtxDeadline = now + this.rto.rto; // RFC 6298 (5.1)
   }
 
   private sendSynAck(out: TcpAction[], now: number): void {
-    const config = this.context.config;
     this.synAckSentAt = now;
     out.push({
       kind: 'transmit',
@@ -806,24 +809,16 @@ export class Connection {
   }
 
   private sendAck(out: TcpAction[], now: number): void {
-    this.transmit(out, now, this.context.defaultTag, this.sndNxt, 'none', EMPTY, false);
+    this.transmit(out, now, { tag: this.context.defaultTag, seq: this.sndNxt, control: 'none', payload: EMPTY, push: false });
   }
 
   /** RFC 9293 3.10.7.4: abort and timeouts send <SEQ=SND.NXT><CTL=RST>; SND.MAX is the peer's likeliest RCV.NXT. */
   private sendReset(out: TcpAction[], now: number): void {
-    this.transmit(out, now, this.context.defaultTag, this.sndMax, 'rst', EMPTY, false);
+    this.transmit(out, now, { tag: this.context.defaultTag, seq: this.sndMax, control: 'rst', payload: EMPTY, push: false });
   }
 
-  private transmit(
-    out: TcpAction[],
-    now: number,
-    tag: BytesTag,
-    seq: number,
-    control: 'none' | 'fin' | 'rst',
-    payload: Uint8Array,
-    push: boolean,
-    withAck = true,
-  ): void {
+  private transmit(out: TcpAction[], now: number, outgoing: OutgoingSegment): void {
+    const { tag, seq, control, payload, push, withAck = true } = outgoing;
     out.push({
       kind: 'transmit',
       localAddr: this.endpoints.localAddr,
