@@ -12,10 +12,14 @@ export interface SocketOwner {
 export interface NativeBindings {
   openTap(name: string): { fd: number; name: string };
   /**
-   * Watches `fd` and hands each batch of frames to `onFrames`. An exception escaping `onFrames` is taken off the
-   * N-API environment (never left pending), counted in callbackExceptions and passed to `onError`.
+   * Watches `fd` and hands the frames readable on each wake-up to `onFrames` at once: `bytes` holds them back to
+   * back (a batch of its own, safe to keep views of), `lengths[0..count)` their lengths (one table reused for every
+   * batch: read it before returning). An exception escaping `onFrames` is taken off the N-API environment (never
+   * left pending), counted in callbackExceptions and passed to `onError`.
    */
-  FrameWatcher: new (fd: number, onFrames: (frames: Buffer[]) => void, onError?: (error: unknown) => void) => FrameWatcherHandle;
+  FrameWatcher: new (fd: number, onFrames: (bytes: Buffer, lengths: Uint32Array, count: number) => void, onError?: (error: unknown) => void) => FrameWatcherHandle;
+  /** Writes frames packed back to back in `bytes` (lengths[0..count)), one write() each; returns how many went out whole. */
+  writeFrames(fd: number, bytes: Uint8Array, lengths: Uint32Array, count: number): number;
   /** One netlink request and the kernel's whole answer, on the thread pool (callers.cc). */
   netlinkExchange(protocol: number, request: Buffer): Promise<Buffer>;
   /**

@@ -145,7 +145,7 @@ class PcapLink implements FrameLink {
   private handler: FramesHandler | undefined;
   private closed = false;
   /** Send failures reported asynchronously by the raw socket (the caller's count covers only synchronous ones). */
-  asyncSendFailures = 0;
+  private asyncSendFailures = 0;
 
   constructor(
     readonly name: string,
@@ -179,6 +179,10 @@ class PcapLink implements FrameLink {
     } catch {
       return false;
     }
+  }
+
+  counters(): Record<string, number> {
+    return { 'link-send-failures': this.asyncSendFailures };
   }
 
   onFrames(handler: FramesHandler): void {
