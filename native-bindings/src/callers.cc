@@ -70,19 +70,52 @@ bool Exchange(int protocol, const std::vector<uint8_t>& request, std::vector<uin
 // The pids holding the wanted inodes: likely pids first, then the newest processes. A socket found by sock_diag
 // lives in our network namespace and is held, nearly always, by a process of that namespace: those are searched
 // first, the others only after them (a process may hold a socket of another namespace, but rarely).
+// The likely pids (recent owners) are searched before /proc is even listed: a client opening many connections
+// is found in its own fd table, without a readdir of /proc and a readlink per process to sort them.
 // `stillOpen` is asked every kRecheckEvery processes: a socket closed meanwhile has no owner left to find, and a
 // search that cannot succeed would otherwise read every process's fds.
 constexpr int kRecheckEvery = 16;
+
+// Reads one process's fd table; moves each wanted inode it holds from `wanted` to `found`.
+void SearchProcess(int pid, std::unordered_set<uint64_t>& wanted, std::vector<std::pair<uint64_t, int>>& found) {
+  char path[320];  // "/proc/PID/fd/" + a directory entry of up to 255 bytes
+  char target[64];
+  std::snprintf(path, sizeof path, "/proc/%d/fd", pid);
+  DIR* fds = opendir(path);
+  if (fds == nullptr) return;  // exited, or a kernel thread
+  int seen = 0;
+  while (dirent* fdEntry = readdir(fds)) {
+    if (fdEntry->d_name[0] == '.' || ++seen > kMaxFdsPerProcess) continue;
+    std::snprintf(path, sizeof path, "/proc/%d/fd/%s", pid, fdEntry->d_name);
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    if (n <= 8 || std::strncmp(target, "socket:[", 8) != 0) continue;
+    target[n] = '\0';
+    uint64_t inode = std::strtoull(target + 8, nullptr, 10);
+    if (wanted.erase(inode) > 0) found.emplace_back(inode, pid);
+  }
+  closedir(fds);
+}
+
 template <typename StillOpen>
 std::vector<std::pair<uint64_t, int>> SearchOwners(std::unordered_set<uint64_t> wanted, int maxProcesses, const std::vector<int>& likelyPids, StillOpen stillOpen) {
   std::vector<std::pair<uint64_t, int>> found;
+  int searched = 0;
+  for (int pid : likelyPids) {
+    if (wanted.empty() || searched >= maxProcesses) return found;
+    searched += 1;
+    SearchProcess(pid, wanted, found);
+  }
+  if (wanted.empty()) return found;
   std::vector<int> pids;
   DIR* proc = opendir("/proc");
   if (proc == nullptr) return found;
   while (dirent* entry = readdir(proc)) {
     char* end = nullptr;
     long pid = std::strtol(entry->d_name, &end, 10);
-    if (end != entry->d_name && *end == '\0' && pid > 0) pids.push_back(static_cast<int>(pid));
+    if (end != entry->d_name && *end == '\0' && pid > 0 &&
+        std::find(likelyPids.begin(), likelyPids.end(), static_cast<int>(pid)) == likelyPids.end()) {
+      pids.push_back(static_cast<int>(pid));
+    }
   }
   closedir(proc);
   std::sort(pids.begin(), pids.end(), [](int a, int b) { return a > b; });
@@ -94,27 +127,10 @@ std::vector<std::pair<uint64_t, int>> SearchOwners(std::unordered_set<uint64_t> 
     std::snprintf(path, sizeof path, "/proc/%d/ns/net", pid);
     return readlink(path, netns, sizeof netns - 1) > 0 && std::strcmp(netns, ownNetns) == 0;
   });
-  pids.insert(pids.begin(), likelyPids.begin(), likelyPids.end());
-  int searched = 0;
-  char path[320];  // "/proc/PID/fd/" + a directory entry of up to 255 bytes
-  char target[64];
   for (int pid : pids) {
     if (wanted.empty() || searched >= maxProcesses) break;
     if (++searched % kRecheckEvery == 0 && !stillOpen()) break;
-    std::snprintf(path, sizeof path, "/proc/%d/fd", pid);
-    DIR* fds = opendir(path);
-    if (fds == nullptr) continue;  // exited, or a kernel thread
-    int seen = 0;
-    while (dirent* fdEntry = readdir(fds)) {
-      if (fdEntry->d_name[0] == '.' || ++seen > kMaxFdsPerProcess) continue;
-      std::snprintf(path, sizeof path, "/proc/%d/fd/%s", pid, fdEntry->d_name);
-      ssize_t n = readlink(path, target, sizeof target - 1);
-      if (n <= 8 || std::strncmp(target, "socket:[", 8) != 0) continue;
-      target[n] = '\0';
-      uint64_t inode = std::strtoull(target + 8, nullptr, 10);
-      if (wanted.erase(inode) > 0) found.emplace_back(inode, pid);
-    }
-    closedir(fds);
+    SearchProcess(pid, wanted, found);
   }
   return found;
 }
