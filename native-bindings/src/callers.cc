@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -196,18 +197,22 @@ Napi::Value NetlinkExchangeFn(const Napi::CallbackInfo& info) {
   return promise;
 }
 
-// findSocketOwner(inode, sockDiagRequest, maxProcesses, likelyPids) -> Promise<{ pid?, files? }>: the search for the
-// process holding
-// a socket (abandoned once the socket is closed) and that process's /proc files, in one thread-pool job — a short-lived client (curl) may exit a
-// millisecond after its answer, so nothing waits for the JavaScript thread between the steps. The bytes are
-// returned raw and parsed in TypeScript.
+// findSocketOwners(sockets, maxProcesses, likelyPids) -> Promise<{ pid?, files? }[]>: the search for the processes
+// holding some sockets (abandoned once none is open any more) and those processes' /proc files, in one thread-pool
+// job — a short-lived client (curl) may exit a millisecond after its answer, so nothing waits for the JavaScript
+// thread between the steps. Sockets wait for the search in batches: one pass over a client's fd table names all
+// the connections it opened meanwhile. The bytes are returned raw and parsed in TypeScript.
 class SocketAttribution : public Napi::AsyncWorker {
  public:
-  SocketAttribution(Napi::Env env, uint64_t inode, std::vector<uint8_t> sockDiagRequest, int maxProcesses, std::vector<int> likelyPids)
+  struct Wanted {
+    uint64_t inode;
+    std::vector<uint8_t> sockDiagRequest;
+  };
+
+  SocketAttribution(Napi::Env env, std::vector<Wanted> wanted, int maxProcesses, std::vector<int> likelyPids)
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
-        inode_(inode),
-        sockDiagRequest_(std::move(sockDiagRequest)),
+        wanted_(std::move(wanted)),
         maxProcesses_(maxProcesses),
         likelyPids_(std::move(likelyPids)) {}
 
@@ -215,41 +220,58 @@ class SocketAttribution : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    // The same sock_diag lookup again: still answered with this inode while the client holds its socket.
+    // The same sock_diag lookups again: one still answered with its inode means a client still holds its socket.
     auto stillOpen = [this]() {
-      std::vector<uint8_t> reply;
-      const char* failed = nullptr;
-      if (!Exchange(4 /* NETLINK_SOCK_DIAG */, sockDiagRequest_, reply, &failed)) return true;  // cannot tell: go on
-      constexpr size_t kInodeOffset = sizeof(nlmsghdr) + 68;  // inet_diag_msg.idiag_inode
-      if (reply.size() < kInodeOffset + 4 || reinterpret_cast<const nlmsghdr*>(reply.data())->nlmsg_type != 20) return false;
-      uint32_t inode = 0;
-      std::memcpy(&inode, reply.data() + kInodeOffset, 4);
-      return inode == inode_;
+      for (const Wanted& wanted : wanted_) {
+        std::vector<uint8_t> reply;
+        const char* failed = nullptr;
+        if (!Exchange(4 /* NETLINK_SOCK_DIAG */, wanted.sockDiagRequest, reply, &failed)) return true;  // cannot tell: go on
+        constexpr size_t kInodeOffset = sizeof(nlmsghdr) + 68;  // inet_diag_msg.idiag_inode
+        if (reply.size() < kInodeOffset + 4 || reinterpret_cast<const nlmsghdr*>(reply.data())->nlmsg_type != 20) continue;
+        uint32_t inode = 0;
+        std::memcpy(&inode, reply.data() + kInodeOffset, 4);
+        if (inode == wanted.inode) return true;
+      }
+      return false;
     };
-    auto found = SearchOwners({inode_}, maxProcesses_, likelyPids_, stillOpen);
-    if (found.empty()) return;
-    pid_ = found[0].second;
-    const char* names[] = {"comm", "cmdline", "cgroup", "status"};
-    for (const char* name : names) files_.emplace_back(name, ReadSmall(pid_, name));
-    links_.emplace_back("exe", ReadLink(pid_, "exe"));
-    links_.emplace_back("netns", ReadLink(pid_, "ns/net"));
+    std::unordered_set<uint64_t> inodes;
+    for (const Wanted& wanted : wanted_) inodes.insert(wanted.inode);
+    for (auto& [inode, pid] : SearchOwners(inodes, maxProcesses_, likelyPids_, stillOpen)) {
+      pidByInode_[inode] = pid;
+      if (owners_.count(pid) > 0) continue;  // one process holding several of the sockets: its files read once
+      Owner& owner = owners_[pid];
+      const char* names[] = {"comm", "cmdline", "cgroup", "status"};
+      for (const char* name : names) owner.files.emplace_back(name, ReadSmall(pid, name));
+      owner.links.emplace_back("exe", ReadLink(pid, "exe"));
+      owner.links.emplace_back("netns", ReadLink(pid, "ns/net"));
+    }
   }
 
+  // One { pid?, files? } per wanted inode, in the order asked; sockets sharing an owner share its files object.
   void OnOK() override {
     Napi::Env env = Env();
-    Napi::Object result = Napi::Object::New(env);
-    if (pid_ > 0) {
-      result.Set("pid", Napi::Number::New(env, pid_));
+    std::unordered_map<int, Napi::Object> filesByPid;
+    for (auto& [pid, owner] : owners_) {
       Napi::Object files = Napi::Object::New(env);
-      for (auto& [name, bytes] : files_) {
+      for (auto& [name, bytes] : owner.files) {
         if (!bytes.empty()) files.Set(name, Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
       }
-      for (auto& [name, text] : links_) {
+      for (auto& [name, text] : owner.links) {
         if (!text.empty()) files.Set(name, Napi::String::New(env, text));
       }
-      result.Set("files", files);
+      filesByPid.emplace(pid, files);
     }
-    deferred_.Resolve(result);
+    Napi::Array results = Napi::Array::New(env, wanted_.size());
+    for (size_t i = 0; i < wanted_.size(); i++) {
+      Napi::Object result = Napi::Object::New(env);
+      auto found = pidByInode_.find(wanted_[i].inode);
+      if (found != pidByInode_.end()) {
+        result.Set("pid", Napi::Number::New(env, found->second));
+        result.Set("files", filesByPid.at(found->second));
+      }
+      results.Set(static_cast<uint32_t>(i), result);
+    }
+    deferred_.Resolve(results);
   }
 
   void OnError(const Napi::Error& error) override {
@@ -279,13 +301,15 @@ class SocketAttribution : public Napi::AsyncWorker {
   }
 
   Napi::Promise::Deferred deferred_;
-  uint64_t inode_;
-  std::vector<uint8_t> sockDiagRequest_;
+  std::vector<Wanted> wanted_;
   int maxProcesses_;
+  struct Owner {
+    std::vector<std::pair<std::string, std::string>> files;
+    std::vector<std::pair<std::string, std::string>> links;
+  };
   std::vector<int> likelyPids_;
-  int pid_ = 0;
-  std::vector<std::pair<std::string, std::string>> files_;
-  std::vector<std::pair<std::string, std::string>> links_;
+  std::unordered_map<uint64_t, int> pidByInode_;
+  std::unordered_map<int, Owner> owners_;
 };
 
 std::vector<int> PidList(const Napi::Value& value) {
@@ -299,20 +323,42 @@ std::vector<int> PidList(const Napi::Value& value) {
   return pids;
 }
 
-Napi::Value FindSocketOwnerFn(const Napi::CallbackInfo& info) {
+constexpr uint32_t kMaxSocketsPerSearch = 256;
+
+// findSocketOwners(sockets: { inode, request }[], maxProcesses, likelyPids?) -> Promise<{ pid?, files? }[]>
+Napi::Value FindSocketOwnersFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsBuffer() || !info[2].IsNumber()) {
-    Napi::TypeError::New(env, "findSocketOwner(inode: number, sockDiagRequest: Buffer, maxProcesses: number, likelyPids?: number[])").ThrowAsJavaScriptException();
+  const char* usage = "findSocketOwners(sockets: { inode: number, request: Buffer }[] (1..256), maxProcesses: number, likelyPids?: number[])";
+  if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  auto request = info[1].As<Napi::Buffer<uint8_t>>();
-  if (request.Length() < sizeof(nlmsghdr) || request.Length() > kMaxRequestBytes) {
-    Napi::RangeError::New(env, "netlink request must be a whole message of at most 4096 bytes").ThrowAsJavaScriptException();
+  Napi::Array sockets = info[0].As<Napi::Array>();
+  if (sockets.Length() == 0 || sockets.Length() > kMaxSocketsPerSearch) {
+    Napi::RangeError::New(env, usage).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  auto* worker = new SocketAttribution(env, static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()),
-                                       std::vector<uint8_t>(request.Data(), request.Data() + request.Length()),
-                                       info[2].As<Napi::Number>().Int32Value(), PidList(info.Length() > 3 ? info[3] : env.Undefined()));
+  std::vector<SocketAttribution::Wanted> wanted;
+  for (uint32_t i = 0; i < sockets.Length(); i++) {
+    Napi::Value item = sockets.Get(i);
+    if (!item.IsObject()) {
+      Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Value inode = item.As<Napi::Object>().Get("inode");
+    Napi::Value request = item.As<Napi::Object>().Get("request");
+    if (!inode.IsNumber() || !request.IsBuffer()) {
+      Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto bytes = request.As<Napi::Buffer<uint8_t>>();
+    if (bytes.Length() < sizeof(nlmsghdr) || bytes.Length() > kMaxRequestBytes) {
+      Napi::RangeError::New(env, "netlink request must be a whole message of at most 4096 bytes").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    wanted.push_back({static_cast<uint64_t>(inode.As<Napi::Number>().Int64Value()), std::vector<uint8_t>(bytes.Data(), bytes.Data() + bytes.Length())});
+  }
+  auto* worker = new SocketAttribution(env, std::move(wanted), info[1].As<Napi::Number>().Int32Value(), PidList(info.Length() > 2 ? info[2] : env.Undefined()));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
@@ -346,6 +392,6 @@ Napi::Value SockDiagNowFn(const Napi::CallbackInfo& info) {
 
 void InitCallers(Napi::Env env, Napi::Object exports) {
   exports.Set("netlinkExchange", Napi::Function::New(env, NetlinkExchangeFn));
-  exports.Set("findSocketOwner", Napi::Function::New(env, FindSocketOwnerFn));
+  exports.Set("findSocketOwners", Napi::Function::New(env, FindSocketOwnersFn));
   exports.Set("sockDiagNow", Napi::Function::New(env, SockDiagNowFn));
 }

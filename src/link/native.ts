@@ -23,11 +23,12 @@ export interface NativeBindings {
   /** One netlink request and the kernel's whole answer, on the thread pool (callers.cc). */
   netlinkExchange(protocol: number, request: Buffer): Promise<Buffer>;
   /**
-   * The process holding a socket inode (likely pids first, then newest first) and its /proc files (comm, cmdline,
-   * cgroup, status; exe and netns links), on the thread pool (callers.cc). The search stops once the sock_diag
-   * lookup no longer finds that inode: the socket was closed, nobody holds it any more.
+   * The processes holding some socket inodes (likely pids first, then newest first) and their /proc files (comm,
+   * cmdline, cgroup, status; exe and netns links), one answer per socket in order, on the thread pool
+   * (callers.cc). The search stops once no sock_diag lookup finds its inode any more: the sockets were closed.
+   * At most 256 sockets a search.
    */
-  findSocketOwner(inode: number, sockDiagRequest: Buffer, maxProcesses: number, likelyPids?: number[]): Promise<SocketOwner>;
+  findSocketOwners(sockets: Array<{ inode: number; request: Buffer }>, maxProcesses: number, likelyPids?: number[]): Promise<SocketOwner[]>;
   /** One sock_diag exchange on this thread; the kernel answers inside the send. Empty when it did not. */
   sockDiagNow(request: Buffer): Buffer;
 }
