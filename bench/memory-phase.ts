@@ -46,7 +46,7 @@ export async function measureMemory(round: number, running: RunningServer, steps
 
 export function printMemory(results: MemoryResult[]): void {
   if (results.length === 0) return;
-  console.log('\nmemory (every round; MiB): idle after start | peak under the flow | before burst | burst end | a minute later (ratio to before)');
+  console.log(`\nmemory (every round; MiB): idle after start | peak under the flow | before burst | burst end | ${Math.round((results[0]?.recoveryMs ?? 0) / 1000)} s later (ratio to before)`);
   for (const r of results) {
     const back = r.recoveredRssMiB / r.preBurstRssMiB;
     console.log(
@@ -63,5 +63,6 @@ export function printMemory(results: MemoryResult[]): void {
   console.log('targets (issue 17, imds-hop, median of rounds)');
   console.log(`  [${idle <= 48 ? 'met' : 'NOT met'}] idle RSS after start <= 48 MiB: ${idle.toFixed(1)} MiB`);
   console.log(`  [${peak <= 64 ? 'met' : 'NOT met'}] peak RSS under the flow <= 64 MiB: ${peak.toFixed(1)} MiB`);
-  console.log(`  [${back <= 1.1 ? 'met' : 'NOT met'}] RSS a minute after a ${hop[0]?.burstConnections}-connection burst within 10% of before: ${back.toFixed(2)}x`);
+  const after = `${Math.round((hop[0]?.recoveryMs ?? 0) / 1000)} s`;
+  console.log(`  [${back <= 1.1 ? 'met' : 'NOT met'}] RSS ${after} after a ${hop[0]?.burstConnections}-connection burst within 10% of before (the target: 60 s, 10,000): ${back.toFixed(2)}x`);
 }
