@@ -12,7 +12,7 @@ export interface CapHandle {
 }
 
 /** Loads a native npm package, turning a failed load into a LinkError with `code` and what to do about it. */
-export function loadNativePackage<T>(name: string, code: string, hint: string): T {
+export function loadNativePackage<T>(name: string, code: Uppercase<string>, hint: string): T {
   const require = createRequire(import.meta.url);
   try {
     return require(name) as T;
