@@ -10,7 +10,7 @@ export const BATCH_POOL_BYTES = 128 * 1024;
 export const MAX_FRAME_BYTES = 65536;
 
 /** Writes `count` frames packed in `bytes` (lengths[i] each, back to back); returns how many went out whole. */
-export type WriteFrames = (bytes: Uint8Array, lengths: Uint32Array, count: number) => number;
+type WriteFrames = (bytes: Uint8Array, lengths: Uint32Array, count: number) => number;
 
 export class SendBatch {
   private pool: Uint8Array | undefined; // made on first send: an idle appliance holds no pool

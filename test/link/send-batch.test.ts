@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BATCH_POOL_BYTES, MAX_BATCH_FRAMES, MAX_FRAME_BYTES, SendBatch } from '../../src/link/send-batch.ts';
 
-function recorder(accept = (_frame: Uint8Array) => true) {
+function recorder(accept: (frame: Uint8Array) => boolean = () => true) {
   const calls: Uint8Array[][] = [];
   const write = (bytes: Uint8Array, lengths: Uint32Array, count: number): number => {
     const frames: Uint8Array[] = [];
