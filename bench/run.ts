@@ -1,5 +1,6 @@
 // `npm run bench`: imds-hop on its tap against kernel-stack baselines, one generator. Options: --quick,
-// --profile, --rounds=N, --only=imds-hop,node:http,nginx, --workloads=flow,keepalive,idle, --no-rps, --out=FILE.
+// --profile, --rounds=N, --only=imds-hop,node:http,nginx, --workloads=flow,keepalive,idle,memory, --no-rps, --sources,
+// --imds-hop-node-options=FLAGS, --out=FILE.
 //
 //   instance ns: wrk, idle holder (kernel TCP) --tap--> imds-hop serve (userspace stack)      [imds-hop rows]
 //   instance ns: wrk, idle holder (kernel TCP) --veth 198.18.0.1 -> 198.18.0.2--> server ns:
@@ -16,6 +17,7 @@ import { cpuJiffies, cpuSeconds, peakRssBytes, rssBytes } from './proc-stats.ts'
 import { SERVICE_ADDRESS, startImdsHop, startNginx, startNodeHttp, type RunningServer, type ServerName } from './servers.ts';
 import { IdleHolder } from './idle-holder-client.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
+import { measureMemory, printMemory, type MemoryResult } from './memory-phase.ts';
 import { attributionCost, evaluateTargets, medianRows, printTable, type Row, type Workload } from './report.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
@@ -25,8 +27,9 @@ const profile = argv.includes('--profile');
 const onlyArg = argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? onlyArg.slice('--only='.length).split(',') : undefined;
 const workloadsArg = argv.find((a) => a.startsWith('--workloads='));
-const WORKLOAD_KEYS = { flow: 'new-connection-flow', keepalive: 'keep-alive-get', idle: 'keep-alive-get+idle' } as const;
-const selectedWorkloads = workloadsArg ? workloadsArg.slice('--workloads='.length).split(',') : Object.keys(WORKLOAD_KEYS);
+const WORKLOAD_KEYS = { flow: 'new-connection-flow', keepalive: 'keep-alive-get', idle: 'keep-alive-get+idle', memory: 'memory' } as const;
+// memory (idle RSS, flow peak, a minute after a 10,000-connection burst) takes over a minute a server: asked for.
+const selectedWorkloads = workloadsArg ? workloadsArg.slice('--workloads='.length).split(',') : ['flow', 'keepalive', 'idle'];
 for (const key of selectedWorkloads) {
   if (!(key in WORKLOAD_KEYS)) {
     console.error(`bench: unknown workload "${key}" in --workloads (choose from ${Object.keys(WORKLOAD_KEYS).join(', ')})`);
@@ -35,6 +38,8 @@ for (const key of selectedWorkloads) {
 }
 const runs = (key: keyof typeof WORKLOAD_KEYS): boolean => selectedWorkloads.includes(key);
 
+/** --imds-hop-node-options="--max-semi-space-size=4": Node/V8 flags for the imds-hop server only. */
+const imdsHopNodeOptions = argv.find((a) => a.startsWith('--imds-hop-node-options='))?.slice('--imds-hop-node-options='.length) ?? '';
 const roundsArg = argv.find((a) => a.startsWith('--rounds='));
 const SETTINGS = {
   ...(quick
@@ -51,6 +56,13 @@ if (skipUnlessRoot) {
   console.error(`bench: ${skipUnlessRoot}`);
   process.exit(2);
 }
+
+// imds-hop runs as it is deployed: compiled JavaScript (bin/imds-hop.mjs runs a dist/ newer than src/), not the
+// TypeScript sources through a loader, which costs tens of MiB. --sources measures the loader's way (it removes
+// dist/, a build output, so the command falls back to the sources).
+const fromSources = argv.includes('--sources');
+if (fromSources) rmSync(join(REPO_ROOT, 'dist'), { recursive: true, force: true });
+else runSync('npm', ['run', '--silent', 'build']);
 
 sweepStaleNamespaces();
 const tempDir = mkdtempSync(join(tmpdir(), 'imds-hop-bench-'));
@@ -108,7 +120,7 @@ async function startServer(name: ServerName, connection: 'close' | 'keep-alive')
   let running: RunningServer;
   if (name === 'imds-hop' || name === 'imds-hop:callers-off') {
     routeClear();
-    running = await startImdsHop(instance, connection, profile ? join(REPO_ROOT, 'artifacts', 'bench', 'profiles') : undefined, name === 'imds-hop' ? 'on' : 'off');
+    running = await startImdsHop(instance, connection, profile ? join(REPO_ROOT, 'artifacts', 'bench', 'profiles') : undefined, name === 'imds-hop' ? 'on' : 'off', imdsHopNodeOptions);
   } else {
     routeToVeth();
     running = name === 'node:http' ? await startNodeHttp(server, instance) : await startNginx(server, instance, tempDir);
@@ -275,9 +287,30 @@ async function measureServer(round: number, name: ServerName): Promise<void> {
     }
   }
 }
+const memoryResults: MemoryResult[] = [];
+/** The memory sequence (bench/memory-phase.ts) on a fresh server in EC2's Connection: close mode. */
+async function measureServerMemory(round: number, name: ServerName): Promise<void> {
+  const running = await startServer(name, 'close');
+  try {
+    const flow = async () => {
+      await runWrk({ ...wrkBase, script: 'wrk-flow.lua', seconds: SETTINGS.warmSeconds });
+      await runWrk({ ...wrkBase, script: 'wrk-flow.lua', seconds: SETTINGS.seconds });
+    };
+    const burst = async (count: number) => {
+      const holder = await IdleHolder.open(instance, SERVICE_ADDRESS, count);
+      await holder.close();
+      return holder.opened;
+    };
+    memoryResults.push(await measureMemory(round, running, { flow, burst }, { burstConnections: SETTINGS.idleConnections, recoveryMs: quick ? 5_000 : 60_000, settleMs: 2_000 }));
+  } finally {
+    await running.stop();
+  }
+}
+
 // Rounds interleave the servers, so slow drift of a shared VM (steal) lands on all of them alike.
 for (let round = 1; round <= SETTINGS.rounds; round++) {
   for (const name of servers) await measureServer(round, name);
+  if (runs('memory')) for (const name of servers) await measureServerMemory(round, name);
 }
 routeClear();
 
@@ -290,11 +323,12 @@ const machine = {
 const medians = medianRows(rows);
 const targets = evaluateTargets(medians, rows);
 const attribution = attributionCost(rows);
-printTable(medians, targets, machine, { quick, ...SETTINGS, pinned: PIN ? `server cpu ${PIN.server}, generator cpu ${PIN.generator}` : 'no', receiveSteering: steering ? 'each side on its own cpu' : 'off' });
+printTable(medians, targets, machine, { quick, ...SETTINGS, pinned: PIN ? `server cpu ${PIN.server}, generator cpu ${PIN.generator}` : 'no', receiveSteering: steering ? 'each side on its own cpu' : 'off', imdsHop: `${fromSources ? 'sources via tsx' : 'dist'}${imdsHopNodeOptions ? ` ${imdsHopNodeOptions}` : ''}` });
 const outDir = join(REPO_ROOT, 'artifacts', 'bench');
 mkdirSync(outDir, { recursive: true });
 const outArg = argv.find((a) => a.startsWith('--out='));
 const outFile = outArg ? resolve(outArg.slice('--out='.length)) : join(outDir, 'results.json');
+printMemory(memoryResults);
 for (const cost of attribution) {
   const rounds = (values: number[]) => values.map((v) => `${v.toFixed(3)}x`).join(', ');
   console.log(
@@ -302,6 +336,6 @@ for (const cost of attribution) {
       `CPU per request ${cost.medianCpuPerRequest.toFixed(3)}x (rounds ${rounds(cost.cpuPerRequest)})`,
   );
 }
-writeFileSync(outFile, `${JSON.stringify({ date: new Date().toISOString(), quick, settings: { ...SETTINGS, pinning: PIN ?? null, receiveSteering: steering }, machine, medians, rows, targets, attribution }, null, 2)}\n`);
+writeFileSync(outFile, `${JSON.stringify({ date: new Date().toISOString(), quick, settings: { ...SETTINGS, pinning: PIN ?? null, receiveSteering: steering }, machine, medians, rows, targets, attribution, memory: memoryResults }, null, 2)}\n`);
 console.log(`\nwrote ${outFile}`);
 process.exit(0);

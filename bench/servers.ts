@@ -75,11 +75,13 @@ async function waitServing(clientNamespace: string, timeoutMs = 20_000): Promise
  * `connection` is imds-hop's --connection: EC2 (and imds-hop by default) closes after every response, so the
  * keep-alive workloads ask for keep-alive explicitly; the new-connection flow runs with EC2's default.
  */
-export async function startImdsHop(instanceNamespace: string, connection: 'close' | 'keep-alive', profileDir?: string, callers: 'on' | 'off' = 'on'): Promise<RunningServer> {
+export async function startImdsHop(instanceNamespace: string, connection: 'close' | 'keep-alive', profileDir?: string, callers: 'on' | 'off' = 'on', nodeOptions = ''): Promise<RunningServer> {
   const saved = process.env.NODE_OPTIONS;
+  // Node/V8 flags for imds-hop alone (e.g. --max-semi-space-size=4): what a deployment's NODE_OPTIONS would set.
+  if (nodeOptions) process.env.NODE_OPTIONS = `${saved ?? ''} ${nodeOptions}`.trim();
   if (profileDir) {
     mkdirSync(profileDir, { recursive: true });
-    process.env.NODE_OPTIONS = `${saved ?? ''} --import=${join(BENCH_DIR, 'cpu-profile.mjs')}`.trim();
+    process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import=${join(BENCH_DIR, 'cpu-profile.mjs')}`.trim();
     process.env.IMDS_HOP_CPU_PROFILE_DIR = profileDir;
   }
   let appliance: Appliance;
@@ -87,11 +89,9 @@ export async function startImdsHop(instanceNamespace: string, connection: 'close
     // --log-level after the appliance runner's "debug": one log line per request would measure pino, not the stack.
     appliance = await Appliance.start(instanceNamespace, ['--log-level', 'info', '--metrics-listen', 'off', '--connection', connection, '--callers', callers]);
   } finally {
-    if (profileDir) {
-      delete process.env.IMDS_HOP_CPU_PROFILE_DIR;
-      if (saved === undefined) delete process.env.NODE_OPTIONS;
-      else process.env.NODE_OPTIONS = saved;
-    }
+    delete process.env.IMDS_HOP_CPU_PROFILE_DIR;
+    if (saved === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = saved;
   }
   const child = (appliance as unknown as { child: ChildProcess }).child;
   const pid = child.pid as number;

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -70,19 +71,52 @@ bool Exchange(int protocol, const std::vector<uint8_t>& request, std::vector<uin
 // The pids holding the wanted inodes: likely pids first, then the newest processes. A socket found by sock_diag
 // lives in our network namespace and is held, nearly always, by a process of that namespace: those are searched
 // first, the others only after them (a process may hold a socket of another namespace, but rarely).
+// The likely pids (recent owners) are searched before /proc is even listed: a client opening many connections
+// is found in its own fd table, without a readdir of /proc and a readlink per process to sort them.
 // `stillOpen` is asked every kRecheckEvery processes: a socket closed meanwhile has no owner left to find, and a
 // search that cannot succeed would otherwise read every process's fds.
 constexpr int kRecheckEvery = 16;
+
+// Reads one process's fd table; moves each wanted inode it holds from `wanted` to `found`.
+void SearchProcess(int pid, std::unordered_set<uint64_t>& wanted, std::vector<std::pair<uint64_t, int>>& found) {
+  char path[320];  // "/proc/PID/fd/" + a directory entry of up to 255 bytes
+  char target[64];
+  std::snprintf(path, sizeof path, "/proc/%d/fd", pid);
+  DIR* fds = opendir(path);
+  if (fds == nullptr) return;  // exited, or a kernel thread
+  int seen = 0;
+  while (dirent* fdEntry = readdir(fds)) {
+    if (fdEntry->d_name[0] == '.' || ++seen > kMaxFdsPerProcess) continue;
+    std::snprintf(path, sizeof path, "/proc/%d/fd/%s", pid, fdEntry->d_name);
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    if (n <= 8 || std::strncmp(target, "socket:[", 8) != 0) continue;
+    target[n] = '\0';
+    uint64_t inode = std::strtoull(target + 8, nullptr, 10);
+    if (wanted.erase(inode) > 0) found.emplace_back(inode, pid);
+  }
+  closedir(fds);
+}
+
 template <typename StillOpen>
 std::vector<std::pair<uint64_t, int>> SearchOwners(std::unordered_set<uint64_t> wanted, int maxProcesses, const std::vector<int>& likelyPids, StillOpen stillOpen) {
   std::vector<std::pair<uint64_t, int>> found;
+  int searched = 0;
+  for (int pid : likelyPids) {
+    if (wanted.empty() || searched >= maxProcesses) return found;
+    searched += 1;
+    SearchProcess(pid, wanted, found);
+  }
+  if (wanted.empty()) return found;
   std::vector<int> pids;
   DIR* proc = opendir("/proc");
   if (proc == nullptr) return found;
   while (dirent* entry = readdir(proc)) {
     char* end = nullptr;
     long pid = std::strtol(entry->d_name, &end, 10);
-    if (end != entry->d_name && *end == '\0' && pid > 0) pids.push_back(static_cast<int>(pid));
+    if (end != entry->d_name && *end == '\0' && pid > 0 &&
+        std::find(likelyPids.begin(), likelyPids.end(), static_cast<int>(pid)) == likelyPids.end()) {
+      pids.push_back(static_cast<int>(pid));
+    }
   }
   closedir(proc);
   std::sort(pids.begin(), pids.end(), [](int a, int b) { return a > b; });
@@ -94,27 +128,10 @@ std::vector<std::pair<uint64_t, int>> SearchOwners(std::unordered_set<uint64_t> 
     std::snprintf(path, sizeof path, "/proc/%d/ns/net", pid);
     return readlink(path, netns, sizeof netns - 1) > 0 && std::strcmp(netns, ownNetns) == 0;
   });
-  pids.insert(pids.begin(), likelyPids.begin(), likelyPids.end());
-  int searched = 0;
-  char path[320];  // "/proc/PID/fd/" + a directory entry of up to 255 bytes
-  char target[64];
   for (int pid : pids) {
     if (wanted.empty() || searched >= maxProcesses) break;
     if (++searched % kRecheckEvery == 0 && !stillOpen()) break;
-    std::snprintf(path, sizeof path, "/proc/%d/fd", pid);
-    DIR* fds = opendir(path);
-    if (fds == nullptr) continue;  // exited, or a kernel thread
-    int seen = 0;
-    while (dirent* fdEntry = readdir(fds)) {
-      if (fdEntry->d_name[0] == '.' || ++seen > kMaxFdsPerProcess) continue;
-      std::snprintf(path, sizeof path, "/proc/%d/fd/%s", pid, fdEntry->d_name);
-      ssize_t n = readlink(path, target, sizeof target - 1);
-      if (n <= 8 || std::strncmp(target, "socket:[", 8) != 0) continue;
-      target[n] = '\0';
-      uint64_t inode = std::strtoull(target + 8, nullptr, 10);
-      if (wanted.erase(inode) > 0) found.emplace_back(inode, pid);
-    }
-    closedir(fds);
+    SearchProcess(pid, wanted, found);
   }
   return found;
 }
@@ -180,18 +197,22 @@ Napi::Value NetlinkExchangeFn(const Napi::CallbackInfo& info) {
   return promise;
 }
 
-// findSocketOwner(inode, sockDiagRequest, maxProcesses, likelyPids) -> Promise<{ pid?, files? }>: the search for the
-// process holding
-// a socket (abandoned once the socket is closed) and that process's /proc files, in one thread-pool job — a short-lived client (curl) may exit a
-// millisecond after its answer, so nothing waits for the JavaScript thread between the steps. The bytes are
-// returned raw and parsed in TypeScript.
+// findSocketOwners(sockets, maxProcesses, likelyPids) -> Promise<{ pid?, files? }[]>: the search for the processes
+// holding some sockets (abandoned once none is open any more) and those processes' /proc files, in one thread-pool
+// job — a short-lived client (curl) may exit a millisecond after its answer, so nothing waits for the JavaScript
+// thread between the steps. Sockets wait for the search in batches: one pass over a client's fd table names all
+// the connections it opened meanwhile. The bytes are returned raw and parsed in TypeScript.
 class SocketAttribution : public Napi::AsyncWorker {
  public:
-  SocketAttribution(Napi::Env env, uint64_t inode, std::vector<uint8_t> sockDiagRequest, int maxProcesses, std::vector<int> likelyPids)
+  struct Wanted {
+    uint64_t inode;
+    std::vector<uint8_t> sockDiagRequest;
+  };
+
+  SocketAttribution(Napi::Env env, std::vector<Wanted> wanted, int maxProcesses, std::vector<int> likelyPids)
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
-        inode_(inode),
-        sockDiagRequest_(std::move(sockDiagRequest)),
+        wanted_(std::move(wanted)),
         maxProcesses_(maxProcesses),
         likelyPids_(std::move(likelyPids)) {}
 
@@ -199,41 +220,58 @@ class SocketAttribution : public Napi::AsyncWorker {
 
  protected:
   void Execute() override {
-    // The same sock_diag lookup again: still answered with this inode while the client holds its socket.
+    // The same sock_diag lookups again: one still answered with its inode means a client still holds its socket.
     auto stillOpen = [this]() {
-      std::vector<uint8_t> reply;
-      const char* failed = nullptr;
-      if (!Exchange(4 /* NETLINK_SOCK_DIAG */, sockDiagRequest_, reply, &failed)) return true;  // cannot tell: go on
-      constexpr size_t kInodeOffset = sizeof(nlmsghdr) + 68;  // inet_diag_msg.idiag_inode
-      if (reply.size() < kInodeOffset + 4 || reinterpret_cast<const nlmsghdr*>(reply.data())->nlmsg_type != 20) return false;
-      uint32_t inode = 0;
-      std::memcpy(&inode, reply.data() + kInodeOffset, 4);
-      return inode == inode_;
+      for (const Wanted& wanted : wanted_) {
+        std::vector<uint8_t> reply;
+        const char* failed = nullptr;
+        if (!Exchange(4 /* NETLINK_SOCK_DIAG */, wanted.sockDiagRequest, reply, &failed)) return true;  // cannot tell: go on
+        constexpr size_t kInodeOffset = sizeof(nlmsghdr) + 68;  // inet_diag_msg.idiag_inode
+        if (reply.size() < kInodeOffset + 4 || reinterpret_cast<const nlmsghdr*>(reply.data())->nlmsg_type != 20) continue;
+        uint32_t inode = 0;
+        std::memcpy(&inode, reply.data() + kInodeOffset, 4);
+        if (inode == wanted.inode) return true;
+      }
+      return false;
     };
-    auto found = SearchOwners({inode_}, maxProcesses_, likelyPids_, stillOpen);
-    if (found.empty()) return;
-    pid_ = found[0].second;
-    const char* names[] = {"comm", "cmdline", "cgroup", "status"};
-    for (const char* name : names) files_.emplace_back(name, ReadSmall(pid_, name));
-    links_.emplace_back("exe", ReadLink(pid_, "exe"));
-    links_.emplace_back("netns", ReadLink(pid_, "ns/net"));
+    std::unordered_set<uint64_t> inodes;
+    for (const Wanted& wanted : wanted_) inodes.insert(wanted.inode);
+    for (auto& [inode, pid] : SearchOwners(inodes, maxProcesses_, likelyPids_, stillOpen)) {
+      pidByInode_[inode] = pid;
+      if (owners_.count(pid) > 0) continue;  // one process holding several of the sockets: its files read once
+      Owner& owner = owners_[pid];
+      const char* names[] = {"comm", "cmdline", "cgroup", "status"};
+      for (const char* name : names) owner.files.emplace_back(name, ReadSmall(pid, name));
+      owner.links.emplace_back("exe", ReadLink(pid, "exe"));
+      owner.links.emplace_back("netns", ReadLink(pid, "ns/net"));
+    }
   }
 
+  // One { pid?, files? } per wanted inode, in the order asked; sockets sharing an owner share its files object.
   void OnOK() override {
     Napi::Env env = Env();
-    Napi::Object result = Napi::Object::New(env);
-    if (pid_ > 0) {
-      result.Set("pid", Napi::Number::New(env, pid_));
+    std::unordered_map<int, Napi::Object> filesByPid;
+    for (auto& [pid, owner] : owners_) {
       Napi::Object files = Napi::Object::New(env);
-      for (auto& [name, bytes] : files_) {
+      for (auto& [name, bytes] : owner.files) {
         if (!bytes.empty()) files.Set(name, Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
       }
-      for (auto& [name, text] : links_) {
+      for (auto& [name, text] : owner.links) {
         if (!text.empty()) files.Set(name, Napi::String::New(env, text));
       }
-      result.Set("files", files);
+      filesByPid.emplace(pid, files);
     }
-    deferred_.Resolve(result);
+    Napi::Array results = Napi::Array::New(env, wanted_.size());
+    for (size_t i = 0; i < wanted_.size(); i++) {
+      Napi::Object result = Napi::Object::New(env);
+      auto found = pidByInode_.find(wanted_[i].inode);
+      if (found != pidByInode_.end()) {
+        result.Set("pid", Napi::Number::New(env, found->second));
+        result.Set("files", filesByPid.at(found->second));
+      }
+      results.Set(static_cast<uint32_t>(i), result);
+    }
+    deferred_.Resolve(results);
   }
 
   void OnError(const Napi::Error& error) override {
@@ -263,13 +301,15 @@ class SocketAttribution : public Napi::AsyncWorker {
   }
 
   Napi::Promise::Deferred deferred_;
-  uint64_t inode_;
-  std::vector<uint8_t> sockDiagRequest_;
+  std::vector<Wanted> wanted_;
   int maxProcesses_;
+  struct Owner {
+    std::vector<std::pair<std::string, std::string>> files;
+    std::vector<std::pair<std::string, std::string>> links;
+  };
   std::vector<int> likelyPids_;
-  int pid_ = 0;
-  std::vector<std::pair<std::string, std::string>> files_;
-  std::vector<std::pair<std::string, std::string>> links_;
+  std::unordered_map<uint64_t, int> pidByInode_;
+  std::unordered_map<int, Owner> owners_;
 };
 
 std::vector<int> PidList(const Napi::Value& value) {
@@ -283,20 +323,42 @@ std::vector<int> PidList(const Napi::Value& value) {
   return pids;
 }
 
-Napi::Value FindSocketOwnerFn(const Napi::CallbackInfo& info) {
+constexpr uint32_t kMaxSocketsPerSearch = 256;
+
+// findSocketOwners(sockets: { inode, request }[], maxProcesses, likelyPids?) -> Promise<{ pid?, files? }[]>
+Napi::Value FindSocketOwnersFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsBuffer() || !info[2].IsNumber()) {
-    Napi::TypeError::New(env, "findSocketOwner(inode: number, sockDiagRequest: Buffer, maxProcesses: number, likelyPids?: number[])").ThrowAsJavaScriptException();
+  const char* usage = "findSocketOwners(sockets: { inode: number, request: Buffer }[] (1..256), maxProcesses: number, likelyPids?: number[])";
+  if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  auto request = info[1].As<Napi::Buffer<uint8_t>>();
-  if (request.Length() < sizeof(nlmsghdr) || request.Length() > kMaxRequestBytes) {
-    Napi::RangeError::New(env, "netlink request must be a whole message of at most 4096 bytes").ThrowAsJavaScriptException();
+  Napi::Array sockets = info[0].As<Napi::Array>();
+  if (sockets.Length() == 0 || sockets.Length() > kMaxSocketsPerSearch) {
+    Napi::RangeError::New(env, usage).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  auto* worker = new SocketAttribution(env, static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()),
-                                       std::vector<uint8_t>(request.Data(), request.Data() + request.Length()),
-                                       info[2].As<Napi::Number>().Int32Value(), PidList(info.Length() > 3 ? info[3] : env.Undefined()));
+  std::vector<SocketAttribution::Wanted> wanted;
+  for (uint32_t i = 0; i < sockets.Length(); i++) {
+    Napi::Value item = sockets.Get(i);
+    if (!item.IsObject()) {
+      Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Value inode = item.As<Napi::Object>().Get("inode");
+    Napi::Value request = item.As<Napi::Object>().Get("request");
+    if (!inode.IsNumber() || !request.IsBuffer()) {
+      Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto bytes = request.As<Napi::Buffer<uint8_t>>();
+    if (bytes.Length() < sizeof(nlmsghdr) || bytes.Length() > kMaxRequestBytes) {
+      Napi::RangeError::New(env, "netlink request must be a whole message of at most 4096 bytes").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    wanted.push_back({static_cast<uint64_t>(inode.As<Napi::Number>().Int64Value()), std::vector<uint8_t>(bytes.Data(), bytes.Data() + bytes.Length())});
+  }
+  auto* worker = new SocketAttribution(env, std::move(wanted), info[1].As<Napi::Number>().Int32Value(), PidList(info.Length() > 2 ? info[2] : env.Undefined()));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
@@ -330,6 +392,6 @@ Napi::Value SockDiagNowFn(const Napi::CallbackInfo& info) {
 
 void InitCallers(Napi::Env env, Napi::Object exports) {
   exports.Set("netlinkExchange", Napi::Function::New(env, NetlinkExchangeFn));
-  exports.Set("findSocketOwner", Napi::Function::New(env, FindSocketOwnerFn));
+  exports.Set("findSocketOwners", Napi::Function::New(env, FindSocketOwnersFn));
   exports.Set("sockDiagNow", Napi::Function::New(env, SockDiagNowFn));
 }

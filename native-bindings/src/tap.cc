@@ -1,6 +1,8 @@
 // The only things Node cannot do for imds-hop: TUNSETIFF on /dev/net/tun, and watching that fd on libuv's loop.
 // (callers.cc adds the netlink exchange and the /proc socket-owner search used to name the caller of a connection.)
-// Frames are read here (to avoid one JS call per EAGAIN) and handed to JS in batches; all logic is in TypeScript.
+// Frames cross the JS boundary in batches both ways: every frame readable on a wake-up is read here into one pooled
+// buffer and handed to JS as one copy with a table of lengths; frames queued by JS during one turn of the event loop
+// are written here by one call (a write() per frame: a tap takes one frame per write). All logic is in TypeScript.
 #include <napi.h>
 #include <uv.h>
 
@@ -19,6 +21,8 @@ namespace {
 
 constexpr size_t kMaxFrameBytes = 65536;
 constexpr int kMaxFramesPerWakeup = 64;  // bounds the time spent in one callback so timers still run
+// Frames read on one wake-up land back to back here; a read is only started with a whole frame's room left.
+constexpr size_t kReadPoolBytes = 4 * kMaxFrameBytes;
 
 Napi::Error ErrnoError(Napi::Env env, const char* what, int err) {
   std::string message = std::string(what) + ": " + std::strerror(err);
@@ -66,7 +70,44 @@ Napi::Value OpenTap(const Napi::CallbackInfo& info) {
   return result;
 }
 
-// Watches a non-blocking fd with uv_poll and delivers every readable frame to a JS callback as an array of Buffers.
+// writeFrames(fd, bytes, lengths, count) -> frames written whole: frame i is the next lengths[i] bytes of `bytes`,
+// one write() each. A refused or short write (ENOBUFS, interface down) loses that frame, like a wire would.
+Napi::Value WriteFrames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsTypedArray() || !info[3].IsNumber() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+    Napi::TypeError::New(env, "writeFrames(fd: number, bytes: Uint8Array, lengths: Uint32Array, count: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  Napi::Uint8Array bytes = info[1].As<Napi::Uint8Array>();
+  Napi::Uint32Array lengths = info[2].As<Napi::Uint32Array>();
+  int64_t count = info[3].As<Napi::Number>().Int64Value();
+  if (count < 0 || static_cast<size_t>(count) > lengths.ElementLength()) {
+    Napi::RangeError::New(env, "writeFrames: count exceeds the lengths table").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const uint8_t* data = bytes.Data();
+  size_t available = bytes.ElementLength();
+  size_t offset = 0;
+  uint32_t written = 0;
+  for (int64_t i = 0; i < count; i++) {
+    size_t length = lengths[static_cast<size_t>(i)];
+    if (length > available - offset) break;  // a table that runs past the bytes: write nothing beyond them
+    ssize_t n;
+    do {
+      n = write(fd, data + offset, length);
+    } while (n < 0 && errno == EINTR);
+    if (n == static_cast<ssize_t>(length)) written += 1;
+    offset += length;
+  }
+  return Napi::Number::New(env, written);
+}
+
+// Watches a non-blocking fd with uv_poll and delivers the frames readable on each wake-up to a JS callback as
+// onFrames(bytes, lengths, count): one Buffer holding the frames back to back (a copy of exactly their bytes, so
+// JS may keep views of it) and a Uint32Array of their lengths, reused for every batch (read it before returning).
 class FrameWatcher : public Napi::ObjectWrap<FrameWatcher> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -80,7 +121,7 @@ class FrameWatcher : public Napi::ObjectWrap<FrameWatcher> {
     if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsFunction() ||
         (info.Length() > 2 && !info[2].IsFunction() && !info[2].IsUndefined())) {
       Napi::TypeError::New(env,
-                           "new FrameWatcher(fd: number, onFrames: (frames: Buffer[]) => void, onError?: (error) => void)")
+                           "new FrameWatcher(fd: number, onFrames: (bytes: Buffer, lengths: Uint32Array, count: number) => void, onError?: (error) => void)")
           .ThrowAsJavaScriptException();
       return;
     }
@@ -102,6 +143,7 @@ class FrameWatcher : public Napi::ObjectWrap<FrameWatcher> {
     }
     poll_->data = this;
     env_ = env;
+    lengths_ = Napi::Persistent(Napi::Uint32Array::New(env, kMaxFramesPerWakeup));
     Ref();  // stay alive while the poll handle may call us
     uv_poll_start(poll_, UV_READABLE, OnReadable);
   }
@@ -116,16 +158,21 @@ class FrameWatcher : public Napi::ObjectWrap<FrameWatcher> {
 
   void Drain() {
     Napi::HandleScope scope(env_);
-    Napi::Array frames = Napi::Array::New(env_);
+    Napi::Uint32Array lengths = lengths_.Value();
     uint32_t count = 0;
-    for (int i = 0; i < kMaxFramesPerWakeup; i++) {
-      ssize_t n = read(fd_, buffer_, kMaxFrameBytes);
+    size_t used = 0;
+    // Stop with less than a whole frame's room left: the rest stays queued and wakes us again (level-triggered).
+    while (count < static_cast<uint32_t>(kMaxFramesPerWakeup) && kReadPoolBytes - used >= kMaxFrameBytes) {
+      ssize_t n = read(fd_, pool_ + used, kMaxFrameBytes);
       if (n <= 0) break;  // EAGAIN (drained) or an error the next wakeup will see again
-      frames.Set(count++, Napi::Buffer<uint8_t>::Copy(env_, buffer_, static_cast<size_t>(n)));
+      lengths[count++] = static_cast<uint32_t>(n);
+      used += static_cast<size_t>(n);
     }
     if (count == 0) return;
+    // One allocation per batch, not per frame; the pool itself is reused for the next wake-up.
+    Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::Copy(env_, pool_, used);
     // MakeCallback so promise jobs queued by the handler run, as for any libuv-driven callback.
-    callback_.MakeCallback(Value(), {frames});
+    callback_.MakeCallback(Value(), {bytes, lengths, Napi::Number::New(env_, count)});
     // Nothing above JS catches for us here (we run from libuv, not from a JS call): an exception left pending
     // would make every later N-API call fail and silently end the data path. Take it, hand it to onError.
     TakePendingException();
@@ -151,6 +198,7 @@ class FrameWatcher : public Napi::ObjectWrap<FrameWatcher> {
       uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
       poll_ = nullptr;
       callback_.Reset();
+      lengths_.Reset();
       if (!on_error_.IsEmpty()) on_error_.Reset();
       Unref();
     }
@@ -162,12 +210,14 @@ class FrameWatcher : public Napi::ObjectWrap<FrameWatcher> {
   uv_poll_t* poll_ = nullptr;
   Napi::FunctionReference callback_;
   Napi::FunctionReference on_error_;
+  Napi::Reference<Napi::Uint32Array> lengths_;
   uint64_t callback_exceptions_ = 0;
-  uint8_t buffer_[kMaxFrameBytes];
+  uint8_t pool_[kReadPoolBytes];
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openTap", Napi::Function::New(env, OpenTap));
+  exports.Set("writeFrames", Napi::Function::New(env, WriteFrames));
   exports.Set("FrameWatcher", FrameWatcher::Define(env));
   InitCallers(env, exports);
   return exports;

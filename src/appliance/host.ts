@@ -132,6 +132,7 @@ export class Host {
     const tcpCounters = Object.fromEntries(Object.entries(this.tcp.counters).map(([k, v]) => [`tcp-${k}`, v]));
     return {
       ...this.counters.snapshot(),
+      ...this.link.counters?.(),
       ...this.config.faults?.counters.snapshot(),
       ...tcpCounters,
       'tcp-connections-open': this.tcp.connectionCount(),

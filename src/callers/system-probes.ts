@@ -69,6 +69,10 @@ const MAX_CGROUP_DIRS = 20_000;
 const CGROUP_REWALK_MS = 5_000;
 /** Processes searched for one socket: enough for a busy host, bounded for a hostile one. */
 const MAX_PROCESSES_SEARCHED = 32_768;
+/** Searches on the thread pool at once: libuv's pool has 4 threads, and other file work needs one too. */
+const SEARCHES_AT_ONCE = 3;
+/** Sockets one search looks for at most (the addon's bound too). */
+const MAX_SOCKETS_PER_SEARCH = 256;
 /** Owners found recently are searched first: a client opening many connections is found at once. */
 const LIKELY_OWNERS = 16;
 
@@ -78,6 +82,8 @@ export class LinuxProbes implements SystemProbes {
   }
   private seq = 1;
   private readonly likelyOwners: number[] = [];
+  private readonly waitingForSearch: Array<{ inode: number; request: Buffer; resolve: (owner: SocketOwner) => void; reject: (error: unknown) => void }> = [];
+  private searchesRunning = 0;
   private netnsByInode: { atMs: number; names: Map<string, string> } | undefined;
   private addressesByNetns: { atMs: number; owners: Map<string, string> } | undefined;
   private cgroups: { atMs: number; paths: Map<bigint, string> } | undefined;
@@ -90,7 +96,7 @@ export class LinuxProbes implements SystemProbes {
     const lookup = Buffer.from(encodeSockDiagLookup(local, remote, this.nextSeq()));
     const socket = parseSockDiagReply(this.native.sockDiagNow(lookup));
     if (!socket.ok || socket.value.inode === 0) return { socket };
-    const found = await this.native.findSocketOwner(socket.value.inode, lookup, MAX_PROCESSES_SEARCHED, this.likelyOwners);
+    const found = await this.findOwner(socket.value.inode, lookup);
     const pid = found.pid;
     if (pid === undefined || !found.files) return { socket };
     if (!this.likelyOwners.includes(pid)) {
@@ -98,6 +104,33 @@ export class LinuxProbes implements SystemProbes {
       if (this.likelyOwners.length > LIKELY_OWNERS) this.likelyOwners.pop();
     }
     return { socket, process: processInfoFromFiles(pid, found.files) };
+  }
+
+  /**
+   * Up to SEARCHES_AT_ONCE searches run side by side (a slow search — a client that is not a recent owner — must not
+   * hold up the next curl, which may exit a millisecond after its answer); sockets arriving while all of them run
+   * wait together for the next free one, so one pass over a busy client's fd table names every connection it opened
+   * meanwhile (a search per connection cost a flow several times its own CPU). The queue is bounded by the
+   * resolver's in-flight limit.
+   */
+  private findOwner(inode: number, request: Buffer): Promise<SocketOwner> {
+    return new Promise((resolve, reject) => {
+      this.waitingForSearch.push({ inode, request, resolve, reject });
+      if (this.searchesRunning < SEARCHES_AT_ONCE) this.searchNext();
+    });
+  }
+
+  private searchNext(): void {
+    const batch = this.waitingForSearch.splice(0, MAX_SOCKETS_PER_SEARCH);
+    if (batch.length === 0) return;
+    this.searchesRunning += 1;
+    this.native.findSocketOwners(batch.map(({ inode, request }) => ({ inode, request })), MAX_PROCESSES_SEARCHED, this.likelyOwners).then(
+      (owners) => batch.forEach((entry, i) => entry.resolve(owners[i] ?? {})),
+      (error: unknown) => batch.forEach((entry) => entry.reject(error)),
+    ).finally(() => {
+      this.searchesRunning -= 1;
+      this.searchNext();
+    });
   }
 
   async conntrackOriginal(service: SocketEndpoint, client: SocketEndpoint): Promise<NetlinkAnswer<SocketEndpoint>> {

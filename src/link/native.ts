@@ -12,18 +12,23 @@ export interface SocketOwner {
 export interface NativeBindings {
   openTap(name: string): { fd: number; name: string };
   /**
-   * Watches `fd` and hands each batch of frames to `onFrames`. An exception escaping `onFrames` is taken off the
-   * N-API environment (never left pending), counted in callbackExceptions and passed to `onError`.
+   * Watches `fd` and hands the frames readable on each wake-up to `onFrames` at once: `bytes` holds them back to
+   * back (a batch of its own, safe to keep views of), `lengths[0..count)` their lengths (one table reused for every
+   * batch: read it before returning). An exception escaping `onFrames` is taken off the N-API environment (never
+   * left pending), counted in callbackExceptions and passed to `onError`.
    */
-  FrameWatcher: new (fd: number, onFrames: (frames: Buffer[]) => void, onError?: (error: unknown) => void) => FrameWatcherHandle;
+  FrameWatcher: new (fd: number, onFrames: (bytes: Buffer, lengths: Uint32Array, count: number) => void, onError?: (error: unknown) => void) => FrameWatcherHandle;
+  /** Writes frames packed back to back in `bytes` (lengths[0..count)), one write() each; returns how many went out whole. */
+  writeFrames(fd: number, bytes: Uint8Array, lengths: Uint32Array, count: number): number;
   /** One netlink request and the kernel's whole answer, on the thread pool (callers.cc). */
   netlinkExchange(protocol: number, request: Buffer): Promise<Buffer>;
   /**
-   * The process holding a socket inode (likely pids first, then newest first) and its /proc files (comm, cmdline,
-   * cgroup, status; exe and netns links), on the thread pool (callers.cc). The search stops once the sock_diag
-   * lookup no longer finds that inode: the socket was closed, nobody holds it any more.
+   * The processes holding some socket inodes (likely pids first, then newest first) and their /proc files (comm,
+   * cmdline, cgroup, status; exe and netns links), one answer per socket in order, on the thread pool
+   * (callers.cc). The search stops once no sock_diag lookup finds its inode any more: the sockets were closed.
+   * At most 256 sockets a search.
    */
-  findSocketOwner(inode: number, sockDiagRequest: Buffer, maxProcesses: number, likelyPids?: number[]): Promise<SocketOwner>;
+  findSocketOwners(sockets: Array<{ inode: number; request: Buffer }>, maxProcesses: number, likelyPids?: number[]): Promise<SocketOwner[]>;
   /** One sock_diag exchange on this thread; the kernel answers inside the send. Empty when it did not. */
   sockDiagNow(request: Buffer): Buffer;
 }

@@ -3,16 +3,9 @@
 // the `cap` package.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { loadCap } from './cap-package.ts';
 import { LinkError } from './frame-link.ts';
 import { pcapGlobalHeader, pcapRecord } from './pcap-file.ts';
-
-interface CapHandle {
-  open(device: string, filter: string, bufferSize: number, buffer: Buffer): string;
-  setMinBytes?(bytes: number): void;
-  on(event: 'packet', listener: (bytes: number, truncated: boolean) => void): void;
-  close(): void;
-}
 
 const SNAP_BYTES = 65_535;
 const CAPTURE_BUFFER_BYTES = 4 << 20;
@@ -34,12 +27,7 @@ export function startPacketCapture(interfaceName: string, file: string, filter =
   if (!existsSync(`/sys/class/net/${interfaceName}`)) {
     throw new LinkError('INTERFACE_MISSING', `interface "${interfaceName}" does not exist in this network namespace`);
   }
-  let Cap: new () => CapHandle;
-  try {
-    ({ Cap } = createRequire(import.meta.url)('cap') as { Cap: new () => CapHandle });
-  } catch (error) {
-    throw new LinkError('LIBPCAP_MISSING', `cannot load the "cap" package: ${(error as Error).message.split('\n')[0]}`, { cause: error });
-  }
+  const { Cap } = loadCap();
   const capture = new Cap();
   const buffer = Buffer.alloc(SNAP_BYTES);
   let linkType: string;

@@ -5,17 +5,9 @@
 // MAC, which the kernel of that host does not own: the capture is promiscuous, and the kernel drops those frames
 // as other-host traffic, so it sends no RST or ICMP of its own for the service addresses.
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { EtherType, formatIpv4Address, ipv6MulticastMac, parseIpv6Address, solicitedNodeAddress } from '../wire/index.ts';
+import { loadCap, loadNativePackage, type CapHandle } from './cap-package.ts';
 import { LinkError, type FrameLink, type FramesHandler } from './frame-link.ts';
-
-interface CapHandle {
-  open(device: string, filter: string, bufferSize: number, buffer: Buffer): string;
-  setMinBytes?(bytes: number): void;
-  on(event: 'packet', listener: (bytes: number, truncated: boolean) => void): void;
-  send(buffer: Buffer, length: number): void;
-  close(): void;
-}
 
 interface RawSocket {
   send(buffer: Buffer, offset: number, length: number, address: string, before: (() => void) | null, after: (error: Error | null, bytes: number) => void): void;
@@ -72,29 +64,13 @@ export function captureFilter(serviceAddress: string, serviceMac: Uint8Array, ip
   return filter;
 }
 
-function loadNative<T>(name: string, hint: string): T {
-  const require = createRequire(import.meta.url);
-  try {
-    return require(name) as T;
-  } catch (error) {
-    throw new LinkError(
-      name === 'cap' ? 'LIBPCAP_MISSING' : 'RAW_SOCKET_MISSING',
-      `cannot load the "${name}" package (${(error as Error).message.split('\n')[0]}): ${hint}`,
-      { cause: error },
-    );
-  }
-}
-
 export function openPcapLink(options: PcapLinkOptions): FrameLink {
   const { interfaceName } = options;
   if (!existsSync(`/sys/class/net/${interfaceName}`)) {
     throw new LinkError('INTERFACE_MISSING', `interface "${interfaceName}" does not exist in this network namespace`);
   }
-  const { Cap } = loadNative<{ Cap: new () => CapHandle }>(
-    'cap',
-    'install libpcap (apt-get install libpcap-dev) and rebuild it with "npm rebuild cap"',
-  );
-  const raw = loadNative<RawSocketModule>('raw-socket', 'rebuild it with "npm rebuild raw-socket"');
+  const { Cap } = loadCap();
+  const raw = loadNativePackage<RawSocketModule>('raw-socket', 'RAW_SOCKET_MISSING', 'rebuild it with "npm rebuild raw-socket"');
 
   const capture = new Cap();
   const captureBuffer = Buffer.alloc(SNAP_BYTES);
@@ -145,7 +121,7 @@ class PcapLink implements FrameLink {
   private handler: FramesHandler | undefined;
   private closed = false;
   /** Send failures reported asynchronously by the raw socket (the caller's count covers only synchronous ones). */
-  asyncSendFailures = 0;
+  private asyncSendFailures = 0;
 
   constructor(
     readonly name: string,
@@ -179,6 +155,10 @@ class PcapLink implements FrameLink {
     } catch {
       return false;
     }
+  }
+
+  counters(): Record<string, number> {
+    return { 'link-send-failures': this.asyncSendFailures };
   }
 
   onFrames(handler: FramesHandler): void {

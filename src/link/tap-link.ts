@@ -1,8 +1,9 @@
 // A FrameLink over a Linux TAP device that this process owns: the device disappears when the fd closes,
 // so even a killed appliance leaves no interface behind.
-import { closeSync, existsSync, writeSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import { LinkError, type FrameLink, type FramesHandler } from './frame-link.ts';
 import { loadNativeBindings, type NativeBindings } from './native.ts';
+import { SendBatch } from './send-batch.ts';
 
 export function openTapLink(requestedName: string): FrameLink {
   if (!existsSync('/dev/net/tun')) {
@@ -22,7 +23,7 @@ export function openTapLink(requestedName: string): FrameLink {
     }
     throw new LinkError('TAP_OPEN_FAILED', `cannot create tap "${requestedName}": ${(error as Error).message}`, { cause: error });
   }
-  return new TapLink(opened.fd, opened.name, native.FrameWatcher);
+  return new TapLink(opened.fd, opened.name, native);
 }
 
 /** Handler faults reported on stderr before going quiet (each one is still counted by the caller's guard). */
@@ -32,35 +33,43 @@ class TapLink implements FrameLink {
   private watcher: { stop(): void } | undefined;
   private closed = false;
   private handlerFaults = 0;
+  /** Frames sent during one turn of the event loop, written by one native call at its end. */
+  private readonly batch: SendBatch;
 
   constructor(
     private readonly fd: number,
     readonly name: string,
-    private readonly Watcher: NativeBindings['FrameWatcher'],
-  ) {}
+    private readonly native: NativeBindings,
+  ) {
+    this.batch = new SendBatch((bytes, lengths, count) => native.writeFrames(fd, bytes, lengths, count));
+  }
 
+  /** Queued, and true; a frame the OS refuses when the batch is written is counted in counters() instead. */
   send(frame: Uint8Array): boolean {
     if (this.closed) return false;
-    try {
-      return writeSync(this.fd, frame) === frame.length;
-    } catch {
-      return false; // e.g. ENOBUFS or the interface is down: the frame is lost like on a wire
-    }
+    return this.batch.add(frame);
+  }
+
+  counters(): Record<string, number> {
+    return { 'link-send-failures': this.batch.failures, 'link-send-flushes': this.batch.flushes, 'link-frames-flushed': this.batch.framesFlushed };
   }
 
   onFrames(handler: FramesHandler): void {
     if (this.watcher) throw new Error('onFrames handler already registered');
-    // Plain Uint8Array views of the addon's Buffers: every parse layer slices them, and Buffer's own subarray
-    // (a JS FastBuffer construction) cost more per frame than the typed-array builtin.
+    // Plain Uint8Array views into the batch's one buffer: every parse layer slices them, and Buffer's own subarray
+    // (a JS FastBuffer construction) cost more per frame than the typed-array builtin. The batch buffer is the
+    // frames' own (the addon copies out of its pool), so a layer may keep a view.
     // The handler guards itself (appliance/fault-guard.ts); this catch is the last line before the addon, whose
     // own check would catch the rest.
-    this.watcher = new this.Watcher(
+    this.watcher = new this.native.FrameWatcher(
       this.fd,
-      (frames) => {
-        const views = new Array<Uint8Array>(frames.length);
-        for (let i = 0; i < frames.length; i++) {
-          const frame = frames[i] as Buffer;
-          views[i] = new Uint8Array(frame.buffer, frame.byteOffset, frame.length);
+      (bytes, lengths, count) => {
+        const views = new Array<Uint8Array>(count);
+        let offset = bytes.byteOffset;
+        for (let i = 0; i < count; i++) {
+          const length = lengths[i] as number;
+          views[i] = new Uint8Array(bytes.buffer, offset, length);
+          offset += length;
         }
         try {
           handler(views);
@@ -80,6 +89,7 @@ class TapLink implements FrameLink {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.batch.flush(); // what was sent before close still leaves
     this.closed = true;
     this.watcher?.stop();
     closeSync(this.fd);
