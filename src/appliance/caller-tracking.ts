@@ -11,7 +11,7 @@ import { formatMacAddress } from '../wire/index.ts';
 import type { ConnectionObserver, ObservedConnection } from './connection-observer.ts';
 
 /** Callers with series of their own in the metrics; the rest are summed as "other". */
-export const CALLER_LABELS_TOP = 10;
+const CALLER_LABELS_TOP = 10;
 const MAX_PATH = 200;
 
 export interface CallersSnapshot {
@@ -160,7 +160,7 @@ export class CallerTracking implements ConnectionObserver {
 }
 
 /** The label value of each caller: the top callers by requests by name (container appended), the rest "other". */
-export function topCallers(callers: CallerStats[], top = CALLER_LABELS_TOP): Map<string, CallerStats> {
+function topCallers(callers: CallerStats[], top = CALLER_LABELS_TOP): Map<string, CallerStats> {
   const labelled = new Map<string, CallerStats>();
   const sorted = [...callers].sort((a, b) => b.requests - a.requests);
   sorted.forEach((stats, index) => {

@@ -2,7 +2,7 @@
 // step is logged and the others still run, so one stuck resource never leaves the tap or the socket behind.
 import type { Logger } from 'pino';
 
-export type Cleanup = () => Promise<void> | void;
+type Cleanup = () => Promise<void> | void;
 
 export class Cleanups {
   private readonly steps: Cleanup[] = [];

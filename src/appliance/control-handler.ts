@@ -13,7 +13,7 @@ import type { FaultInjector } from './fault-injector.ts';
 import type { ApplianceMetrics } from './metrics.ts';
 
 /** The parts of a running appliance the control socket reaches. */
-export interface ControlledAppliance {
+interface ControlledAppliance {
   engine: ImdsEngine;
   metrics: ApplianceMetrics;
   injector: FaultInjector;

@@ -8,14 +8,14 @@ import { MAX_CONTROL_MESSAGE_BYTES, type ControlReply, type ControlRequest } fro
 import { ControlValidationError, parseControlRequest } from './control-validation.ts';
 import { OperatorError } from '../errors/operator-error.ts';
 
-export type ControlHandler = (request: ControlRequest) => unknown; // a value or a promise of one
+type ControlHandler = (request: ControlRequest) => unknown; // a value or a promise of one
 
 /** A handler error that reaches the client with its code and message (bad option values, unknown event ids). */
 export class ControlRequestError extends OperatorError {}
 
 export class ControlServerError extends OperatorError {}
 
-export interface ControlServer {
+interface ControlServer {
   path: string;
   close(): Promise<void>;
 }

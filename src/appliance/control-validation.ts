@@ -27,7 +27,7 @@ export class ControlValidationError extends Error {
   }
 }
 
-export const CERTIFICATE_KIND = oneOfRule('certificate kind', CERTIFICATE_KINDS);
+const CERTIFICATE_KIND = oneOfRule('certificate kind', CERTIFICATE_KINDS);
 
 type Fields = Record<string, unknown>;
 

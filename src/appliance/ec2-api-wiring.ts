@@ -4,9 +4,7 @@
 import type { Logger } from 'pino';
 import {
   DEFAULT_ACCOUNT_DEFAULTS_FILE,
-  Ec2ApiListenError,
   MetadataOptionsChanger,
-  AccountDefaultsError,
   generateOperatorKey,
   loadAccountDefaults,
   parseEc2ApiListen,
@@ -65,7 +63,7 @@ export function optionsChanger(engine: ImdsEngine, applyDelayMs: number, log: Lo
 }
 
 /** The options as the EC2 API names them (ModifyInstanceMetadataOptions' result), for `imds-hop options`. */
-export function apiShape(instanceId: string, view: OptionsView): unknown {
+function apiShape(instanceId: string, view: OptionsView): unknown {
   const o = view.options;
   return {
     InstanceId: instanceId,
@@ -151,4 +149,4 @@ export async function startEc2Api(
   return { credentials, close: () => server.close() };
 }
 
-export { AccountDefaultsError, Ec2ApiListenError };
+;

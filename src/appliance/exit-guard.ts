@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 
 /** How long cleanup may take before the process exits regardless. */
-export const EXIT_GRACE_MS = 5_000;
+const EXIT_GRACE_MS = 5_000;
 
 export function exitEvenIfStuck(log: Logger, graceMs = EXIT_GRACE_MS): void {
   // Unreferenced: it never keeps the process alive, it only fires if something else does.

@@ -36,11 +36,11 @@ export interface RequestPeer {
   mac: string | undefined;
 }
 
-export interface FaultEngine {
+interface FaultEngine {
   handle(request: ImdsRequest, wallMs: number): SessionResponse;
 }
 
-export type FaultMetric = (name: string, labels: Record<string, string>) => void;
+type FaultMetric = (name: string, labels: Record<string, string>) => void;
 
 /** Sources whose packet buckets and pending handshakes are remembered; past it the least recent is forgotten. */
 const MAX_SOURCES = 4096;

@@ -41,7 +41,7 @@ export interface SessionOutput {
 }
 
 /** Answers one request; the connection id lets fault rules see who asked. */
-export type RequestHandler = (request: ImdsRequest, connectionId: number) => SessionResponse;
+type RequestHandler = (request: ImdsRequest, connectionId: number) => SessionResponse;
 
 /**
  * close: every response says `Connection: close` and the connection ends after it, as real instances do (the

@@ -14,7 +14,7 @@ import { HttpSession, type ConnectionPolicy, type SessionOutput, type SessionRes
 import { ResponsePacer } from './response-pacer.ts';
 
 /** nginx's client_header_timeout is 60 s; a real client sends its whole request in one segment. */
-export const DEFAULT_REQUEST_HEADER_TIMEOUT_MS = 10_000;
+const DEFAULT_REQUEST_HEADER_TIMEOUT_MS = 10_000;
 
 export interface Clock {
   /** Monotonic milliseconds for protocol timers. */
@@ -27,7 +27,7 @@ export interface ServiceEngine {
   handle(request: ImdsRequest, wallMs: number): ImdsResponse;
 }
 
-export interface HttpSessionsConfig {
+interface HttpSessionsConfig {
   http: Partial<HttpLimits>;
   /** Close after every response as EC2 does (default), or keep connections alive. */
   connection?: ConnectionPolicy;
@@ -38,7 +38,7 @@ export interface HttpSessionsConfig {
 }
 
 /** What the sessions need back from the Host. */
-export interface SessionsHost {
+interface SessionsHost {
   readonly port: HostPort;
   /** The Host's own logger, for the per-request debug line. */
   readonly log: Logger;

@@ -7,7 +7,7 @@ import type { ConnectionObserver } from './connection-observer.ts';
 import type { HostPort } from './host-port.ts';
 
 /** What an ICMP or ICMPv6 error told us about one of our response packets, for the log. */
-export interface RefusedResponse {
+interface RefusedResponse {
   icmp: 'time-exceeded' | 'destination-unreachable';
   code: number;
   router: string;

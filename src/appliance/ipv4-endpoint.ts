@@ -24,7 +24,7 @@ import type { IcmpErrorReports } from './icmp-error-reports.ts';
 import { Ipv4SentPackets } from './ipv4-sent-packets.ts';
 import type { EndpointContext, EndpointLinkConfig } from './endpoint-context.ts';
 
-export interface Ipv4EndpointConfig extends EndpointLinkConfig<number> {
+interface Ipv4EndpointConfig extends EndpointLinkConfig<number> {
   serviceAddress: number;
 }
 

@@ -4,7 +4,7 @@
 // the identification space itself bounds the table.
 const TOKEN_RESPONSE = 0x100;
 
-export interface SentPacket {
+interface SentPacket {
   hopLimit: number;
   tokenResponse: boolean;
 }

@@ -40,7 +40,7 @@ export interface HostIpv6Config {
   enabled: () => boolean;
 }
 
-export interface Ipv6EndpointConfig extends HostIpv6Config, EndpointLinkConfig<Uint8Array> {}
+interface Ipv6EndpointConfig extends HostIpv6Config, EndpointLinkConfig<Uint8Array> {}
 
 const NO_ACTIONS: readonly TcpAction[] = [];
 

@@ -9,7 +9,7 @@ export const IPV6_LOCAL_ID = 0;
 const FIRST_ID = 1;
 const LAST_ID = 0xffffff;
 
-export interface Ipv6Peer {
+interface Ipv6Peer {
   readonly id: number;
   readonly address: Uint8Array;
   /** Where replies go: the link-layer source the address was last seen from. */

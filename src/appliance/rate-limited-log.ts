@@ -11,7 +11,7 @@ export interface RateLimit {
   intervalMs: number;
 }
 
-export const DEFAULT_LOG_RATE_LIMIT: Readonly<RateLimit> = Object.freeze({ burst: 10, intervalMs: 5_000 });
+const DEFAULT_LOG_RATE_LIMIT: Readonly<RateLimit> = Object.freeze({ burst: 10, intervalMs: 5_000 });
 
 type Level = 'error' | 'warn' | 'info';
 

@@ -4,7 +4,7 @@
 import type { SendTag } from '../tcp/index.ts';
 import type { ResponseChunk } from './http-session.ts';
 
-export interface PacedConnection {
+interface PacedConnection {
   /** Queues tagged bytes on the connection (and a FIN after them); false when the connection refused or is gone. */
   send(id: number, bytes: Uint8Array, tag: SendTag, thenClose: boolean): boolean;
   close(id: number): void;
@@ -15,14 +15,14 @@ export interface PacedConnection {
   overflow(id: number, what: 'per-connection' | 'total'): void;
 }
 
-export interface PacerLimits {
+interface PacerLimits {
   /** Chunks held for one connection (pipelined requests behind a delayed one). */
   perConnection: number;
   /** Connections with something held, i.e. armed timers, across the appliance. */
   total: number;
 }
 
-export const DEFAULT_PACER_LIMITS: PacerLimits = { perConnection: 32, total: 4096 };
+const DEFAULT_PACER_LIMITS: PacerLimits = { perConnection: 32, total: 4096 };
 
 interface Held {
   chunks: ResponseChunk[];

@@ -1,6 +1,6 @@
-export { callerKey, type CallerIdentity, type CallerKind } from './caller.ts';
-export { containerOf, containerOfPath, cgroupPathOf, type Container } from './cgroup.ts';
-export { CallerRegistry, DEFAULT_REGISTRY_LIMITS, type CallerEvent, type CallerStats, type RequestRecord, type TokenUse } from './registry.ts';
-export { CallerResolver, formatAddress, type AttributionMode, type ConnectionSource } from './resolver.ts';
-export { LinuxProbes, processInfoFromFiles, type LocalSocket, type ProcessInfo, type SystemProbes } from './system-probes.ts';
-export { callersTable, evaluateAssertions, junitXml, resultsText, type AssertOptions, type CheckResult } from './report.ts';
+export {  type CallerIdentity,  } from './caller.ts';
+;
+export { CallerRegistry,  type CallerEvent, type CallerStats,   } from './registry.ts';
+export { CallerResolver, formatAddress, type AttributionMode,  } from './resolver.ts';
+export { LinuxProbes,    type SystemProbes } from './system-probes.ts';
+export { callersTable, evaluateAssertions, junitXml, resultsText,  type CheckResult } from './report.ts';

@@ -5,7 +5,6 @@
 //     it, answered with the original tuple — the client's address before NAT (linux/netfilter/nfnetlink_conntrack.h).
 // Netlink headers are in host byte order; addresses and ports in network order. Parsers never throw.
 
-export const NETLINK_SOCK_DIAG = 4;
 export const NETLINK_NETFILTER = 12;
 
 const NLMSG_HEADER_BYTES = 16;

@@ -41,7 +41,7 @@ export type CallerEvent =
   | { kind: 'first-v1-credentials'; caller: CallerStats; path: string }
   | { kind: 'fell-back-to-v1'; caller: CallerStats; hop: number; path: string };
 
-export interface RegistryLimits {
+interface RegistryLimits {
   maxCallers: number;
   /** Connections tracked at once (open, or closed and waiting for attribution). */
   maxConnections: number;
@@ -51,10 +51,10 @@ export interface RegistryLimits {
   maxPids: number;
 }
 
-export const DEFAULT_REGISTRY_LIMITS: RegistryLimits = { maxCallers: 1024, maxConnections: 65536, maxPendingRequests: 64, maxPids: 16 };
+const DEFAULT_REGISTRY_LIMITS: RegistryLimits = { maxCallers: 1024, maxConnections: 65536, maxPendingRequests: 64, maxPids: 16 };
 
 /** Callers past maxCallers are counted together under this one. */
-export const OVERFLOW_CALLER: CallerIdentity = { kind: 'address', name: 'other callers (table full)', sourceAddress: '*' };
+const OVERFLOW_CALLER: CallerIdentity = { kind: 'address', name: 'other callers (table full)', sourceAddress: '*' };
 
 interface TrackedConnection {
   endpointKey: string;

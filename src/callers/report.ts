@@ -60,7 +60,7 @@ export function callersTable(callers: readonly CallerStats[]): string {
   return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
-export interface AssertOptions {
+interface AssertOptions {
   noV1?: boolean;
   noV1Credentials?: boolean;
   noTokenRejected?: boolean;

@@ -48,7 +48,7 @@ export interface SystemProbes {
 }
 
 /** What /proc said about a process, from the raw files the native search read. */
-export function processInfoFromFiles(pid: number, files: NonNullable<SocketOwner['files']>): ProcessInfo | undefined {
+function processInfoFromFiles(pid: number, files: NonNullable<SocketOwner['files']>): ProcessInfo | undefined {
   if (!files.comm) return undefined; // exited before its files were read
   const uid = /^Uid:\s+(\d+)/m.exec(files.status?.toString('utf8') ?? '')?.[1];
   return {

@@ -4,7 +4,7 @@
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import pretty from 'pino-pretty';
 
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   'token',
   '*.token',
   'Token',
@@ -17,7 +17,7 @@ export const REDACTED_PATHS = [
   '*.SecretAccessKey',
 ];
 
-export type LogFormat = 'json' | 'pretty' | 'auto';
+type LogFormat = 'json' | 'pretty' | 'auto';
 
 export function createLogger(level: LevelWithSilent = 'info', format: LogFormat = 'json', destination?: pino.DestinationStream): Logger {
   const readable = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);

@@ -12,7 +12,7 @@ import { scanIni, type IniEntry, type IniSection } from './ini-lines.ts';
 import { INSTANCE_KEYS, METADATA_OPTION_TABLE, applyBlockDevices, applyIam, applyTags, applyUserData } from './instance-sections.ts';
 import { applyNetwork } from './network-section.ts';
 
-export type { ApplianceSettings, Ec2ApiSettings, FaultSettings, LoadedConfig, ReadFile } from './config-build.ts';
+export type {  Ec2ApiSettings, FaultSettings,   } from './config-build.ts';
 
 export function loadConfig(path: string): LoadedConfig {
   let text: string;

@@ -1,6 +1,5 @@
 export type { Ec2ApiState } from './actions.ts';
 export {
-  AccountDefaultsError,
   DEFAULT_ACCOUNT_DEFAULTS_FILE,
   loadAccountDefaults,
   saveAccountDefaults,
@@ -8,4 +7,4 @@ export {
 export { MetadataOptionsChanger } from './options-changer.ts';
 export { formatCredentials, generateOperatorKey, type CredentialsFormat, type CredentialsInfo } from './operator-credentials.ts';
 export type { OptionsView } from './responses.ts';
-export { Ec2ApiListenError, parseEc2ApiListen, startEc2ApiServer } from './server.ts';
+export { parseEc2ApiListen, startEc2ApiServer } from './server.ts';

@@ -3,9 +3,9 @@
 import { isTokenString } from './chars.ts';
 
 /** Response headers in either shape a handler builds: [name, value] pairs (repeats allowed) or a record. */
-export type HeaderList = ReadonlyArray<readonly [string, string]>;
-export type HeaderRecord = Readonly<Record<string, string>>;
-export type Headers = HeaderList | HeaderRecord;
+type HeaderList = ReadonlyArray<readonly [string, string]>;
+type HeaderRecord = Readonly<Record<string, string>>;
+type Headers = HeaderList | HeaderRecord;
 
 interface HttpResponse {
   status: number;

@@ -31,7 +31,7 @@ function derive(key: Uint8Array, label: string, bytes: number): Buffer {
 }
 
 /** Seconds between two credential sets; never below one so a misconfigured role cannot divide by zero. */
-export function periodSeconds(schedule: CredentialSchedule): number {
+function periodSeconds(schedule: CredentialSchedule): number {
   return Math.max(1, schedule.lifetimeSeconds - schedule.refreshSeconds);
 }
 

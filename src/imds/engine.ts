@@ -26,7 +26,7 @@ import { TokenAuthority } from './token.ts';
 import type { ImdsRequest, ImdsResponse } from './types.ts';
 import { TAG_KEY, type SpotAction } from './value-rules.ts';
 
-export interface EngineDependencies {
+interface EngineDependencies {
   /** Per-boot HMAC key for session tokens (>= 32 bytes). */
   tokenKey: Uint8Array;
   /** Per-boot HMAC key from which role credentials are derived. */
@@ -40,12 +40,12 @@ export interface EngineDependencies {
 
 export { EventError };
 
-export const TOKEN_PATH = '/latest/api/token';
+const TOKEN_PATH = '/latest/api/token';
 const TTL_HEADER = 'x-aws-ec2-metadata-token-ttl-seconds';
 const TTL_RESPONSE_HEADER = 'X-Aws-Ec2-Metadata-Token-Ttl-Seconds';
 const TOKEN_HEADER = 'x-aws-ec2-metadata-token';
 /** IMDSv2: a session lasts at most six hours (EC2 User Guide, "How IMDSv2 works"). */
-export const MAX_TOKEN_TTL_SECONDS = 21600;
+const MAX_TOKEN_TTL_SECONDS = 21600;
 
 function header(request: ImdsRequest, name: string): string | undefined {
   return request.headers.find(([key]) => key === name)?.[1];

@@ -8,7 +8,7 @@ import { issueCertificate, publicOf, type IssuedCertificate } from './lab-pki.ts
 import { signedData } from './pkcs7.ts';
 
 export type SignatureKind = 'signature' | 'pkcs7' | 'rsa2048';
-export const SIGNATURE_KINDS: readonly SignatureKind[] = ['signature', 'pkcs7', 'rsa2048'];
+const SIGNATURE_KINDS: readonly SignatureKind[] = ['signature', 'pkcs7', 'rsa2048'];
 /** What `identity-cert --kind` prints: a signature kind's certificate, or the lab CA that issued all three. */
 export type CertificateKind = SignatureKind | 'ca';
 export const CERTIFICATE_KINDS: readonly CertificateKind[] = [...SIGNATURE_KINDS, 'ca'];
@@ -39,7 +39,7 @@ export const IDENTITY_KEY_SPECS = {
   rsa2048: { type: 'rsa', modulusLength: 2048 },
 } as const;
 
-export interface IdentitySignerOptions {
+interface IdentitySignerOptions {
   keys: IdentityKeys;
   /** Start of the certificates' validity and the PKCS#7 signing time. */
   nowMs: number;

@@ -14,7 +14,7 @@ export interface IssuedCertificate {
   serialHex: string;
 }
 
-export interface CertificateRequest {
+interface CertificateRequest {
   commonName: string;
   serialHex: string;
   notBeforeMs: number;

@@ -8,7 +8,7 @@ import { oneOfRule } from './value-rules.ts';
 /** The AMI attribute ImdsSupport (RegisterImage): v2.0 is its one value; an AMI without it has none. */
 export const IMDS_SUPPORT = oneOfRule('imds support', ['v2.0'] as const);
 /** An AMI registered with ImdsSupport = v2.0 (AL2023 and most current AMIs), or one without it. */
-export type ImdsSupport = (typeof IMDS_SUPPORT.choices)[number] | undefined;
+type ImdsSupport = (typeof IMDS_SUPPORT.choices)[number] | undefined;
 
 /** Account-level defaults (GetInstanceMetadataDefaults' AccountLevel); an absent field is "no-preference". */
 export interface AccountMetadataDefaults {
@@ -18,7 +18,7 @@ export interface AccountMetadataDefaults {
   instanceMetadataTags?: Toggle;
 }
 
-export interface LaunchInputs {
+interface LaunchInputs {
   /** Options given explicitly at launch: the config's [metadata-options] keys and `serve` flags. */
   launch: Partial<MetadataOptions>;
   account: AccountMetadataDefaults;
@@ -26,7 +26,7 @@ export interface LaunchInputs {
 }
 
 /** What an AMI with ImdsSupport = v2.0 sets (EC2 User Guide, "Configure the AMI"). */
-export const IMDS_SUPPORT_V2_OPTIONS: Readonly<Partial<MetadataOptions>> = { httpTokens: 'required', httpPutResponseHopLimit: 2 };
+const IMDS_SUPPORT_V2_OPTIONS: Readonly<Partial<MetadataOptions>> = { httpTokens: 'required', httpPutResponseHopLimit: 2 };
 
 export type OptionSource = 'launch' | 'account' | 'ami' | 'ec2-default';
 

@@ -46,7 +46,7 @@ export class OptionsError extends Error {
 }
 
 /** One option's value checked by its rule; OptionsError naming the field otherwise. */
-export function checkOption<K extends keyof MetadataOptions>(field: K, value: unknown): MetadataOptions[K] {
+function checkOption<K extends keyof MetadataOptions>(field: K, value: unknown): MetadataOptions[K] {
   try {
     return METADATA_OPTION_RULES[field].check(value);
   } catch (error) {

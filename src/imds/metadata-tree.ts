@@ -22,7 +22,7 @@ export type Node =
   | { kind: 'leaf'; body: () => Body; contentType?: string; servesRole?: boolean };
 
 /** What the tree is built from. */
-export interface TreeSources {
+interface TreeSources {
   instance: InstanceModel;
   options: MetadataOptions;
   events: EventState;
@@ -59,7 +59,7 @@ export function requestPath(target: string): string {
   return (target.split(/[?#]/, 1)[0] ?? '').replace(/\/{2,}/g, '/');
 }
 
-export type PathClass = 'token' | 'meta-data' | 'user-data' | 'dynamic' | 'versions' | 'other';
+type PathClass = 'token' | 'meta-data' | 'user-data' | 'dynamic' | 'versions' | 'other';
 
 /** The part of the service a path belongs to, as the requests metric labels it. */
 export function classifyPath(path: string, tokenPath: string): PathClass {

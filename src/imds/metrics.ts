@@ -2,24 +2,21 @@
 // metadata_no_token / metadata_no_token_rejected mirror the CloudWatch instance metrics MetadataNoToken and
 // MetadataNoTokenRejected.
 
-export const IMDS_METRIC_NAMES = [
-  'metadata_no_token',
-  'metadata_no_token_rejected',
-  'tokens_issued',
-  'token_requests_refused',
-  'tokens_rejected',
-  'requests',
-  'credentials_served',
-] as const;
-
-export type ImdsMetricName = (typeof IMDS_METRIC_NAMES)[number];
+export type ImdsMetricName =
+  | 'metadata_no_token'
+  | 'metadata_no_token_rejected'
+  | 'tokens_issued'
+  | 'token_requests_refused'
+  | 'tokens_rejected'
+  | 'requests'
+  | 'credentials_served';
 
 export interface MetricsSink {
   increment(name: ImdsMetricName, labels?: Record<string, string>): void;
 }
 
 /** Key of one series: `name` or `name{a="1",b="2"}` with labels sorted by name. */
-export function seriesKey(name: string, labels: Record<string, string> = {}): string {
+function seriesKey(name: string, labels: Record<string, string> = {}): string {
   const parts = Object.keys(labels)
     .sort()
     .map((key) => `${key}="${labels[key]}"`);
@@ -40,18 +37,7 @@ export class RecordingMetrics implements MetricsSink {
     return this.counts.get(seriesKey(name, labels)) ?? 0;
   }
 
-  /** Sum over every series of a name, whatever the labels. */
-  total(name: ImdsMetricName): number {
-    let sum = 0;
-    for (const [key, value] of this.counts) if (key === name || key.startsWith(`${name}{`)) sum += value;
-    return sum;
-  }
-
   snapshot(): Record<string, number> {
     return Object.fromEntries([...this.counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  }
-
-  reset(): void {
-    this.counts.clear();
   }
 }

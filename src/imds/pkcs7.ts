@@ -21,7 +21,7 @@ const OID = {
   dsaWithSha1: '1.2.840.10040.4.3',
 };
 
-export type SignedDataAlgorithm = 'dsa-sha1' | 'rsa-sha256';
+type SignedDataAlgorithm = 'dsa-sha1' | 'rsa-sha256';
 
 const oid = (value: string) => asn1.create(Class.UNIVERSAL, Type.OID, false, asn1.oidToDer(value).getBytes());
 const seq = (items: forge.asn1.Asn1[]) => asn1.create(Class.UNIVERSAL, Type.SEQUENCE, true, items);

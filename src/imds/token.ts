@@ -19,7 +19,7 @@ const TOKEN_SHAPE = /^AQAEA[A-Za-z0-9_-]{49}==$/;
 /** Tokens remembered as genuine; past it the oldest is forgotten (and verified by HMAC again if it returns). */
 const REMEMBERED_TOKENS = 4096;
 
-export type TokenVerdict = 'valid' | 'malformed' | 'forged' | 'expired';
+type TokenVerdict = 'valid' | 'malformed' | 'forged' | 'expired';
 
 export class TokenAuthority {
   /** Length-prefixed instance id, so no (instance id, body) pair can collide with another. */

@@ -27,7 +27,7 @@ export class RuleViolation extends Error {
 }
 
 /** Any value, printable in one line of an error. */
-export function shown(value: unknown): string {
+function shown(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
 }
 
@@ -37,7 +37,7 @@ export interface Rule<T> {
   check(value: unknown): T;
 }
 
-export interface IntegerRule extends Rule<number> {
+interface IntegerRule extends Rule<number> {
   readonly min: number;
   readonly max: number;
   /** Canonical decimal text (no sign, exponent, fraction or leading zero) within min..max. */
@@ -63,7 +63,7 @@ export function integerRule(name: string, min: number, max: number): IntegerRule
   };
 }
 
-export function textRule(name: string, pattern: RegExp, expected: string): Rule<string> {
+function textRule(name: string, pattern: RegExp, expected: string): Rule<string> {
   return {
     name,
     check: (value: unknown) => {
@@ -73,7 +73,7 @@ export function textRule(name: string, pattern: RegExp, expected: string): Rule<
   };
 }
 
-export interface OneOfRule<T extends string> extends Rule<T> {
+interface OneOfRule<T extends string> extends Rule<T> {
   readonly choices: readonly T[];
 }
 
@@ -108,7 +108,6 @@ export const MAINTENANCE_CODE = oneOfRule('maintenance code', [
   'instance-stop',
 ] as const);
 export type MaintenanceCode = (typeof MAINTENANCE_CODE.choices)[number];
-export const MAINTENANCE_CODES = MAINTENANCE_CODE.choices;
 
 /** Seconds from now to a spot interruption: EC2 gives two minutes; up to about 11 days lets a lab wait. */
 export const NOTICE_SECONDS = integerRule('notice seconds', 0, 999_999);
@@ -168,7 +167,7 @@ export const FAULT_SEED = integerRule('fault seed', 0, 0xffff_ffff);
  * metadata"): letters, digits and + - = . , _ : @ only, no spaces or "/", not ".", ".." or "_index"; at most 128
  * characters (EC2 User Guide, "Tag restrictions"). EC2 refuses the launch otherwise, so the config refuses it too.
  */
-export const MAX_TAG_KEY_CHARS = 128;
+const MAX_TAG_KEY_CHARS = 128;
 export const TAG_KEY: Rule<string> = {
   name: 'tag key',
   check: (value: unknown) => {

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { LinkError } from './frame-link.ts';
 
-export interface InterfacePlan {
+interface InterfacePlan {
   interfaceName: string;
   /** Address the instance's kernel holds on the tap, e.g. "169.254.169.253". */
   hostAddress: string;

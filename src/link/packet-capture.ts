@@ -10,7 +10,7 @@ import { pcapGlobalHeader, pcapRecord } from './pcap-file.ts';
 const SNAP_BYTES = 65_535;
 const CAPTURE_BUFFER_BYTES = 4 << 20;
 
-export interface PacketCapture {
+interface PacketCapture {
   readonly frames: number;
   /** Stops capturing and closes the file. */
   stop(): void;

@@ -5,10 +5,10 @@
 const PCAP_MAGIC = 0xa1b2c3d4;
 const PCAP_VERSION_MAJOR = 2;
 const PCAP_VERSION_MINOR = 4;
-export const PCAP_GLOBAL_HEADER_LENGTH = 24;
-export const PCAP_RECORD_HEADER_LENGTH = 16;
+const PCAP_GLOBAL_HEADER_LENGTH = 24;
+const PCAP_RECORD_HEADER_LENGTH = 16;
 /** LINKTYPE_ETHERNET (tcpdump.org link-layer header types). */
-export const LINKTYPE_ETHERNET = 1;
+const LINKTYPE_ETHERNET = 1;
 
 export function pcapGlobalHeader(snapLength: number, linkType = LINKTYPE_ETHERNET): Buffer {
   const header = Buffer.alloc(PCAP_GLOBAL_HEADER_LENGTH);

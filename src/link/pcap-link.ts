@@ -23,7 +23,7 @@ interface RawSocketModule {
   SocketOption: { IP_HDRINCL: number; SO_BINDTODEVICE?: number };
 }
 
-export interface PcapLinkOptions {
+interface PcapLinkOptions {
   interfaceName: string;
   /** The service address whose traffic is captured, e.g. 169.254.169.254. */
   serviceAddress: string;
@@ -49,7 +49,7 @@ function macText(mac: Uint8Array): string {
  * What reaches the appliance: ARP requests for the service address and IPv4 to it (TCP 80 and ICMP); with an
  * IPv6 endpoint, ICMPv6 to its solicited-node group (neighbor solicitations) and TCP 80 / ICMPv6 to it.
  */
-export function captureFilter(serviceAddress: string, serviceMac: Uint8Array, ipv6ServiceAddress?: string): string {
+function captureFilter(serviceAddress: string, serviceMac: Uint8Array, ipv6ServiceAddress?: string): string {
   const addressHex = `0x${Buffer.from(serviceAddress.split('.').map(Number)).toString('hex')}`;
   const mac = macText(serviceMac);
   let filter =

@@ -1,7 +1,7 @@
 // Congestion window per RFC 5681 (slow start, congestion avoidance, fast retransmit/recovery), RFC 6928 start.
 
 /** RFC 6928: initial window of ten segments. */
-export const INITIAL_WINDOW_SEGMENTS = 10;
+const INITIAL_WINDOW_SEGMENTS = 10;
 
 export class CongestionControl {
   cwnd: number;

@@ -8,7 +8,7 @@ import { SendBuffer, type SendRange } from './send-buffer.ts';
 import { seqAdd, seqGe, seqGt, seqInWindow, seqLt, seqMax, seqSub } from './seq-number.ts';
 import type { BytesTag, CloseReason, ConnectionId, Endpoints, SendResult, SendTag, TcpAction, TcpConfig } from './types.ts';
 
-export type TcpState =
+type TcpState =
   | 'syn-received'
   | 'established'
   | 'close-wait'
@@ -22,9 +22,9 @@ export type TcpState =
 /** RFC 9293 3.7.1: the MSS to assume when the peer's SYN carries no MSS option. */
 export const DEFAULT_PEER_MSS = 536;
 /** Linux floors the peer's MSS (tcp_min_snd_mss = 48) so a tiny MSS cannot multiply our segment count; so do we. */
-export const MIN_PEER_MSS = 48;
+const MIN_PEER_MSS = 48;
 /** RFC 5681 3.2: the third duplicate ACK triggers fast retransmit. */
-export const DUPLICATE_ACK_THRESHOLD = 3;
+const DUPLICATE_ACK_THRESHOLD = 3;
 /** RFC 5961 5.2: ACKs older than SND.UNA minus the largest window the peer could have seen are dropped. */
 const MAX_UNSCALED_WINDOW = 0xffff;
 

@@ -2,7 +2,7 @@
 // by checking, on pop, that the entry still matches what it scheduled. Deadlines and keys live in two parallel
 // plain arrays (unboxed doubles and small integers), so an entry costs no object of its own.
 
-export interface DeadlineEntry {
+interface DeadlineEntry {
   deadline: number;
   key: number;
 }

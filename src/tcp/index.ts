@@ -6,7 +6,7 @@ export type {
   CloseReason,
   ConnectionId,
   Endpoints,
-  SendResult,
+  
   SendTag,
   TcpAction,
   TcpConfig,

@@ -3,7 +3,7 @@ import * as crypto from 'node:crypto';
 import type { Endpoints } from './types.ts';
 
 /** RFC 9293 3.4.1: the ISN clock ticks every 4 microseconds, i.e. 250 ticks per millisecond. */
-export const ISN_TICKS_PER_MS = 250;
+const ISN_TICKS_PER_MS = 250;
 
 /** One-shot SHA-256 (Node >= 20.12): no Hmac object per SYN, which the profile showed at 4% of a connection. */
 const oneShotHash = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer }).hash;

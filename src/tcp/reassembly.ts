@@ -12,7 +12,7 @@ interface Held {
   bytes: Uint8Array;
 }
 
-export type InsertOutcome = 'held' | 'duplicate' | 'full';
+type InsertOutcome = 'held' | 'duplicate' | 'full';
 
 export class Reassembly {
   private readonly held: Held[] = [];
@@ -88,11 +88,6 @@ export class Reassembly {
       if (lead < head.bytes.length) return head.bytes.subarray(lead);
     }
     return undefined;
-  }
-
-  clear(): void {
-    this.held.length = 0;
-    this.heldBytes = 0;
   }
 
   private offset(rcvNxt: number, held: Held): number {

@@ -47,11 +47,4 @@ export class RtoEstimator {
   private clamp(rto: number): number {
     return Math.min(Math.max(rto, this.minRtoMs), this.maxRtoMs);
   }
-
-  /** Used when a connection starts over without samples. */
-  reset(): void {
-    this.srtt = undefined;
-    this.rttvar = 0;
-    this.current = this.clamp(this.initialRtoMs);
-  }
 }

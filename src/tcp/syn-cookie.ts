@@ -41,7 +41,7 @@ function cookieHash(secret: Uint8Array, endpoints: Endpoints, counter: number, w
 }
 
 /** The minute counter a cookie issued at `now` carries (8 bits of it survive in the cookie). */
-export function cookieCounter(now: number): number {
+function cookieCounter(now: number): number {
   return Math.floor(now / MINUTE_MS) >>> 0;
 }
 

@@ -3,7 +3,7 @@ import { ETHERNET_HEADER_LENGTH, ETHERNET_MIN_FRAME_LENGTH, EtherType, writeEthe
 import { readU32 } from './bytes.ts';
 import { fail, ok, type ParseResult } from './result.ts';
 
-export const ARP_PACKET_LENGTH = 28;
+const ARP_PACKET_LENGTH = 28;
 const HTYPE_ETHERNET = 1;
 const OP_REQUEST = 1;
 const OP_REPLY = 2;

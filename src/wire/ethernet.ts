@@ -7,7 +7,7 @@ export const ETHERNET_HEADER_LENGTH = 14;
 /** IEEE 802.3 minimum frame length without the FCS; shorter frames are padded by the sender. */
 export const ETHERNET_MIN_FRAME_LENGTH = 60;
 
-export interface EthernetFrame {
+interface EthernetFrame {
   dst: Uint8Array;
   src: Uint8Array;
   etherType: number;

@@ -5,7 +5,7 @@ import { IPV4_HEADER_LENGTH, IpProtocol, writeIpv4Header, type Ipv4FrameAddressi
 import { ICMP_FIXED_HEADER_LENGTH, echoOrErrorLength, readEcho, readError, writeEchoOrError, type IcmpEcho, type IcmpError } from './icmp-echo-error.ts';
 import { fail, ok, type ParseResult } from './result.ts';
 
-export const ICMP_HEADER_LENGTH = ICMP_FIXED_HEADER_LENGTH;
+const ICMP_HEADER_LENGTH = ICMP_FIXED_HEADER_LENGTH;
 const TYPE_ECHO_REPLY = 0;
 const TYPE_DESTINATION_UNREACHABLE = 3;
 const TYPE_ECHO_REQUEST = 8;
@@ -33,7 +33,7 @@ export function parseIcmp(bytes: Uint8Array): ParseResult<IcmpMessage> {
   }
 }
 
-export function icmpLength(message: EncodableIcmpMessage): number {
+function icmpLength(message: EncodableIcmpMessage): number {
   return echoOrErrorLength(message);
 }
 
@@ -45,7 +45,7 @@ const TYPE_BY_KIND: Record<EncodableIcmpMessage['kind'], number> = {
 };
 
 /** Writes the message with its checksum at offset; returns the number of bytes written. */
-export function writeIcmp(buffer: Uint8Array, offset: number, message: EncodableIcmpMessage): number {
+function writeIcmp(buffer: Uint8Array, offset: number, message: EncodableIcmpMessage): number {
   writeEchoOrError(buffer, offset, message, TYPE_BY_KIND[message.kind]);
   const end = offset + icmpLength(message);
   const checksum = finishChecksum(sumWords(buffer, offset, end));
@@ -60,7 +60,7 @@ export function encodeIcmp(message: EncodableIcmpMessage): Uint8Array {
   return out;
 }
 
-export interface IcmpFrameArgs extends Ipv4FrameAddressing {
+interface IcmpFrameArgs extends Ipv4FrameAddressing {
   message: EncodableIcmpMessage;
 }
 

@@ -13,7 +13,7 @@ import {
 import { ICMP_FIXED_HEADER_LENGTH, echoOrErrorLength, readEcho, readError, writeEchoOrError, type IcmpEcho, type IcmpError } from './icmp-echo-error.ts';
 import { fail, ok, type ParseResult } from './result.ts';
 
-export const ICMPV6_HEADER_LENGTH = ICMP_FIXED_HEADER_LENGTH;
+const ICMPV6_HEADER_LENGTH = ICMP_FIXED_HEADER_LENGTH;
 const TYPE_DESTINATION_UNREACHABLE = 1;
 const TYPE_TIME_EXCEEDED = 3;
 const TYPE_ECHO_REQUEST = 128;
@@ -113,13 +113,13 @@ function linkAddressOf(message: EncodableIcmpv6Message): Uint8Array | undefined 
   return undefined;
 }
 
-export function icmpv6Length(message: EncodableIcmpv6Message): number {
+function icmpv6Length(message: EncodableIcmpv6Message): number {
   if (message.kind !== 'neighbor-solicitation' && message.kind !== 'neighbor-advertisement') return echoOrErrorLength(message);
   return ND_FIXED_LENGTH + (linkAddressOf(message) ? 8 : 0);
 }
 
 /** Writes the message with its checksum at offset; returns the number of bytes written. */
-export function writeIcmpv6(
+function writeIcmpv6(
   buffer: Uint8Array,
   offset: number,
   message: EncodableIcmpv6Message,
@@ -170,7 +170,7 @@ export function encodeIcmpv6(message: EncodableIcmpv6Message, src: Uint8Array, d
   return out;
 }
 
-export interface Icmpv6FrameArgs extends Ipv6FrameAddressing {
+interface Icmpv6FrameArgs extends Ipv6FrameAddressing {
   message: EncodableIcmpv6Message;
 }
 

@@ -1,5 +1,5 @@
 // Public surface of the wire layer: pure codecs, no I/O, no state.
-export type { ParseResult } from './result.ts';
+;
 export * from './address.ts';
 export * from './checksum.ts';
 export * from './ethernet.ts';

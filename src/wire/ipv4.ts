@@ -24,7 +24,7 @@ export interface Ipv4Packet {
 }
 
 /** Fields needed to write a header without options. */
-export interface Ipv4HeaderFields {
+interface Ipv4HeaderFields {
   src: number;
   dst: number;
   protocol: number;
@@ -98,7 +98,7 @@ export interface Ipv4FrameAddressing {
   identification: number;
 }
 
-export interface QuotedDatagram extends QuotedTransport {
+interface QuotedDatagram extends QuotedTransport {
   src: number;
   dst: number;
   protocol: number;

@@ -4,7 +4,7 @@ import { readQuotedTransport, type QuotedTransport } from './bytes.ts';
 import { fail, ok, type ParseResult } from './result.ts';
 
 export const IPV6_HEADER_LENGTH = 40;
-export const IPV6_ADDRESS_LENGTH = 16;
+const IPV6_ADDRESS_LENGTH = 16;
 export const Ipv6NextHeader = { TCP: 6, ICMPV6: 58 } as const;
 
 /** Next-header values that are extension headers (RFC 8200 §4, RFC 7045): hop-by-hop, routing, fragment, ... */
@@ -25,7 +25,7 @@ export interface Ipv6Packet {
   payload: Uint8Array;
 }
 
-export interface Ipv6HeaderFields {
+interface Ipv6HeaderFields {
   src: Uint8Array;
   dst: Uint8Array;
   nextHeader: number;
@@ -53,7 +53,7 @@ export function parseIpv6(bytes: Uint8Array): ParseResult<Ipv6Packet> {
 
 /** The start of one of our packets as an ICMPv6 error quotes it (RFC 4443 §3.1, §3.3). */
 /** tcpSeq lets the sender find which of its TCP segments this was: IPv6 has no identification field. */
-export interface QuotedIpv6Datagram extends QuotedTransport {
+interface QuotedIpv6Datagram extends QuotedTransport {
   src: Uint8Array;
   dst: Uint8Array;
   nextHeader: number;

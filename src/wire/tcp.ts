@@ -7,7 +7,7 @@ import { IPV6_HEADER_LENGTH, Ipv6NextHeader, ipv6PseudoHeaderSum, writeIpv6Heade
 import { fail, ok, type ParseResult } from './result.ts';
 import type { TcpControl, TcpOptions, TcpSegment } from './tcp-segment.ts';
 
-export const TCP_HEADER_LENGTH = 20;
+const TCP_HEADER_LENGTH = 20;
 /** Data Offset is 4 bits of 32-bit words. */
 const TCP_MAX_HEADER_LENGTH = 60;
 
@@ -62,7 +62,7 @@ function parseOptions(bytes: Uint8Array, end: number): TcpOptions | undefined {
   return options;
 }
 
-export interface TcpParseOptions {
+interface TcpParseOptions {
   /**
    * Accept a segment whose checksum field still holds the folded pseudo-header sum: what a capture sees of a
    * frame sent with checksum offload (CHECKSUM_PARTIAL, e.g. across a veth) before the NIC would finish it.
@@ -144,7 +144,7 @@ function flagsOf(segment: TcpSegment): number {
  * Option bytes in Linux's layout (MSS, SACK-permitted riding in the timestamp's NOP slot, NOP + window scale),
  * which is already 32-bit aligned, so a Linux SYN re-emits byte for byte.
  */
-export function tcpOptionsLength(options: TcpOptions): number {
+function tcpOptionsLength(options: TcpOptions): number {
   let length = 0;
   if (options.mss !== undefined) length += 4;
   if (options.timestamp) length += 12;
@@ -153,7 +153,7 @@ export function tcpOptionsLength(options: TcpOptions): number {
   return length;
 }
 
-export function tcpLength(segment: TcpSegment): number {
+function tcpLength(segment: TcpSegment): number {
   return TCP_HEADER_LENGTH + tcpOptionsLength(segment.options) + segment.payload.length;
 }
 
@@ -180,7 +180,7 @@ function writeOptions(view: DataView, offset: number, options: TcpOptions): void
 }
 
 /** Writes header, options and payload at offset with the checksum; returns the bytes written. */
-export function writeTcp(
+function writeTcp(
   buffer: Uint8Array,
   view: DataView,
   offset: number,
@@ -192,7 +192,7 @@ export function writeTcp(
 }
 
 /** writeTcp for IPv6 addresses. */
-export function writeTcpIpv6(
+function writeTcpIpv6(
   buffer: Uint8Array,
   view: DataView,
   offset: number,
@@ -242,7 +242,7 @@ export function emitTcpIpv6(segment: TcpSegment, srcAddr: Uint8Array, dstAddr: U
   return out;
 }
 
-export interface TcpFrameArgs extends Ipv4FrameAddressing {
+interface TcpFrameArgs extends Ipv4FrameAddressing {
   segment: TcpSegment;
 }
 
@@ -269,7 +269,7 @@ export function encodeTcpFrame(args: TcpFrameArgs): Uint8Array {
   return frame;
 }
 
-export interface TcpIpv6FrameArgs extends Ipv6FrameAddressing {
+interface TcpIpv6FrameArgs extends Ipv6FrameAddressing {
   segment: TcpSegment;
 }
 
