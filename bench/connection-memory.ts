@@ -28,7 +28,14 @@ const host = new Host(
   {
     mac: serviceMac,
     serviceAddress: serviceAddr,
-    tcp: { ...DEFAULT_TCP_CONFIG, mss: 1460, listenPorts: [80], isnSecret: new Uint8Array(32), maxConnections: count + 10, maxHalfOpen: count + 10 },
+    tcp: {
+      ...DEFAULT_TCP_CONFIG,
+      mss: 1460,
+      listenPorts: [80],
+      isnSecret: new Uint8Array(32),
+      maxConnections: count + 10,
+      maxHalfOpen: count + 10,
+    },
     http: {},
     maxNeighbors: 16,
   },
@@ -47,13 +54,25 @@ function segmentFrame(port: number, seq: number, ack: number | undefined, contro
     dstAddr: serviceAddr,
     hopLimit: 64,
     identification: 0,
-    segment: { srcPort: port, dstPort: 80, seq, ack, control, push: false, window: 65535, options: control === 'syn' ? { mss: 1460 } : {}, payload: new Uint8Array(0) },
+    segment: {
+      srcPort: port,
+      dstPort: 80,
+      seq,
+      ack,
+      control,
+      push: false,
+      window: 65535,
+      options: control === 'syn' ? { mss: 1460 } : {},
+      payload: new Uint8Array(0),
+    },
   });
 }
 
 function open(port: number): void {
   handler([segmentFrame(port, 1000, undefined, 'syn')]);
-  const ip = parseIpv4((parseEthernet(lastSent as Uint8Array) as { ok: true; value: { payload: Uint8Array } }).value.payload);
+  const ip = parseIpv4(
+    (parseEthernet(lastSent as Uint8Array) as { ok: true; value: { payload: Uint8Array } }).value.payload,
+  );
   if (!ip.ok) throw new Error('no SYN-ACK');
   const synAck = parseTcp(ip.value.payload, ip.value.src, ip.value.dst);
   if (!synAck.ok) throw new Error('bad SYN-ACK');

@@ -16,10 +16,27 @@ export class IdleHolder {
 
   static async open(namespace: string, host: string, count: number): Promise<IdleHolder> {
     const child = track(
-      spawn('ip', ['netns', 'exec', namespace, 'prlimit', `--nofile=${NOFILE}:${NOFILE}`, process.execPath, '--import', 'tsx', join(BENCH_DIR, 'idle-holder.ts'), host, '80', String(count)], {
-        stdio: ['pipe', 'pipe', 'inherit'],
-        cwd: resolve(BENCH_DIR, '..'),
-      }),
+      spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          namespace,
+          'prlimit',
+          `--nofile=${NOFILE}:${NOFILE}`,
+          process.execPath,
+          '--import',
+          'tsx',
+          join(BENCH_DIR, 'idle-holder.ts'),
+          host,
+          '80',
+          String(count),
+        ],
+        {
+          stdio: ['pipe', 'pipe', 'inherit'],
+          cwd: resolve(BENCH_DIR, '..'),
+        },
+      ),
     );
     child.stdout?.setEncoding('utf8');
     const lines: string[] = [];

@@ -29,7 +29,12 @@ export interface MemorySteps {
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function measureMemory(round: number, running: RunningServer, steps: MemorySteps, settings: { burstConnections: number; recoveryMs: number; settleMs: number }): Promise<MemoryResult> {
+export async function measureMemory(
+  round: number,
+  running: RunningServer,
+  steps: MemorySteps,
+  settings: { burstConnections: number; recoveryMs: number; settleMs: number },
+): Promise<MemoryResult> {
   const pid = running.memoryPid;
   await sleep(settings.settleMs);
   const idleRssMiB = rssBytes(pid) / MiB;
@@ -41,12 +46,24 @@ export async function measureMemory(round: number, running: RunningServer, steps
   const burstEndRssMiB = rssBytes(pid) / MiB;
   await sleep(settings.recoveryMs);
   const recoveredRssMiB = rssBytes(pid) / MiB;
-  return { round, server: running.name, idleRssMiB, flowPeakRssMiB, preBurstRssMiB, burstEndRssMiB, recoveredRssMiB, burstConnections: opened, recoveryMs: settings.recoveryMs };
+  return {
+    round,
+    server: running.name,
+    idleRssMiB,
+    flowPeakRssMiB,
+    preBurstRssMiB,
+    burstEndRssMiB,
+    recoveredRssMiB,
+    burstConnections: opened,
+    recoveryMs: settings.recoveryMs,
+  };
 }
 
 export function printMemory(results: MemoryResult[]): void {
   if (results.length === 0) return;
-  console.log(`\nmemory (every round; MiB): idle after start | peak under the flow | before burst | burst end | ${Math.round((results[0]?.recoveryMs ?? 0) / 1000)} s later (ratio to before)`);
+  console.log(
+    `\nmemory (every round; MiB): idle after start | peak under the flow | before burst | burst end | ${Math.round((results[0]?.recoveryMs ?? 0) / 1000)} s later (ratio to before)`,
+  );
   for (const r of results) {
     const back = r.recoveredRssMiB / r.preBurstRssMiB;
     console.log(
@@ -64,5 +81,7 @@ export function printMemory(results: MemoryResult[]): void {
   console.log(`  [${idle <= 48 ? 'met' : 'NOT met'}] idle RSS after start <= 48 MiB: ${idle.toFixed(1)} MiB`);
   console.log(`  [${peak <= 64 ? 'met' : 'NOT met'}] peak RSS under the flow <= 64 MiB: ${peak.toFixed(1)} MiB`);
   const after = `${Math.round((hop[0]?.recoveryMs ?? 0) / 1000)} s`;
-  console.log(`  [${back <= 1.1 ? 'met' : 'NOT met'}] RSS ${after} after a ${hop[0]?.burstConnections}-connection burst within 10% of before (the target: 60 s, 10,000): ${back.toFixed(2)}x`);
+  console.log(
+    `  [${back <= 1.1 ? 'met' : 'NOT met'}] RSS ${after} after a ${hop[0]?.burstConnections}-connection burst within 10% of before (the target: 60 s, 10,000): ${back.toFixed(2)}x`,
+  );
 }

@@ -42,9 +42,15 @@ export function childPids(pid: number): number[] {
  * to someone else) and their total with idle and iowait. Guest time is already inside user, so it is left out.
  */
 export function cpuJiffies(cpu: number): { busy: number; steal: number; total: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `));
+  const line = readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`cpu${cpu} `));
   if (!line) return { busy: Number.NaN, steal: Number.NaN, total: Number.NaN };
-  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
   const busy = user + nice + system + irq + softirq;
   return { busy, steal, total: busy + steal + idle + iowait };
 }

@@ -10,15 +10,30 @@ const SERVER = 0xa9fea9fe;
 const CLIENT = 0xa9fea9fd;
 
 function segment(fields: Partial<TcpSegment>): TcpSegment {
-  return { srcPort: 40000, dstPort: 80, seq: 0, ack: undefined, control: 'none', push: false, window: 65535, options: {}, payload: new Uint8Array(0), ...fields };
+  return {
+    srcPort: 40000,
+    dstPort: 80,
+    seq: 0,
+    ack: undefined,
+    control: 'none',
+    push: false,
+    window: 65535,
+    options: {},
+    payload: new Uint8Array(0),
+    ...fields,
+  };
 }
 
 /** Milliseconds of stack work for `count` one-byte segments at every other offset, in the given order. */
-function measure(count: number, order: 'nearest-first' | 'furthest-first'): { ms: number; held: number; pruned: number } {
+function measure(
+  count: number,
+  order: 'nearest-first' | 'furthest-first',
+): { ms: number; held: number; pruned: number } {
   const stack = new TcpStack({ ...DEFAULT_TCP_CONFIG, listenPorts: [80], isnSecret: new Uint8Array(32) });
   const isn = 1000;
   const synAck = stack.receive(CLIENT, SERVER, segment({ seq: isn, control: 'syn', options: { mss: 1460 } }), 0);
-  const serverIss = (synAck.find((a): a is Extract<TcpAction, { kind: 'transmit' }> => a.kind === 'transmit')?.segment.seq ?? 0) >>> 0;
+  const serverIss =
+    (synAck.find((a): a is Extract<TcpAction, { kind: 'transmit' }> => a.kind === 'transmit')?.segment.seq ?? 0) >>> 0;
   const ack = (serverIss + 1) >>> 0;
   const accepted = stack.receive(CLIENT, SERVER, segment({ seq: isn + 1, ack }), 0).find((a) => a.kind === 'accepted');
   if (!accepted || accepted.kind !== 'accepted') throw new Error('no handshake');
@@ -40,8 +55,12 @@ for (const order of ['nearest-first', 'furthest-first'] as const) {
     const { ms, held, pruned } = measure(count, order);
     const perSegmentUs = (ms * 1000) / count;
     results.push({ order, count, ms, perSegmentUs, held, pruned });
-    rows.push(`${order.padEnd(15)} ${String(count).padStart(7)}  ${ms.toFixed(1).padStart(8)} ms  ${perSegmentUs.toFixed(2).padStart(6)} µs/segment  held ${held}, pruned ${pruned}`);
+    rows.push(
+      `${order.padEnd(15)} ${String(count).padStart(7)}  ${ms.toFixed(1).padStart(8)} ms  ${perSegmentUs.toFixed(2).padStart(6)} µs/segment  held ${held}, pruned ${pruned}`,
+    );
   }
 }
-process.stdout.write(`reassembly abuse: one-byte segments at every other offset on one connection\n${rows.join('\n')}\n`);
+process.stdout.write(
+  `reassembly abuse: one-byte segments at every other offset on one connection\n${rows.join('\n')}\n`,
+);
 if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(results)}\n`);

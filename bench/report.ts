@@ -46,7 +46,16 @@ function find(rows: Row[], workload: Workload, server: Row['server']): Row | und
   return rows.find((r) => r.workload === workload && r.server === server);
 }
 
-export function ratios(rows: Row[]): Array<{ workload: Workload; baseline: string; requestsPerSecond: number; p99: number; cpuPerRequest: number; peakRss: number }> {
+export function ratios(
+  rows: Row[],
+): Array<{
+  workload: Workload;
+  baseline: string;
+  requestsPerSecond: number;
+  p99: number;
+  cpuPerRequest: number;
+  peakRss: number;
+}> {
   const out = [];
   for (const row of rows.filter((r) => r.server === 'imds-hop')) {
     for (const baseline of ['node:http', 'nginx'] as const) {
@@ -66,13 +75,29 @@ export function ratios(rows: Row[]): Array<{ workload: Workload; baseline: strin
 }
 
 /** imds-hop with attribution / without, per workload: req/s and CPU per request, each round and the median. */
-export function attributionCost(all: Row[]): Array<{ workload: Workload; requestsPerSecond: number[]; cpuPerRequest: number[]; medianRequestsPerSecond: number; medianCpuPerRequest: number }> {
+export function attributionCost(
+  all: Row[],
+): Array<{
+  workload: Workload;
+  requestsPerSecond: number[];
+  cpuPerRequest: number[];
+  medianRequestsPerSecond: number;
+  medianCpuPerRequest: number;
+}> {
   const workloads = [...new Set(all.filter((r) => r.server === 'imds-hop:callers-off').map((r) => r.workload))];
   return workloads.flatMap((workload) => {
     const requestsPerSecond = roundRatios(all, workload, 'imds-hop:callers-off', (r) => r.requestsPerSecond);
     const cpuPerRequest = roundRatios(all, workload, 'imds-hop:callers-off', (r) => r.cpuMicrosPerRequest);
     if (requestsPerSecond.length === 0) return [];
-    return [{ workload, requestsPerSecond, cpuPerRequest, medianRequestsPerSecond: medianOf(requestsPerSecond), medianCpuPerRequest: medianOf(cpuPerRequest) }];
+    return [
+      {
+        workload,
+        requestsPerSecond,
+        cpuPerRequest,
+        medianRequestsPerSecond: medianOf(requestsPerSecond),
+        medianCpuPerRequest: medianOf(cpuPerRequest),
+      },
+    ];
   });
 }
 
@@ -103,7 +128,9 @@ function roundRatios(all: Row[], workload: Workload, baseline: Row['server'], va
 function medianOf(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 function spread(values: number[]): string {
@@ -117,7 +144,11 @@ export function evaluateTargets(rows: Row[], all: Row[] = rows): Target[] {
   if (hopKeep && nodeKeep) {
     const perRound = roundRatios(all, 'keep-alive-get', 'node:http', (r) => r.requestsPerSecond);
     const ratio = perRound.length > 0 ? medianOf(perRound) : hopKeep.requestsPerSecond / nodeKeep.requestsPerSecond;
-    targets.push({ target: 'keep-alive GET req/s >= node:http (median of per-round ratios)', measured: `${ratio.toFixed(2)}x${spread(perRound)}`, met: ratio >= 1 });
+    targets.push({
+      target: 'keep-alive GET req/s >= node:http (median of per-round ratios)',
+      measured: `${ratio.toFixed(2)}x${spread(perRound)}`,
+      met: ratio >= 1,
+    });
   }
   const hopFlow = find(rows, 'new-connection-flow', 'imds-hop');
   const nodeFlow = find(rows, 'new-connection-flow', 'node:http');
@@ -132,17 +163,32 @@ export function evaluateTargets(rows: Row[], all: Row[] = rows): Target[] {
   }
   if (hopFlow && nodeFlow) {
     const perRound = roundRatios(all, 'new-connection-flow', 'node:http', (r) => r.flowsPerSecond ?? 0);
-    const ratio = perRound.length > 0 ? medianOf(perRound) : (hopFlow.flowsPerSecond ?? 0) / (nodeFlow.flowsPerSecond ?? Number.NaN);
-    targets.push({ target: 'new-connection flows/s >= 0.5x node:http (median of per-round ratios)', measured: `${ratio.toFixed(2)}x${spread(perRound)}`, met: ratio >= 0.5 });
+    const ratio =
+      perRound.length > 0
+        ? medianOf(perRound)
+        : (hopFlow.flowsPerSecond ?? 0) / (nodeFlow.flowsPerSecond ?? Number.NaN);
+    targets.push({
+      target: 'new-connection flows/s >= 0.5x node:http (median of per-round ratios)',
+      measured: `${ratio.toFixed(2)}x${spread(perRound)}`,
+      met: ratio >= 0.5,
+    });
   }
   const hopIdle = find(rows, 'keep-alive-get+idle', 'imds-hop');
   if (hopIdle?.rssGrowthPerIdleConnectionBytes !== undefined) {
     const bytes = hopIdle.rssGrowthPerIdleConnectionBytes;
-    targets.push({ target: `idle connections: RSS growth < 2 KiB/connection (${hopIdle.idleConnections})`, measured: `${bytes.toFixed(0)} B`, met: bytes < 2048 });
+    targets.push({
+      target: `idle connections: RSS growth < 2 KiB/connection (${hopIdle.idleConnections})`,
+      measured: `${bytes.toFixed(0)} B`,
+      met: bytes < 2048,
+    });
   }
   if (hopIdle?.p99RatioToNoIdle !== undefined) {
     const ratio = hopIdle.p99RatioToNoIdle;
-    targets.push({ target: 'idle connections: keep-alive p99 <= 2x without them', measured: `${ratio.toFixed(2)}x`, met: ratio <= 2 });
+    targets.push({
+      target: 'idle connections: keep-alive p99 <= 2x without them',
+      measured: `${ratio.toFixed(2)}x`,
+      met: ratio <= 2,
+    });
   }
   return targets;
 }
@@ -157,18 +203,52 @@ function percent(share: number | undefined): string {
 
 function table(header: string[], body: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
-export function printTable(rows: Row[], targets: Target[], machine: Record<string, unknown>, settings: Record<string, unknown>): void {
-  console.log(`\nimds-hop bench (${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(' ')})`);
-  console.log(`machine: ${Object.entries(machine).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+export function printTable(
+  rows: Row[],
+  targets: Target[],
+  machine: Record<string, unknown>,
+  settings: Record<string, unknown>,
+): void {
+  console.log(
+    `\nimds-hop bench (${Object.entries(settings)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')})`,
+  );
+  console.log(
+    `machine: ${Object.entries(machine)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}`,
+  );
   const rounds = Number(settings.rounds ?? 1);
-  console.log(rounds > 1 ? `each row: the round (of ${rounds}) with the median req/s; every round is in the JSON\n` : '');
+  console.log(
+    rounds > 1 ? `each row: the round (of ${rounds}) with the median req/s; every round is in the JSON\n` : '',
+  );
   console.log(
     table(
-      ['workload', 'server', 'req/s', 'flows/s', 'p50 ms', 'p99 ms', 'CPU s', 'CPU us/req', 'peak RSS MiB', 'errors', 'pkts in/s', 'pkts/s', 'in pkts/CPU s', 'gen CPU', 'srv CPU', 'steal', 'RSS B/idle conn'],
+      [
+        'workload',
+        'server',
+        'req/s',
+        'flows/s',
+        'p50 ms',
+        'p99 ms',
+        'CPU s',
+        'CPU us/req',
+        'peak RSS MiB',
+        'errors',
+        'pkts in/s',
+        'pkts/s',
+        'in pkts/CPU s',
+        'gen CPU',
+        'srv CPU',
+        'steal',
+        'RSS B/idle conn',
+      ],
       rows.map((r) => [
         r.workload,
         r.server,
@@ -194,7 +274,14 @@ export function printTable(rows: Row[], targets: Target[], machine: Record<strin
   console.log(
     table(
       ['workload', 'baseline', 'req/s', 'p99', 'CPU/req', 'peak RSS'],
-      ratios(rows).map((r) => [r.workload, r.baseline, fmt(r.requestsPerSecond, 2), fmt(r.p99, 2), fmt(r.cpuPerRequest, 2), fmt(r.peakRss, 2)]),
+      ratios(rows).map((r) => [
+        r.workload,
+        r.baseline,
+        fmt(r.requestsPerSecond, 2),
+        fmt(r.p99, 2),
+        fmt(r.cpuPerRequest, 2),
+        fmt(r.peakRss, 2),
+      ]),
     ),
   );
   console.log('\ntargets (issue 8)');

@@ -12,9 +12,24 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { connectNamespaces, createNamespace, inNamespace, runSync, skipUnlessRoot, sweepStaleNamespaces, uniqueName } from '../test/support/netns.ts';
+import {
+  connectNamespaces,
+  createNamespace,
+  inNamespace,
+  runSync,
+  skipUnlessRoot,
+  sweepStaleNamespaces,
+  uniqueName,
+} from '../test/support/netns.ts';
 import { cpuJiffies, cpuSeconds, peakRssBytes, rssBytes } from './proc-stats.ts';
-import { SERVICE_ADDRESS, startImdsHop, startNginx, startNodeHttp, type RunningServer, type ServerName } from './servers.ts';
+import {
+  SERVICE_ADDRESS,
+  startImdsHop,
+  startNginx,
+  startNodeHttp,
+  type RunningServer,
+  type ServerName,
+} from './servers.ts';
 import { IdleHolder } from './idle-holder-client.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
 import { measureMemory, printMemory, type MemoryResult } from './memory-phase.ts';
@@ -27,19 +42,29 @@ const profile = argv.includes('--profile');
 const onlyArg = argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? onlyArg.slice('--only='.length).split(',') : undefined;
 const workloadsArg = argv.find((a) => a.startsWith('--workloads='));
-const WORKLOAD_KEYS = { flow: 'new-connection-flow', keepalive: 'keep-alive-get', idle: 'keep-alive-get+idle', memory: 'memory' } as const;
+const WORKLOAD_KEYS = {
+  flow: 'new-connection-flow',
+  keepalive: 'keep-alive-get',
+  idle: 'keep-alive-get+idle',
+  memory: 'memory',
+} as const;
 // memory (idle RSS, flow peak, a minute after a 10,000-connection burst) takes over a minute a server: asked for.
-const selectedWorkloads = workloadsArg ? workloadsArg.slice('--workloads='.length).split(',') : ['flow', 'keepalive', 'idle'];
+const selectedWorkloads = workloadsArg
+  ? workloadsArg.slice('--workloads='.length).split(',')
+  : ['flow', 'keepalive', 'idle'];
 for (const key of selectedWorkloads) {
   if (!(key in WORKLOAD_KEYS)) {
-    console.error(`bench: unknown workload "${key}" in --workloads (choose from ${Object.keys(WORKLOAD_KEYS).join(', ')})`);
+    console.error(
+      `bench: unknown workload "${key}" in --workloads (choose from ${Object.keys(WORKLOAD_KEYS).join(', ')})`,
+    );
     process.exit(2);
   }
 }
 const runs = (key: keyof typeof WORKLOAD_KEYS): boolean => selectedWorkloads.includes(key);
 
 /** --imds-hop-node-options="--max-semi-space-size=4": Node/V8 flags for the imds-hop server only. */
-const imdsHopNodeOptions = argv.find((a) => a.startsWith('--imds-hop-node-options='))?.slice('--imds-hop-node-options='.length) ?? '';
+const imdsHopNodeOptions =
+  argv.find((a) => a.startsWith('--imds-hop-node-options='))?.slice('--imds-hop-node-options='.length) ?? '';
 const roundsArg = argv.find((a) => a.startsWith('--rounds='));
 const SETTINGS = {
   ...(quick
@@ -109,7 +134,14 @@ const PIN = Number(runSync('nproc', []).trim()) >= 2 ? { server: 1, generator: 0
 const steering = PIN !== undefined && !argv.includes('--no-rps');
 function steerReceive(namespace: string, device: string, cpu: number): void {
   const mask = (1 << cpu).toString(16);
-  runSync('ip', ['netns', 'exec', namespace, 'sh', '-c', `for q in /sys/class/net/${device}/queues/rx-*; do echo ${mask} > "$q/rps_cpus"; done`]);
+  runSync('ip', [
+    'netns',
+    'exec',
+    namespace,
+    'sh',
+    '-c',
+    `for q in /sys/class/net/${device}/queues/rx-*; do echo ${mask} > "$q/rps_cpus"; done`,
+  ]);
 }
 if (steering && PIN) {
   steerReceive(instance, clientVeth, PIN.generator);
@@ -120,10 +152,17 @@ async function startServer(name: ServerName, connection: 'close' | 'keep-alive')
   let running: RunningServer;
   if (name === 'imds-hop' || name === 'imds-hop:callers-off') {
     routeClear();
-    running = await startImdsHop(instance, connection, profile ? join(REPO_ROOT, 'artifacts', 'bench', 'profiles') : undefined, name === 'imds-hop' ? 'on' : 'off', imdsHopNodeOptions);
+    running = await startImdsHop(
+      instance,
+      connection,
+      profile ? join(REPO_ROOT, 'artifacts', 'bench', 'profiles') : undefined,
+      name === 'imds-hop' ? 'on' : 'off',
+      imdsHopNodeOptions,
+    );
   } else {
     routeToVeth();
-    running = name === 'node:http' ? await startNodeHttp(server, instance) : await startNginx(server, instance, tempDir);
+    running =
+      name === 'node:http' ? await startNodeHttp(server, instance) : await startNginx(server, instance, tempDir);
   }
   if (PIN) for (const pid of running.cpuPids) runSync('taskset', ['-a', '-p', '-c', String(PIN.server), String(pid)]);
   if (steering && PIN && running.instanceDevice) steerReceive(instance, running.instanceDevice, PIN.generator);
@@ -131,7 +170,16 @@ async function startServer(name: ServerName, connection: 'close' | 'keep-alive')
 }
 
 async function fetchToken(): Promise<string> {
-  const result = await inNamespace(instance, 'curl', ['-s', '-m', '5', '-X', 'PUT', '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 21600', `http://${SERVICE_ADDRESS}/latest/api/token`]);
+  const result = await inNamespace(instance, 'curl', [
+    '-s',
+    '-m',
+    '5',
+    '-X',
+    'PUT',
+    '-H',
+    'X-aws-ec2-metadata-token-ttl-seconds: 21600',
+    `http://${SERVICE_ADDRESS}/latest/api/token`,
+  ]);
   if (result.code !== 0 || !result.stdout) throw new Error(`token PUT failed: ${result.stderr}`);
   return result.stdout.trim();
 }
@@ -189,7 +237,10 @@ async function measure(running: RunningServer, run: () => Promise<WrkResult>): P
     wrk,
     cpuSeconds: cpuAfter - cpuBefore,
     peakRssBytes: peakRssBytes(running.memoryPid),
-    instancePackets: { sent: packetsAfter.sent - packetsBefore.sent, received: packetsAfter.received - packetsBefore.received },
+    instancePackets: {
+      sent: packetsAfter.sent - packetsBefore.sent,
+      received: packetsAfter.received - packetsBefore.received,
+    },
     generatorCpu: generatorBefore && generatorAfter ? cpuShares(generatorBefore, generatorAfter) : undefined,
     serverCpu: serverBefore && serverAfter ? cpuShares(serverBefore, serverAfter) : undefined,
   };
@@ -225,7 +276,9 @@ function toRow(round: number, workload: Workload, name: ServerName, m: Measured,
 
 const rows: Row[] = [];
 // imds-hop:callers-off only when asked for (--only=imds-hop,imds-hop:callers-off): what naming callers costs.
-const servers: ServerName[] = (['imds-hop', 'imds-hop:callers-off', 'node:http', 'nginx'] as const).filter((s) => (only ? only.includes(s) : s !== 'imds-hop:callers-off'));
+const servers: ServerName[] = (['imds-hop', 'imds-hop:callers-off', 'node:http', 'nginx'] as const).filter((s) =>
+  only ? only.includes(s) : s !== 'imds-hop:callers-off',
+);
 const url = `http://${SERVICE_ADDRESS}/`;
 const wrkBase = { namespace: instance, url, threads: 1, connections: SETTINGS.connections, cpu: PIN?.generator };
 
@@ -250,7 +303,9 @@ async function measureServer(round: number, name: ServerName): Promise<void> {
     try {
       const token = await fetchToken();
       await runWrk({ ...wrkBase, script: 'wrk-keepalive.lua', seconds: SETTINGS.warmSeconds, args: [token] });
-      const m = await measure(running, () => runWrk({ ...wrkBase, script: 'wrk-keepalive.lua', seconds: SETTINGS.seconds, args: [token] }));
+      const m = await measure(running, () =>
+        runWrk({ ...wrkBase, script: 'wrk-keepalive.lua', seconds: SETTINGS.seconds, args: [token] }),
+      );
       const row = toRow(round, 'keep-alive-get', name, m);
       keepAliveP99Ms = row.p99Ms;
       rows.push(row);
@@ -270,7 +325,9 @@ async function measureServer(round: number, name: ServerName): Promise<void> {
       holder = await IdleHolder.open(instance, SERVICE_ADDRESS, SETTINGS.idleConnections);
       await new Promise((r) => setTimeout(r, 1000));
       const rssWithIdle = rssBytes(running.memoryPid);
-      const m = await measure(running, () => runWrk({ ...wrkBase, script: 'wrk-keepalive.lua', seconds: SETTINGS.seconds, args: [token] }));
+      const m = await measure(running, () =>
+        runWrk({ ...wrkBase, script: 'wrk-keepalive.lua', seconds: SETTINGS.seconds, args: [token] }),
+      );
       const dropped = await holder.closedByServer();
       rows.push(
         toRow(round, 'keep-alive-get+idle', name, m, {
@@ -301,7 +358,14 @@ async function measureServerMemory(round: number, name: ServerName): Promise<voi
       await holder.close();
       return holder.opened;
     };
-    memoryResults.push(await measureMemory(round, running, { flow, burst }, { burstConnections: SETTINGS.idleConnections, recoveryMs: quick ? 5_000 : 60_000, settleMs: 2_000 }));
+    memoryResults.push(
+      await measureMemory(
+        round,
+        running,
+        { flow, burst },
+        { burstConnections: SETTINGS.idleConnections, recoveryMs: quick ? 5_000 : 60_000, settleMs: 2_000 },
+      ),
+    );
   } finally {
     await running.stop();
   }
@@ -323,7 +387,13 @@ const machine = {
 const medians = medianRows(rows);
 const targets = evaluateTargets(medians, rows);
 const attribution = attributionCost(rows);
-printTable(medians, targets, machine, { quick, ...SETTINGS, pinned: PIN ? `server cpu ${PIN.server}, generator cpu ${PIN.generator}` : 'no', receiveSteering: steering ? 'each side on its own cpu' : 'off', imdsHop: `${fromSources ? 'sources via tsx' : 'dist'}${imdsHopNodeOptions ? ` ${imdsHopNodeOptions}` : ''}` });
+printTable(medians, targets, machine, {
+  quick,
+  ...SETTINGS,
+  pinned: PIN ? `server cpu ${PIN.server}, generator cpu ${PIN.generator}` : 'no',
+  receiveSteering: steering ? 'each side on its own cpu' : 'off',
+  imdsHop: `${fromSources ? 'sources via tsx' : 'dist'}${imdsHopNodeOptions ? ` ${imdsHopNodeOptions}` : ''}`,
+});
 const outDir = join(REPO_ROOT, 'artifacts', 'bench');
 mkdirSync(outDir, { recursive: true });
 const outArg = argv.find((a) => a.startsWith('--out='));
@@ -336,6 +406,9 @@ for (const cost of attribution) {
       `CPU per request ${cost.medianCpuPerRequest.toFixed(3)}x (rounds ${rounds(cost.cpuPerRequest)})`,
   );
 }
-writeFileSync(outFile, `${JSON.stringify({ date: new Date().toISOString(), quick, settings: { ...SETTINGS, pinning: PIN ?? null, receiveSteering: steering }, machine, medians, rows, targets, attribution, memory: memoryResults }, null, 2)}\n`);
+writeFileSync(
+  outFile,
+  `${JSON.stringify({ date: new Date().toISOString(), quick, settings: { ...SETTINGS, pinning: PIN ?? null, receiveSteering: steering }, machine, medians, rows, targets, attribution, memory: memoryResults }, null, 2)}\n`,
+);
 console.log(`\nwrote ${outFile}`);
 process.exit(0);

@@ -12,7 +12,9 @@ export const SERVICE_ADDRESS = '169.254.169.254';
 const BENCH_DIR = resolve(import.meta.dirname);
 const REPO_ROOT = resolve(BENCH_DIR, '..');
 /** File descriptors for 10,000 idle connections and then some: 65536, or the hard limit if that is lower. */
-export const NOFILE = String(Math.min(65536, Number(execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim()) || 65536));
+export const NOFILE = String(
+  Math.min(65536, Number(execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim()) || 65536),
+);
 
 /** imds-hop:callers-off is imds-hop with caller attribution off (--callers off), to show what naming callers costs. */
 export type ServerName = 'imds-hop' | 'imds-hop:callers-off' | 'node:http' | 'nginx';
@@ -64,7 +66,16 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'
 async function waitServing(clientNamespace: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const result = await inNamespace(clientNamespace, 'curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-m', '1', `http://${SERVICE_ADDRESS}/latest/meta-data/instance-id`]);
+    const result = await inNamespace(clientNamespace, 'curl', [
+      '-s',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '-m',
+      '1',
+      `http://${SERVICE_ADDRESS}/latest/meta-data/instance-id`,
+    ]);
     if (result.code === 0 && /^[1-5]\d\d$/.test(result.stdout)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -75,19 +86,35 @@ async function waitServing(clientNamespace: string, timeoutMs = 20_000): Promise
  * `connection` is imds-hop's --connection: EC2 (and imds-hop by default) closes after every response, so the
  * keep-alive workloads ask for keep-alive explicitly; the new-connection flow runs with EC2's default.
  */
-export async function startImdsHop(instanceNamespace: string, connection: 'close' | 'keep-alive', profileDir?: string, callers: 'on' | 'off' = 'on', nodeOptions = ''): Promise<RunningServer> {
+export async function startImdsHop(
+  instanceNamespace: string,
+  connection: 'close' | 'keep-alive',
+  profileDir?: string,
+  callers: 'on' | 'off' = 'on',
+  nodeOptions = '',
+): Promise<RunningServer> {
   const saved = process.env.NODE_OPTIONS;
   // Node/V8 flags for imds-hop alone (e.g. --max-semi-space-size=4): what a deployment's NODE_OPTIONS would set.
   if (nodeOptions) process.env.NODE_OPTIONS = `${saved ?? ''} ${nodeOptions}`.trim();
   if (profileDir) {
     mkdirSync(profileDir, { recursive: true });
-    process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import=${join(BENCH_DIR, 'cpu-profile.mjs')}`.trim();
+    process.env.NODE_OPTIONS =
+      `${process.env.NODE_OPTIONS ?? ''} --import=${join(BENCH_DIR, 'cpu-profile.mjs')}`.trim();
     process.env.IMDS_HOP_CPU_PROFILE_DIR = profileDir;
   }
   let appliance: Appliance;
   try {
     // --log-level after the appliance runner's "debug": one log line per request would measure pino, not the stack.
-    appliance = await Appliance.start(instanceNamespace, ['--log-level', 'info', '--metrics-listen', 'off', '--connection', connection, '--callers', callers]);
+    appliance = await Appliance.start(instanceNamespace, [
+      '--log-level',
+      'info',
+      '--metrics-listen',
+      'off',
+      '--connection',
+      connection,
+      '--callers',
+      callers,
+    ]);
   } finally {
     delete process.env.IMDS_HOP_CPU_PROFILE_DIR;
     if (saved === undefined) delete process.env.NODE_OPTIONS;
@@ -111,7 +138,19 @@ export async function startNodeHttp(serverNamespace: string, clientNamespace: st
   const child = track(
     spawn(
       'ip',
-      ['netns', 'exec', serverNamespace, 'prlimit', `--nofile=${NOFILE}:${NOFILE}`, process.execPath, '--import', 'tsx', join(BENCH_DIR, 'node-http-server.ts'), SERVICE_ADDRESS, '80'],
+      [
+        'netns',
+        'exec',
+        serverNamespace,
+        'prlimit',
+        `--nofile=${NOFILE}:${NOFILE}`,
+        process.execPath,
+        '--import',
+        'tsx',
+        join(BENCH_DIR, 'node-http-server.ts'),
+        SERVICE_ADDRESS,
+        '80',
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'], cwd: REPO_ROOT },
     ),
   );
@@ -133,7 +172,11 @@ export async function startNodeHttp(serverNamespace: string, clientNamespace: st
 const FIXED_TOKEN = 'AQAEAFakeTokenFakeTokenFakeTokenFakeTokenFakeTokenFake==';
 const FIXED_INSTANCE_ID = 'i-0123456789abcdef0';
 
-export async function startNginx(serverNamespace: string, clientNamespace: string, tempDir: string): Promise<RunningServer> {
+export async function startNginx(
+  serverNamespace: string,
+  clientNamespace: string,
+  tempDir: string,
+): Promise<RunningServer> {
   const dir = join(tempDir, 'nginx');
   mkdirSync(dir, { recursive: true });
   const conf = join(dir, 'nginx.conf');
@@ -169,9 +212,13 @@ http {
 `,
   );
   const child = track(
-    spawn('ip', ['netns', 'exec', serverNamespace, 'prlimit', `--nofile=${NOFILE}:${NOFILE}`, 'nginx', '-p', dir, '-c', conf], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-    }),
+    spawn(
+      'ip',
+      ['netns', 'exec', serverNamespace, 'prlimit', `--nofile=${NOFILE}:${NOFILE}`, 'nginx', '-p', dir, '-c', conf],
+      {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    ),
   );
   const exitedEarly = once(child, 'exit').then(([code]) => {
     throw new Error(`nginx exited with ${code}`);

@@ -30,11 +30,29 @@ export interface WrkRun {
 }
 
 export async function runWrk(run: WrkRun): Promise<WrkResult> {
-  const wrkArgs = ['-t', String(run.threads), '-c', String(run.connections), '-d', `${run.seconds}s`, '--timeout', '5s', '-s', join(BENCH_DIR, run.script), run.url, ...(run.args?.length ? ['--', ...run.args] : [])];
+  const wrkArgs = [
+    '-t',
+    String(run.threads),
+    '-c',
+    String(run.connections),
+    '-d',
+    `${run.seconds}s`,
+    '--timeout',
+    '5s',
+    '-s',
+    join(BENCH_DIR, run.script),
+    run.url,
+    ...(run.args?.length ? ['--', ...run.args] : []),
+  ];
   const result =
     run.cpu === undefined
       ? await inNamespace(run.namespace, 'wrk', wrkArgs, (run.seconds + 60) * 1000)
-      : await inNamespace(run.namespace, 'taskset', ['-c', String(run.cpu), 'wrk', ...wrkArgs], (run.seconds + 60) * 1000);
+      : await inNamespace(
+          run.namespace,
+          'taskset',
+          ['-c', String(run.cpu), 'wrk', ...wrkArgs],
+          (run.seconds + 60) * 1000,
+        );
   const line = result.stdout.split('\n').find((l) => l.startsWith('WRKJSON '));
   if (!line) throw new Error(`wrk gave no result (exit ${result.code}): ${result.stdout}\n${result.stderr}`);
   return JSON.parse(line.slice('WRKJSON '.length)) as WrkResult;

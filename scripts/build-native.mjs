@@ -19,7 +19,10 @@ function headersOfThisNode(prefix) {
   if (!existsSync(versionHeader) || !existsSync(join(prefix, 'include/node/node_api.h'))) return false;
   const text = readFileSync(versionHeader, 'utf8');
   const part = (name) => text.match(new RegExp(`#define ${name} (\\d+)`))?.[1];
-  return `${part('NODE_MAJOR_VERSION')}.${part('NODE_MINOR_VERSION')}.${part('NODE_PATCH_VERSION')}` === process.versions.node;
+  return (
+    `${part('NODE_MAJOR_VERSION')}.${part('NODE_MINOR_VERSION')}.${part('NODE_PATCH_VERSION')}` ===
+    process.versions.node
+  );
 }
 
 function findNodedir() {
@@ -29,13 +32,16 @@ function findNodedir() {
     dirname(binaryDir), // official tarball, Debian and NodeSource (/usr), scripts/install-node.sh's prefix
     join(dirname(binaryDir), 'node_modules', `node-${process.platform}-${process.arch}`), // npm's `node` package
     // a `node` on PATH that is this binary through a symlink: its prefix (install-node.sh links include/node there)
-    ...(process.env.PATH ?? '').split(delimiter).filter((dir) => {
-      try {
-        return realpathSync(join(dir, 'node')) === process.execPath;
-      } catch {
-        return false;
-      }
-    }).map((dir) => dirname(dir)),
+    ...(process.env.PATH ?? '')
+      .split(delimiter)
+      .filter((dir) => {
+        try {
+          return realpathSync(join(dir, 'node')) === process.execPath;
+        } catch {
+          return false;
+        }
+      })
+      .map((dir) => dirname(dir)),
   ];
   return candidates.find((prefix) => prefix && headersOfThisNode(prefix));
 }

@@ -12,7 +12,9 @@ const passThrough = process.argv.slice(2).filter((a) => a.startsWith('--'));
 
 function collect(path) {
   if (statSync(path).isFile()) return path.endsWith('.test.ts') ? [path] : [];
-  return readdirSync(path).sort().flatMap((name) => collect(join(path, name)));
+  return readdirSync(path)
+    .sort()
+    .flatMap((name) => collect(join(path, name)));
 }
 
 const files = roots.filter((root) => existsSync(root)).flatMap(collect);

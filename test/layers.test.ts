@@ -28,7 +28,11 @@ const ALLOWED: Record<string, readonly string[]> = {
 
 function filesUnder(folder: string): string[] {
   return readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? filesUnder(join(folder, entry.name)) : entry.name.endsWith('.ts') ? [join(folder, entry.name)] : [],
+    entry.isDirectory()
+      ? filesUnder(join(folder, entry.name))
+      : entry.name.endsWith('.ts')
+        ? [join(folder, entry.name)]
+        : [],
   );
 }
 
@@ -40,9 +44,21 @@ function importedSpecifiers(text: string): string[] {
 test('every folder of src/ has a row in the layer table, and no code sits at the root of src/', () => {
   const entries = readdirSync(SRC, { withFileTypes: true });
   const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name);
-  assert.deepEqual(folders.filter((name) => !(name in ALLOWED)), [], 'folders of src/ missing from the layer table');
-  assert.deepEqual(entries.filter((e) => !e.isDirectory()).map((e) => e.name), [], 'files at the root of src/ (give each a folder)');
-  assert.deepEqual(Object.keys(ALLOWED).filter((name) => !folders.includes(name)), [], 'rows for folders that no longer exist');
+  assert.deepEqual(
+    folders.filter((name) => !(name in ALLOWED)),
+    [],
+    'folders of src/ missing from the layer table',
+  );
+  assert.deepEqual(
+    entries.filter((e) => !e.isDirectory()).map((e) => e.name),
+    [],
+    'files at the root of src/ (give each a folder)',
+  );
+  assert.deepEqual(
+    Object.keys(ALLOWED).filter((name) => !folders.includes(name)),
+    [],
+    'rows for folders that no longer exist',
+  );
 });
 
 /** The layer table of ARCHITECTURE.md: folder → what its last column lets it import. */
@@ -51,13 +67,15 @@ function documentedTable(): Record<string, string[]> {
   const table: Record<string, string[]> = {};
   for (const row of text.matchAll(/^\| `src\/([a-z0-9-]+)` \|.*\| ([^|]+) \|$/gm)) {
     const allowed = row[2]?.trim() ?? '';
-    table[row[1] as string] = allowed === 'nothing of ours' ? [] : [...allowed.matchAll(/`([a-z0-9-]+)`/g)].map((m) => m[1] as string);
+    table[row[1] as string] =
+      allowed === 'nothing of ours' ? [] : [...allowed.matchAll(/`([a-z0-9-]+)`/g)].map((m) => m[1] as string);
   }
   return table;
 }
 
 test('ARCHITECTURE.md lays out the same layer table, row for row', () => {
-  const sorted = (table: Record<string, readonly string[]>) => Object.fromEntries(Object.entries(table).map(([k, v]) => [k, [...v].sort()]));
+  const sorted = (table: Record<string, readonly string[]>) =>
+    Object.fromEntries(Object.entries(table).map(([k, v]) => [k, [...v].sort()]));
   assert.deepEqual(sorted(documentedTable()), sorted(ALLOWED));
 });
 
@@ -70,14 +88,23 @@ test('the import reader sees every form of import', () => {
     "const m = await import('../link/index.ts');",
     "import type { C } from './local.ts';",
   ].join('\n');
-  assert.deepEqual(importedSpecifiers(text), ['../wire/index.ts', '../tcp/index.ts', '../http/index.ts', '../link/index.ts', './local.ts']);
+  assert.deepEqual(importedSpecifiers(text), [
+    '../wire/index.ts',
+    '../tcp/index.ts',
+    '../http/index.ts',
+    '../link/index.ts',
+    './local.ts',
+  ]);
 });
 
 test('no import uses double quotes, which the layer check would not read', () => {
   const missed = Object.keys(ALLOWED)
     .flatMap((layer) => filesUnder(join(SRC, layer)))
     .filter((file) => /(?:\bfrom\s*|\bimport\s*\(?\s*)"\.{1,2}\//.test(readFileSync(file, 'utf8')));
-  assert.deepEqual(missed.map((file) => file.slice(SRC.length + 1)), []);
+  assert.deepEqual(
+    missed.map((file) => file.slice(SRC.length + 1)),
+    [],
+  );
 });
 
 test('imports flow one way, as ARCHITECTURE.md lays out', () => {

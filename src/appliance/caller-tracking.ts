@@ -4,7 +4,16 @@
 // for the top callers and "other" for the rest, so the label values stay bounded.
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { CallerRegistry, CallerResolver, formatAddress, type CallerEvent, type CallerIdentity, type CallerStats, type SystemProbes, type AttributionMode } from '../callers/index.ts';
+import {
+  CallerRegistry,
+  CallerResolver,
+  formatAddress,
+  type CallerEvent,
+  type CallerIdentity,
+  type CallerStats,
+  type SystemProbes,
+  type AttributionMode,
+} from '../callers/index.ts';
 import type { ImdsResponse } from '../imds/index.ts';
 import type { ConnectionId } from '../tcp/index.ts';
 import { formatMacAddress } from '../wire/index.ts';
@@ -66,7 +75,15 @@ export class CallerTracking implements ConnectionObserver {
     });
     if (this.log.isLevelEnabled('debug')) {
       void naming.then((identity) =>
-        this.log.debug({ client: clientText, port: connection.clientPort, caller: identity, ms: Math.round((performance.now() - startedMs) * 100) / 100 }, 'connection named'),
+        this.log.debug(
+          {
+            client: clientText,
+            port: connection.clientPort,
+            caller: identity,
+            ms: Math.round((performance.now() - startedMs) * 100) / 100,
+          },
+          'connection named',
+        ),
       );
     }
     return naming;
@@ -97,7 +114,11 @@ export class CallerTracking implements ConnectionObserver {
       enabled: true,
       mode: this.mode,
       callers: this.registry.callers(),
-      counters: { ...this.registry.counters, ...prefixed('attributions-', this.resolver.counters), 'connections-tracked': this.registry.connectionCount },
+      counters: {
+        ...this.registry.counters,
+        ...prefixed('attributions-', this.resolver.counters),
+        'connections-tracked': this.registry.connectionCount,
+      },
     };
   }
 
@@ -112,7 +133,14 @@ export class CallerTracking implements ConnectionObserver {
       collect() {
         this.reset();
         for (const [caller, stats] of topCallers(callers())) {
-          const uses = { v1: stats.v1, v1_rejected: stats.v1Rejected, v2: stats.v2, token_issued: stats.tokensIssued, token_refused: stats.tokenRequestsRefused, token_rejected: stats.tokensRejected };
+          const uses = {
+            v1: stats.v1,
+            v1_rejected: stats.v1Rejected,
+            v2: stats.v2,
+            token_issued: stats.tokensIssued,
+            token_refused: stats.tokenRequestsRefused,
+            token_rejected: stats.tokensRejected,
+          };
           for (const [use, value] of Object.entries(uses)) this.set({ caller, use }, value);
         }
       },
@@ -148,7 +176,8 @@ export class CallerTracking implements ConnectionObserver {
       const fields = { caller: caller.identity, pids: caller.pids, path: event.path };
       const name = caller.identity.name;
       if (event.kind === 'first-v1') this.log.warn(fields, `${name} used IMDSv1: its first request without a token`);
-      else if (event.kind === 'first-v1-credentials') this.log.warn(fields, `${name} fetched role credentials without a token (IMDSv1)`);
+      else if (event.kind === 'first-v1-credentials')
+        this.log.warn(fields, `${name} fetched role credentials without a token (IMDSv1)`);
       else {
         this.log.warn(
           { ...fields, hop: event.hop, fallbacks: caller.fallbacksToV1 },
@@ -164,7 +193,9 @@ function topCallers(callers: CallerStats[], top = CALLER_LABELS_TOP): Map<string
   const labelled = new Map<string, CallerStats>();
   const sorted = [...callers].sort((a, b) => b.requests - a.requests);
   sorted.forEach((stats, index) => {
-    const container = stats.identity.container ? ` [${stats.identity.container.runtime}:${stats.identity.container.id.slice(0, 12)}]` : '';
+    const container = stats.identity.container
+      ? ` [${stats.identity.container.runtime}:${stats.identity.container.id.slice(0, 12)}]`
+      : '';
     const label = index < top ? `${stats.identity.name}${container}` : 'other';
     const existing = labelled.get(label);
     labelled.set(label, existing ? sumStats(existing, stats) : stats);
@@ -182,7 +213,10 @@ function sumStats(a: CallerStats, b: CallerStats): CallerStats {
     tokensIssued: a.tokensIssued + b.tokensIssued,
     tokenRequestsRefused: a.tokenRequestsRefused + b.tokenRequestsRefused,
     tokensRejected: a.tokensRejected + b.tokensRejected,
-    credentials: { '1.0': a.credentials['1.0'] + b.credentials['1.0'], '2.0': a.credentials['2.0'] + b.credentials['2.0'] },
+    credentials: {
+      '1.0': a.credentials['1.0'] + b.credentials['1.0'],
+      '2.0': a.credentials['2.0'] + b.credentials['2.0'],
+    },
     fallbacksToV1: a.fallbacksToV1 + b.fallbacksToV1,
   };
 }

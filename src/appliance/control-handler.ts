@@ -43,7 +43,10 @@ export async function handleControl(request: ControlRequest, appliance: Controll
         throw error;
       }
     case 'rotate-credentials': {
-      const rotated = engine.rotateCredentials(Date.now(), credentialSchedule(request.lifetimeSeconds, request.leadTimeSeconds));
+      const rotated = engine.rotateCredentials(
+        Date.now(),
+        credentialSchedule(request.lifetimeSeconds, request.leadTimeSeconds),
+      );
       // The access key id is public (it appears in CloudTrail); the secret never reaches the log.
       log.info(rotated, 'role credentials rotated');
       return rotated;
@@ -57,7 +60,10 @@ export async function handleControl(request: ControlRequest, appliance: Controll
     case 'identity-cert': {
       const kind = request.kind ?? 'rsa2048';
       if (!CERTIFICATE_KINDS.includes(kind)) {
-        throw new ControlRequestError('BAD_KIND', `unknown certificate kind ${JSON.stringify(kind)}; expected one of ${CERTIFICATE_KINDS.join(', ')}`);
+        throw new ControlRequestError(
+          'BAD_KIND',
+          `unknown certificate kind ${JSON.stringify(kind)}; expected one of ${CERTIFICATE_KINDS.join(', ')}`,
+        );
       }
       return engine.identityCertificate(kind);
     }
@@ -78,7 +84,10 @@ export async function handleControl(request: ControlRequest, appliance: Controll
 }
 
 /** `credentials rotate --lifetime S --lead-time S`: the new set lasts S seconds and its successor appears the lead time before. */
-function credentialSchedule(lifetimeSeconds: unknown, leadTimeSeconds: unknown): { lifetimeSeconds: number; refreshSeconds: number } | undefined {
+function credentialSchedule(
+  lifetimeSeconds: unknown,
+  leadTimeSeconds: unknown,
+): { lifetimeSeconds: number; refreshSeconds: number } | undefined {
   if (lifetimeSeconds === undefined && leadTimeSeconds === undefined) return undefined;
   const lifetime = lifetimeSeconds ?? 6 * 3600;
   const lead = leadTimeSeconds ?? (typeof lifetime === 'number' ? Math.min(300, Math.floor(lifetime / 2)) : 300);
@@ -86,7 +95,10 @@ function credentialSchedule(lifetimeSeconds: unknown, leadTimeSeconds: unknown):
     throw new ControlRequestError('BAD_CREDENTIALS', 'lifetime: must be 2..43200 seconds');
   }
   if (typeof lead !== 'number' || !Number.isInteger(lead) || lead < 1 || lead >= lifetime) {
-    throw new ControlRequestError('BAD_CREDENTIALS', `lead time: must be 1..${lifetime - 1} seconds (shorter than the lifetime)`);
+    throw new ControlRequestError(
+      'BAD_CREDENTIALS',
+      `lead time: must be 1..${lifetime - 1} seconds (shorter than the lifetime)`,
+    );
   }
   return { lifetimeSeconds: lifetime, refreshSeconds: lead };
 }
@@ -102,7 +114,12 @@ function applyEvent(command: EventCommand, engine: ImdsEngine, log: Logger): unk
       break;
     case 'maintenance':
       engine.scheduleMaintenance(
-        { code: command.code, description: command.description, notBeforeMs: command.notBeforeMs, notAfterMs: command.notAfterMs },
+        {
+          code: command.code,
+          description: command.description,
+          notBeforeMs: command.notBeforeMs,
+          notAfterMs: command.notAfterMs,
+        },
         now,
       );
       break;

@@ -20,7 +20,6 @@ interface ControlServer {
   close(): Promise<void>;
 }
 
-
 export async function startControlServer(path: string, handler: ControlHandler, log: Logger): Promise<ControlServer> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   if (existsSync(path)) {
@@ -32,7 +31,9 @@ export async function startControlServer(path: string, handler: ControlHandler, 
   const server = createServer((socket) => serveConnection(socket, handler, log));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) =>
-      reject(new ControlServerError('CONTROL_SOCKET_FAILED', `cannot listen on ${path}: ${error.message}`, { cause: error })),
+      reject(
+        new ControlServerError('CONTROL_SOCKET_FAILED', `cannot listen on ${path}: ${error.message}`, { cause: error }),
+      ),
     );
     server.listen(path, () => resolve());
   });

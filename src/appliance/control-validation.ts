@@ -56,14 +56,16 @@ function optionsPatch(set: Fields): Partial<MetadataOptions> {
   onlyFields(set, Object.keys(METADATA_OPTION_RULES), 'options');
   const patch: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(set)) {
-    if (value !== undefined) patch[field] = ruled(() => METADATA_OPTION_RULES[field as keyof MetadataOptions].check(value));
+    if (value !== undefined)
+      patch[field] = ruled(() => METADATA_OPTION_RULES[field as keyof MetadataOptions].check(value));
   }
   return patch as Partial<MetadataOptions>;
 }
 
 function eventCommand(value: unknown): EventCommand {
   if (!isObject(value)) throw new ControlValidationError('BAD_REQUEST', 'events: "command" must be an object');
-  const optional = <T>(field: string, check: (v: unknown) => T): T | undefined => (value[field] === undefined ? undefined : ruled(() => check(value[field])));
+  const optional = <T>(field: string, check: (v: unknown) => T): T | undefined =>
+    value[field] === undefined ? undefined : ruled(() => check(value[field]));
   switch (value.kind) {
     case 'spot-interruption':
       onlyFields(value, ['kind', 'action', 'noticeSeconds'], 'spot-interruption');
@@ -74,7 +76,10 @@ function eventCommand(value: unknown): EventCommand {
       };
     case 'maintenance': {
       onlyFields(value, ['kind', 'code', 'description', 'notBeforeMs', 'notAfterMs'], 'maintenance');
-      const command: Extract<EventCommand, { kind: 'maintenance' }> = { kind: 'maintenance', code: ruled(() => MAINTENANCE_CODE.check(value.code)) };
+      const command: Extract<EventCommand, { kind: 'maintenance' }> = {
+        kind: 'maintenance',
+        code: ruled(() => MAINTENANCE_CODE.check(value.code)),
+      };
       const description = optional('description', EVENT_DESCRIPTION.check);
       const notBeforeMs = optional('notBeforeMs', EVENT_TIME_MS.check);
       const notAfterMs = optional('notAfterMs', EVENT_TIME_MS.check);
@@ -95,7 +100,10 @@ function eventCommand(value: unknown): EventCommand {
       onlyFields(value, ['kind'], value.kind);
       return { kind: value.kind };
     default:
-      throw new ControlValidationError('BAD_REQUEST', `events: unknown command kind ${JSON.stringify(value.kind) ?? 'undefined'}`);
+      throw new ControlValidationError(
+        'BAD_REQUEST',
+        `events: unknown command kind ${JSON.stringify(value.kind) ?? 'undefined'}`,
+      );
   }
 }
 
@@ -113,7 +121,9 @@ export function parseControlRequest(value: unknown): ControlRequest {
       return { op: 'events', command: eventCommand(value.command) };
     case 'identity-cert':
       onlyFields(value, ['op', 'kind'], 'identity-cert');
-      return value.kind === undefined ? { op: 'identity-cert' } : { op: 'identity-cert', kind: ruled(() => CERTIFICATE_KIND.check(value.kind)) };
+      return value.kind === undefined
+        ? { op: 'identity-cert' }
+        : { op: 'identity-cert', kind: ruled(() => CERTIFICATE_KIND.check(value.kind)) };
     case 'rotate-credentials': {
       onlyFields(value, ['op', 'lifetimeSeconds', 'leadTimeSeconds'], 'rotate-credentials');
       // The schedule's values are checked where the schedule is built (daemon credentialSchedule).
@@ -124,7 +134,8 @@ export function parseControlRequest(value: unknown): ControlRequest {
     }
     case 'faults':
       onlyFields(value, ['op', 'command'], 'faults');
-      if (!isObject(value.command)) throw new ControlValidationError('BAD_REQUEST', 'faults: "command" must be an object');
+      if (!isObject(value.command))
+        throw new ControlValidationError('BAD_REQUEST', 'faults: "command" must be an object');
       // Fault commands are checked by the fault injector's own parser (handleFaultCommand).
       return { op: 'faults', command: value.command as Extract<ControlRequest, { op: 'faults' }>['command'] };
     case 'throttle':

@@ -134,7 +134,13 @@ interface BuiltHost {
   callers: CallerTracking | undefined;
 }
 
-function buildHost(settings: ServeSettings, requested: ServeOptions, booted: BootedInstance, link: FrameLink, log: Logger): BuiltHost {
+function buildHost(
+  settings: ServeSettings,
+  requested: ServeOptions,
+  booted: BootedInstance,
+  link: FrameLink,
+  log: Logger,
+): BuiltHost {
   const { engine, injector } = booted;
   const backend = settings.backend;
   const host = new Host(
@@ -152,12 +158,17 @@ function buildHost(settings: ServeSettings, requested: ServeOptions, booted: Boo
         synCookieSecret: randomBytes(32),
         ...(requested.limits?.sendTimeoutMs !== undefined ? { sendTimeoutMs: requested.limits.sendTimeoutMs } : {}),
       },
-      ...(requested.limits?.requestHeaderTimeoutMs !== undefined ? { requestHeaderTimeoutMs: requested.limits.requestHeaderTimeoutMs } : {}),
+      ...(requested.limits?.requestHeaderTimeoutMs !== undefined
+        ? { requestHeaderTimeoutMs: requested.limits.requestHeaderTimeoutMs }
+        : {}),
       http: {},
       connection: settings.connection,
       maxNeighbors: 4096,
       acceptOffloadedChecksums: backend === 'pcap',
-      ipv6: { serviceAddress: parseIpv6Address(IPV6_SERVICE_ADDRESS), enabled: () => engine.options.httpProtocolIpv6 === 'enabled' },
+      ipv6: {
+        serviceAddress: parseIpv6Address(IPV6_SERVICE_ADDRESS),
+        enabled: () => engine.options.httpProtocolIpv6 === 'enabled',
+      },
       faults: injector,
     },
     link,
@@ -166,7 +177,9 @@ function buildHost(settings: ServeSettings, requested: ServeOptions, booted: Boo
     log.child({ layer: 'host' }),
   );
   const callers =
-    requested.callers === 'off' ? undefined : new CallerTracking(backend === 'tap' ? 'local' : 'address', new LinuxProbes(), log.child({ layer: 'callers' }));
+    requested.callers === 'off'
+      ? undefined
+      : new CallerTracking(backend === 'tap' ? 'local' : 'address', new LinuxProbes(), log.child({ layer: 'callers' }));
   host.connectionObserver = callers;
   return { host, link, callers };
 }
@@ -178,7 +191,13 @@ interface Running extends BuiltHost {
 }
 
 /** Metrics, the control socket, the EC2 API and the metrics listener, each closed again by the cleanups. */
-async function serveControl(settings: ServeSettings, booted: BootedInstance, built: BuiltHost, cleanups: Cleanups, log: Logger): Promise<Running> {
+async function serveControl(
+  settings: ServeSettings,
+  booted: BootedInstance,
+  built: BuiltHost,
+  cleanups: Cleanups,
+  log: Logger,
+): Promise<Running> {
   const { engine, changer, injector } = booted;
   const { host, callers } = built;
   const metrics = new ApplianceMetrics(() => host.counterSnapshot());
@@ -186,14 +205,36 @@ async function serveControl(settings: ServeSettings, booted: BootedInstance, bui
   callers?.registerMetrics(metrics.registry);
   // Filled once the API listens; control requests can arrive before that and read it as absent.
   const ec2Api: { current?: RunningEc2Api } = {};
-  const identity = { instanceId: settings.instance.instanceId, interface: built.link.name, backend: settings.backend, startedAtMs: Date.now() };
+  const identity = {
+    instanceId: settings.instance.instanceId,
+    interface: built.link.name,
+    backend: settings.backend,
+    startedAtMs: Date.now(),
+  };
   const control = await startControlServer(
     settings.controlSocket,
-    (request) => handleControl(request, { engine, metrics, injector, changer, callers, ec2Api: () => ec2Api.current, identity, log }),
+    (request) =>
+      handleControl(request, {
+        engine,
+        metrics,
+        injector,
+        changer,
+        callers,
+        ec2Api: () => ec2Api.current,
+        identity,
+        log,
+      }),
     log.child({ layer: 'control' }),
   );
   cleanups.push(() => control.close());
-  ec2Api.current = await startEc2Api(settings.ec2Api, engine, settings.instance, changer, booted.launched.accountDefaultsFile, log);
+  ec2Api.current = await startEc2Api(
+    settings.ec2Api,
+    engine,
+    settings.instance,
+    changer,
+    booted.launched.accountDefaultsFile,
+    log,
+  );
   if (ec2Api.current) cleanups.push(() => ec2Api.current?.close());
   if (settings.metricsListen) {
     const server: Server = await startMetricsServer(metrics, settings.metricsListen);
@@ -222,7 +263,13 @@ async function waitForStopSignal({ host, metrics }: Running, log: Logger): Promi
   log.info({ signal }, 'stopping');
 }
 
-function logServing(settings: ServeSettings, booted: BootedInstance, running: Running, configFile: string | undefined, log: Logger): void {
+function logServing(
+  settings: ServeSettings,
+  booted: BootedInstance,
+  running: Running,
+  configFile: string | undefined,
+  log: Logger,
+): void {
   log.info(
     {
       backend: settings.backend,

@@ -82,7 +82,11 @@ function apiShape(instanceId: string, view: OptionsView): unknown {
  * `imds-hop options`: without a change, the options in the API's names; with one, as ModifyInstanceMetadataOptions
  * (answered "pending"), the reply leaving once the change is in force.
  */
-export async function changeOptions(changer: MetadataOptionsChanger, instanceId: string, set?: Partial<MetadataOptions>): Promise<unknown> {
+export async function changeOptions(
+  changer: MetadataOptionsChanger,
+  instanceId: string,
+  set?: Partial<MetadataOptions>,
+): Promise<unknown> {
   if (!set) return apiShape(instanceId, changer.view());
   try {
     const pending = changer.modify(set);
@@ -122,7 +126,10 @@ export async function startEc2Api(
     accountDefaults: () => loadAccountDefaults(accountDefaultsFile),
     setAccountDefaults: (next) => {
       saveAccountDefaults(accountDefaultsFile, next);
-      log.info({ accountDefaults: next, file: accountDefaultsFile }, 'account metadata defaults changed; they apply at the next launch');
+      log.info(
+        { accountDefaults: next, file: accountDefaultsFile },
+        'account metadata defaults changed; they apply at the next launch',
+      );
     },
   };
   const server = await startEc2ApiServer(listen, {
@@ -143,10 +150,12 @@ export async function startEc2Api(
     generated: !configured,
   };
   log.info(
-    { endpoint: credentials.endpoint, accessKeyId: operator.accessKeyId, keys: configured ? 'config' : 'generated (imds-hop ec2-api credentials)' },
+    {
+      endpoint: credentials.endpoint,
+      accessKeyId: operator.accessKeyId,
+      keys: configured ? 'config' : 'generated (imds-hop ec2-api credentials)',
+    },
     'EC2 API listening',
   );
   return { credentials, close: () => server.close() };
 }
-
-;

@@ -8,10 +8,12 @@ import type { FaultCommand } from './control-protocol.ts';
 import type { FaultInjector } from './fault-injector.ts';
 
 function textFields(value: unknown): Record<string, string> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ControlRequestError('BAD_REQUEST', 'fields must be an object of text values');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ControlRequestError('BAD_REQUEST', 'fields must be an object of text values');
   const fields: Record<string, string> = Object.create(null);
   for (const [key, text] of Object.entries(value)) {
-    if (typeof text !== 'string') throw new ControlRequestError('BAD_FAULT', `${key}: must be text, got ${JSON.stringify(text)}`);
+    if (typeof text !== 'string')
+      throw new ControlRequestError('BAD_FAULT', `${key}: must be text, got ${JSON.stringify(text)}`);
     fields[key] = text;
   }
   return fields;
@@ -21,12 +23,18 @@ function checked<T>(run: () => T): T {
   try {
     return run();
   } catch (error) {
-    if (error instanceof FaultSpecError || error instanceof RuleViolation) throw new ControlRequestError('BAD_FAULT', error.message);
+    if (error instanceof FaultSpecError || error instanceof RuleViolation)
+      throw new ControlRequestError('BAD_FAULT', error.message);
     throw error;
   }
 }
 
-export function handleFaultCommand(command: FaultCommand, injector: FaultInjector, nowMs: number, log: Logger): unknown {
+export function handleFaultCommand(
+  command: FaultCommand,
+  injector: FaultInjector,
+  nowMs: number,
+  log: Logger,
+): unknown {
   switch (command?.kind) {
     case 'add': {
       const status = checked(() => injector.addRule(String(command.name), textFields(command.fields), nowMs));
@@ -37,14 +45,19 @@ export function handleFaultCommand(command: FaultCommand, injector: FaultInjecto
       return injector.listRules(nowMs);
     case 'clear': {
       const removed = injector.clearRules(command.name);
-      if (command.name !== undefined && removed === 0) throw new ControlRequestError('NO_SUCH_RULE', `no fault rule named ${command.name}`);
+      if (command.name !== undefined && removed === 0)
+        throw new ControlRequestError('NO_SUCH_RULE', `no fault rule named ${command.name}`);
       log.info({ rule: command.name ?? '(all)', removed }, 'fault rules cleared');
       return { removed };
     }
     case 'early-boot': {
       const settings = checked(() => injector.armEarlyBoot(textFields(command.fields), nowMs));
       log.info({ ...settings }, 'early-boot window armed');
-      return { refuseSeconds: settings.refuseMs / 1000, errorSeconds: settings.errorMs / 1000, errorStatus: settings.errorStatus };
+      return {
+        refuseSeconds: settings.refuseMs / 1000,
+        errorSeconds: settings.errorMs / 1000,
+        errorStatus: settings.errorStatus,
+      };
     }
     case 'seed': {
       checked(() => FAULT_SEED.check(command.seed));
@@ -53,7 +66,10 @@ export function handleFaultCommand(command: FaultCommand, injector: FaultInjecto
       return { seed: command.seed };
     }
     default:
-      throw new ControlRequestError('BAD_REQUEST', 'unknown faults command; expected add, list, clear, early-boot or seed');
+      throw new ControlRequestError(
+        'BAD_REQUEST',
+        'unknown faults command; expected add, list, clear, early-boot or seed',
+      );
   }
 }
 

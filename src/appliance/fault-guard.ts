@@ -4,7 +4,11 @@ import type { FramesHandler } from '../link/index.ts';
 import type { ImdsResponse } from '../imds/index.ts';
 
 /** What a request gets when answering it threw: the connection carries on with the next request. */
-export const INTERNAL_ERROR_RESPONSE: ImdsResponse = Object.freeze({ status: 500, headers: [['Content-Type', 'text/plain'] as const], body: '' });
+export const INTERNAL_ERROR_RESPONSE: ImdsResponse = Object.freeze({
+  status: 500,
+  headers: [['Content-Type', 'text/plain'] as const],
+  body: '',
+});
 
 /**
  * A batch handler that runs `handle` on each frame inside its own try/catch, then `afterBatch` (re-arming

@@ -89,7 +89,12 @@ export class FaultInjector {
     this.counters.increment(`linklocal-allowance-exceeded-${verdict}`);
     const permit = this.logLimiter.permit('throttle/packet-allowance', nowMs);
     if (permit) {
-      const details = { rule: 'throttle/packet-allowance', action: 'drop-packet', over: verdict, source: typeof source === 'number' ? ipv4Text(source) : source };
+      const details = {
+        rule: 'throttle/packet-allowance',
+        action: 'drop-packet',
+        over: verdict,
+        source: typeof source === 'number' ? ipv4Text(source) : source,
+      };
       this.log.warn(permit.suppressed > 0 ? { ...details, suppressed: permit.suppressed } : details, 'fault injected');
     }
     return false;
@@ -112,7 +117,10 @@ export class FaultInjector {
     const pending = this.livePending(remoteAddr, nowMs);
     if (this.openConnections.count(remoteAddr) + pending.length >= cap) {
       this.counters.increment('connections-refused-per-source-cap');
-      this.report('throttle/connections-per-source', 'refuse-connection', nowMs, { open: this.openConnections.count(remoteAddr), cap });
+      this.report('throttle/connections-per-source', 'refuse-connection', nowMs, {
+        open: this.openConnections.count(remoteAddr),
+        cap,
+      });
       return false;
     }
     pending.push(nowMs);
@@ -150,7 +158,13 @@ export class FaultInjector {
 
   // ---- requests ----------------------------------------------------------------------------------------------
 
-  handle(request: ImdsRequest, connectionId: number, peerOf: (id: number) => RequestPeer | undefined, nowMs: number, wallMs: number): SessionResponse {
+  handle(
+    request: ImdsRequest,
+    connectionId: number,
+    peerOf: (id: number) => RequestPeer | undefined,
+    nowMs: number,
+    wallMs: number,
+  ): SessionResponse {
     const phase = this.boot?.phase(nowMs);
     if (phase === 'refuse') {
       // A connection opened before the window was armed: the service is "not up", so it goes away.
@@ -181,7 +195,12 @@ export class FaultInjector {
     if (!injection) return this.engine.handle(request, wallMs);
     const { rule } = injection;
     const action = rule.action;
-    this.report(rule.name, action.kind, nowMs, { method: facts.method, path: facts.path, source: facts.sourceAddress, delayMs: rule.delayMs || undefined });
+    this.report(rule.name, action.kind, nowMs, {
+      method: facts.method,
+      path: facts.path,
+      source: facts.sourceAddress,
+      delayMs: rule.delayMs || undefined,
+    });
     const delayMs = rule.delayMs;
     switch (action.kind) {
       case 'delay':
@@ -193,18 +212,32 @@ export class FaultInjector {
       case 'status':
         return { ...errorResponse(action.status), delivery: { delayMs, outcome: 'respond' } };
       case 'truncate':
-        return { ...this.engine.handle(request, wallMs), delivery: { delayMs, outcome: 'truncate', truncateBodyBytes: action.bytes } };
+        return {
+          ...this.engine.handle(request, wallMs),
+          delivery: { delayMs, outcome: 'truncate', truncateBodyBytes: action.bytes },
+        };
       case 'expired-credentials': {
         const response = this.engine.handle(request, wallMs);
-        const body = response.status === 200 && typeof response.body === 'string' ? expireCredentials(response.body, wallMs, action.expiredSeconds) : undefined;
-        if (body === undefined) this.log.info({ rule: rule.name, path: facts.path }, 'fault rule matched a response without credentials: served unchanged');
+        const body =
+          response.status === 200 && typeof response.body === 'string'
+            ? expireCredentials(response.body, wallMs, action.expiredSeconds)
+            : undefined;
+        if (body === undefined)
+          this.log.info(
+            { rule: rule.name, path: facts.path },
+            'fault rule matched a response without credentials: served unchanged',
+          );
         return { ...response, body: body ?? response.body, delivery: { delayMs, outcome: 'respond' } };
       }
       case 'credential-error':
         return {
           status: 200,
           headers: [['Content-Type', 'text/plain']],
-          body: ec2Json([['Code', action.code], ['LastUpdated', isoSeconds(wallMs)], ['Message', action.message]]),
+          body: ec2Json([
+            ['Code', action.code],
+            ['LastUpdated', isoSeconds(wallMs)],
+            ['Message', action.message],
+          ]),
           delivery: { delayMs, outcome: 'respond' },
         };
     }
@@ -254,7 +287,10 @@ export class FaultInjector {
     this.metric('faults_injected', { rule, action });
     const permit = this.logLimiter.permit(rule, nowMs);
     if (permit) {
-      this.log.warn({ rule, action, ...details, ...(permit.suppressed > 0 ? { suppressed: permit.suppressed } : {}) }, 'fault injected');
+      this.log.warn(
+        { rule, action, ...details, ...(permit.suppressed > 0 ? { suppressed: permit.suppressed } : {}) },
+        'fault injected',
+      );
     }
   }
 }
@@ -278,7 +314,11 @@ export function expireCredentials(body: string, wallMs: number, expiredSeconds: 
   const expirationMs = wallMs - expiredSeconds * 1000;
   const entries = Object.entries(fields).map(([key, value]): [string, string] => [
     key,
-    key === 'Expiration' ? isoSeconds(expirationMs) : key === 'LastUpdated' ? isoSeconds(expirationMs - lifetimeMs) : String(value),
+    key === 'Expiration'
+      ? isoSeconds(expirationMs)
+      : key === 'LastUpdated'
+        ? isoSeconds(expirationMs - lifetimeMs)
+        : String(value),
   ]);
   return ec2Json(entries);
 }

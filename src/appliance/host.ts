@@ -67,7 +67,12 @@ export class Host {
     log: Logger,
   ) {
     this.tcp = new TcpStack(config.tcp);
-    this.limitedLog = new RateLimitedLog(log, () => clock.monotonicMs(), () => this.counters.increment('log-lines-suppressed'), config.logRateLimit);
+    this.limitedLog = new RateLimitedLog(
+      log,
+      () => clock.monotonicMs(),
+      () => this.counters.increment('log-lines-suppressed'),
+      config.logRateLimit,
+    );
     const port: HostPort = {
       transmit: (frame) => this.transmit(frame),
       drop: (reason) => this.drop(reason),
@@ -75,7 +80,12 @@ export class Host {
       log: this.limitedLog,
     };
     const observer = () => this.connectionObserver;
-    const context: EndpointContext = { port, tcp: this.tcp, errors: new IcmpErrorReports(port, this.tcp, observer), observer };
+    const context: EndpointContext = {
+      port,
+      tcp: this.tcp,
+      errors: new IcmpErrorReports(port, this.tcp, observer),
+      observer,
+    };
     const faults = config.faults;
     const acceptOffloadedChecksums = config.acceptOffloadedChecksums === true;
     this.ipv4 = new Ipv4Endpoint(
@@ -113,10 +123,20 @@ export class Host {
   start(): void {
     const onFault = (error: unknown) => {
       this.counters.increment('frame-handler-exceptions');
-      this.limitedLog.error('frame-handler', { err: error }, 'exception while handling a frame: frame dropped, data path continues');
+      this.limitedLog.error(
+        'frame-handler',
+        { err: error },
+        'exception while handling a frame: frame dropped, data path continues',
+      );
     };
     this.link.onFrames(
-      guardFrames((frame, now) => this.handleFrame(frame, now), () => this.clock.monotonicMs(), () => this.stopped, () => this.armTimer(), onFault),
+      guardFrames(
+        (frame, now) => this.handleFrame(frame, now),
+        () => this.clock.monotonicMs(),
+        () => this.stopped,
+        () => this.armTimer(),
+        onFault,
+      ),
     );
   }
 
@@ -208,7 +228,9 @@ export class Host {
   private peerOf(id: ConnectionId): RequestPeer | undefined {
     const endpoints = this.tcp.inspect(id)?.endpoints;
     if (!endpoints) return undefined;
-    return this.isIpv6(endpoints.localAddr) ? this.ipv6?.peer(endpoints.remoteAddr) : this.ipv4.peer(endpoints.remoteAddr);
+    return this.isIpv6(endpoints.localAddr)
+      ? this.ipv6?.peer(endpoints.remoteAddr)
+      : this.ipv4.peer(endpoints.remoteAddr);
   }
 
   private observeOpened(observer: ConnectionObserver, id: ConnectionId, endpoints: Endpoints): void {

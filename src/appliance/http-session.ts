@@ -1,7 +1,13 @@
 // One TCP connection's HTTP conversation: bytes in, requests answered in order, the response bytes tagged
 // with what they are (a token response, and the hop limit their packets must carry). It holds no socket: the
 // Host moves the bytes.
-import { HttpRequestParser, serializeResponse, serializeVerbatim, type HttpLimits, type HttpRequest } from '../http/index.ts';
+import {
+  HttpRequestParser,
+  serializeResponse,
+  serializeVerbatim,
+  type HttpLimits,
+  type HttpRequest,
+} from '../http/index.ts';
 import type { ImdsRequest, ImdsResponse } from '../imds/index.ts';
 import type { ConnectionPolicy } from '../config/index.ts';
 import type { SendTag } from '../tcp/index.ts';
@@ -111,7 +117,10 @@ export class HttpSession {
         break;
       }
       const { request } = event;
-      const response = this.handler({ method: request.method, target: request.target, headers: request.headers }, this.connectionId);
+      const response = this.handler(
+        { method: request.method, target: request.target, headers: request.headers },
+        this.connectionId,
+      );
       output.requests.push({ request, response });
       // A captured head is sent as captured: it carries no Connection: close, so the connection stays open.
       const keepAlive = request.keepAlive && (this.connection === 'keep-alive' || response.captured !== undefined);
@@ -141,7 +150,10 @@ export class HttpSession {
 
   private serialize(response: ImdsResponse, keepAlive: boolean, omitBody: boolean): Uint8Array {
     if (response.captured !== undefined) {
-      return serializeVerbatim({ status: response.status, ...response.captured, body: response.body }, { date: this.dateHeader(), omitBody });
+      return serializeVerbatim(
+        { status: response.status, ...response.captured, body: response.body },
+        { date: this.dateHeader(), omitBody },
+      );
     }
     // EC2's layout (a 2024 curl transcript of a GET with a token): the service's headers, Content-Length, Date,
     // Server, then Connection: close.

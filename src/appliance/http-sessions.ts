@@ -57,11 +57,21 @@ export class HttpSessions {
   private readonly handleRequest = (request: ImdsRequest, connectionId: number): SessionResponse => {
     try {
       return this.config.faults
-        ? this.config.faults.handle(request, connectionId, this.host.peerOf, this.clock.monotonicMs(), this.clock.wallMs())
+        ? this.config.faults.handle(
+            request,
+            connectionId,
+            this.host.peerOf,
+            this.clock.monotonicMs(),
+            this.clock.wallMs(),
+          )
         : this.engine.handle(request, this.clock.wallMs());
     } catch (error) {
       this.host.port.count('request-handler-exceptions');
-      this.host.port.log.error('request-handler', { err: error, method: request.method }, 'exception while answering a request: 500');
+      this.host.port.log.error(
+        'request-handler',
+        { err: error, method: request.method },
+        'exception while answering a request: 500',
+      );
       return INTERNAL_ERROR_RESPONSE;
     }
   };
@@ -134,7 +144,8 @@ export class HttpSessions {
       if (response.status === 0) continue; // a fault answered with silence, RST or FIN: counted by the injector
       this.host.port.count(`http-responses-${response.status}`);
       if (response.hopLimit !== undefined) this.host.port.count('http-hop-limited-responses');
-      if (debug) this.host.log.debug({ method: request.method, path: request.target, status: response.status }, 'request');
+      if (debug)
+        this.host.log.debug({ method: request.method, path: request.target, status: response.status }, 'request');
       observer?.answered(id, request.target, response);
     }
     if (output.errorCode) {
@@ -154,7 +165,13 @@ export class HttpSessions {
   }
 
   /** Queues tagged response bytes; false when the connection refused them (then it is reset) or is gone. */
-  private sendOnConnection(id: ConnectionId, bytes: Uint8Array, tag: SendTag, thenClose: boolean, now: number): boolean {
+  private sendOnConnection(
+    id: ConnectionId,
+    bytes: Uint8Array,
+    tag: SendTag,
+    thenClose: boolean,
+    now: number,
+  ): boolean {
     const sent = this.tcp.send(id, bytes, tag, now, thenClose);
     if (!sent.ok) {
       // The peer is not reading (send buffer full) or the connection is going away: give up on it.

@@ -27,7 +27,13 @@ export class IcmpErrorReports {
   ) {}
 
   /** RFC 5927 4.1: an ICMP error counts only if it quotes a segment we sent and the peer has not acknowledged. */
-  quotesOurSegment(local: number, remote: number | undefined, localPort?: number, remotePort?: number, seq?: number): boolean {
+  quotesOurSegment(
+    local: number,
+    remote: number | undefined,
+    localPort?: number,
+    remotePort?: number,
+    seq?: number,
+  ): boolean {
     const matched =
       remote !== undefined &&
       localPort !== undefined &&

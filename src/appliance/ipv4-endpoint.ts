@@ -114,11 +114,18 @@ export class Ipv4Endpoint {
 
   /** A connection's endpoints as caller attribution sees them. */
   observed(endpoints: Endpoints): ObservedConnection {
-    return this.observedConnection(endpoints.remoteAddr, endpoints.remotePort, endpoints.localAddr, endpoints.localPort);
+    return this.observedConnection(
+      endpoints.remoteAddr,
+      endpoints.remotePort,
+      endpoints.localAddr,
+      endpoints.localPort,
+    );
   }
 
   private receiveTcp(ip: Ipv4Packet, srcMac: Uint8Array, now: number): readonly TcpAction[] {
-    const segment = parseTcp(ip.payload, ip.src, ip.dst, { acceptOffloadedChecksum: this.config.acceptOffloadedChecksums });
+    const segment = parseTcp(ip.payload, ip.src, ip.dst, {
+      acceptOffloadedChecksum: this.config.acceptOffloadedChecksums,
+    });
     if (!segment.ok) return this.dropped(`tcp-${segment.reason}`);
     const actions = this.tcp.receive(ip.src, ip.dst, segment.value, now);
     // After receive: a SYN-cookie ACK has opened its connection by now.
@@ -144,7 +151,12 @@ export class Ipv4Endpoint {
           dstAddr: ip.src,
           hopLimit,
           identification: this.sent.next(hopLimit, false),
-          message: { kind: 'echo-reply', identifier: message.identifier, sequence: message.sequence, data: message.data },
+          message: {
+            kind: 'echo-reply',
+            identifier: message.identifier,
+            sequence: message.sequence,
+            data: message.data,
+          },
         }),
       );
       this.port.count('icmp-echo-replies');
@@ -179,9 +191,21 @@ export class Ipv4Endpoint {
     return NO_ACTIONS;
   }
 
-  private observedConnection(clientAddress: number, clientPort: number, serviceAddress: number, servicePort: number): ObservedConnection {
-    const v4 = (address: number) => new Uint8Array([address >>> 24, (address >>> 16) & 0xff, (address >>> 8) & 0xff, address & 0xff]);
-    return { clientAddress: v4(clientAddress), clientPort, serviceAddress: v4(serviceAddress), servicePort, clientMac: this.neighbors.get(clientAddress) };
+  private observedConnection(
+    clientAddress: number,
+    clientPort: number,
+    serviceAddress: number,
+    servicePort: number,
+  ): ObservedConnection {
+    const v4 = (address: number) =>
+      new Uint8Array([address >>> 24, (address >>> 16) & 0xff, (address >>> 8) & 0xff, address & 0xff]);
+    return {
+      clientAddress: v4(clientAddress),
+      clientPort,
+      serviceAddress: v4(serviceAddress),
+      servicePort,
+      clientMac: this.neighbors.get(clientAddress),
+    };
   }
 
   private rememberNeighbor(address: number, mac: Uint8Array): void {

@@ -99,7 +99,8 @@ export class Ipv6Endpoint {
       this.port.count('transmit-no-neighbor');
       return;
     }
-    if (action.tokenResponse) this.sentHopLimits.record(peer.id, action.segment.dstPort, action.segment.seq, action.hopLimit);
+    if (action.tokenResponse)
+      this.sentHopLimits.record(peer.id, action.segment.dstPort, action.segment.seq, action.hopLimit);
     this.port.transmit(
       encodeTcpIpv6Frame({
         srcMac: this.config.mac,
@@ -170,7 +171,12 @@ export class Ipv6Endpoint {
           srcAddr: serviceAddress,
           dstAddr: ip.src,
           hopLimit: this.tcp.defaultHopLimit,
-          message: { kind: 'echo-reply', identifier: message.identifier, sequence: message.sequence, data: message.data },
+          message: {
+            kind: 'echo-reply',
+            identifier: message.identifier,
+            sequence: message.sequence,
+            data: message.data,
+          },
         }),
       );
       this.port.count('icmpv6-echo-replies');
@@ -184,7 +190,9 @@ export class Ipv6Endpoint {
         const peer = this.peers.find(dst);
         if (!this.errors.quotesOurSegment(IPV6_LOCAL_ID, peer?.id, srcPort, dstPort, tcpSeq)) return;
         const sentHopLimit =
-          peer && dstPort !== undefined && tcpSeq !== undefined ? this.sentHopLimits.lookup(peer.id, dstPort, tcpSeq) : undefined;
+          peer && dstPort !== undefined && tcpSeq !== undefined
+            ? this.sentHopLimits.lookup(peer.id, dstPort, tcpSeq)
+            : undefined;
         this.errors.report({
           icmp: message.kind,
           code: message.code,
@@ -204,7 +212,9 @@ export class Ipv6Endpoint {
 
   private receiveTcp(ip: Ipv6Packet, srcMac: Uint8Array, now: number): readonly TcpAction[] {
     if (isUnspecifiedIpv6(ip.src)) return this.dropped('ipv6-unspecified-source');
-    const segment = parseTcpIpv6(ip.payload, ip.src, ip.dst, { acceptOffloadedChecksum: this.config.acceptOffloadedChecksums });
+    const segment = parseTcpIpv6(ip.payload, ip.src, ip.dst, {
+      acceptOffloadedChecksum: this.config.acceptOffloadedChecksums,
+    });
     if (!segment.ok) return this.dropped(`tcp-${segment.reason}`);
     // The peer table learns (and may evict for) only segments that passed every check and belong to us.
     const known = this.peers.find(ip.src);
@@ -214,7 +224,13 @@ export class Ipv6Endpoint {
     if (known !== undefined && this.tcp.isOurs(IPV6_LOCAL_ID, peerId, segment.value)) this.peers.seen(ip.src, srcMac);
     const observer = this.observer();
     if (observer && segment.value.control === 'syn' && segment.value.ack === undefined) {
-      observer.connecting({ clientAddress: ip.src, clientPort: segment.value.srcPort, serviceAddress: ip.dst, servicePort: segment.value.dstPort, clientMac: srcMac });
+      observer.connecting({
+        clientAddress: ip.src,
+        clientPort: segment.value.srcPort,
+        serviceAddress: ip.dst,
+        servicePort: segment.value.dstPort,
+        clientMac: srcMac,
+      });
     }
     return actions;
   }

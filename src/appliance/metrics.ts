@@ -9,7 +9,8 @@ const PREFIX = 'imds_hop_';
 
 const HELP: Record<string, string> = {
   metadata_no_token: 'Metadata requests answered without a token (CloudWatch MetadataNoToken)',
-  metadata_no_token_rejected: 'Metadata requests without a token refused because tokens are required (MetadataNoTokenRejected)',
+  metadata_no_token_rejected:
+    'Metadata requests without a token refused because tokens are required (MetadataNoTokenRejected)',
   faults_injected: 'Faults injected on demand, by rule (throttle/..., early-boot, or a fault rule name) and action',
 };
 
@@ -84,7 +85,9 @@ export async function startMetricsServer(metrics: ApplianceMetrics, listen: stri
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(new MetricsListenError('METRICS_LISTEN_FAILED', `cannot serve metrics on ${listen}: ${error.message}`)));
+    server.once('error', (error) =>
+      reject(new MetricsListenError('METRICS_LISTEN_FAILED', `cannot serve metrics on ${listen}: ${error.message}`)),
+    );
     server.listen(port, host, () => resolve());
   });
   return server;

@@ -71,6 +71,9 @@ export class RateLimitedLog {
     bucket.tokens -= 1;
     const suppressed = bucket.suppressed;
     bucket.suppressed = 0;
-    this.log[level](suppressed > 0 ? { ...fields, suppressed, suppressedNote: `${suppressed} similar lines suppressed` } : fields, message);
+    this.log[level](
+      suppressed > 0 ? { ...fields, suppressed, suppressedNote: `${suppressed} similar lines suppressed` } : fields,
+      message,
+    );
   }
 }

@@ -84,10 +84,14 @@ export function resolveSettings(requested: ServeOptions): ServeSettings {
     try {
       instance.userData = readFileSync(requested.userDataFile);
     } catch (error) {
-      throw new ServeError('USER_DATA_UNREADABLE', `cannot read user data ${requested.userDataFile}: ${(error as Error).message}`);
+      throw new ServeError(
+        'USER_DATA_UNREADABLE',
+        `cannot read user data ${requested.userDataFile}: ${(error as Error).message}`,
+      );
     }
   }
-  if (requested.imdsSupport !== undefined) instance.imdsSupport = requested.imdsSupport === 'none' ? undefined : requested.imdsSupport;
+  if (requested.imdsSupport !== undefined)
+    instance.imdsSupport = requested.imdsSupport === 'none' ? undefined : requested.imdsSupport;
   const interfaceName = requested.interfaceName ?? appliance.interfaceName ?? SERVE_DEFAULTS.interfaceName;
   const hostAddress = requested.hostAddress ?? appliance.hostAddress ?? SERVE_DEFAULTS.hostAddress;
   const serviceAddressText = requested.serviceAddress ?? appliance.serviceAddress ?? SERVE_DEFAULTS.serviceAddress;

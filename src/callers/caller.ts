@@ -41,7 +41,9 @@ export const MAX_COMMAND_LINE = 200;
 export function callerKey(identity: CallerIdentity): string {
   switch (identity.kind) {
     case 'process':
-      return ['process', identity.uid, identity.cgroup, identity.netns, identity.executable, identity.commandLine].join('|');
+      return ['process', identity.uid, identity.cgroup, identity.netns, identity.executable, identity.commandLine].join(
+        '|',
+      );
     case 'forwarded':
       return ['forwarded', identity.originalAddress, identity.netns].join('|');
     case 'address':
@@ -67,7 +69,12 @@ export function redactCommandLine(argv: readonly string[]): string {
     const arg = argv[i] as string;
     const previous = argv[i - 1] ?? '';
     if (/^--?[\w-]*(secret|token|password)[\w-]*$/i.test(previous) && !arg.startsWith('-')) redacted.push('[redacted]');
-    else redacted.push(arg.replace(/(x-aws-ec2-metadata-token\s*:\s*)\S+/gi, '$1[redacted]').replace(/^(--?[\w-]*(?:secret|token|password)[\w-]*=).+$/i, '$1[redacted]'));
+    else
+      redacted.push(
+        arg
+          .replace(/(x-aws-ec2-metadata-token\s*:\s*)\S+/gi, '$1[redacted]')
+          .replace(/^(--?[\w-]*(?:secret|token|password)[\w-]*=).+$/i, '$1[redacted]'),
+      );
   }
   return redacted.join(' ');
 }

@@ -67,7 +67,8 @@ export function containerOfPath(path: string): Container | undefined {
   }
   // A transient scope (systemd-run --scope) or a service: the unit is what names the workload.
   const last = segments[segments.length - 1];
-  if (last && /\.(scope|service)$/.test(last) && !/^(session-\d+|init)\.scope$/.test(last)) return { runtime: 'systemd', id: last };
+  if (last && /\.(scope|service)$/.test(last) && !/^(session-\d+|init)\.scope$/.test(last))
+    return { runtime: 'systemd', id: last };
   return undefined;
 }
 

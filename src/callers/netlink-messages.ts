@@ -54,7 +54,8 @@ export interface DiagSocket {
   state: number;
 }
 
-export type NetlinkAnswer<T> = { ok: true; value: T } | { ok: false; reason: 'not-found' | 'malformed' | 'error'; errno?: number };
+export type NetlinkAnswer<T> =
+  { ok: true; value: T } | { ok: false; reason: 'not-found' | 'malformed' | 'error'; errno?: number };
 
 function familyOf(address: Uint8Array): number {
   return address.length === 4 ? AF_INET : AF_INET6;
@@ -101,7 +102,10 @@ function messagesOf(reply: Uint8Array): RawMessage[] | undefined {
   while (offset + NLMSG_HEADER_BYTES <= reply.length) {
     const length = view.getUint32(offset, HOST_LITTLE_ENDIAN);
     if (length < NLMSG_HEADER_BYTES || offset + length > reply.length) return undefined;
-    messages.push({ type: view.getUint16(offset + 4, HOST_LITTLE_ENDIAN), body: reply.subarray(offset + NLMSG_HEADER_BYTES, offset + length) });
+    messages.push({
+      type: view.getUint16(offset + 4, HOST_LITTLE_ENDIAN),
+      body: reply.subarray(offset + NLMSG_HEADER_BYTES, offset + length),
+    });
     offset += (length + 3) & ~3;
   }
   return offset >= reply.length || messages.length > 0 ? messages : undefined;
@@ -144,7 +148,10 @@ export function parseSockDiagReply(reply: Uint8Array): NetlinkAnswer<DiagSocket>
         state: message.body[1] ?? 0,
         uid: view.getUint32(64, HOST_LITTLE_ENDIAN),
         inode: view.getUint32(68, HOST_LITTLE_ENDIAN),
-        cgroupId: cgroup && cgroup.length >= 8 ? new DataView(cgroup.buffer, cgroup.byteOffset, 8).getBigUint64(0, HOST_LITTLE_ENDIAN) : undefined,
+        cgroupId:
+          cgroup && cgroup.length >= 8
+            ? new DataView(cgroup.buffer, cgroup.byteOffset, 8).getBigUint64(0, HOST_LITTLE_ENDIAN)
+            : undefined,
       },
     };
   }
@@ -184,10 +191,21 @@ export function encodeConntrackLookup(service: SocketEndpoint, client: SocketEnd
   const tuple = attribute(
     CTA_TUPLE_REPLY,
     concat([
-      attribute(CTA_TUPLE_IP, concat([attribute(v4 ? CTA_IP_V4_SRC : CTA_IP_V6_SRC, service.address), attribute(v4 ? CTA_IP_V4_DST : CTA_IP_V6_DST, client.address)]), true),
+      attribute(
+        CTA_TUPLE_IP,
+        concat([
+          attribute(v4 ? CTA_IP_V4_SRC : CTA_IP_V6_SRC, service.address),
+          attribute(v4 ? CTA_IP_V4_DST : CTA_IP_V6_DST, client.address),
+        ]),
+        true,
+      ),
       attribute(
         CTA_TUPLE_PROTO,
-        concat([attribute(CTA_PROTO_NUM, new Uint8Array([IPPROTO_TCP])), attribute(CTA_PROTO_SRC_PORT, port(service.port)), attribute(CTA_PROTO_DST_PORT, port(client.port))]),
+        concat([
+          attribute(CTA_PROTO_NUM, new Uint8Array([IPPROTO_TCP])),
+          attribute(CTA_PROTO_SRC_PORT, port(service.port)),
+          attribute(CTA_PROTO_DST_PORT, port(client.port)),
+        ]),
         true,
       ),
     ]),

@@ -51,7 +51,12 @@ interface RegistryLimits {
   maxPids: number;
 }
 
-const DEFAULT_REGISTRY_LIMITS: RegistryLimits = { maxCallers: 1024, maxConnections: 65536, maxPendingRequests: 64, maxPids: 16 };
+const DEFAULT_REGISTRY_LIMITS: RegistryLimits = {
+  maxCallers: 1024,
+  maxConnections: 65536,
+  maxPendingRequests: 64,
+  maxPids: 16,
+};
 
 /** Callers past maxCallers are counted together under this one. */
 const OVERFLOW_CALLER: CallerIdentity = { kind: 'address', name: 'other callers (table full)', sourceAddress: '*' };
@@ -144,7 +149,8 @@ export class CallerRegistry {
     const tracked = this.connections.get(connection);
     if (!tracked) return;
     this.connections.delete(connection);
-    if (this.connectionByEndpoint.get(tracked.endpointKey) === connection) this.connectionByEndpoint.delete(tracked.endpointKey);
+    if (this.connectionByEndpoint.get(tracked.endpointKey) === connection)
+      this.connectionByEndpoint.delete(tracked.endpointKey);
   }
 
   private callerFor(identity: CallerIdentity, atMs: number): CallerStats {

@@ -18,7 +18,9 @@ function describeCaller(caller: CallerStats): string {
 
 function containerText(caller: CallerStats): string {
   const container = caller.identity.container;
-  return container ? `${container.runtime}:${container.runtime === 'systemd' ? container.id : container.id.slice(0, 12)}` : '-';
+  return container
+    ? `${container.runtime}:${container.runtime === 'systemd' ? container.id : container.id.slice(0, 12)}`
+    : '-';
 }
 
 function time(ms: number): string {
@@ -26,14 +28,31 @@ function time(ms: number): string {
 }
 
 export function callersTable(callers: readonly CallerStats[]): string {
-  const header = ['CALLER', 'KIND', 'CONTAINER', 'PIDS', 'V1', 'V2', 'CREDS 1.0', 'CREDS 2.0', 'LAST PATH', 'FIRST SEEN', 'LAST SEEN', 'DETAIL'];
+  const header = [
+    'CALLER',
+    'KIND',
+    'CONTAINER',
+    'PIDS',
+    'V1',
+    'V2',
+    'CREDS 1.0',
+    'CREDS 2.0',
+    'LAST PATH',
+    'FIRST SEEN',
+    'LAST SEEN',
+    'DETAIL',
+  ];
   const rows = callers.map((caller) => {
     const id = caller.identity;
     const detail = [
       id.uid !== undefined ? `uid ${id.uid}` : '',
       id.cgroup ? `cgroup ${id.cgroup}` : '',
       id.netns ? `netns ${id.netns}` : '',
-      id.originalAddress ? `via NAT as ${id.sourceAddress}` : id.kind !== 'process' ? `from ${id.sourceAddress}${id.sourceMac ? ` ${id.sourceMac}` : ''}` : '',
+      id.originalAddress
+        ? `via NAT as ${id.sourceAddress}`
+        : id.kind !== 'process'
+          ? `from ${id.sourceAddress}${id.sourceMac ? ` ${id.sourceMac}` : ''}`
+          : '',
       caller.fallbacksToV1 > 0 ? `fell back to v1 ×${caller.fallbacksToV1}` : '',
       id.note ?? '',
     ]
@@ -55,8 +74,13 @@ export function callersTable(callers: readonly CallerStats[]): string {
     ];
   });
   if (rows.length === 0) return 'no callers yet\n';
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] as string).length)));
-  const line = (cells: string[]) => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] as number))).join('  ');
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] as string).length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] as number)))
+      .join('  ');
   return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
@@ -76,24 +100,44 @@ export function evaluateAssertions(callers: readonly CallerStats[], options: Ass
       const detail = offends(caller);
       return detail === undefined ? [] : [{ check: name, subject: describeCaller(caller), ok: false, detail }];
     });
-    results.push(...(failures.length > 0 ? failures : [{ check: name, subject: 'all callers', ok: true, detail: `${passed} (${callers.length} callers checked)` }]));
+    results.push(
+      ...(failures.length > 0
+        ? failures
+        : [{ check: name, subject: 'all callers', ok: true, detail: `${passed} (${callers.length} callers checked)` }]),
+    );
   };
   if (options.noV1) {
     check(
       'no-v1',
-      (c) => (c.v1 + c.v1Rejected > 0 ? `${c.v1 + c.v1Rejected} IMDSv1 request(s) without a token${c.v1Rejected ? ` (${c.v1Rejected} refused: tokens required)` : ''}, last ${c.lastPath}` : undefined),
+      (c) =>
+        c.v1 + c.v1Rejected > 0
+          ? `${c.v1 + c.v1Rejected} IMDSv1 request(s) without a token${c.v1Rejected ? ` (${c.v1Rejected} refused: tokens required)` : ''}, last ${c.lastPath}`
+          : undefined,
       'no caller used IMDSv1',
     );
   }
   if (options.noV1Credentials) {
-    check('no-v1-credentials', (c) => (c.credentials['1.0'] > 0 ? `${c.credentials['1.0']} role credential fetch(es) without a token` : undefined), 'no credentials served without a token');
+    check(
+      'no-v1-credentials',
+      (c) =>
+        c.credentials['1.0'] > 0 ? `${c.credentials['1.0']} role credential fetch(es) without a token` : undefined,
+      'no credentials served without a token',
+    );
   }
   if (options.noTokenRejected) {
-    check('no-token-rejected', (c) => (c.tokensRejected > 0 ? `${c.tokensRejected} request(s) with an invalid or expired token` : undefined), 'no token was rejected');
+    check(
+      'no-token-rejected',
+      (c) => (c.tokensRejected > 0 ? `${c.tokensRejected} request(s) with an invalid or expired token` : undefined),
+      'no token was rejected',
+    );
   }
   if (options.maxRequests !== undefined) {
     const max = options.maxRequests;
-    check('max-requests', (c) => (c.requests > max ? `${c.requests} requests, more than ${max}` : undefined), `no caller made more than ${max} requests`);
+    check(
+      'max-requests',
+      (c) => (c.requests > max ? `${c.requests} requests, more than ${max}` : undefined),
+      `no caller made more than ${max} requests`,
+    );
   }
   return results;
 }
@@ -101,14 +145,21 @@ export function evaluateAssertions(callers: readonly CallerStats[], options: Ass
 /** The readable list: a verdict line, then one line per result, failures first. */
 export function resultsText(title: string, results: readonly CheckResult[]): string {
   const failed = results.filter((r) => !r.ok);
-  const verdict = failed.length === 0 ? `${title}: all ${results.length} checks passed` : `${title}: ${failed.length} of ${results.length} checks failed`;
-  const lines = [...failed, ...results.filter((r) => r.ok)].map((r) => `${r.ok ? 'PASS' : 'FAIL'} ${r.check}: ${r.subject} — ${r.detail}`);
+  const verdict =
+    failed.length === 0
+      ? `${title}: all ${results.length} checks passed`
+      : `${title}: ${failed.length} of ${results.length} checks failed`;
+  const lines = [...failed, ...results.filter((r) => r.ok)].map(
+    (r) => `${r.ok ? 'PASS' : 'FAIL'} ${r.check}: ${r.subject} — ${r.detail}`,
+  );
   return `${[verdict, ...lines].join('\n')}\n`;
 }
 
 function xml(text: string): string {
   // eslint-disable-next-line no-control-regex -- XML 1.0 forbids these control characters, so they are removed
-  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] as string).replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, '');
+  return text
+    .replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] as string)
+    .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, '');
 }
 
 /** JUnit XML: one testsuite, one testcase per result, a <failure> on each failed one. */
@@ -116,7 +167,9 @@ export function junitXml(suite: string, results: readonly CheckResult[], timesta
   const failures = results.filter((r) => !r.ok).length;
   const cases = results.map((r) => {
     const open = `    <testcase classname="${xml(`${suite}.${r.check}`)}" name="${xml(r.subject)}" time="0">`;
-    const body = r.ok ? `\n      <system-out>${xml(r.detail)}</system-out>` : `\n      <failure message="${xml(r.detail)}" type="${xml(r.check)}">${xml(`${r.subject}: ${r.detail}`)}</failure>`;
+    const body = r.ok
+      ? `\n      <system-out>${xml(r.detail)}</system-out>`
+      : `\n      <failure message="${xml(r.detail)}" type="${xml(r.check)}">${xml(`${r.subject}: ${r.detail}`)}</failure>`;
     return `${open}${body}\n    </testcase>`;
   });
   return [

@@ -30,7 +30,12 @@ export class CallerResolver {
   ) {}
 
   async resolve(source: ConnectionSource): Promise<CallerIdentity> {
-    const byAddress: CallerIdentity = { kind: 'address', name: source.clientText, sourceAddress: source.clientText, sourceMac: source.mac };
+    const byAddress: CallerIdentity = {
+      kind: 'address',
+      name: source.clientText,
+      sourceAddress: source.clientText,
+      sourceMac: source.mac,
+    };
     if (this.mode === 'address') return this.done(byAddress);
     if (this.inFlight >= MAX_IN_FLIGHT) {
       this.counters.busy += 1;
@@ -75,7 +80,8 @@ export class CallerResolver {
           sourceMac: source.mac,
         };
       }
-      const cgroup = socket.value.cgroupId === undefined ? undefined : await this.probes.cgroupPathById(socket.value.cgroupId);
+      const cgroup =
+        socket.value.cgroupId === undefined ? undefined : await this.probes.cgroupPathById(socket.value.cgroupId);
       return {
         kind: 'unresolved',
         name: `uid ${socket.value.uid} in ${cgroup ?? `cgroup id ${socket.value.cgroupId ?? '?'}`}`,
@@ -113,7 +119,7 @@ export function formatAddress(address: Uint8Array): string {
   // The longest run of zero groups collapses to "::" (RFC 5952).
   let bestStart = -1;
   let bestLength = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== '0') {
       i++;
       continue;

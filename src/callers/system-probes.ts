@@ -55,7 +55,12 @@ function processInfoFromFiles(pid: number, files: NonNullable<SocketOwner['files
     pid,
     command: files.comm.toString('utf8').trim(),
     executable: files.exe,
-    argv: files.cmdline ? files.cmdline.toString('utf8').split('\0').filter((arg) => arg.length > 0) : [],
+    argv: files.cmdline
+      ? files.cmdline
+          .toString('utf8')
+          .split('\0')
+          .filter((arg) => arg.length > 0)
+      : [],
     uid: uid === undefined ? undefined : Number(uid),
     cgroupText: files.cgroup?.toString('utf8') ?? '',
     netnsLink: files.netns,
@@ -82,7 +87,12 @@ export class LinuxProbes implements SystemProbes {
   }
   private seq = 1;
   private readonly likelyOwners: number[] = [];
-  private readonly waitingForSearch: Array<{ inode: number; request: Buffer; resolve: (owner: SocketOwner) => void; reject: (error: unknown) => void }> = [];
+  private readonly waitingForSearch: Array<{
+    inode: number;
+    request: Buffer;
+    resolve: (owner: SocketOwner) => void;
+    reject: (error: unknown) => void;
+  }> = [];
   private searchesRunning = 0;
   private netnsByInode: { atMs: number; names: Map<string, string> } | undefined;
   private addressesByNetns: { atMs: number; owners: Map<string, string> } | undefined;
@@ -124,18 +134,28 @@ export class LinuxProbes implements SystemProbes {
     const batch = this.waitingForSearch.splice(0, MAX_SOCKETS_PER_SEARCH);
     if (batch.length === 0) return;
     this.searchesRunning += 1;
-    this.native.findSocketOwners(batch.map(({ inode, request }) => ({ inode, request })), MAX_PROCESSES_SEARCHED, this.likelyOwners).then(
-      (owners) => batch.forEach((entry, i) => entry.resolve(owners[i] ?? {})),
-      (error: unknown) => batch.forEach((entry) => entry.reject(error)),
-    ).finally(() => {
-      this.searchesRunning -= 1;
-      this.searchNext();
-    });
+    this.native
+      .findSocketOwners(
+        batch.map(({ inode, request }) => ({ inode, request })),
+        MAX_PROCESSES_SEARCHED,
+        this.likelyOwners,
+      )
+      .then(
+        (owners) => batch.forEach((entry, i) => entry.resolve(owners[i] ?? {})),
+        (error: unknown) => batch.forEach((entry) => entry.reject(error)),
+      )
+      .finally(() => {
+        this.searchesRunning -= 1;
+        this.searchNext();
+      });
   }
 
   async conntrackOriginal(service: SocketEndpoint, client: SocketEndpoint): Promise<NetlinkAnswer<SocketEndpoint>> {
     try {
-      const reply = await this.native.netlinkExchange(NETLINK_NETFILTER, Buffer.from(encodeConntrackLookup(service, client, this.nextSeq())));
+      const reply = await this.native.netlinkExchange(
+        NETLINK_NETFILTER,
+        Buffer.from(encodeConntrackLookup(service, client, this.nextSeq())),
+      );
       return parseConntrackReply(reply);
     } catch (error) {
       // No connection tracking in this kernel or namespace (nf_conntrack_netlink absent): nothing was forwarded.
@@ -158,15 +178,21 @@ export class LinuxProbes implements SystemProbes {
 
   async netnsOwningAddress(address: string): Promise<string | undefined> {
     const now = Date.now();
-    if (!this.addressesByNetns || now - this.addressesByNetns.atMs > NAMESPACE_CACHE_MS || !this.addressesByNetns.owners.has(address)) {
-      if (this.addressesByNetns && now - this.addressesByNetns.atMs < 500) return this.addressesByNetns.owners.get(address);
+    if (
+      !this.addressesByNetns ||
+      now - this.addressesByNetns.atMs > NAMESPACE_CACHE_MS ||
+      !this.addressesByNetns.owners.has(address)
+    ) {
+      if (this.addressesByNetns && now - this.addressesByNetns.atMs < 500)
+        return this.addressesByNetns.owners.get(address);
       const owners = new Map<string, string>();
       for (const name of (await readdir(NETNS_DIR).catch(() => [] as string[])).slice(0, MAX_NAMESPACES)) {
         const listing = await run('ip', ['-n', name, '-j', 'addr', 'show'], { timeout: 2000 }).catch(() => undefined);
         if (!listing) continue;
         try {
           for (const link of JSON.parse(listing.stdout) as Array<{ addr_info?: Array<{ local?: string }> }>) {
-            for (const info of link.addr_info ?? []) if (info.local && !owners.has(info.local)) owners.set(info.local, name);
+            for (const info of link.addr_info ?? [])
+              if (info.local && !owners.has(info.local)) owners.set(info.local, name);
           }
         } catch {
           // an unreadable listing names nothing
@@ -192,7 +218,8 @@ export class LinuxProbes implements SystemProbes {
         if (!info) continue;
         paths.set(info.ino, relative === '' ? '/' : `/${relative}`);
         const entries = await readdir(join(root, relative), { withFileTypes: true }).catch(() => []);
-        for (const entry of entries) if (entry.isDirectory()) queue.push(relative === '' ? entry.name : `${relative}/${entry.name}`);
+        for (const entry of entries)
+          if (entry.isDirectory()) queue.push(relative === '' ? entry.name : `${relative}/${entry.name}`);
       }
     }
     this.cgroups = { atMs: now, paths };
@@ -218,7 +245,13 @@ async function cgroup2Mount(): Promise<string | undefined> {
       const mountPoint = before?.split(' ')[4];
       if (!after?.startsWith('cgroup2 ') || !mountPoint) continue;
       const path = pid === 'self' ? mountPoint : `/proc/${pid}/root${mountPoint}`;
-      if (await stat(path).then(() => true, () => false)) return path;
+      if (
+        await stat(path).then(
+          () => true,
+          () => false,
+        )
+      )
+        return path;
     }
   }
   return undefined;

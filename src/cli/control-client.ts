@@ -1,10 +1,6 @@
 // The client side of the control channel, used by `imds-hop options|events|metrics|identity-cert`.
 import { createConnection } from 'node:net';
-import {
-  MAX_CONTROL_MESSAGE_BYTES,
-  type ControlReply,
-  type ControlRequest,
-} from '../appliance/control-protocol.ts';
+import { MAX_CONTROL_MESSAGE_BYTES, type ControlReply, type ControlRequest } from '../appliance/control-protocol.ts';
 import { OperatorError, type OperatorErrorCode } from '../errors/operator-error.ts';
 
 export class ControlClientError extends OperatorError {}
@@ -13,7 +9,9 @@ const TIMEOUT_MS = 10_000;
 
 /** The appliance's code as sent, when it has the operator-error shape; anything else is reported as a failed call. */
 function replyCode(code: unknown): OperatorErrorCode {
-  return typeof code === 'string' && /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/.test(code) ? (code as OperatorErrorCode) : 'CONTROL_FAILED';
+  return typeof code === 'string' && /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/.test(code)
+    ? (code as OperatorErrorCode)
+    : 'CONTROL_FAILED';
 }
 
 /** Sends one request and returns the result, or throws ControlClientError with the appliance's code. */
@@ -25,7 +23,9 @@ export function callControl(path: string, request: ControlRequest): Promise<unkn
       socket.destroy();
       reject(new ControlClientError(code, message));
     };
-    socket.setTimeout(TIMEOUT_MS, () => fail('CONTROL_TIMEOUT', `no answer from ${path} within ${TIMEOUT_MS / 1000} s`));
+    socket.setTimeout(TIMEOUT_MS, () =>
+      fail('CONTROL_TIMEOUT', `no answer from ${path} within ${TIMEOUT_MS / 1000} s`),
+    );
     socket.setEncoding('utf8');
     socket.once('connect', () => socket.write(`${JSON.stringify(request)}\n`));
     socket.on('data', (chunk: string) => {

@@ -5,7 +5,16 @@ import { callControl } from './control-client.ts';
 import type { MetadataOptions } from '../imds/instance.ts';
 import { CERTIFICATE_KINDS } from '../imds/identity.ts';
 import { HOP_LIMIT, HTTP_TOKENS, TOGGLES } from '../imds/metadata-options.ts';
-import { EVENT_DESCRIPTION, EVENT_ID, EVENT_TIME_MS, LIFECYCLE_STATE, MAINTENANCE_CODE, NOTICE_SECONDS, SPOT_ACTION, type SpotAction } from '../imds/value-rules.ts';
+import {
+  EVENT_DESCRIPTION,
+  EVENT_ID,
+  EVENT_TIME_MS,
+  LIFECYCLE_STATE,
+  MAINTENANCE_CODE,
+  NOTICE_SECONDS,
+  SPOT_ACTION,
+  type SpotAction,
+} from '../imds/value-rules.ts';
 
 /** A shared rule (imds/value-rules.ts) as a commander argument parser: the control socket applies the same one. */
 export function byRule<In, T>(check: (value: In) => T) {
@@ -60,7 +69,9 @@ export function addControlCommands(program: Command): void {
     program
       .command('options')
       .description("show or change a running appliance's metadata options (like modify-instance-metadata-options)")
-      .addOption(new Option('--http-tokens <mode>', 'require session tokens (IMDSv2) or not').choices(HTTP_TOKENS.choices))
+      .addOption(
+        new Option('--http-tokens <mode>', 'require session tokens (IMDSv2) or not').choices(HTTP_TOKENS.choices),
+      )
       .addOption(new Option('--http-endpoint <state>', 'serve metadata at all').choices(TOGGLES))
       .option('--hop-limit <n>', 'http-put-response-hop-limit: IP TTL of token responses (1..64)', hopLimit)
       .option('--http-put-response-hop-limit <n>', 'the same, by its EC2 API name', hopLimit)
@@ -80,7 +91,11 @@ export function addControlCommands(program: Command): void {
   const events = program
     .command('events')
     .description('trigger the instance events IMDS reports: spot interruption, rebalance, scheduled maintenance');
-  const eventCommand = (name: string, description: string, build: (args: string[], opts: Record<string, unknown>) => EventCommand) => {
+  const eventCommand = (
+    name: string,
+    description: string,
+    build: (args: string[], opts: Record<string, unknown>) => EventCommand,
+  ) => {
     const command = withSocket(events.command(name).description(description));
     return command.action(async (...received: unknown[]) => {
       const cmd = received[received.length - 1] as Command;
@@ -93,7 +108,9 @@ export function addControlCommands(program: Command): void {
     action: opts.action as SpotAction,
     noticeSeconds: opts.notice as number,
   }))
-    .addOption(new Option('--action <action>', 'what happens to the instance').choices(SPOT_ACTION.choices).default('terminate'))
+    .addOption(
+      new Option('--action <action>', 'what happens to the instance').choices(SPOT_ACTION.choices).default('terminate'),
+    )
     .option('--notice <seconds>', 'seconds until the interruption', seconds, 120);
   eventCommand('rebalance', 'recommend a rebalance (events/recommendations/rebalance)', () => ({ kind: 'rebalance' }));
   eventCommand('maintenance', 'schedule a maintenance event (events/maintenance/scheduled)', (_args, opts) => ({
@@ -103,16 +120,14 @@ export function addControlCommands(program: Command): void {
     ...(opts.notBefore !== undefined ? { notBeforeMs: opts.notBefore as number } : {}),
     ...(opts.notAfter !== undefined ? { notAfterMs: opts.notAfter as number } : {}),
   }))
-    .addOption(
-      new Option('--code <code>', 'event code')
-        .choices(MAINTENANCE_CODE.choices)
-        .default('system-reboot'),
-    )
+    .addOption(new Option('--code <code>', 'event code').choices(MAINTENANCE_CODE.choices).default('system-reboot'))
     .option('--description <text>', 'event description', description)
     .option('--not-before <time>', 'ISO-8601 start of the window', isoTime)
     .option('--not-after <time>', 'ISO-8601 end of the window', isoTime);
-  eventCommand('cancel', 'cancel a scheduled maintenance event by id', (args) => ({ kind: 'cancel-maintenance', eventId: byRule(EVENT_ID.check)(args[0] as string) }))
-    .argument('<event-id>', 'the id shown by "events list"');
+  eventCommand('cancel', 'cancel a scheduled maintenance event by id', (args) => ({
+    kind: 'cancel-maintenance',
+    eventId: byRule(EVENT_ID.check)(args[0] as string),
+  })).argument('<event-id>', 'the id shown by "events list"');
   eventCommand('lifecycle-state', 'set or clear autoscaling/target-lifecycle-state', (args) => ({
     kind: 'lifecycle-state',
     state: args[0] === 'none' ? undefined : byRule(LIFECYCLE_STATE.check)(args[0] as string),
@@ -125,8 +140,12 @@ export function addControlCommands(program: Command): void {
     credentials
       .command('rotate')
       .description('replace the role credentials now, as EC2 does before they expire')
-      .option('--lifetime <seconds>', 'the new set expires this long from now (default: the role\'s lifetime)', seconds)
-      .option('--lead-time <seconds>', 'the next set appears this long before the new one expires (default: the role\'s refresh)', seconds),
+      .option('--lifetime <seconds>', "the new set expires this long from now (default: the role's lifetime)", seconds)
+      .option(
+        '--lead-time <seconds>',
+        "the next set appears this long before the new one expires (default: the role's refresh)",
+        seconds,
+      ),
   ).action(async (opts) =>
     print(
       await call(opts, {
@@ -137,13 +156,19 @@ export function addControlCommands(program: Command): void {
     ),
   );
 
-  withSocket(program.command('metrics').description('print the appliance metrics in the Prometheus text format')).action(
-    async (opts) => print(await call(opts, { op: 'metrics' })),
-  );
+  withSocket(
+    program.command('metrics').description('print the appliance metrics in the Prometheus text format'),
+  ).action(async (opts) => print(await call(opts, { op: 'metrics' })));
   withSocket(
     program
       .command('identity-cert')
-      .description('print the certificate that verifies one instance identity signature (PEM), or the lab CA that issued them')
-      .addOption(new Option('--kind <kind>', 'signature (RSA/SHA-256), pkcs7 (DSA/SHA-1), rsa2048 (RSA-2048/SHA-256) or ca').choices([...CERTIFICATE_KINDS]).default('rsa2048')),
+      .description(
+        'print the certificate that verifies one instance identity signature (PEM), or the lab CA that issued them',
+      )
+      .addOption(
+        new Option('--kind <kind>', 'signature (RSA/SHA-256), pkcs7 (DSA/SHA-1), rsa2048 (RSA-2048/SHA-256) or ca')
+          .choices([...CERTIFICATE_KINDS])
+          .default('rsa2048'),
+      ),
   ).action(async (opts) => print(await call(opts, { op: 'identity-cert', kind: opts.kind })));
 }

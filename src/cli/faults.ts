@@ -2,7 +2,16 @@
 // Options are generated from the fault layer's key lists and checked with its parsers before anything is sent, so
 // the CLI, the ini file and the control socket accept exactly the same rules.
 import { Command, InvalidArgumentError } from 'commander';
-import { EARLY_BOOT_KEYS, FaultSpecError, NO_THROTTLE, RULE_KEYS, THROTTLE_KEYS, parseEarlyBoot, parseFaultRule, parseThrottle } from '../faults/index.ts';
+import {
+  EARLY_BOOT_KEYS,
+  FaultSpecError,
+  NO_THROTTLE,
+  RULE_KEYS,
+  THROTTLE_KEYS,
+  parseEarlyBoot,
+  parseFaultRule,
+  parseThrottle,
+} from '../faults/index.ts';
 import type { ControlRequest } from '../appliance/control-protocol.ts';
 import { callControl } from './control-client.ts';
 import { socketOf, withSocket, type SocketOptions } from './control.ts';
@@ -41,7 +50,7 @@ const RULE_HELP: Record<string, string> = {
   source: 'match a source: IPv4 address or CIDR block, IPv6 address, or MAC',
   action: 'delay | drop | reset | close | status | truncate | expired-credentials | credential-error',
   'delay-ms': 'wait this long first (the whole point of action delay)',
-  status: 'action status: the HTTP status to answer, 400..599, with EC2\'s error page',
+  status: "action status: the HTTP status to answer, 400..599, with EC2's error page",
   'truncate-bytes': 'action truncate: body bytes sent before the connection closes',
   'expired-seconds': 'action expired-credentials: how long ago the served credentials expired (default 60)',
   code: 'action credential-error: the Code field (default Failure)',
@@ -53,34 +62,60 @@ const RULE_HELP: Record<string, string> = {
 };
 
 export function addFaultCommands(program: Command): void {
-  const faults = program.command('faults').description('inject faults into a running appliance: slow, dropped, reset or wrong answers');
-  const add = withSocket(faults.command('add').description('add (or replace) a fault rule').argument('<name>', 'the rule name, used in logs and metrics'));
+  const faults = program
+    .command('faults')
+    .description('inject faults into a running appliance: slow, dropped, reset or wrong answers');
+  const add = withSocket(
+    faults
+      .command('add')
+      .description('add (or replace) a fault rule')
+      .argument('<name>', 'the rule name, used in logs and metrics'),
+  );
   for (const key of RULE_KEYS) add.option(`--${key} <value>`, RULE_HELP[key]);
   add.action(async (name: string, opts: Record<string, unknown> & SocketOptions) => {
     const fields = fieldsFrom(opts, RULE_KEYS);
     checkLocally(() => parseFaultRule(name, fields));
     await call(opts, { op: 'faults', command: { kind: 'add', name, fields } });
   });
-  withSocket(faults.command('list').description('show the rules, their state and how often each fired')).action((opts: SocketOptions) =>
-    call(opts, { op: 'faults', command: { kind: 'list' } }),
+  withSocket(faults.command('list').description('show the rules, their state and how often each fired')).action(
+    (opts: SocketOptions) => call(opts, { op: 'faults', command: { kind: 'list' } }),
   );
-  withSocket(faults.command('clear').description('remove one rule, or all').argument('[name]', 'the rule to remove (default: all)')).action(
-    (name: string | undefined, opts: SocketOptions) => call(opts, { op: 'faults', command: name === undefined ? { kind: 'clear' } : { kind: 'clear', name } }),
+  withSocket(
+    faults
+      .command('clear')
+      .description('remove one rule, or all')
+      .argument('[name]', 'the rule to remove (default: all)'),
+  ).action((name: string | undefined, opts: SocketOptions) =>
+    call(opts, { op: 'faults', command: name === undefined ? { kind: 'clear' } : { kind: 'clear', name } }),
   );
-  const boot = withSocket(faults.command('early-boot').description('replay an unsteady launch from now: refuse connections, then errors, then serve'));
-  boot.option('--refuse-seconds <s>', 'refuse connections (RST) this long').option('--error-seconds <s>', 'then answer every request with an error this long').option('--error-status <status>', '401 or 404 (default 401)');
+  const boot = withSocket(
+    faults
+      .command('early-boot')
+      .description('replay an unsteady launch from now: refuse connections, then errors, then serve'),
+  );
+  boot
+    .option('--refuse-seconds <s>', 'refuse connections (RST) this long')
+    .option('--error-seconds <s>', 'then answer every request with an error this long')
+    .option('--error-status <status>', '401 or 404 (default 401)');
   boot.action(async (opts: Record<string, unknown> & SocketOptions) => {
     const fields = fieldsFrom(opts, EARLY_BOOT_KEYS);
     checkLocally(() => parseEarlyBoot(fields));
     await call(opts, { op: 'faults', command: { kind: 'early-boot', fields } });
   });
-  withSocket(faults.command('seed').description('restart every rule\'s probability rolls from this seed').argument('<seed>', '0..4294967295')).action(
-    (seed: string, opts: SocketOptions) => {
-      return call(opts, { op: 'faults', command: { kind: 'seed', seed: byRule(FAULT_SEED.fromText)(seed) } });
-    },
-  );
+  withSocket(
+    faults
+      .command('seed')
+      .description("restart every rule's probability rolls from this seed")
+      .argument('<seed>', '0..4294967295'),
+  ).action((seed: string, opts: SocketOptions) => {
+    return call(opts, { op: 'faults', command: { kind: 'seed', seed: byRule(FAULT_SEED.fromText)(seed) } });
+  });
 
-  const throttle = withSocket(program.command('throttle').description("show or change a running appliance's throttling (each limit: a number, or off)"));
+  const throttle = withSocket(
+    program
+      .command('throttle')
+      .description("show or change a running appliance's throttling (each limit: a number, or off)"),
+  );
   throttle
     .option('--packet-allowance <pps>', 'packets/s to the service over the interface; excess dropped before TCP')
     .option('--packet-burst <n>', 'packets the interface allowance can absorb at once (default: one second)')

@@ -59,7 +59,9 @@ export function addLabCommands(program: Command): void {
     .command('up')
     .description('build the lab: namespaces, links, NAT, nginx, the WAF proxy, the SSRF app and imds-hop')
     .option('--hop-limit <n>', 'initial hop limit', byRule(HOP_LIMIT.fromText), 1)
-    .addOption(new Option('--http-tokens <mode>', 'initial http-tokens').choices(HTTP_TOKENS.choices).default('optional'))
+    .addOption(
+      new Option('--http-tokens <mode>', 'initial http-tokens').choices(HTTP_TOKENS.choices).default('optional'),
+    )
     .action(async (opts: { hopLimit: number; httpTokens: 'optional' | 'required' }) => {
       await withTeardownOnSignal(() => labUp(opts.hopLimit, opts.httpTokens));
     });

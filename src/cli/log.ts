@@ -19,7 +19,11 @@ const REDACTED_PATHS = [
 
 type LogFormat = 'json' | 'pretty' | 'auto';
 
-export function createLogger(level: LevelWithSilent = 'info', format: LogFormat = 'json', destination?: pino.DestinationStream): Logger {
+export function createLogger(
+  level: LevelWithSilent = 'info',
+  format: LogFormat = 'json',
+  destination?: pino.DestinationStream,
+): Logger {
   const readable = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   return pino(
     {
@@ -30,7 +34,12 @@ export function createLogger(level: LevelWithSilent = 'info', format: LogFormat 
     },
     destination ??
       (readable
-        ? pretty({ destination: 1, sync: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l' })
+        ? pretty({
+            destination: 1,
+            sync: true,
+            colorize: process.stdout.isTTY === true,
+            translateTime: 'SYS:HH:MM:ss.l',
+          })
         : pino.destination({ dest: 1, sync: true })),
   );
 }

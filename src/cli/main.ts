@@ -66,31 +66,101 @@ export function buildProgram(): Command {
     .command('serve')
     .description('create the tap, route 169.254.169.254 into it and answer until SIGINT/SIGTERM')
     .option('--config <file>', 'ini file describing the instance (default: the built-in default instance)')
-    .addOption(new Option('--backend <backend>', 'tap: a tap of its own; pcap: answer on an existing interface (libpcap + raw socket)').choices(['tap', 'pcap']).default('tap'))
-    .option('--interface <name>', `tap to create, or with --backend pcap the interface to answer on (default: ${SERVE_DEFAULTS.interfaceName})`)
-    .option('--hop-limit <n>', 'http-put-response-hop-limit: IP TTL of token responses, 1..64 (default: 1)', byRule(HOP_LIMIT.fromText))
-    .addOption(new Option('--http-tokens <mode>', 'optional: IMDSv1 allowed; required: IMDSv2 only (default: optional)').choices(HTTP_TOKENS.choices))
+    .addOption(
+      new Option(
+        '--backend <backend>',
+        'tap: a tap of its own; pcap: answer on an existing interface (libpcap + raw socket)',
+      )
+        .choices(['tap', 'pcap'])
+        .default('tap'),
+    )
+    .option(
+      '--interface <name>',
+      `tap to create, or with --backend pcap the interface to answer on (default: ${SERVE_DEFAULTS.interfaceName})`,
+    )
+    .option(
+      '--hop-limit <n>',
+      'http-put-response-hop-limit: IP TTL of token responses, 1..64 (default: 1)',
+      byRule(HOP_LIMIT.fromText),
+    )
+    .addOption(
+      new Option('--http-tokens <mode>', 'optional: IMDSv1 allowed; required: IMDSv2 only (default: optional)').choices(
+        HTTP_TOKENS.choices,
+      ),
+    )
     .addOption(new Option('--http-endpoint <state>', 'serve metadata at all (default: enabled)').choices(TOGGLES))
-    .addOption(new Option('--instance-metadata-tags <state>', 'serve tags/instance (default: disabled)').choices(TOGGLES))
-    .option('--default-ttl <n>', `IP TTL of every other packet (default: ${SERVE_DEFAULTS.defaultTtl})`, byRule(DEFAULT_TTL.fromText))
-    .option('--host-address <ip>', `the instance side's address on the tap (default: ${SERVE_DEFAULTS.hostAddress})`, ipv4)
+    .addOption(
+      new Option('--instance-metadata-tags <state>', 'serve tags/instance (default: disabled)').choices(TOGGLES),
+    )
+    .option(
+      '--default-ttl <n>',
+      `IP TTL of every other packet (default: ${SERVE_DEFAULTS.defaultTtl})`,
+      byRule(DEFAULT_TTL.fromText),
+    )
+    .option(
+      '--host-address <ip>',
+      `the instance side's address on the tap (default: ${SERVE_DEFAULTS.hostAddress})`,
+      ipv4,
+    )
     .option('--service-address <ip>', `the metadata service address (default: ${SERVE_DEFAULTS.serviceAddress})`, ipv4)
     .option('--mac <mac>', `the appliance's MAC address on the tap (default: ${SERVE_DEFAULTS.mac})`, mac)
     .option('--user-data-file <path>', 'serve this file at /latest/user-data')
-    .option('--control-socket <path>', 'control socket for "imds-hop options|events" (default: /run/imds-hop/<interface>.sock)')
-    .option('--connection <policy>', 'close: Connection: close after every response, as EC2 does (default); keep-alive: persistent connections', validated(connectionPolicy))
-    .option('--packet-allowance <pps>', 'throttle: packets/s to the service over the interface, excess dropped (default: off)')
+    .option(
+      '--control-socket <path>',
+      'control socket for "imds-hop options|events" (default: /run/imds-hop/<interface>.sock)',
+    )
+    .option(
+      '--connection <policy>',
+      'close: Connection: close after every response, as EC2 does (default); keep-alive: persistent connections',
+      validated(connectionPolicy),
+    )
+    .option(
+      '--packet-allowance <pps>',
+      'throttle: packets/s to the service over the interface, excess dropped (default: off)',
+    )
     .option('--source-packet-allowance <pps>', 'throttle: packets/s from one source address (default: off)')
-    .option('--connections-per-source <n>', 'throttle: simultaneous connections per source, more refused with RST (default: off)')
+    .option(
+      '--connections-per-source <n>',
+      'throttle: simultaneous connections per source, more refused with RST (default: off)',
+    )
     .option('--request-rate <rps>', 'throttle: requests/s, past which the answer is 429 (default: off)')
-    .option('--fault-seed <n>', 'seed of the fault rules\' probability rolls (default: [faults] seed, else 1)', byRule(FAULT_SEED.fromText))
-    .option('--metrics-listen <host:port>', `Prometheus metrics listener, or "off" (default: ${SERVE_DEFAULTS.metricsListen})`, listenAddress)
-    .addOption(new Option('--callers <state>', 'name the caller (process, container, NAT source) of every connection').choices(['on', 'off']).default('on'))
-    .option('--ec2-api-listen <host:port>', `EC2 Query API listener (aws --endpoint-url), or "off" (default: ${DEFAULT_EC2_API_LISTEN})`, ec2ApiListen)
+    .option(
+      '--fault-seed <n>',
+      "seed of the fault rules' probability rolls (default: [faults] seed, else 1)",
+      byRule(FAULT_SEED.fromText),
+    )
+    .option(
+      '--metrics-listen <host:port>',
+      `Prometheus metrics listener, or "off" (default: ${SERVE_DEFAULTS.metricsListen})`,
+      listenAddress,
+    )
+    .addOption(
+      new Option('--callers <state>', 'name the caller (process, container, NAT source) of every connection')
+        .choices(['on', 'off'])
+        .default('on'),
+    )
+    .option(
+      '--ec2-api-listen <host:port>',
+      `EC2 Query API listener (aws --endpoint-url), or "off" (default: ${DEFAULT_EC2_API_LISTEN})`,
+      ec2ApiListen,
+    )
     .option('--ec2-api-allow-non-loopback', 'let --ec2-api-listen bind an address beyond loopback')
-    .addOption(new Option('--imds-support <version>', "the AMI's ImdsSupport: v2.0 launches with tokens required and hop limit 2").choices([...IMDS_SUPPORT.choices, 'none']))
-    .option('--request-header-timeout <seconds>', 'a request not complete this long after its first byte gets 408 (default: 10)', integerIn(1, 3600))
-    .option('--send-timeout <seconds>', 'reset a connection whose peer leaves our data unacknowledged this long (default: 30)', integerIn(1, 3600))
+    .addOption(
+      new Option(
+        '--imds-support <version>',
+        "the AMI's ImdsSupport: v2.0 launches with tokens required and hop limit 2",
+      ).choices([...IMDS_SUPPORT.choices, 'none']),
+    )
+    .option(
+      '--request-header-timeout <seconds>',
+      'a request not complete this long after its first byte gets 408 (default: 10)',
+      integerIn(1, 3600),
+    )
+    .option(
+      '--send-timeout <seconds>',
+      'reset a connection whose peer leaves our data unacknowledged this long (default: 30)',
+      integerIn(1, 3600),
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(
       new Option('--log-format <format>', 'json lines, pretty lines, or auto: pretty on a terminal, json otherwise')
@@ -122,13 +192,18 @@ export function buildProgram(): Command {
         options,
         throttle: Object.fromEntries(
           (['packet-allowance', 'source-packet-allowance', 'connections-per-source', 'request-rate'] as const)
-            .map((key) => [key, opts[key.replace(/-([a-z])/g, (_: string, c: string) => c.toUpperCase())] as string | undefined])
+            .map((key) => [
+              key,
+              opts[key.replace(/-([a-z])/g, (_: string, c: string) => c.toUpperCase())] as string | undefined,
+            ])
             .filter((entry): entry is [string, string] => entry[1] !== undefined),
         ),
         faultSeed: opts.faultSeed,
         callers: opts.callers,
         limits: {
-          ...(opts.requestHeaderTimeout !== undefined ? { requestHeaderTimeoutMs: opts.requestHeaderTimeout * 1000 } : {}),
+          ...(opts.requestHeaderTimeout !== undefined
+            ? { requestHeaderTimeoutMs: opts.requestHeaderTimeout * 1000 }
+            : {}),
           ...(opts.sendTimeout !== undefined ? { sendTimeoutMs: opts.sendTimeout * 1000 } : {}),
         },
       };

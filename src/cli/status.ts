@@ -19,7 +19,11 @@ export interface ApplianceStatus {
 }
 
 export function addStatusCommand(program: Command): void {
-  withSocket(program.command('status').description('what a running appliance serves: instance, options, pending events, request and token counts'))
+  withSocket(
+    program
+      .command('status')
+      .description('what a running appliance serves: instance, options, pending events, request and token counts'),
+  )
     .option('--json', 'the whole status as JSON')
     .action(async (opts: { interface: string; controlSocket?: string; json?: boolean }) => {
       const status = (await callControl(socketOf(opts), { op: 'status' })) as ApplianceStatus;
@@ -43,7 +47,8 @@ function eventLines(events: EventsSnapshot): string[] {
     const window = `${new Date(event.notBeforeMs).toISOString()} .. ${new Date(event.notAfterMs).toISOString()}`;
     lines.push(`maintenance ${event.eventId}: ${event.code}, ${window} (${event.state})`);
   }
-  if (events.autoscalingTargetLifecycleState !== undefined) lines.push(`target lifecycle state: ${events.autoscalingTargetLifecycleState}`);
+  if (events.autoscalingTargetLifecycleState !== undefined)
+    lines.push(`target lifecycle state: ${events.autoscalingTargetLifecycleState}`);
   return lines;
 }
 

@@ -1,7 +1,14 @@
 // The sections that set up the appliance rather than describe the instance: [appliance], [ec2-api], and the
 // fault sections ([faults], [throttle], [early-boot], [fault "NAME"]), which the control socket's parsers read.
 import { FaultSpecError } from '../faults/index.ts';
-import { failAt, type ApplianceSettings, type Build, type Ec2ApiSettings, type FaultSettings, type KeyTable } from './config-build.ts';
+import {
+  failAt,
+  type ApplianceSettings,
+  type Build,
+  type Ec2ApiSettings,
+  type FaultSettings,
+  type KeyTable,
+} from './config-build.ts';
 import { ValueProblem } from './config-error.ts';
 import type { IniSection } from './ini-lines.ts';
 import * as v from './values.ts';
@@ -31,12 +38,18 @@ function listenOrOff(text: string): string {
 
 export const EC2_API_KEYS: KeyTable<Ec2ApiSettings> = {
   'access-key-id': (t, e) => {
-    if (!/^[A-Z0-9]{16,128}$/.test(t)) throw new ValueProblem('invalid-value', 'not an access key id', '16..128 upper-case letters and digits, e.g. AKIA…');
+    if (!/^[A-Z0-9]{16,128}$/.test(t))
+      throw new ValueProblem(
+        'invalid-value',
+        'not an access key id',
+        '16..128 upper-case letters and digits, e.g. AKIA…',
+      );
     e.accessKeyId = t;
   },
   'secret-access-key': (t, e) => {
     // The value is never echoed: it is a secret.
-    if (!/^[\x21-\x7e]{16,128}$/.test(t)) throw new ValueProblem('invalid-value', 'not a secret access key', '16..128 printable characters, no spaces');
+    if (!/^[\x21-\x7e]{16,128}$/.test(t))
+      throw new ValueProblem('invalid-value', 'not a secret access key', '16..128 printable characters, no spaces');
     e.secretAccessKey = t;
   },
   'allow-role-credentials': (t, e) => (e.allowRoleCredentials = v.boolean(t)),
@@ -52,7 +65,11 @@ export const FAULTS_KEYS: KeyTable<FaultSettings> = {
 };
 
 /** The fault layer parses a whole section at once; its FaultSpecError names the key, we add the file and line. */
-export function applyFaultSection(build: Build, section: IniSection, parse: (fields: Record<string, string>) => unknown): void {
+export function applyFaultSection(
+  build: Build,
+  section: IniSection,
+  parse: (fields: Record<string, string>) => unknown,
+): void {
   const fields: Record<string, string> = Object.create(null);
   for (const entry of section.entries) fields[entry.key] = entry.value;
   try {
@@ -60,7 +77,18 @@ export function applyFaultSection(build: Build, section: IniSection, parse: (fie
   } catch (err) {
     if (!(err instanceof FaultSpecError)) throw err;
     const entry = section.entries.find((e) => e.key === err.key);
-    const code = /out of range/.test(err.problem) ? 'out-of-range' : err.problem === 'unknown key' ? 'unknown-key' : 'invalid-value';
-    failAt(build, entry?.line ?? section.line, entry?.key ?? `[${section.header}]`, code, `${entry ? '' : `${err.key}: `}${err.problem}`, err.expected);
+    const code = /out of range/.test(err.problem)
+      ? 'out-of-range'
+      : err.problem === 'unknown key'
+        ? 'unknown-key'
+        : 'invalid-value';
+    failAt(
+      build,
+      entry?.line ?? section.line,
+      entry?.key ?? `[${section.header}]`,
+      code,
+      `${entry ? '' : `${err.key}: `}${err.problem}`,
+      err.expected,
+    );
   }
 }

@@ -68,7 +68,14 @@ export function fail(build: Build, entry: IniEntry, problem: ValueProblem): neve
   throw new ConfigError(build.file, entry.line, entry.key, problem.code, problem.message, problem.expected);
 }
 
-export function failAt(build: Build, line: number, key: string, code: ConfigError['kind'], problem: string, expected?: string): never {
+export function failAt(
+  build: Build,
+  line: number,
+  key: string,
+  code: ConfigError['kind'],
+  problem: string,
+  expected?: string,
+): never {
   throw new ConfigError(build.file, line, key, code, problem, expected);
 }
 
@@ -78,8 +85,14 @@ export function applyTable<T>(build: Build, section: IniSection, table: KeyTable
     const apply = Object.hasOwn(table, entry.key) ? table[entry.key] : undefined;
     if (apply === undefined) {
       const near = nearest(entry.key, Object.keys(table));
-      failAt(build, entry.line, entry.key, 'unknown-key', `unknown key in [${section.header}]${near === undefined ? '' : `; did you mean "${near}"?`}`,
-        `one of ${Object.keys(table).join(', ')}`);
+      failAt(
+        build,
+        entry.line,
+        entry.key,
+        'unknown-key',
+        `unknown key in [${section.header}]${near === undefined ? '' : `; did you mean "${near}"?`}`,
+        `one of ${Object.keys(table).join(', ')}`,
+      );
     }
     build.seen.set(`${section.header}/${entry.key}`, entry);
     try {
@@ -111,12 +124,15 @@ export function nearest(word: string, candidates: readonly string[]): string | u
 
 /** Optimal string alignment distance: a swapped pair of letters counts as one typo. */
 function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.length][b.length];

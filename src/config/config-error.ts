@@ -27,7 +27,10 @@ export class ConfigError extends OperatorError {
   constructor(file: string, line: number, key: string, kind: ConfigErrorKind, problem: string, expected?: string) {
     // Shape: FILE:LINE: KEY: what is wrong (what is expected) — grep-able and clickable in editors.
     const where = key === '' ? `${file}:${line}` : `${file}:${line}: ${key}`;
-    super(kind.toUpperCase().replaceAll('-', '_') as OperatorErrorCode, `${where}: ${problem}${expected === undefined ? '' : ` (${expected})`}`);
+    super(
+      kind.toUpperCase().replaceAll('-', '_') as OperatorErrorCode,
+      `${where}: ${problem}${expected === undefined ? '' : ` (${expected})`}`,
+    );
     this.file = file;
     this.line = line;
     this.key = key;

@@ -32,7 +32,7 @@ const HEADER = /^([a-z0-9-]+)(?:\s+(?:"([^"]*)"|([A-Za-z0-9._-]+)))?$/;
 // ini's unsafe() JSON-parses quoted text, so `'1'` comes back a number and `'{}'` an object: bring it back to text.
 function decode(text: string): string {
   const value = unsafe(text) as unknown;
-  return typeof value === 'string' ? value : JSON.stringify(value) ?? '';
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
 }
 
 export function scanIni(text: string, file: string): IniSection[] {
@@ -54,15 +54,36 @@ export function scanIni(text: string, file: string): IniSection[] {
       const shown = `[${name}]`;
       // ini would nest [a.b] under [a]; we have no nested sections, so a dot is always a mistake here.
       if (rawName.includes('.')) {
-        throw new ConfigError(file, line, shown, 'unsupported', 'dotted section names are not supported', 'sections do not nest; write [network "eth1"] for a second interface');
+        throw new ConfigError(
+          file,
+          line,
+          shown,
+          'unsupported',
+          'dotted section names are not supported',
+          'sections do not nest; write [network "eth1"] for a second interface',
+        );
       }
       const parts = HEADER.exec(name);
       if (parts === null) {
-        throw new ConfigError(file, line, shown, 'syntax', 'malformed section name', 'lower-case kebab-case name, optionally followed by a "label"');
+        throw new ConfigError(
+          file,
+          line,
+          shown,
+          'syntax',
+          'malformed section name',
+          'lower-case kebab-case name, optionally followed by a "label"',
+        );
       }
       const first = seenSections.get(name);
       if (first !== undefined) {
-        throw new ConfigError(file, line, shown, 'duplicate-section', `section repeated (first at line ${first})`, 'each section once');
+        throw new ConfigError(
+          file,
+          line,
+          shown,
+          'duplicate-section',
+          `section repeated (first at line ${first})`,
+          'each section once',
+        );
       }
       seenSections.set(name, line);
       current = { header: name, kind: parts[1], label: parts[2] ?? parts[3], line, entries: [] };
@@ -72,7 +93,14 @@ export function scanIni(text: string, file: string): IniSection[] {
     }
     if (raw.trimStart().startsWith('[')) {
       // ini would read `[x] junk` or an indented `  [x]` as a key named "[x]…"; that is never what was meant.
-      throw new ConfigError(file, line, raw.trim(), 'syntax', 'malformed section header', '[name] alone on the line, starting in column 1');
+      throw new ConfigError(
+        file,
+        line,
+        raw.trim(),
+        'syntax',
+        'malformed section header',
+        '[name] alone on the line, starting in column 1',
+      );
     }
 
     const kv = KEY_LINE.exec(raw);
@@ -85,17 +113,38 @@ export function scanIni(text: string, file: string): IniSection[] {
       throw new ConfigError(file, line, key, 'syntax', 'key without "="', 'key = value');
     }
     if (key.endsWith('[]')) {
-      throw new ConfigError(file, line, key, 'unsupported', 'ini array keys (key[] = …) are not supported', 'one key with a comma-separated list');
+      throw new ConfigError(
+        file,
+        line,
+        key,
+        'unsupported',
+        'ini array keys (key[] = …) are not supported',
+        'one key with a comma-separated list',
+      );
     }
     if (key === '') {
       throw new ConfigError(file, line, key, 'syntax', 'empty key', 'key = value');
     }
     if (current === undefined) {
-      throw new ConfigError(file, line, key, 'syntax', 'key outside any section', 'a [section] header before the first key');
+      throw new ConfigError(
+        file,
+        line,
+        key,
+        'syntax',
+        'key outside any section',
+        'a [section] header before the first key',
+      );
     }
     const first = seenKeys.get(key);
     if (first !== undefined) {
-      throw new ConfigError(file, line, key, 'duplicate-key', `key repeated in [${current.header}] (first at line ${first})`, 'each key once per section');
+      throw new ConfigError(
+        file,
+        line,
+        key,
+        'duplicate-key',
+        `key repeated in [${current.header}] (first at line ${first})`,
+        'each key once per section',
+      );
     }
     seenKeys.set(key, line);
     current.entries.push({ key, value: decode(kv[3] ?? ''), line });

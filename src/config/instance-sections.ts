@@ -54,12 +54,17 @@ export const INSTANCE_KEYS: KeyTable<InstanceModel> = {
     if (t === '') delete i.imdsSupport;
     else i.imdsSupport = v.byRule(IMDS_SUPPORT.check)(t);
   },
-  'autoscaling-target-lifecycle-state': (t, i) => (i.autoscalingTargetLifecycleState = optional(t, v.byRule(LIFECYCLE_STATE.check))),
+  'autoscaling-target-lifecycle-state': (t, i) =>
+    (i.autoscalingTargetLifecycleState = optional(t, v.byRule(LIFECYCLE_STATE.check))),
 };
 
 function productCode(text: string): string {
   if (!/^[a-z0-9]{1,64}$/.test(text)) {
-    throw new ValueProblem('invalid-value', `${JSON.stringify(text)} is not a product code`, 'lower-case letters and digits');
+    throw new ValueProblem(
+      'invalid-value',
+      `${JSON.stringify(text)} is not a product code`,
+      'lower-case letters and digits',
+    );
   }
   return text;
 }
@@ -97,28 +102,42 @@ const IAM_KEYS: KeyTable<IamDraft> = {
   'role-name': (t, d) => (d.role.name = iamName(t)),
   'instance-profile-arn': (t, d) => (d.role.instanceProfileArn = instanceProfileArn(t)),
   'instance-profile-id': (t, d) => (d.role.instanceProfileId = instanceProfileId(t)),
-  'credential-lifetime-seconds': (t, d) => (d.role.credentialLifetimeSeconds = v.integer(t, MIN_CREDENTIAL_LIFETIME, MAX_CREDENTIAL_LIFETIME)),
+  'credential-lifetime-seconds': (t, d) =>
+    (d.role.credentialLifetimeSeconds = v.integer(t, MIN_CREDENTIAL_LIFETIME, MAX_CREDENTIAL_LIFETIME)),
   // EC2 User Guide: "We make new credentials available at least five minutes before the expiration of the old".
-  'credential-refresh-seconds': (t, d) => (d.role.credentialRefreshSeconds = v.integer(t, MIN_CREDENTIAL_REFRESH, MAX_CREDENTIAL_LIFETIME)),
+  'credential-refresh-seconds': (t, d) =>
+    (d.role.credentialRefreshSeconds = v.integer(t, MIN_CREDENTIAL_REFRESH, MAX_CREDENTIAL_LIFETIME)),
 };
 
 function iamName(text: string): string {
   if (!/^[\w+=,.@-]{1,64}$/.test(text)) {
-    throw new ValueProblem('invalid-value', `${JSON.stringify(text)} is not an IAM role name`, '1..64 of letters, digits and +=,.@_-');
+    throw new ValueProblem(
+      'invalid-value',
+      `${JSON.stringify(text)} is not an IAM role name`,
+      '1..64 of letters, digits and +=,.@_-',
+    );
   }
   return text;
 }
 
 function instanceProfileArn(text: string): string {
   if (!/^arn:aws[a-z-]*:iam::[0-9]{12}:instance-profile\/[\w+=,.@/-]{1,128}$/.test(text)) {
-    throw new ValueProblem('invalid-value', `${JSON.stringify(text)} is not an instance profile ARN`, 'arn:aws:iam::ACCOUNT:instance-profile/NAME');
+    throw new ValueProblem(
+      'invalid-value',
+      `${JSON.stringify(text)} is not an instance profile ARN`,
+      'arn:aws:iam::ACCOUNT:instance-profile/NAME',
+    );
   }
   return text;
 }
 
 function instanceProfileId(text: string): string {
   if (!/^AIPA[A-Z0-9]{12,124}$/.test(text)) {
-    throw new ValueProblem('invalid-value', `${JSON.stringify(text)} is not an instance profile id`, 'AIPA followed by upper-case letters and digits');
+    throw new ValueProblem(
+      'invalid-value',
+      `${JSON.stringify(text)} is not an instance profile id`,
+      'AIPA followed by upper-case letters and digits',
+    );
   }
   return text;
 }
@@ -130,7 +149,14 @@ export function applyIam(build: Build, section: IniSection): void {
   const roleKeys = section.entries.filter((e) => e.key !== 'enabled');
   if (!draft.enabled) {
     if (roleKeys.length > 0) {
-      failAt(build, roleKeys[0].line, roleKeys[0].key, 'inconsistent', 'role key given while enabled = false', 'remove it, or set enabled = true');
+      failAt(
+        build,
+        roleKeys[0].line,
+        roleKeys[0].key,
+        'inconsistent',
+        'role key given while enabled = false',
+        'remove it, or set enabled = true',
+      );
     }
     build.instance.iamRole = undefined;
     return;
@@ -138,7 +164,14 @@ export function applyIam(build: Build, section: IniSection): void {
   const base = build.instance.iamRole;
   const role = { ...base, ...draft.role };
   if (role.name === undefined || role.instanceProfileArn === undefined || role.instanceProfileId === undefined) {
-    failAt(build, section.line, header, 'missing-key', 'no built-in role to start from', 'role-name, instance-profile-arn and instance-profile-id');
+    failAt(
+      build,
+      section.line,
+      header,
+      'missing-key',
+      'no built-in role to start from',
+      'role-name, instance-profile-arn and instance-profile-id',
+    );
   }
   const full: IamRole = {
     name: role.name,
@@ -149,8 +182,14 @@ export function applyIam(build: Build, section: IniSection): void {
   };
   if (full.credentialRefreshSeconds >= full.credentialLifetimeSeconds) {
     const at = build.seen.get('iam/credential-refresh-seconds') ?? build.seen.get('iam/credential-lifetime-seconds');
-    failAt(build, at?.line ?? section.line, at?.key ?? header, 'inconsistent',
-      `refresh ${full.credentialRefreshSeconds} s is not shorter than lifetime ${full.credentialLifetimeSeconds} s`, 'credential-refresh-seconds < credential-lifetime-seconds');
+    failAt(
+      build,
+      at?.line ?? section.line,
+      at?.key ?? header,
+      'inconsistent',
+      `refresh ${full.credentialRefreshSeconds} s is not shorter than lifetime ${full.credentialLifetimeSeconds} s`,
+      'credential-refresh-seconds < credential-lifetime-seconds',
+    );
   }
   build.instance.iamRole = full;
 }
@@ -167,9 +206,26 @@ export function applyTags(build: Build, section: IniSection): void {
       if (err instanceof ValueProblem) fail(build, entry, err);
       throw err;
     }
-    if (entry.value.length > MAX_TAG_VALUE) failAt(build, entry.line, entry.key, 'out-of-range', `tag value is ${entry.value.length} characters`, `at most ${MAX_TAG_VALUE}`);
-    if (index >= MAX_TAGS) failAt(build, entry.line, entry.key, 'out-of-range', `tag number ${index + 1}`, `at most ${MAX_TAGS} tags per instance`);
-    if (entry.key === '__proto__') failAt(build, entry.line, entry.key, 'invalid-value', 'reserved key', 'another tag key');
+    if (entry.value.length > MAX_TAG_VALUE)
+      failAt(
+        build,
+        entry.line,
+        entry.key,
+        'out-of-range',
+        `tag value is ${entry.value.length} characters`,
+        `at most ${MAX_TAG_VALUE}`,
+      );
+    if (index >= MAX_TAGS)
+      failAt(
+        build,
+        entry.line,
+        entry.key,
+        'out-of-range',
+        `tag number ${index + 1}`,
+        `at most ${MAX_TAGS} tags per instance`,
+      );
+    if (entry.key === '__proto__')
+      failAt(build, entry.line, entry.key, 'invalid-value', 'reserved key', 'another tag key');
     tags[entry.key] = entry.value;
   });
   build.instance.tags = tags;
@@ -180,10 +236,24 @@ export function applyBlockDevices(build: Build, section: IniSection): void {
   for (const entry of section.entries) {
     if (!/^(ami|root|swap|ebs[0-9]+|ephemeral[0-9]+)$/.test(entry.key)) {
       const near = nearest(entry.key, ['ami', 'root', 'swap']);
-      failAt(build, entry.line, entry.key, 'unknown-key', `not a block device mapping name${near === undefined ? '' : `; did you mean "${near}"?`}`, 'ami, root, swap, ebsN or ephemeralN');
+      failAt(
+        build,
+        entry.line,
+        entry.key,
+        'unknown-key',
+        `not a block device mapping name${near === undefined ? '' : `; did you mean "${near}"?`}`,
+        'ami, root, swap, ebsN or ephemeralN',
+      );
     }
     if (!/^(\/dev\/)?[a-z][a-z0-9]*$/.test(entry.value)) {
-      failAt(build, entry.line, entry.key, 'invalid-value', `${JSON.stringify(entry.value)} is not a device name`, 'e.g. /dev/xvda or sdb');
+      failAt(
+        build,
+        entry.line,
+        entry.key,
+        'invalid-value',
+        `${JSON.stringify(entry.value)} is not a device name`,
+        'e.g. /dev/xvda or sdb',
+      );
     }
     devices[entry.key] = entry.value;
   }
@@ -198,26 +268,55 @@ export function applyUserData(build: Build, section: IniSection): void {
   for (const entry of section.entries) {
     if (entry.key !== 'file' && entry.key !== 'text') {
       const near = nearest(entry.key, ['file', 'text']);
-      failAt(build, entry.line, entry.key, 'unknown-key', `unknown key in [user-data]${near === undefined ? '' : `; did you mean "${near}"?`}`, 'file or text');
+      failAt(
+        build,
+        entry.line,
+        entry.key,
+        'unknown-key',
+        `unknown key in [user-data]${near === undefined ? '' : `; did you mean "${near}"?`}`,
+        'file or text',
+      );
     }
     if (source !== undefined) {
-      failAt(build, entry.line, entry.key, 'inconsistent', `both ${source.key} (line ${source.line}) and ${entry.key} given`, 'one of file or text');
+      failAt(
+        build,
+        entry.line,
+        entry.key,
+        'inconsistent',
+        `both ${source.key} (line ${source.line}) and ${entry.key} given`,
+        'one of file or text',
+      );
     }
     source = entry;
     if (entry.key === 'text') {
       userData = entry.value === '' ? undefined : new TextEncoder().encode(entry.value);
     } else {
-      if (entry.value === '') failAt(build, entry.line, entry.key, 'invalid-value', 'empty path', 'path to the user-data file');
+      if (entry.value === '')
+        failAt(build, entry.line, entry.key, 'invalid-value', 'empty path', 'path to the user-data file');
       // Relative to the config file, so a config and its user data can move together.
       const path = resolve(dirname(build.file), entry.value);
       try {
         userData = build.readFile(path);
       } catch (err) {
-        failAt(build, entry.line, entry.key, 'user-data-unreadable', `cannot read ${path}: ${osError(err)}`, 'a readable file');
+        failAt(
+          build,
+          entry.line,
+          entry.key,
+          'user-data-unreadable',
+          `cannot read ${path}: ${osError(err)}`,
+          'a readable file',
+        );
       }
     }
     if (userData !== undefined && userData.length > MAX_USER_DATA_BYTES) {
-      failAt(build, entry.line, entry.key, 'out-of-range', `user data is ${userData.length} bytes`, `at most ${MAX_USER_DATA_BYTES} bytes, as on EC2`);
+      failAt(
+        build,
+        entry.line,
+        entry.key,
+        'out-of-range',
+        `user data is ${userData.length} bytes`,
+        `at most ${MAX_USER_DATA_BYTES} bytes, as on EC2`,
+      );
     }
   }
   build.instance.userData = userData;

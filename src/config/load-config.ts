@@ -9,17 +9,31 @@ import { APPLIANCE_KEYS, EC2_API_KEYS, FAULTS_KEYS, applyFaultSection } from './
 import { applyTable, failAt, nearest, osError, type Build, type LoadedConfig, type ReadFile } from './config-build.ts';
 import { ConfigError } from './config-error.ts';
 import { scanIni, type IniEntry, type IniSection } from './ini-lines.ts';
-import { INSTANCE_KEYS, METADATA_OPTION_TABLE, applyBlockDevices, applyIam, applyTags, applyUserData } from './instance-sections.ts';
+import {
+  INSTANCE_KEYS,
+  METADATA_OPTION_TABLE,
+  applyBlockDevices,
+  applyIam,
+  applyTags,
+  applyUserData,
+} from './instance-sections.ts';
 import { applyNetwork } from './network-section.ts';
 
-export type {  Ec2ApiSettings, FaultSettings,   } from './config-build.ts';
+export type { Ec2ApiSettings, FaultSettings } from './config-build.ts';
 
 export function loadConfig(path: string): LoadedConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(path, 0, '', 'config-unreadable', `cannot read config file: ${osError(err)}`, 'a readable ini file');
+    throw new ConfigError(
+      path,
+      0,
+      '',
+      'config-unreadable',
+      `cannot read config file: ${osError(err)}`,
+      'a readable ini file',
+    );
   }
   return parseConfig(text, path);
 }
@@ -39,12 +53,33 @@ export function parseConfig(text: string, fileName: string, readFile: ReadFile =
   crossCheck(build);
   const launchOptions: Partial<MetadataOptions> = {};
   for (const [field, key] of Object.entries(METADATA_OPTION_KEYS)) {
-    if (build.seen.has(`metadata-options/${key}`)) (launchOptions as Record<string, unknown>)[field] = build.instance.options[field as keyof MetadataOptions];
+    if (build.seen.has(`metadata-options/${key}`))
+      (launchOptions as Record<string, unknown>)[field] = build.instance.options[field as keyof MetadataOptions];
   }
-  return { instance: build.instance, appliance: build.appliance, faults: build.faults, ec2Api: build.ec2Api, launchOptions };
+  return {
+    instance: build.instance,
+    appliance: build.appliance,
+    faults: build.faults,
+    ec2Api: build.ec2Api,
+    launchOptions,
+  };
 }
 
-const SECTIONS = ['instance', 'metadata-options', 'network', 'iam', 'tags', 'block-device-mapping', 'user-data', 'appliance', 'faults', 'throttle', 'early-boot', 'fault', 'ec2-api'];
+const SECTIONS = [
+  'instance',
+  'metadata-options',
+  'network',
+  'iam',
+  'tags',
+  'block-device-mapping',
+  'user-data',
+  'appliance',
+  'faults',
+  'throttle',
+  'early-boot',
+  'fault',
+  'ec2-api',
+];
 
 function applySection(build: Build, section: IniSection): void {
   const header = `[${section.header}]`;
@@ -71,20 +106,39 @@ function applySection(build: Build, section: IniSection): void {
     case 'faults':
       return applyTable(build, section, FAULTS_KEYS, build.faults);
     case 'throttle':
-      return applyFaultSection(build, section, (fields) => (build.faults.throttle = parseThrottle(NO_THROTTLE, fields)));
+      return applyFaultSection(
+        build,
+        section,
+        (fields) => (build.faults.throttle = parseThrottle(NO_THROTTLE, fields)),
+      );
     case 'early-boot':
       return applyFaultSection(build, section, (fields) => (build.faults.earlyBoot = parseEarlyBoot(fields)));
     case 'fault':
       if (section.label === undefined) {
-        failAt(build, section.line, `[${section.header}]`, 'missing-key', 'a fault rule needs a name', '[fault "NAME"]');
+        failAt(
+          build,
+          section.line,
+          `[${section.header}]`,
+          'missing-key',
+          'a fault rule needs a name',
+          '[fault "NAME"]',
+        );
       }
-      return applyFaultSection(build, section, (fields) => build.faults.rules.push(parseFaultRule(section.label as string, fields)));
+      return applyFaultSection(build, section, (fields) =>
+        build.faults.rules.push(parseFaultRule(section.label as string, fields)),
+      );
     case 'ec2-api':
       return applyTable(build, section, EC2_API_KEYS, build.ec2Api);
     default: {
       const near = nearest(section.kind, SECTIONS);
-      failAt(build, section.line, header, 'unknown-section', `unknown section${near === undefined ? '' : `; did you mean [${near}]?`}`,
-        `one of ${SECTIONS.map((s) => `[${s}]`).join(', ')}`);
+      failAt(
+        build,
+        section.line,
+        header,
+        'unknown-section',
+        `unknown section${near === undefined ? '' : `; did you mean [${near}]?`}`,
+        `one of ${SECTIONS.map((s) => `[${s}]`).join(', ')}`,
+      );
     }
   }
 }
@@ -97,13 +151,26 @@ function crossCheck(build: Build): void {
   const secret = build.seen.get('ec2-api/secret-access-key');
   if ((keyId === undefined) !== (secret === undefined)) {
     const given = (keyId ?? secret) as IniEntry;
-    failAt(build, given.line, given.key, 'inconsistent', 'an access key id needs its secret and the other way round', 'both access-key-id and secret-access-key, or neither');
+    failAt(
+      build,
+      given.line,
+      given.key,
+      'inconsistent',
+      'an access key id needs its secret and the other way round',
+      'both access-key-id and secret-access-key, or neither',
+    );
   }
   if (!instance.availabilityZone.startsWith(instance.region)) {
     // Blame the key the operator wrote; if both are in the file, the zone is the more specific one.
     const at = build.seen.get('instance/availability-zone') ?? build.seen.get('instance/region');
-    failAt(build, at?.line ?? 0, at?.key ?? 'availability-zone', 'inconsistent',
-      `availability zone ${instance.availabilityZone} is not in region ${instance.region}`, 'availability-zone starts with region; set both');
+    failAt(
+      build,
+      at?.line ?? 0,
+      at?.key ?? 'availability-zone',
+      'inconsistent',
+      `availability zone ${instance.availabilityZone} is not in region ${instance.region}`,
+      'availability-zone starts with region; set both',
+    );
   }
   const macs = new Map<string, number>();
   const devices = new Set<number>();
@@ -112,7 +179,14 @@ function crossCheck(build: Build): void {
       const section = index === 0 ? 'network' : `network "eth${nic.deviceNumber}"`;
       const what = macs.has(nic.mac) ? 'mac' : 'device-number';
       const at = build.seen.get(`${section}/${what}`);
-      failAt(build, at?.line ?? 0, at?.key ?? what, 'inconsistent', `${what} ${what === 'mac' ? nic.mac : nic.deviceNumber} is used by two interfaces`, 'each interface its own');
+      failAt(
+        build,
+        at?.line ?? 0,
+        at?.key ?? what,
+        'inconsistent',
+        `${what} ${what === 'mac' ? nic.mac : nic.deviceNumber} is used by two interfaces`,
+        'each interface its own',
+      );
     }
     macs.set(nic.mac, index);
     devices.add(nic.deviceNumber);

@@ -31,7 +31,11 @@ function nonEmptyList<T>(items: T[], what: string): T[] {
 
 function securityGroupName(text: string): string {
   if (text.length > 255 || /[\r\n]/.test(text)) {
-    throw new ValueProblem('invalid-value', `${JSON.stringify(text)} is not a security group name`, 'up to 255 characters');
+    throw new ValueProblem(
+      'invalid-value',
+      `${JSON.stringify(text)} is not a security group name`,
+      'up to 255 characters',
+    );
   }
   return text;
 }
@@ -44,8 +48,14 @@ export function applyNetwork(build: Build, section: IniSection): void {
 
   const m = /^eth([1-9][0-9]?)$/.exec(section.label);
   if (m === null) {
-    failAt(build, section.line, `[${section.header}]`, 'unknown-section',
-      section.label === 'eth0' ? 'the primary interface is [network]' : 'bad interface label', '[network] for eth0, [network "ethN"] with N in 1..31 for the others');
+    failAt(
+      build,
+      section.line,
+      `[${section.header}]`,
+      'unknown-section',
+      section.label === 'eth0' ? 'the primary interface is [network]' : 'bad interface label',
+      '[network] for eth0, [network "ethN"] with N in 1..31 for the others',
+    );
   }
   // Secondary interfaces share the primary's subnet, VPC, owner and groups unless told otherwise.
   const extra: NetworkInterface = {
@@ -65,7 +75,14 @@ export function applyNetwork(build: Build, section: IniSection): void {
   applyTable(build, section, NETWORK_KEYS, extra);
   const missing = EXTRA_REQUIRED.filter((k) => !section.entries.some((e) => e.key === k));
   if (missing.length > 0) {
-    failAt(build, section.line, `[${section.header}]`, 'missing-key', `missing ${missing.join(', ')}`, 'a secondary interface needs mac, interface-id and local-ipv4');
+    failAt(
+      build,
+      section.line,
+      `[${section.header}]`,
+      'missing-key',
+      `missing ${missing.join(', ')}`,
+      'a secondary interface needs mac, interface-id and local-ipv4',
+    );
   }
   if (extra.localHostname === '') {
     const domain = primary.localHostname.split('.').slice(1).join('.');

@@ -42,14 +42,16 @@ export function ipv4(text: string): string {
 }
 
 export function ipv6(text: string): string {
-  if (!isIPv6(text)) throw new ValueProblem('invalid-value', `${show(text)} is not an IPv6 address`, 'e.g. 2600:1f18::10');
+  if (!isIPv6(text))
+    throw new ValueProblem('invalid-value', `${show(text)} is not an IPv6 address`, 'e.g. 2600:1f18::10');
   return text.toLowerCase();
 }
 
 export function cidr4(text: string): string {
   const m = /^([^/]+)\/(0|[1-9][0-9]?)$/.exec(text);
   const expected = 'IPv4 network such as 172.31.0.0/16';
-  if (m === null || Number(m[2]) > 32) throw new ValueProblem('invalid-value', `${show(text)} is not an IPv4 CIDR block`, expected);
+  if (m === null || Number(m[2]) > 32)
+    throw new ValueProblem('invalid-value', `${show(text)} is not an IPv4 CIDR block`, expected);
   try {
     ipv4(m[1]);
   } catch {
@@ -86,26 +88,39 @@ export const mac = byRule(UNICAST_MAC.check);
 /** EC2 resource ids: prefix, dash, 8 (legacy) or 17 lower-case hex digits. */
 export function resourceId(text: string, prefix: string): string {
   if (!new RegExp(`^${prefix}-([0-9a-f]{8}|[0-9a-f]{17})$`).test(text)) {
-    throw new ValueProblem('invalid-value', `${show(text)} is not a valid ${prefix}- id`, `${prefix}- followed by 8 or 17 lower-case hex digits`);
+    throw new ValueProblem(
+      'invalid-value',
+      `${show(text)} is not a valid ${prefix}- id`,
+      `${prefix}- followed by 8 or 17 lower-case hex digits`,
+    );
   }
   return text;
 }
 
 export function accountId(text: string): string {
-  if (!/^[0-9]{12}$/.test(text)) throw new ValueProblem('invalid-value', `${show(text)} is not an AWS account id`, '12 digits');
+  if (!/^[0-9]{12}$/.test(text))
+    throw new ValueProblem('invalid-value', `${show(text)} is not an AWS account id`, '12 digits');
   return text;
 }
 
 export function region(text: string): string {
   if (!/^[a-z]{2}(-[a-z]+)+-[0-9]+$/.test(text)) {
-    throw new ValueProblem('invalid-value', `${show(text)} is not a region name`, 'e.g. us-east-1, eu-west-3, us-gov-west-1');
+    throw new ValueProblem(
+      'invalid-value',
+      `${show(text)} is not a region name`,
+      'e.g. us-east-1, eu-west-3, us-gov-west-1',
+    );
   }
   return text;
 }
 
 export function availabilityZone(text: string): string {
   if (!/^[a-z]{2}(-[a-z0-9]+)+[a-z]$/.test(text)) {
-    throw new ValueProblem('invalid-value', `${show(text)} is not an availability zone name`, 'region plus a letter, e.g. us-east-1a');
+    throw new ValueProblem(
+      'invalid-value',
+      `${show(text)} is not an availability zone name`,
+      'region plus a letter, e.g. us-east-1a',
+    );
   }
   return text;
 }
@@ -127,7 +142,11 @@ export function instanceType(text: string): string {
 export function hostname(text: string): string {
   const labels = text.split('.');
   if (text.length > 253 || !labels.every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(l))) {
-    throw new ValueProblem('invalid-value', `${show(text)} is not a DNS host name`, 'dot-separated labels of letters, digits and inner dashes');
+    throw new ValueProblem(
+      'invalid-value',
+      `${show(text)} is not a DNS host name`,
+      'dot-separated labels of letters, digits and inner dashes',
+    );
   }
   return text;
 }
@@ -149,7 +168,8 @@ export function list<T>(text: string, item: (text: string) => T): T[] {
   if (text.trim() === '') return [];
   return text.split(',').map((part) => {
     const trimmed = part.trim();
-    if (trimmed === '') throw new ValueProblem('invalid-value', `empty item in list ${show(text)}`, 'comma-separated values');
+    if (trimmed === '')
+      throw new ValueProblem('invalid-value', `empty item in list ${show(text)}`, 'comma-separated values');
     return item(trimmed);
   });
 }
@@ -162,7 +182,11 @@ export function nonEmpty(text: string, what: string): string {
 /** Linux interface names: IFNAMSIZ-1 bytes, no slash or whitespace. */
 export function interfaceName(text: string): string {
   if (!/^[^\s/:]{1,15}$/.test(text) || text === '.' || text === '..') {
-    throw new ValueProblem('invalid-value', `${show(text)} is not a network interface name`, '1..15 characters, no "/", ":" or spaces');
+    throw new ValueProblem(
+      'invalid-value',
+      `${show(text)} is not a network interface name`,
+      '1..15 characters, no "/", ":" or spaces',
+    );
   }
   return text;
 }

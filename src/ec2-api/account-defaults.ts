@@ -15,11 +15,17 @@ export class AccountDefaultsError extends OperatorError {
 }
 
 /** The options an account can default (ModifyInstanceMetadataDefaults), each checked by its option's rule. */
-const FIELDS: ReadonlyArray<keyof AccountMetadataDefaults> = ['httpTokens', 'httpPutResponseHopLimit', 'httpEndpoint', 'instanceMetadataTags'];
+const FIELDS: ReadonlyArray<keyof AccountMetadataDefaults> = [
+  'httpTokens',
+  'httpPutResponseHopLimit',
+  'httpEndpoint',
+  'instanceMetadataTags',
+];
 
 /** The one rule for a defaults record, whether it comes from the file or from the API. */
 export function validateAccountDefaults(value: unknown): AccountMetadataDefaults {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new AccountDefaultsError('expected a JSON object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new AccountDefaultsError('expected a JSON object');
   const result: AccountMetadataDefaults = {};
   for (const [key, field] of Object.entries(value)) {
     const name = FIELDS.find((candidate) => candidate === key);

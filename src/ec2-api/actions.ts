@@ -1,6 +1,14 @@
 // The EC2 actions this appliance answers, as functions of (parameters, the appliance's state) → XML. The
 // listener has already authenticated the caller; nothing here does I/O except through the ports it is given.
-import { HOP_LIMIT, HTTP_TOKENS, OptionsError, TOGGLES, type AccountMetadataDefaults, type InstanceModel, type MetadataOptions } from '../imds/index.ts';
+import {
+  HOP_LIMIT,
+  HTTP_TOKENS,
+  OptionsError,
+  TOGGLES,
+  type AccountMetadataDefaults,
+  type InstanceModel,
+  type MetadataOptions,
+} from '../imds/index.ts';
 import { AccountDefaultsError } from './account-defaults.ts';
 import { Ec2ApiError } from './errors.ts';
 import {
@@ -33,7 +41,12 @@ export interface Ec2ApiState {
   setAccountDefaults(next: AccountMetadataDefaults): void;
 }
 
-const ACTIONS = ['DescribeInstances', 'ModifyInstanceMetadataOptions', 'ModifyInstanceMetadataDefaults', 'GetInstanceMetadataDefaults'] as const;
+const ACTIONS = [
+  'DescribeInstances',
+  'ModifyInstanceMetadataOptions',
+  'ModifyInstanceMetadataDefaults',
+  'GetInstanceMetadataDefaults',
+] as const;
 type Ec2Action = (typeof ACTIONS)[number];
 
 // The option values come from their rules (imds metadata-options); the engine checks the patch with them again.
@@ -71,7 +84,10 @@ function checkInstanceIds(ids: string[], instance: InstanceModel): void {
   if (malformed !== undefined) throw new Ec2ApiError('InvalidInstanceID.Malformed', `Invalid id: "${malformed}"`);
   const missing = ids.filter((id) => id !== instance.instanceId);
   if (missing.length > 0) {
-    throw new Ec2ApiError('InvalidInstanceID.NotFound', `The instance ID${missing.length > 1 ? 's' : ''} '${missing.join(', ')}' do${missing.length > 1 ? '' : 'es'} not exist`);
+    throw new Ec2ApiError(
+      'InvalidInstanceID.NotFound',
+      `The instance ID${missing.length > 1 ? 's' : ''} '${missing.join(', ')}' do${missing.length > 1 ? '' : 'es'} not exist`,
+    );
   }
 }
 
@@ -123,7 +139,12 @@ function describeInstances(params: QueryParams, state: Ec2ApiState, requestId: s
   return describeInstancesXml(requestId, state.instance, view, matched);
 }
 
-function modifyInstanceMetadataOptions(params: QueryParams, state: Ec2ApiState, requestId: string, dryRun: boolean): string {
+function modifyInstanceMetadataOptions(
+  params: QueryParams,
+  state: Ec2ApiState,
+  requestId: string,
+  dryRun: boolean,
+): string {
   const instanceId = requiredParam(params, 'InstanceId');
   checkInstanceIds([instanceId], state.instance);
   const patch: Partial<MetadataOptions> = {};
@@ -146,7 +167,12 @@ function modifyInstanceMetadataOptions(params: QueryParams, state: Ec2ApiState, 
   }
 }
 
-function modifyInstanceMetadataDefaults(params: QueryParams, state: Ec2ApiState, requestId: string, dryRun: boolean): string {
+function modifyInstanceMetadataDefaults(
+  params: QueryParams,
+  state: Ec2ApiState,
+  requestId: string,
+  dryRun: boolean,
+): string {
   const next: Record<string, unknown> = { ...state.accountDefaults() };
   const set = (key: keyof AccountMetadataDefaults, value: string | number | undefined) => {
     if (value === undefined) return;
@@ -156,9 +182,14 @@ function modifyInstanceMetadataDefaults(params: QueryParams, state: Ec2ApiState,
   if (params.get('HttpTokensEnforced') !== undefined) {
     throw new Ec2ApiError('UnsupportedOperation', 'HttpTokensEnforced is not supported by imds-hop');
   }
-  const given = ['HttpTokens', 'HttpPutResponseHopLimit', 'HttpEndpoint', 'InstanceMetadataTags'].filter((name) => params.has(name));
+  const given = ['HttpTokens', 'HttpPutResponseHopLimit', 'HttpEndpoint', 'InstanceMetadataTags'].filter((name) =>
+    params.has(name),
+  );
   if (given.length === 0) {
-    throw new Ec2ApiError('MissingParameter', 'The request must contain at least one of HttpTokens, HttpPutResponseHopLimit, HttpEndpoint, InstanceMetadataTags');
+    throw new Ec2ApiError(
+      'MissingParameter',
+      'The request must contain at least one of HttpTokens, HttpPutResponseHopLimit, HttpEndpoint, InstanceMetadataTags',
+    );
   }
   set('httpTokens', enumParam(params, 'HttpTokens', [...TOKENS, 'no-preference']));
   set('httpPutResponseHopLimit', integerParam(params, 'HttpPutResponseHopLimit', HOP_LIMIT.min, HOP_LIMIT.max, [-1]));
@@ -168,7 +199,8 @@ function modifyInstanceMetadataDefaults(params: QueryParams, state: Ec2ApiState,
   try {
     state.setAccountDefaults(next as AccountMetadataDefaults);
   } catch (error) {
-    if (error instanceof AccountDefaultsError) throw new Ec2ApiError('InternalError', 'the account defaults could not be saved');
+    if (error instanceof AccountDefaultsError)
+      throw new Ec2ApiError('InternalError', 'the account defaults could not be saved');
     throw error;
   }
   return modifyInstanceMetadataDefaultsXml(requestId);

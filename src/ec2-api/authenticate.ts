@@ -31,12 +31,14 @@ export function authenticate(request: SignableRequest, keys: CallerKeys, region:
   if (secret === undefined) throw new Ec2ApiError('AuthFailure', AUTH_FAILURE_MESSAGE);
   const verified = verifySignature(request, auth, secret, { region, service: 'ec2', nowMs });
   if (!verified.ok) {
-    if (verified.reason === 'expired') throw new Ec2ApiError('RequestExpired', `Request has expired: ${verified.message}`);
+    if (verified.reason === 'expired')
+      throw new Ec2ApiError('RequestExpired', `Request has expired: ${verified.message}`);
     throw new Ec2ApiError('AuthFailure', `${AUTH_FAILURE_MESSAGE}: ${verified.message}`);
   }
   if (role === undefined) return { kind: 'operator', accessKeyId };
   // Temporary credentials are only valid with their session token, as STS issues them.
-  if (verified.sessionToken !== role.token) throw new Ec2ApiError('AuthFailure', `${AUTH_FAILURE_MESSAGE}: the security token is missing or invalid`);
+  if (verified.sessionToken !== role.token)
+    throw new Ec2ApiError('AuthFailure', `${AUTH_FAILURE_MESSAGE}: the security token is missing or invalid`);
   if (!keys.allowRoleCredentials) throw new Ec2ApiError('UnauthorizedOperation', UNAUTHORIZED_MESSAGE);
   return { kind: 'role', accessKeyId };
 }

@@ -40,6 +40,9 @@ export const UNAUTHORIZED_MESSAGE = 'You are not authorized to perform this oper
 /** EC2's error document: Response/Errors/Error with Code and Message, then RequestID (capital D), no namespace. */
 export function errorXml(error: Ec2ApiError, requestId: string): string {
   return xmlDocument(
-    el('Response', [el('Errors', [el('Error', [text('Code', error.code), text('Message', error.message)])]), text('RequestID', requestId)]),
+    el('Response', [
+      el('Errors', [el('Error', [text('Code', error.code), text('Message', error.message)])]),
+      text('RequestID', requestId),
+    ]),
   );
 }

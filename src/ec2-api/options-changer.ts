@@ -26,7 +26,9 @@ export class MetadataOptionsChanger {
   ) {}
 
   view(): OptionsView {
-    return this.pending ? { state: 'pending', options: { ...this.pending.options } } : { state: 'applied', options: this.port.current() };
+    return this.pending
+      ? { state: 'pending', options: { ...this.pending.options } }
+      : { state: 'applied', options: this.port.current() };
   }
 
   /** Starts a change; a later change while one is pending builds on it and supersedes it. */

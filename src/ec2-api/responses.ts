@@ -47,7 +47,10 @@ function instanceXml(instance: InstanceModel, view: OptionsView): XmlNode {
     text('reason', ''),
     text('keyName', keyName),
     text('amiLaunchIndex', instance.amiLaunchIndex),
-    el('productCodes', instance.productCodes.map((code) => el('item', [text('productCode', code), text('type', 'marketplace')]))),
+    el(
+      'productCodes',
+      instance.productCodes.map((code) => el('item', [text('productCode', code), text('type', 'marketplace')])),
+    ),
     text('instanceType', instance.instanceType),
     text('launchTime', ec2Time(instance.pendingTime)),
     el('placement', [
@@ -64,19 +67,30 @@ function instanceXml(instance: InstanceModel, view: OptionsView): XmlNode {
     text('privateIpAddress', primary?.localIpv4s[0]),
     text('ipAddress', primary?.publicIpv4s[0]),
     text('sourceDestCheck', true),
-    el('groupSet', (primary?.securityGroupIds ?? []).map((id, index) =>
-      el('item', [text('groupId', id), text('groupName', primary?.securityGroups[index])]),
-    )),
+    el(
+      'groupSet',
+      (primary?.securityGroupIds ?? []).map((id, index) =>
+        el('item', [text('groupId', id), text('groupName', primary?.securityGroups[index])]),
+      ),
+    ),
     text('architecture', instance.architecture),
     text('rootDeviceType', 'ebs'),
     text('rootDeviceName', instance.blockDevices.root ?? instance.blockDevices.ami),
     text('instanceLifecycle', instance.instanceLifeCycle === 'spot' ? 'spot' : undefined),
     text('virtualizationType', 'hvm'),
-    tags.length === 0 ? undefined : el('tagSet', tags.map(([key, value]) => el('item', [text('key', key), text('value', value)]))),
+    tags.length === 0
+      ? undefined
+      : el(
+          'tagSet',
+          tags.map(([key, value]) => el('item', [text('key', key), text('value', value)])),
+        ),
     text('hypervisor', 'xen'),
     instance.iamRole === undefined
       ? undefined
-      : el('iamInstanceProfile', [text('arn', instance.iamRole.instanceProfileArn), text('id', instance.iamRole.instanceProfileId)]),
+      : el('iamInstanceProfile', [
+          text('arn', instance.iamRole.instanceProfileArn),
+          text('id', instance.iamRole.instanceProfileId),
+        ]),
     text('ebsOptimized', false),
     text('enaSupport', true),
     metadataOptionsXml('metadataOptions', view),
@@ -86,7 +100,12 @@ function instanceXml(instance: InstanceModel, view: OptionsView): XmlNode {
 }
 
 /** DescribeInstancesResult: one reservation holding the instance, or an empty reservationSet when filtered out. */
-export function describeInstancesXml(requestId: string, instance: InstanceModel, view: OptionsView, matched: boolean): string {
+export function describeInstancesXml(
+  requestId: string,
+  instance: InstanceModel,
+  view: OptionsView,
+  matched: boolean,
+): string {
   const primary = instance.interfaces[0];
   const reservations = matched
     ? [
@@ -102,7 +121,10 @@ export function describeInstancesXml(requestId: string, instance: InstanceModel,
 }
 
 export function modifyInstanceMetadataOptionsXml(requestId: string, instanceId: string, view: OptionsView): string {
-  return response('ModifyInstanceMetadataOptions', requestId, [text('instanceId', instanceId), metadataOptionsXml('instanceMetadataOptions', view)]);
+  return response('ModifyInstanceMetadataOptions', requestId, [
+    text('instanceId', instanceId),
+    metadataOptionsXml('instanceMetadataOptions', view),
+  ]);
 }
 
 export function modifyInstanceMetadataDefaultsXml(requestId: string): string {

@@ -66,7 +66,12 @@ export async function startEc2ApiServer(listen: ListenAddress, deps: Ec2ApiDepen
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new Ec2ApiListenError('EC2_API_LISTEN_FAILED', `cannot listen on ${listen.host}:${listen.port}: ${error.message}`)),
+      reject(
+        new Ec2ApiListenError(
+          'EC2_API_LISTEN_FAILED',
+          `cannot listen on ${listen.host}:${listen.port}: ${error.message}`,
+        ),
+      ),
     );
     server.listen(listen.port, listen.host, () => resolve());
   });
@@ -116,7 +121,11 @@ function send(response: ServerResponse, status: number, requestId: string, body:
   response.end(body);
 }
 
-async function serveRequest(request: IncomingMessage, response: ServerResponse, deps: Ec2ApiDependencies): Promise<void> {
+async function serveRequest(
+  request: IncomingMessage,
+  response: ServerResponse,
+  deps: Ec2ApiDependencies,
+): Promise<void> {
   const requestId = (deps.requestId ?? randomUUID)();
   const nowMs = (deps.nowMs ?? Date.now)();
   const target = request.url ?? '/';
@@ -130,10 +139,14 @@ async function serveRequest(request: IncomingMessage, response: ServerResponse, 
       throw new Ec2ApiError('InvalidAction', `The HTTP method ${request.method} is not valid for this web service.`);
     }
     const body = await readBody(request);
-    if (body === undefined) throw new Ec2ApiError('InvalidParameterValue', `request body larger than ${MAX_BODY_BYTES} bytes`);
+    if (body === undefined)
+      throw new Ec2ApiError('InvalidParameterValue', `request body larger than ${MAX_BODY_BYTES} bytes`);
     const signable: SignableRequest = { method: request.method, path, query, headers: pairs(request.rawHeaders), body };
     const contentType = request.headers['content-type'] ?? '';
-    const form = request.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded') ? body.toString('utf8') : undefined;
+    const form =
+      request.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded')
+        ? body.toString('utf8')
+        : undefined;
     const params = parseQueryParams(query, form);
     action = params.get('Action');
     const principal = authenticate(signable, deps.keys, deps.region, nowMs);
@@ -142,9 +155,13 @@ async function serveRequest(request: IncomingMessage, response: ServerResponse, 
     send(response, 200, requestId, xml);
     deps.log.info({ requestId, action, accessKeyId, principal: principal.kind, status: 200 }, 'EC2 API request');
   } catch (error) {
-    const refusal = error instanceof Ec2ApiError ? error : new Ec2ApiError('InternalError', 'An internal error has occurred');
+    const refusal =
+      error instanceof Ec2ApiError ? error : new Ec2ApiError('InternalError', 'An internal error has occurred');
     if (!(error instanceof Ec2ApiError)) deps.log.error({ err: error, requestId, action }, 'EC2 API action failed');
     send(response, refusal.status, requestId, errorXml(refusal, requestId));
-    deps.log.info({ requestId, action, accessKeyId, status: refusal.status, code: refusal.code }, 'EC2 API request refused');
+    deps.log.info(
+      { requestId, action, accessKeyId, status: refusal.status, code: refusal.code },
+      'EC2 API request refused',
+    );
   }
 }

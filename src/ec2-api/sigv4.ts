@@ -31,8 +31,7 @@ interface ParsedAuthorization {
   signature: string;
 }
 
-type SigV4Failure =
-  | { ok: false; reason: 'missing' | 'malformed' | 'scope' | 'expired' | 'signature'; message: string };
+type SigV4Failure = { ok: false; reason: 'missing' | 'malformed' | 'scope' | 'expired' | 'signature'; message: string };
 
 type ParseResult = ({ ok: true } & ParsedAuthorization) | SigV4Failure;
 
@@ -56,12 +55,23 @@ export function parseAuthorization(headers: SignableRequest['headers']): ParseRe
   const credential = CREDENTIAL.exec(fields.get('Credential') ?? '');
   const signedHeaders = fields.get('SignedHeaders');
   const signature = fields.get('Signature');
-  if (!credential || !signedHeaders || !signature || !/^[0-9a-f]{64}$/.test(signature) || !/^[a-z0-9-]+(;[a-z0-9-]+)*$/.test(signedHeaders)) {
+  if (
+    !credential ||
+    !signedHeaders ||
+    !signature ||
+    !/^[0-9a-f]{64}$/.test(signature) ||
+    !/^[a-z0-9-]+(;[a-z0-9-]+)*$/.test(signedHeaders)
+  ) {
     return { ok: false, reason: 'malformed', message: 'Authorization header is malformed' };
   }
   return {
     ok: true,
-    scope: { accessKeyId: credential[1] as string, date: credential[2] as string, region: credential[3] as string, service: credential[4] as string },
+    scope: {
+      accessKeyId: credential[1] as string,
+      date: credential[2] as string,
+      region: credential[3] as string,
+      service: credential[4] as string,
+    },
     signedHeaders: signedHeaders.split(';'),
     signature,
   };
@@ -189,17 +199,27 @@ export function verifySignature(
       message: `credential scope must be */${expect.region}/${expect.service}/aws4_request, got ${credentialScope(scope)}`,
     };
   }
-  if (!auth.signedHeaders.includes('host')) return { ok: false, reason: 'malformed', message: 'the host header must be signed' };
+  if (!auth.signedHeaders.includes('host'))
+    return { ok: false, reason: 'malformed', message: 'the host header must be signed' };
   const amzDate = headerValue(request.headers, 'x-amz-date');
   const signedDate = amzDate === undefined ? undefined : parseAmzDate(amzDate);
   if (amzDate === undefined || signedDate === undefined || !auth.signedHeaders.includes('x-amz-date')) {
     return { ok: false, reason: 'malformed', message: 'a signed X-Amz-Date header (YYYYMMDDTHHMMSSZ) is required' };
   }
-  if (!amzDate.startsWith(scope.date)) return { ok: false, reason: 'scope', message: 'X-Amz-Date does not match the credential scope date' };
+  if (!amzDate.startsWith(scope.date))
+    return { ok: false, reason: 'scope', message: 'X-Amz-Date does not match the credential scope date' };
   if (!expect.ignoreClock && Math.abs(expect.nowMs - signedDate) > MAX_CLOCK_SKEW_MS) {
-    return { ok: false, reason: 'expired', message: `request time ${amzDate} is more than 15 minutes from the server's clock` };
+    return {
+      ok: false,
+      reason: 'expired',
+      message: `request time ${amzDate} is more than 15 minutes from the server's clock`,
+    };
   }
-  const expected = signature(secretAccessKey, scope, stringToSign(amzDate, scope, canonicalRequest(request, auth.signedHeaders)));
+  const expected = signature(
+    secretAccessKey,
+    scope,
+    stringToSign(amzDate, scope, canonicalRequest(request, auth.signedHeaders)),
+  );
   if (!timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(auth.signature, 'hex'))) {
     return { ok: false, reason: 'signature', message: 'the request signature does not match' };
   }

@@ -12,7 +12,10 @@ export function text(name: string, value: string | number | boolean | undefined)
 }
 
 function escapeXml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] as string);
+  return value.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] as string,
+  );
 }
 
 function render(node: XmlNode, depth: number, out: string[]): void {
@@ -33,7 +36,8 @@ export function xmlDocument(root: XmlNode, namespace?: string): string {
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
   const lines: string[] = [];
   render(root, 0, lines);
-  if (namespace !== undefined) lines[0] = (lines[0] as string).replace(`<${root.name}`, `<${root.name} xmlns="${namespace}"`);
+  if (namespace !== undefined)
+    lines[0] = (lines[0] as string).replace(`<${root.name}`, `<${root.name} xmlns="${namespace}"`);
   out.push(...lines);
   return `${out.join('\n')}\n`;
 }

@@ -16,14 +16,21 @@ const MAX_SECONDS = 3600;
 
 export function parseEarlyBoot(fields: Readonly<Record<string, string>>): EarlyBootSettings {
   checkKnownKeys(fields, EARLY_BOOT_KEYS);
-  const seconds = (key: string) => (Object.hasOwn(fields, key) ? integerField(key, fields[key] as string, 0, MAX_SECONDS) : 0);
+  const seconds = (key: string) =>
+    Object.hasOwn(fields, key) ? integerField(key, fields[key] as string, 0, MAX_SECONDS) : 0;
   const settings: EarlyBootSettings = {
     refuseMs: seconds('refuse-seconds') * 1000,
     errorMs: seconds('error-seconds') * 1000,
-    errorStatus: Object.hasOwn(fields, 'error-status') ? (Number(choiceField('error-status', fields['error-status'] as string, ['401', '404'] as const)) as 401 | 404) : 401,
+    errorStatus: Object.hasOwn(fields, 'error-status')
+      ? (Number(choiceField('error-status', fields['error-status'] as string, ['401', '404'] as const)) as 401 | 404)
+      : 401,
   };
   if (settings.refuseMs === 0 && settings.errorMs === 0) {
-    throw new FaultSpecError('refuse-seconds', 'both windows are 0: nothing would happen', 'refuse-seconds and/or error-seconds > 0');
+    throw new FaultSpecError(
+      'refuse-seconds',
+      'both windows are 0: nothing would happen',
+      'refuse-seconds and/or error-seconds > 0',
+    );
   }
   return settings;
 }

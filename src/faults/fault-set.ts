@@ -36,8 +36,14 @@ export class FaultSet {
   /** Adds a rule (replacing one of the same name, which starts afresh) active from nowMs + start-after. */
   add(rule: FaultRule, nowMs: number): void {
     const existing = this.rules.findIndex((live) => live.rule.name === rule.name);
-    if (existing < 0 && this.rules.length >= MAX_RULES) throw new FaultSpecError('name', `already ${MAX_RULES} rules`, 'clear some first');
-    const live: LiveRule = { rule, addedMs: nowMs, injected: 0, random: seededRandom(streamSeed(this.seed, rule.name)) };
+    if (existing < 0 && this.rules.length >= MAX_RULES)
+      throw new FaultSpecError('name', `already ${MAX_RULES} rules`, 'clear some first');
+    const live: LiveRule = {
+      rule,
+      addedMs: nowMs,
+      injected: 0,
+      random: seededRandom(streamSeed(this.seed, rule.name)),
+    };
     if (existing >= 0) this.rules[existing] = live;
     else this.rules.push(live);
   }

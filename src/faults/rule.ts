@@ -90,7 +90,11 @@ const HTTP_METHOD = /^[A-Z]{1,16}$/;
 
 function checkRuleName(name: string): string {
   if (!RULE_NAME.test(name)) {
-    throw new FaultSpecError('name', `${JSON.stringify(name)} is not a rule name`, '1..64 of letters, digits, ".", "_" and "-", starting with a letter or digit');
+    throw new FaultSpecError(
+      'name',
+      `${JSON.stringify(name)} is not a rule name`,
+      '1..64 of letters, digits, ".", "_" and "-", starting with a letter or digit',
+    );
   }
   return name;
 }
@@ -99,7 +103,8 @@ function checkRuleName(name: string): string {
 export function parseFaultRule(name: string, fields: Readonly<Record<string, string>>): FaultRule {
   checkRuleName(name);
   checkKnownKeys(fields, RULE_KEYS);
-  const get = (key: (typeof RULE_KEYS)[number]): string | undefined => (Object.hasOwn(fields, key) ? fields[key] : undefined);
+  const get = (key: (typeof RULE_KEYS)[number]): string | undefined =>
+    Object.hasOwn(fields, key) ? fields[key] : undefined;
   const actionText = get('action');
   if (actionText === undefined) throw new FaultSpecError('action', 'missing', `one of ${FAULT_ACTIONS.join(' | ')}`);
   const kind = choiceField('action', actionText, FAULT_ACTIONS);
@@ -110,35 +115,59 @@ export function parseFaultRule(name: string, fields: Readonly<Record<string, str
   }
   const delayText = get('delay-ms');
   const delayMs = delayText === undefined ? 0 : integerField('delay-ms', delayText, 0, MAX_DELAY_MS);
-  if (kind === 'delay' && delayMs === 0) throw new FaultSpecError('delay-ms', 'missing or 0 with action = delay', `1..${MAX_DELAY_MS}`);
-  if (kind === 'drop' && delayMs > 0) throw new FaultSpecError('delay-ms', 'a dropped request is never answered, so there is nothing to delay', 'remove delay-ms');
+  if (kind === 'delay' && delayMs === 0)
+    throw new FaultSpecError('delay-ms', 'missing or 0 with action = delay', `1..${MAX_DELAY_MS}`);
+  if (kind === 'drop' && delayMs > 0)
+    throw new FaultSpecError(
+      'delay-ms',
+      'a dropped request is never answered, so there is nothing to delay',
+      'remove delay-ms',
+    );
 
   let action: FaultAction;
   switch (kind) {
     case 'status': {
       const text = get('status');
-      if (text === undefined) throw new FaultSpecError('status', 'missing with action = status', 'an HTTP status 400..599');
+      if (text === undefined)
+        throw new FaultSpecError('status', 'missing with action = status', 'an HTTP status 400..599');
       action = { kind, status: integerField('status', text, 400, 599) };
       break;
     }
     case 'truncate': {
       const text = get('truncate-bytes');
-      if (text === undefined) throw new FaultSpecError('truncate-bytes', 'missing with action = truncate', 'body bytes to send before closing');
+      if (text === undefined)
+        throw new FaultSpecError(
+          'truncate-bytes',
+          'missing with action = truncate',
+          'body bytes to send before closing',
+        );
       action = { kind, bytes: integerField('truncate-bytes', text, 0, 1 << 20) };
       break;
     }
     case 'expired-credentials': {
       const text = get('expired-seconds');
-      action = { kind, expiredSeconds: text === undefined ? 60 : integerField('expired-seconds', text, 1, MAX_SECONDS) };
+      action = {
+        kind,
+        expiredSeconds: text === undefined ? 60 : integerField('expired-seconds', text, 1, MAX_SECONDS),
+      };
       break;
     }
     case 'credential-error': {
       const code = get('code') ?? 'Failure';
-      if (!/^[A-Za-z][A-Za-z0-9.]{0,63}$/.test(code)) throw new FaultSpecError('code', `${JSON.stringify(code)} is not an error code`, 'a word such as Failure or AssumeRoleUnauthorizedAccess');
+      if (!/^[A-Za-z][A-Za-z0-9.]{0,63}$/.test(code))
+        throw new FaultSpecError(
+          'code',
+          `${JSON.stringify(code)} is not an error code`,
+          'a word such as Failure or AssumeRoleUnauthorizedAccess',
+        );
       const message = get('message') ?? 'Instance profile credentials are unavailable';
       // eslint-disable-next-line no-control-regex -- control characters are what this check rejects
       if (message.length === 0 || message.length > 512 || /[\u0000-\u001f\u007f]/.test(message)) {
-        throw new FaultSpecError('message', 'empty, too long or with control characters', '1..512 printable characters');
+        throw new FaultSpecError(
+          'message',
+          'empty, too long or with control characters',
+          '1..512 printable characters',
+        );
       }
       action = { kind, code, message };
       break;
@@ -148,19 +177,34 @@ export function parseFaultRule(name: string, fields: Readonly<Record<string, str
   }
 
   const methodText = get('method');
-  const methods = methodText === undefined || methodText === '' ? [] : methodText.split(',').map((m) => m.trim().toUpperCase());
+  const methods =
+    methodText === undefined || methodText === '' ? [] : methodText.split(',').map((m) => m.trim().toUpperCase());
   for (const method of methods) {
-    if (!HTTP_METHOD.test(method)) throw new FaultSpecError('method', `${JSON.stringify(method)} is not an HTTP method`, 'e.g. GET, PUT or GET,HEAD');
+    if (!HTTP_METHOD.test(method))
+      throw new FaultSpecError(
+        'method',
+        `${JSON.stringify(method)} is not an HTTP method`,
+        'e.g. GET, PUT or GET,HEAD',
+      );
   }
   const pathText = get('path');
   if (pathText !== undefined && !/^\/[\x21-\x7e]*$/.test(pathText)) {
-    throw new FaultSpecError('path', `${JSON.stringify(pathText)} is not a path`, 'starts with "/"; a prefix, or a glob with * ** ?');
+    throw new FaultSpecError(
+      'path',
+      `${JSON.stringify(pathText)} is not a path`,
+      'starts with "/"; a prefix, or a glob with * ** ?',
+    );
   }
   const probabilityText = get('probability');
   let probability = 1;
   if (probabilityText !== undefined) {
     probability = /^(0|1|0?\.[0-9]{1,6}|1\.0{1,6})$/.test(probabilityText) ? Number(probabilityText) : NaN;
-    if (Number.isNaN(probability)) throw new FaultSpecError('probability', `${JSON.stringify(probabilityText)} is not a probability`, 'a decimal 0..1 such as 0.25');
+    if (Number.isNaN(probability))
+      throw new FaultSpecError(
+        'probability',
+        `${JSON.stringify(probabilityText)} is not a probability`,
+        'a decimal 0..1 such as 0.25',
+      );
   }
   const countText = get('count');
   const startText = get('start-after');
@@ -187,7 +231,11 @@ function parseSource(text: string): string {
   if (ipv4.test(address as string) && (prefix === undefined || /^([0-9]|[12][0-9]|3[0-2])$/.test(prefix))) return lower;
   if (prefix === undefined && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(lower)) return lower;
   if (prefix === undefined && /^[0-9a-f:]{2,39}$/.test(lower) && lower.includes(':')) return lower;
-  throw new FaultSpecError('source', `${JSON.stringify(text)} is not a source`, 'an IPv4 address or CIDR block, an IPv6 address or a MAC');
+  throw new FaultSpecError(
+    'source',
+    `${JSON.stringify(text)} is not a source`,
+    'an IPv4 address or CIDR block, an IPv6 address or a MAC',
+  );
 }
 
 /** The rule as the text fields that would define it again: what `faults list` shows. */

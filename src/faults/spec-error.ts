@@ -14,7 +14,8 @@ export class FaultSpecError extends Error {
 
 /** Canonical decimal integer in min..max, or a FaultSpecError naming the key. */
 export function integerField(key: string, text: string, min: number, max: number): number {
-  if (!/^(0|[1-9][0-9]*)$/.test(text)) throw new FaultSpecError(key, `${JSON.stringify(text)} is not an integer`, `whole number ${min}..${max}`);
+  if (!/^(0|[1-9][0-9]*)$/.test(text))
+    throw new FaultSpecError(key, `${JSON.stringify(text)} is not an integer`, `whole number ${min}..${max}`);
   const n = Number(text);
   if (n < min || n > max) throw new FaultSpecError(key, `${text} is out of range`, `${min}..${max}`);
   return n;

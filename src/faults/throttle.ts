@@ -37,7 +37,12 @@ export const THROTTLE_KEYS = [
 const MAX_RATE = 10_000_000;
 
 /** A rate key: "off" or a whole number per second; its burst key defaults to one second's worth. */
-function bucket(fields: Readonly<Record<string, string>>, rateKey: string, burstKey: string, current: BucketSettings | undefined): BucketSettings | undefined {
+function bucket(
+  fields: Readonly<Record<string, string>>,
+  rateKey: string,
+  burstKey: string,
+  current: BucketSettings | undefined,
+): BucketSettings | undefined {
   const rateText = fields[rateKey];
   const burstText = fields[burstKey];
   let next = current;
@@ -58,9 +63,18 @@ export function parseThrottle(current: ThrottleSettings, fields: Readonly<Record
   const capText = fields['connections-per-source'];
   return {
     packetAllowance: bucket(fields, 'packet-allowance', 'packet-burst', current.packetAllowance),
-    sourcePacketAllowance: bucket(fields, 'source-packet-allowance', 'source-packet-burst', current.sourcePacketAllowance),
+    sourcePacketAllowance: bucket(
+      fields,
+      'source-packet-allowance',
+      'source-packet-burst',
+      current.sourcePacketAllowance,
+    ),
     connectionsPerSource:
-      capText === undefined ? current.connectionsPerSource : capText === 'off' ? undefined : integerField('connections-per-source', capText, 1, 1_000_000),
+      capText === undefined
+        ? current.connectionsPerSource
+        : capText === 'off'
+          ? undefined
+          : integerField('connections-per-source', capText, 1, 1_000_000),
     requestRate: bucket(fields, 'request-rate', 'request-burst', current.requestRate),
   };
 }
@@ -71,7 +85,8 @@ export function throttleFields(settings: ThrottleSettings): Record<string, strin
   const fields: Record<string, string> = {
     'packet-allowance': show(settings.packetAllowance),
     'source-packet-allowance': show(settings.sourcePacketAllowance),
-    'connections-per-source': settings.connectionsPerSource === undefined ? 'off' : String(settings.connectionsPerSource),
+    'connections-per-source':
+      settings.connectionsPerSource === undefined ? 'off' : String(settings.connectionsPerSource),
     'request-rate': show(settings.requestRate),
   };
   if (settings.packetAllowance) fields['packet-burst'] = String(settings.packetAllowance.burst);
@@ -89,7 +104,9 @@ export class PacketAllowance {
 
   constructor(settings: ThrottleSettings, maxSources: number) {
     this.interfaceBucket = settings.packetAllowance ? new TokenBucket(settings.packetAllowance) : undefined;
-    this.sourceBuckets = settings.sourcePacketAllowance ? new KeyedBuckets(settings.sourcePacketAllowance, maxSources) : undefined;
+    this.sourceBuckets = settings.sourcePacketAllowance
+      ? new KeyedBuckets(settings.sourcePacketAllowance, maxSources)
+      : undefined;
   }
 
   get active(): boolean {

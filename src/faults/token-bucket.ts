@@ -30,7 +30,10 @@ export class TokenBucket {
 
   private refill(nowMs: number): void {
     if (this.lastMs !== undefined && nowMs > this.lastMs) {
-      this.tokens = Math.min(this.settings.burst, this.tokens + ((nowMs - this.lastMs) * this.settings.ratePerSecond) / 1000);
+      this.tokens = Math.min(
+        this.settings.burst,
+        this.tokens + ((nowMs - this.lastMs) * this.settings.ratePerSecond) / 1000,
+      );
     }
     if (this.lastMs === undefined || nowMs > this.lastMs) this.lastMs = nowMs;
   }

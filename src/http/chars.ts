@@ -17,7 +17,10 @@ const TCHAR_SYMBOLS = "!#$%&'*+-.^_`|~";
 /** tchar: ALPHA / DIGIT / one of TCHAR_SYMBOLS. */
 const TOKEN = table(
   (b) =>
-    (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || TCHAR_SYMBOLS.includes(String.fromCharCode(b)),
+    (b >= 0x30 && b <= 0x39) ||
+    (b >= 0x41 && b <= 0x5a) ||
+    (b >= 0x61 && b <= 0x7a) ||
+    TCHAR_SYMBOLS.includes(String.fromCharCode(b)),
 );
 
 /** field-vchar / SP / HTAB: VCHAR and obs-text; every control character except HT is out. */

@@ -32,7 +32,8 @@ export function resolveLimits(partial: Partial<HttpLimits> = {}): HttpLimits {
   for (const key of Object.keys(DEFAULT_HTTP_LIMITS) as Array<keyof HttpLimits>) {
     const value = partial[key];
     if (value === undefined) continue;
-    if (!Number.isInteger(value) || value < 0) throw new RangeError(`HttpLimits.${key} must be a non-negative integer, got ${value}`);
+    if (!Number.isInteger(value) || value < 0)
+      throw new RangeError(`HttpLimits.${key} must be a non-negative integer, got ${value}`);
     limits[key] = value;
   }
   // Unless set, the buffer bound follows the others, so raising maxBodyBytes alone is enough.

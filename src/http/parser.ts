@@ -109,7 +109,13 @@ export class HttpRequestParser {
       }
     }
     if (this.bufferedBytes > this.limits.maxBufferedBytes) {
-      events.push(fail(413, 'buffer-full', `connection holds ${this.bufferedBytes} unparsed bytes, limit is ${this.limits.maxBufferedBytes}`));
+      events.push(
+        fail(
+          413,
+          'buffer-full',
+          `connection holds ${this.bufferedBytes} unparsed bytes, limit is ${this.limits.maxBufferedBytes}`,
+        ),
+      );
       this.die();
     }
     if (this.borrowed) this.ownPendingBytes(); // never keep the caller's array past this call
@@ -206,7 +212,12 @@ export class HttpRequestParser {
     ) {
       return bad('version must be HTTP/<digit>.<digit>');
     }
-    const version = buf[v + 5] === 0x31 && buf[v + 7] === 0x31 ? '1.1' : buf[v + 5] === 0x31 && buf[v + 7] === 0x30 ? '1.0' : latin1(buf, v + 5, v + 8);
+    const version =
+      buf[v + 5] === 0x31 && buf[v + 7] === 0x31
+        ? '1.1'
+        : buf[v + 5] === 0x31 && buf[v + 7] === 0x30
+          ? '1.0'
+          : latin1(buf, v + 5, v + 8);
     if (version !== '1.0' && version !== '1.1') {
       return fail(505, 'unsupported-version', `HTTP/${version} is not supported; use HTTP/1.1 or HTTP/1.0`);
     }
@@ -270,10 +281,15 @@ export class HttpRequestParser {
     for (const [name, value] of this.fields) {
       if (name === 'host') hosts++;
       if (name === 'transfer-encoding') {
-        return fail(400, 'transfer-encoding-not-supported', 'Transfer-Encoding (chunked or other) is not accepted; send Content-Length');
+        return fail(
+          400,
+          'transfer-encoding-not-supported',
+          'Transfer-Encoding (chunked or other) is not accepted; send Content-Length',
+        );
       }
       if (name === 'content-length') {
-        if (!/^[0-9]+$/.test(value)) return fail(400, 'bad-content-length', `Content-Length "${value}" is not a decimal number`);
+        if (!/^[0-9]+$/.test(value))
+          return fail(400, 'bad-content-length', `Content-Length "${value}" is not a decimal number`);
         const normalized = value.replace(/^0+(?=.)/, '');
         if (length !== undefined && length !== normalized) {
           return fail(400, 'bad-content-length', 'several Content-Length fields with different values');
@@ -290,7 +306,11 @@ export class HttpRequestParser {
       map['content-length'] = length;
       bodyLength = length.length > MAX_LENGTH_DIGITS ? Infinity : Number(length);
       if (bodyLength > this.limits.maxBodyBytes) {
-        return fail(413, 'body-too-large', `Content-Length ${length} exceeds the limit of ${this.limits.maxBodyBytes} bytes`);
+        return fail(
+          413,
+          'body-too-large',
+          `Content-Length ${length} exceeds the limit of ${this.limits.maxBodyBytes} bytes`,
+        );
       }
     }
     this.headerMap = map;
@@ -393,7 +413,8 @@ function indexOfByte(bytes: Uint8Array, byte: number, from: number, to: number):
 }
 
 function setField(map: Record<string, string>, name: string, value: string): void {
-  if (name === '__proto__') Object.defineProperty(map, name, { value, writable: true, enumerable: true, configurable: true });
+  if (name === '__proto__')
+    Object.defineProperty(map, name, { value, writable: true, enumerable: true, configurable: true });
   else map[name] = value;
 }
 

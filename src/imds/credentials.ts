@@ -103,7 +103,13 @@ export class RoleCredentialIssuer {
   at(wallMs: number): IssuedCredentials | undefined {
     if (this.role === undefined) return undefined;
     const { epoch, baseMs } = this.rotation;
-    return issueCredentials(this.credentialKey, `role:${this.role.name}#${epoch}`, this.schedule(this.role), baseMs, wallMs);
+    return issueCredentials(
+      this.credentialKey,
+      `role:${this.role.name}#${epoch}`,
+      this.schedule(this.role),
+      baseMs,
+      wallMs,
+    );
   }
 
   /** Replaces the set now; a schedule given here (lifetime, lead time as refresh) holds until the next rotation. */
@@ -123,6 +129,11 @@ export class RoleCredentialIssuer {
   }
 
   private schedule(role: IamRole): CredentialSchedule {
-    return this.rotation.schedule ?? { lifetimeSeconds: role.credentialLifetimeSeconds, refreshSeconds: role.credentialRefreshSeconds };
+    return (
+      this.rotation.schedule ?? {
+        lifetimeSeconds: role.credentialLifetimeSeconds,
+        refreshSeconds: role.credentialRefreshSeconds,
+      }
+    );
   }
 }

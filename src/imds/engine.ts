@@ -14,12 +14,27 @@ import {
   type EventsSnapshot,
   type MaintenanceRequest,
 } from './events.ts';
-import { errorResponse, forwardedTokenRefusal, isOtherTokenPath, tokenMethodNotAllowed, tokenPathForbidden, unauthorized } from './ec2-responses.ts';
+import {
+  errorResponse,
+  forwardedTokenRefusal,
+  isOtherTokenPath,
+  tokenMethodNotAllowed,
+  tokenPathForbidden,
+  unauthorized,
+} from './ec2-responses.ts';
 import { isoSeconds } from './format.ts';
 import type { CertificateKind, IdentitySigner } from './identity.ts';
 import type { InstanceModel, MetadataOptions } from './instance.ts';
 import { validateOptions } from './metadata-options.ts';
-import { buildMetadataTree, classifyPath, nodeContent, requestPath, resolveNode, METADATA_VERSIONS, type Node } from './metadata-tree.ts';
+import {
+  buildMetadataTree,
+  classifyPath,
+  nodeContent,
+  requestPath,
+  resolveNode,
+  METADATA_VERSIONS,
+  type Node,
+} from './metadata-tree.ts';
 import { signedIdentityOf, type SignedIdentity } from './identity-document.ts';
 import type { MetricsSink } from './metrics.ts';
 import { TokenAuthority } from './token.ts';
@@ -131,7 +146,9 @@ export class ImdsEngine {
   /** Moves a scheduled event to history as canceled; false when no active event has that id. */
   cancelMaintenance(eventId: string, wallMs?: number): boolean {
     if (wallMs !== undefined) this.seen(wallMs);
-    const event = this.events.maintenance.find((candidate) => candidate.eventId === eventId && candidate.state === 'active');
+    const event = this.events.maintenance.find(
+      (candidate) => candidate.eventId === eventId && candidate.state === 'active',
+    );
     if (event === undefined) return false;
     event.state = 'canceled';
     this.cachedTree = undefined;
@@ -153,7 +170,10 @@ export class ImdsEngine {
   ): { accessKeyId: string | undefined; expiration: string | undefined } {
     const issued = this.roleCredentials.rotate(this.seen(wallMs), scheduleOverride);
     this.cachedTree = undefined;
-    return { accessKeyId: issued?.accessKeyId, expiration: issued === undefined ? undefined : isoSeconds(issued.expirationMs) };
+    return {
+      accessKeyId: issued?.accessKeyId,
+      expiration: issued === undefined ? undefined : isoSeconds(issued.expirationMs),
+    };
   }
 
   /**
@@ -243,7 +263,14 @@ export class ImdsEngine {
     // EC2 answers OPTIONS on the token path with the methods it allows (seen from a real instance in
     // kubernetes-sigs/cluster-api-provider-aws#1609): 200, Allow: OPTIONS, PUT, empty text body.
     if (method === 'OPTIONS') {
-      return { status: 200, headers: [['Allow', 'OPTIONS, PUT'], ['Content-Type', 'text/plain']], body: '' };
+      return {
+        status: 200,
+        headers: [
+          ['Allow', 'OPTIONS, PUT'],
+          ['Content-Type', 'text/plain'],
+        ],
+        body: '',
+      };
     }
     if (method !== 'PUT') {
       this.count('token_requests_refused', { reason: 'method' });

@@ -25,5 +25,7 @@ export function ec2Json(fields: ReadonlyArray<readonly [string, Ec2JsonValue]>, 
 
 /** Base64 wrapped at 76 columns, as EC2 sends pkcs7 and signature (AEMM default values). */
 export function wrappedBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('base64').replace(/(.{76})(?=.)/g, '$1\n');
+  return Buffer.from(bytes)
+    .toString('base64')
+    .replace(/(.{76})(?=.)/g, '$1\n');
 }

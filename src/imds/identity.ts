@@ -52,19 +52,32 @@ export function createIdentitySigner(options: IdentitySignerOptions): IdentitySi
   const key = (role: keyof IdentityKeys): KeyObject => createPrivateKey(options.keys[role]);
   const caKey = key('ca');
   for (const kind of SIGNATURE_KINDS) {
-    if (key(kind).asymmetricKeyType !== KEY_KINDS[kind]) throw new Error(`identity key for ${kind} must be ${KEY_KINDS[kind].toUpperCase()}`);
+    if (key(kind).asymmetricKeyType !== KEY_KINDS[kind])
+      throw new Error(`identity key for ${kind} must be ${KEY_KINDS[kind].toUpperCase()}`);
   }
   // Serials: distinct, positive (a leading 01 keeps the DER integer's sign bit clear), fixed by the boot time.
-  const serial = (n: number) => `01${Math.floor(options.nowMs).toString(16).padStart(12, '0')}${n.toString(16).padStart(2, '0')}`;
+  const serial = (n: number) =>
+    `01${Math.floor(options.nowMs).toString(16).padStart(12, '0')}${n.toString(16).padStart(2, '0')}`;
   const ca = issueCertificate({
-    commonName: 'imds-hop lab instance identity CA', serialHex: serial(0), notBeforeMs: options.nowMs, years: CERTIFICATE_YEARS,
-    publicKey: publicOf(caKey), issuerKey: caKey, isCa: true,
+    commonName: 'imds-hop lab instance identity CA',
+    serialHex: serial(0),
+    notBeforeMs: options.nowMs,
+    years: CERTIFICATE_YEARS,
+    publicKey: publicOf(caKey),
+    issuerKey: caKey,
+    isCa: true,
   });
   const leaves = {} as Record<SignatureKind, IssuedCertificate>;
   SIGNATURE_KINDS.forEach((kind, index) => {
     leaves[kind] = issueCertificate({
-      commonName: `imds-hop lab instance identity ${kind}`, serialHex: serial(index + 1), notBeforeMs: options.nowMs,
-      years: CERTIFICATE_YEARS, publicKey: publicOf(key(kind)), issuerKey: caKey, issuer: ca, isCa: false,
+      commonName: `imds-hop lab instance identity ${kind}`,
+      serialHex: serial(index + 1),
+      notBeforeMs: options.nowMs,
+      years: CERTIFICATE_YEARS,
+      publicKey: publicOf(key(kind)),
+      issuerKey: caKey,
+      issuer: ca,
+      isCa: false,
     });
   });
   const signatureKey = key('signature');
@@ -78,10 +91,22 @@ export function createIdentitySigner(options: IdentitySignerOptions): IdentitySi
       return {
         signature: wrappedBase64(signature),
         pkcs7: wrappedBase64(
-          signedData({ content: document, certificate: leaves.pkcs7, privateKey: pkcs7Key, algorithm: 'dsa-sha1', signingTimeMs: options.nowMs }),
+          signedData({
+            content: document,
+            certificate: leaves.pkcs7,
+            privateKey: pkcs7Key,
+            algorithm: 'dsa-sha1',
+            signingTimeMs: options.nowMs,
+          }),
         ),
         rsa2048: wrappedBase64(
-          signedData({ content: document, certificate: leaves.rsa2048, privateKey: rsa2048Key, algorithm: 'rsa-sha256', signingTimeMs: options.nowMs }),
+          signedData({
+            content: document,
+            certificate: leaves.rsa2048,
+            privateKey: rsa2048Key,
+            algorithm: 'rsa-sha256',
+            signingTimeMs: options.nowMs,
+          }),
         ),
       };
     },

@@ -141,7 +141,10 @@ export function defaultInstance(): InstanceModel {
     // A key pair, as most instances have one (EC2 serves it at public-keys/0/openssh-key with the key name as
     // comment). Its private half was never kept: nobody can log in with it.
     publicKeys: [
-      { name: 'imds-hop-key', openSshKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEUftXfeQCBCVlYZIWz/dEpHdc1EO9YXBiRyd1jLNtbn imds-hop-key' },
+      {
+        name: 'imds-hop-key',
+        openSshKey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEUftXfeQCBCVlYZIWz/dEpHdc1EO9YXBiRyd1jLNtbn imds-hop-key',
+      },
     ],
     autoscalingTargetLifecycleState: undefined,
     options: { ...DEFAULT_METADATA_OPTIONS },

@@ -48,13 +48,19 @@ export function issueCertificate(request: CertificateRequest): IssuedCertificate
   const subject = nameAttributes(request.commonName);
   certificate.setSubject(subject);
   certificate.setIssuer(subject); // replaced by the issuer's Name below when there is one
-  if (request.isCa) certificate.setExtensions([{ name: 'basicConstraints', cA: true, critical: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true }]);
+  if (request.isCa)
+    certificate.setExtensions([
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    ]);
   else certificate.setExtensions([{ name: 'keyUsage', digitalSignature: true, critical: true }]);
   certificate.siginfo.algorithmOid = forge.pki.oids.sha256WithRSAEncryption;
   certificate.signatureOid = forge.pki.oids.sha256WithRSAEncryption;
 
   // forge exports getTBSCertificate at run time; its typings leave it out.
-  const tbs = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(certificate);
+  const tbs = (
+    forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }
+  ).getTBSCertificate(certificate);
   const fields = tbs.value as forge.asn1.Asn1[];
   // [0] version, serial, signature, issuer, validity, subject, subjectPublicKeyInfo, [3] extensions
   const issuerAsn1 = request.issuer?.subjectAsn1 ?? forge.pki.distinguishedNameToAsn1(certificate.subject);
@@ -67,14 +73,27 @@ export function issueCertificate(request: CertificateRequest): IssuedCertificate
   const signed = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
     tbs,
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
-      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(forge.pki.oids.sha256WithRSAEncryption).getBytes()),
+      asn1.create(
+        asn1.Class.UNIVERSAL,
+        asn1.Type.OID,
+        false,
+        asn1.oidToDer(forge.pki.oids.sha256WithRSAEncryption).getBytes(),
+      ),
       asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''),
     ]),
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, '\x00' + signature.toString('binary')),
   ]);
   const der = Buffer.from(asn1.toDer(signed).getBytes(), 'binary');
-  const pem = `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
-  return { pem, issuerAsn1, subjectAsn1: forge.pki.distinguishedNameToAsn1(certificate.subject), serialHex: request.serialHex };
+  const pem = `-----BEGIN CERTIFICATE-----\n${der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
+  return {
+    pem,
+    issuerAsn1,
+    subjectAsn1: forge.pki.distinguishedNameToAsn1(certificate.subject),
+    serialHex: request.serialHex,
+  };
 }
 
 /** The public half of a private key, for certificates. */

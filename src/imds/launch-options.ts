@@ -26,7 +26,10 @@ interface LaunchInputs {
 }
 
 /** What an AMI with ImdsSupport = v2.0 sets (EC2 User Guide, "Configure the AMI"). */
-const IMDS_SUPPORT_V2_OPTIONS: Readonly<Partial<MetadataOptions>> = { httpTokens: 'required', httpPutResponseHopLimit: 2 };
+const IMDS_SUPPORT_V2_OPTIONS: Readonly<Partial<MetadataOptions>> = {
+  httpTokens: 'required',
+  httpPutResponseHopLimit: 2,
+};
 
 export type OptionSource = 'launch' | 'account' | 'ami' | 'ec2-default';
 
@@ -42,7 +45,11 @@ export function resolveLaunchOptions(inputs: LaunchInputs): ResolvedLaunchOption
   const options = { ...DEFAULT_METADATA_OPTIONS } as Record<keyof MetadataOptions, unknown>;
   const sources = {} as Record<keyof MetadataOptions, OptionSource>;
   for (const key of Object.keys(DEFAULT_METADATA_OPTIONS) as Array<keyof MetadataOptions>) {
-    const layers: Array<[OptionSource, Partial<MetadataOptions>]> = [['launch', inputs.launch], ['account', account], ['ami', ami]];
+    const layers: Array<[OptionSource, Partial<MetadataOptions>]> = [
+      ['launch', inputs.launch],
+      ['account', account],
+      ['ami', ami],
+    ];
     const found = layers.find(([, layer]) => layer[key] !== undefined);
     options[key] = found ? found[1][key] : DEFAULT_METADATA_OPTIONS[key];
     sources[key] = found ? found[0] : 'ec2-default';

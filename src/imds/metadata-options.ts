@@ -61,12 +61,16 @@ function isOptionField(field: string): field is keyof MetadataOptions {
 
 /** Like modify-instance-metadata-options: every field of the patch is checked, then all apply, or none. */
 export function validateOptions(current: MetadataOptions, patch: Partial<MetadataOptions>): MetadataOptions {
-  if (patch === null || typeof patch !== 'object') throw new OptionsError('options', 'options: expected an object of option values');
+  if (patch === null || typeof patch !== 'object')
+    throw new OptionsError('options', 'options: expected an object of option values');
   const next: Record<string, unknown> = { ...current };
   for (const [field, value] of Object.entries(patch) as Array<[string, unknown]>) {
     if (value === undefined) continue;
     if (!isOptionField(field)) {
-      throw new OptionsError(field, `${field}: unknown option; expected ${Object.keys(METADATA_OPTION_RULES).join(', ')}`);
+      throw new OptionsError(
+        field,
+        `${field}: unknown option; expected ${Object.keys(METADATA_OPTION_RULES).join(', ')}`,
+      );
     }
     next[field] = checkOption(field, value);
   }

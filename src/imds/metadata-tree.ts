@@ -3,17 +3,49 @@
 // the request (credentials, maintenance windows) read it when served. EC2's layout of each category is pinned in
 // test/imds/ec2-behaviour-checklist.txt.
 import { credentialsJson, issueCredentials, type IssuedCredentials, type RoleCredentialIssuer } from './credentials.ts';
-import { historyEvents, maintenanceJson, rebalanceJson, scheduledEvents, spotActionJson, type EventState } from './events.ts';
+import {
+  historyEvents,
+  maintenanceJson,
+  rebalanceJson,
+  scheduledEvents,
+  spotActionJson,
+  type EventState,
+} from './events.ts';
 import { ec2Json, isoSeconds } from './format.ts';
 import type { SignedIdentity } from './identity-document.ts';
 import type { InstanceModel, MetadataOptions, NetworkInterface } from './instance.ts';
 
 /** Metadata versions GET / lists, oldest first, `latest` last (EC2 User Guide, "Retrieve instance metadata"). */
 export const METADATA_VERSIONS: readonly string[] = [
-  '1.0', '2007-01-19', '2007-03-01', '2007-08-29', '2007-10-10', '2007-12-15', '2008-02-01', '2008-09-01',
-  '2009-04-04', '2011-01-01', '2011-05-01', '2012-01-12', '2014-02-25', '2014-11-05', '2015-10-20', '2016-04-19',
-  '2016-06-30', '2016-09-02', '2018-03-28', '2018-08-17', '2018-09-24', '2019-10-01', '2020-10-27', '2021-01-03',
-  '2021-03-23', '2021-07-15', '2022-09-24', '2024-04-11', 'latest',
+  '1.0',
+  '2007-01-19',
+  '2007-03-01',
+  '2007-08-29',
+  '2007-10-10',
+  '2007-12-15',
+  '2008-02-01',
+  '2008-09-01',
+  '2009-04-04',
+  '2011-01-01',
+  '2011-05-01',
+  '2012-01-12',
+  '2014-02-25',
+  '2014-11-05',
+  '2015-10-20',
+  '2016-04-19',
+  '2016-06-30',
+  '2016-09-02',
+  '2018-03-28',
+  '2018-08-17',
+  '2018-09-24',
+  '2019-10-01',
+  '2020-10-27',
+  '2021-01-03',
+  '2021-03-23',
+  '2021-07-15',
+  '2022-09-24',
+  '2024-04-11',
+  'latest',
 ];
 
 type Body = string | Uint8Array;
@@ -43,9 +75,14 @@ function leaf(body: Body | (() => Body), extra: Partial<{ contentType: string; s
  * A directory from entries; undefined entries are left out, so optional categories read naturally. Names from
  * data (tags) come as an array: an object would list integer-like names ("0", "2024") first, out of order.
  */
-function dir(entries: Record<string, Node | undefined> | Array<[string, Node]>, listAs?: Map<string, string>, bare = false): Node {
+function dir(
+  entries: Record<string, Node | undefined> | Array<[string, Node]>,
+  listAs?: Map<string, string>,
+  bare = false,
+): Node {
   const children = new Map<string, Node>();
-  for (const [name, node] of Array.isArray(entries) ? entries : Object.entries(entries)) if (node !== undefined) children.set(name, node);
+  for (const [name, node] of Array.isArray(entries) ? entries : Object.entries(entries))
+    if (node !== undefined) children.set(name, node);
   return { kind: 'dir', children, listAs, bare };
 }
 
@@ -65,7 +102,8 @@ type PathClass = 'token' | 'meta-data' | 'user-data' | 'dynamic' | 'versions' | 
 export function classifyPath(path: string, tokenPath: string): PathClass {
   if (path === tokenPath) return 'token';
   const [version, category] = path.slice(1).split('/');
-  if (path === '/' || (METADATA_VERSIONS.includes(version) && (category === undefined || category === ''))) return 'versions';
+  if (path === '/' || (METADATA_VERSIONS.includes(version) && (category === undefined || category === '')))
+    return 'versions';
   if (!METADATA_VERSIONS.includes(version)) return 'other';
   if (category === 'meta-data' || category === 'user-data' || category === 'dynamic') return category;
   return 'other';
@@ -98,7 +136,8 @@ export function resolveNode(root: Node, path: string): Node | undefined {
 /** What a node answers: a directory its listing, one entry a line (subdirectories with a trailing slash, except
  * in bare listings); a leaf its body. */
 export function nodeContent(node: Node): { body: Body; contentType: string; servesRole: boolean } {
-  if (node.kind === 'leaf') return { body: node.body(), contentType: node.contentType ?? 'text/plain', servesRole: node.servesRole === true };
+  if (node.kind === 'leaf')
+    return { body: node.body(), contentType: node.contentType ?? 'text/plain', servesRole: node.servesRole === true };
   const entries = [...node.children].map(([name, child]) => {
     // Relabelled entries (public-keys' "0=name") are listed without the directory slash, as EC2 does.
     const label = node.listAs?.get(name);
@@ -139,7 +178,13 @@ function dynamicTree({ signedIdentity }: TreeSources): Node {
 
 /** Tags served under tags/instance: the config refuses any key EC2 would refuse (value-rules TAG_KEY). */
 function tagsTree(tags: Record<string, string>): Node {
-  return dir({ instance: dir(Object.keys(tags).sort().map((key): [string, Node] => [key, leaf(tags[key] as string)])) });
+  return dir({
+    instance: dir(
+      Object.keys(tags)
+        .sort()
+        .map((key): [string, Node] => [key, leaf(tags[key] as string)]),
+    ),
+  });
 }
 
 function metaDataTree(sources: TreeSources): Node {
@@ -155,7 +200,13 @@ function metaDataTree(sources: TreeSources): Node {
 
   const identityCredentials = () =>
     credentialsJson(
-      issueCredentials(credentialKey, `identity:${i.instanceId}`, { lifetimeSeconds: 6 * 3600, refreshSeconds: 15 * 60 }, bootWallMs, requestWallMs()),
+      issueCredentials(
+        credentialKey,
+        `identity:${i.instanceId}`,
+        { lifetimeSeconds: 6 * 3600, refreshSeconds: 15 * 60 },
+        bootWallMs,
+        requestWallMs(),
+      ),
     );
 
   const categories: Record<string, Node | undefined> = {
@@ -169,14 +220,20 @@ function metaDataTree(sources: TreeSources): Node {
     'block-device-mapping':
       Object.keys(i.blockDevices).length === 0
         ? undefined
-        : dir(Object.keys(i.blockDevices).sort().map((name): [string, Node] => [name, leaf(i.blockDevices[name] as string)])),
+        : dir(
+            Object.keys(i.blockDevices)
+              .sort()
+              .map((name): [string, Node] => [name, leaf(i.blockDevices[name] as string)]),
+          ),
     events: dir({
       maintenance: dir({
         history: leaf(() => maintenanceJson(historyEvents(events, requestWallMs()))),
         scheduled: leaf(() => maintenanceJson(scheduledEvents(events, requestWallMs()))),
       }),
       recommendations:
-        events.rebalanceNoticeMs === undefined ? undefined : dir({ rebalance: leaf(rebalanceJson(events.rebalanceNoticeMs)) }),
+        events.rebalanceNoticeMs === undefined
+          ? undefined
+          : dir({ rebalance: leaf(rebalanceJson(events.rebalanceNoticeMs)) }),
     }),
     hostname: leaf(i.hostname),
     iam:
@@ -230,7 +287,9 @@ function metaDataTree(sources: TreeSources): Node {
       publicKeys.length === 0
         ? undefined
         : dir(
-            Object.fromEntries(publicKeys.map((key, index) => [String(index), dir({ 'openssh-key': leaf(key.openSshKey) })])),
+            Object.fromEntries(
+              publicKeys.map((key, index) => [String(index), dir({ 'openssh-key': leaf(key.openSshKey) })]),
+            ),
             // The listing shows index=name; the path uses the index alone (EC2 User Guide, public-keys/).
             new Map(publicKeys.map((key, index) => [String(index), `${index}=${key.name}`])),
           ),
@@ -257,7 +316,11 @@ function interfaceTree(nic: NetworkInterface): Node {
     'ipv4-associations':
       nic.publicIpv4s.length === 0
         ? undefined
-        : dir(Object.fromEntries(nic.publicIpv4s.map((ip, index) => [ip, leaf(nic.localIpv4s[index] ?? nic.localIpv4s[0] ?? '')]))),
+        : dir(
+            Object.fromEntries(
+              nic.publicIpv4s.map((ip, index) => [ip, leaf(nic.localIpv4s[index] ?? nic.localIpv4s[0] ?? '')]),
+            ),
+          ),
     ipv6s: nic.ipv6s.length === 0 ? undefined : leaf(lines(nic.ipv6s)),
     'local-hostname': leaf(nic.localHostname),
     'local-ipv4s': leaf(lines(nic.localIpv4s)),

@@ -55,7 +55,10 @@ export function signedData(options: {
     options.algorithm === 'dsa-sha1' ? seq([oid(OID.dsaWithSha1)]) : seq([oid(OID.rsaEncryption), nullValue()]);
   const attributes = derSetOf([
     seq([oid(OID.contentType), set([oid(OID.data)])]),
-    seq([oid(OID.signingTime), set([asn1.create(Class.UNIVERSAL, Type.UTCTIME, false, asn1.dateToUtcTime(new Date(options.signingTimeMs)))])]),
+    seq([
+      oid(OID.signingTime),
+      set([asn1.create(Class.UNIVERSAL, Type.UTCTIME, false, asn1.dateToUtcTime(new Date(options.signingTimeMs)))]),
+    ]),
     seq([oid(OID.messageDigest), set([octets(createHash(digestName).update(content).digest())])]),
   ]);
   // The signature covers the attributes' DER as a SET; in the SignerInfo they sit under [0] IMPLICIT.

@@ -62,7 +62,11 @@ export class TokenAuthority {
     // Strict shape, and the one canonical encoding of the bytes: no second spelling of a token verifies.
     if (token.length !== TOKEN_CHARS || !TOKEN_SHAPE.test(token)) return 'malformed';
     const raw = Buffer.from(token, 'base64url');
-    if (raw.length !== BODY_BYTES + MAC_BYTES || encode(raw) !== token || !raw.subarray(0, PREFIX.length).equals(PREFIX)) {
+    if (
+      raw.length !== BODY_BYTES + MAC_BYTES ||
+      encode(raw) !== token ||
+      !raw.subarray(0, PREFIX.length).equals(PREFIX)
+    ) {
       return 'malformed';
     }
     const body = raw.subarray(0, BODY_BYTES);

@@ -115,7 +115,11 @@ export const NOTICE_SECONDS = integerRule('notice seconds', 0, 999_999);
 export const EVENT_TIME_MS = integerRule('event time', 0, 253_402_300_799_999);
 /** Maintenance descriptions are served verbatim: printable, one line, bounded. */
 // eslint-disable-next-line no-control-regex -- control characters are exactly what this rule refuses
-export const EVENT_DESCRIPTION = textRule('description', /^[^\u0000-\u001f\u007f]{1,256}$/u, '1 to 256 printable characters');
+export const EVENT_DESCRIPTION = textRule(
+  'description',
+  /^[^\u0000-\u001f\u007f]{1,256}$/u,
+  '1 to 256 printable characters',
+);
 /** Maintenance event ids, as "events list" prints them. */
 export const EVENT_ID = textRule('event id', /^[A-Za-z0-9-]{1,64}$/, '1 to 64 letters, digits or dashes');
 /** The values autoscaling/target-lifecycle-state takes (EC2 User Guide, instance metadata categories). */
@@ -144,7 +148,11 @@ export interface ListenAddress {
 export const LISTEN_ADDRESS: Rule<ListenAddress> = {
   name: 'listen address',
   check: (value: unknown) => {
-    const violation = new RuleViolation('listen address', 'HOST:PORT with an IPv4 address, localhost or [IPv6], e.g. 127.0.0.1:9469', shown(value));
+    const violation = new RuleViolation(
+      'listen address',
+      'HOST:PORT with an IPv4 address, localhost or [IPv6], e.g. 127.0.0.1:9469',
+      shown(value),
+    );
     const match = typeof value === 'string' ? /^(\[[^\]]+\]|[^:[\]\s]+):([0-9]{1,5})$/.exec(value) : null;
     const port = Number(match?.[2]);
     if (match === null || port < 1 || port > 65535) throw violation;
@@ -172,10 +180,22 @@ export const TAG_KEY: Rule<string> = {
   name: 'tag key',
   check: (value: unknown) => {
     const expected = 'letters, digits and + - = . , _ : @ only; no "/" or spaces; not ".", ".." or "_index"';
-    if (typeof value !== 'string' || !/^[A-Za-z0-9+\-=.,_:@]+$/.test(value) || value === '.' || value === '..' || value === '_index') {
+    if (
+      typeof value !== 'string' ||
+      !/^[A-Za-z0-9+\-=.,_:@]+$/.test(value) ||
+      value === '.' ||
+      value === '..' ||
+      value === '_index'
+    ) {
       throw new RuleViolation('tag key', expected, shown(value));
     }
-    if (value.length > MAX_TAG_KEY_CHARS) throw new RuleViolation('tag key', `at most ${MAX_TAG_KEY_CHARS} characters`, `a key of ${value.length} characters`, true);
+    if (value.length > MAX_TAG_KEY_CHARS)
+      throw new RuleViolation(
+        'tag key',
+        `at most ${MAX_TAG_KEY_CHARS} characters`,
+        `a key of ${value.length} characters`,
+        true,
+      );
     return value;
   },
 };

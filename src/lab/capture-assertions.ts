@@ -188,11 +188,16 @@ export function assertTokenTtl(contents: PcapContents, hopLimit: number): Assert
   // Connections a capture only joined (an earlier phase's dying token response, still retransmitted at that
   // phase's hop limit) are not this phase's: only those whose SYN the capture saw are judged.
   const opened = connectionsOpenedIn(contents.frames);
-  const frames = tokenResponseFrames(contents.frames).frames.filter((f) => opened.has(clientKey(f.ip.dst, f.tcp?.dstPort)));
+  const frames = tokenResponseFrames(contents.frames).frames.filter((f) =>
+    opened.has(clientKey(f.ip.dst, f.tcp?.dstPort)),
+  );
   if (frames.length === 0) return { name, ok: false, detail: 'no token response in the capture' };
   const wrong = frames.filter((f) => f.ip.ttl !== hopLimit);
   if (wrong.length > 0) {
-    const list = wrong.slice(0, 5).map((f) => `#${f.number} TTL ${f.ip.ttl}`).join(', ');
+    const list = wrong
+      .slice(0, 5)
+      .map((f) => `#${f.number} TTL ${f.ip.ttl}`)
+      .join(', ');
     return { name, ok: false, detail: `${wrong.length} of ${frames.length} token frames with another TTL: ${list}` };
   }
   return { name, ok: true, detail: `${frames.length} token frames, all TTL ${hopLimit}` };
@@ -223,7 +228,11 @@ export function assertNoTokenBeyondInstance(contents: PcapContents, knownTokens:
     }
   }
   if (hits.length > 0) return { name, ok: false, detail: `${hits.length} hit(s): ${hits.slice(0, 3).join('; ')}` };
-  return { name, ok: true, detail: `${contents.frames.length} IPv4 frames, none with token bytes (${tokens.length} tokens checked)` };
+  return {
+    name,
+    ok: true,
+    detail: `${contents.frames.length} IPv4 frames, none with token bytes (${tokens.length} tokens checked)`,
+  };
 }
 
 const clientKey = (address: number, port: number | undefined): string => `${address}:${port ?? -1}`;
@@ -232,7 +241,8 @@ const clientKey = (address: number, port: number | undefined): string => `${addr
 function connectionsOpenedIn(frames: PcapFrame[]): Set<string> {
   const opened = new Set<string>();
   for (const f of frames) {
-    if (f.tcp?.control === 'syn' && f.ip.dst === SERVICE && f.tcp.dstPort === HTTP_PORT) opened.add(clientKey(f.ip.src, f.tcp.srcPort));
+    if (f.tcp?.control === 'syn' && f.ip.dst === SERVICE && f.tcp.dstPort === HTTP_PORT)
+      opened.add(clientKey(f.ip.src, f.tcp.srcPort));
   }
   return opened;
 }

@@ -87,12 +87,20 @@ type RowSink = (scenario: string, check: string, expected: string, observed: str
 
 async function routerScenario(lab: LabDriver, setting: Setting, add: RowSink): Promise<void> {
   const scenario = '1 router/NAT';
-  add(scenario, 'attacker v1 GET credentials', credentialsOrRefused(setting), describe(await get(lab, 'attacker', SERVICE + CREDENTIALS_PATH)));
+  add(
+    scenario,
+    'attacker v1 GET credentials',
+    credentialsOrRefused(setting),
+    describe(await get(lab, 'attacker', SERVICE + CREDENTIALS_PATH)),
+  );
   const logMark = await lab.logMark();
   const put = await putToken(lab, 'attacker', SERVICE + TOKEN_PATH);
   add(scenario, 'attacker token PUT', setting.hopLimit === 1 ? 'no token (timed out)' : 'token', describe(put, true));
   if (describe(put, true) === 'token') {
-    const withToken = await get(lab, 'attacker', SERVICE + CREDENTIALS_PATH, ['-H', `X-aws-ec2-metadata-token: ${put.body}`]);
+    const withToken = await get(lab, 'attacker', SERVICE + CREDENTIALS_PATH, [
+      '-H',
+      `X-aws-ec2-metadata-token: ${put.body}`,
+    ]);
     add(scenario, 'attacker GET credentials with that token', '200 credentials', describe(withToken));
   }
   const logged = await diedAtHopLogged(lab, logMark, setting.hopLimit, setting.hopLimit === 1 ? 3000 : 300);
@@ -107,23 +115,65 @@ async function routerScenario(lab: LabDriver, setting: Setting, add: RowSink): P
 async function containerScenario(lab: LabDriver, setting: Setting, add: RowSink): Promise<void> {
   const scenario = '2 container';
   const put = await putToken(lab, 'container', SERVICE + TOKEN_PATH);
-  add(scenario, 'container token PUT (one bridge hop)', setting.hopLimit === 1 ? 'no token (timed out)' : 'token', describe(put, true));
-  add(scenario, 'container v1 GET credentials', credentialsOrRefused(setting), describe(await get(lab, 'container', SERVICE + CREDENTIALS_PATH)));
+  add(
+    scenario,
+    'container token PUT (one bridge hop)',
+    setting.hopLimit === 1 ? 'no token (timed out)' : 'token',
+    describe(put, true),
+  );
+  add(
+    scenario,
+    'container v1 GET credentials',
+    credentialsOrRefused(setting),
+    describe(await get(lab, 'container', SERVICE + CREDENTIALS_PATH)),
+  );
 }
 
 async function proxyScenarios(lab: LabDriver, setting: Setting, add: RowSink): Promise<void> {
   const proxy = `http://${lab.instanceAddress}:${LAB.proxyPort}`;
-  add('3 open reverse proxy', 'token PUT via nginx (adds X-Forwarded-For)', '403', describe(await putToken(lab, 'attacker', proxy + TOKEN_PATH), true));
-  add('3 open reverse proxy', 'v1 GET credentials via nginx', credentialsOrRefused(setting), describe(await get(lab, 'attacker', proxy + CREDENTIALS_PATH)));
+  add(
+    '3 open reverse proxy',
+    'token PUT via nginx (adds X-Forwarded-For)',
+    '403',
+    describe(await putToken(lab, 'attacker', proxy + TOKEN_PATH), true),
+  );
+  add(
+    '3 open reverse proxy',
+    'v1 GET credentials via nginx',
+    credentialsOrRefused(setting),
+    describe(await get(lab, 'attacker', proxy + CREDENTIALS_PATH)),
+  );
   const waf = `http://${lab.instanceAddress}:${LAB.wafPort}`;
-  add('4 GET-only WAF proxy', 'token PUT via the WAF', '403 from the WAF', describe(await putToken(lab, 'attacker', waf + TOKEN_PATH), true));
-  add('4 GET-only WAF proxy', 'v1 GET credentials via the WAF', credentialsOrRefused(setting), describe(await get(lab, 'attacker', waf + CREDENTIALS_PATH)));
+  add(
+    '4 GET-only WAF proxy',
+    'token PUT via the WAF',
+    '403 from the WAF',
+    describe(await putToken(lab, 'attacker', waf + TOKEN_PATH), true),
+  );
+  add(
+    '4 GET-only WAF proxy',
+    'v1 GET credentials via the WAF',
+    credentialsOrRefused(setting),
+    describe(await get(lab, 'attacker', waf + CREDENTIALS_PATH)),
+  );
   const ssrf = `http://${lab.instanceAddress}:${LAB.ssrfPort}/fetch?url=${encodeURIComponent(SERVICE + CREDENTIALS_PATH)}`;
-  add('5 SSRF web app', 'GET /fetch?url=<role credentials>', credentialsOrRefused(setting), describe(await get(lab, 'attacker', ssrf)));
+  add(
+    '5 SSRF web app',
+    'GET /fetch?url=<role credentials>',
+    credentialsOrRefused(setting),
+    describe(await get(lab, 'attacker', ssrf)),
+  );
 }
 
-function assertionRow(result: AssertionResult, expectHolds: boolean): { expected: string; observed: string; detail: string } {
-  return { expected: expectHolds ? 'holds' : 'violated', observed: result.ok ? 'holds' : 'violated', detail: result.detail };
+function assertionRow(
+  result: AssertionResult,
+  expectHolds: boolean,
+): { expected: string; observed: string; detail: string } {
+  return {
+    expected: expectHolds ? 'holds' : 'violated',
+    observed: result.ok ? 'holds' : 'violated',
+    detail: result.detail,
+  };
 }
 
 async function captureAssertions(setting: Setting, files: CaptureFiles, add: RowSink): Promise<void> {
@@ -133,7 +183,13 @@ async function captureAssertions(setting: Setting, files: CaptureFiles, add: Row
   const ttl = assertionRow(assertTokenTtl(tap, setting.hopLimit), true);
   add('capture', `tap: token frames leave with TTL ${setting.hopLimit}`, ttl.expected, ttl.observed, ttl.detail);
   const icmp = assertTimeExceeded(tap, true);
-  add('capture', 'tap: router ICMP time-exceeded', stopped ? 'present' : 'absent', icmp.ok ? 'present' : 'absent', icmp.detail);
+  add(
+    'capture',
+    'tap: router ICMP time-exceeded',
+    stopped ? 'present' : 'absent',
+    icmp.ok ? 'present' : 'absent',
+    icmp.detail,
+  );
   for (const side of ['attacker', 'container'] as const) {
     const beyond = assertionRow(assertNoTokenBeyondInstance(await readPcap(files[side]), tokens), stopped);
     add('capture', `${side} link: no token bytes beyond the instance`, beyond.expected, beyond.observed, beyond.detail);
@@ -144,11 +200,16 @@ function formatTable(rows: DemoRow[]): string {
   const headers = ['scenario', 'setting', 'check', 'expected', 'observed', 'result'];
   const cells = rows.map((r) => [r.scenario, r.setting, r.check, r.expected, r.observed, r.pass ? 'PASS' : 'FAIL']);
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   const failed = rows.filter((r) => !r.pass).length;
-  const verdict = failed === 0
-    ? `VERDICT: PASS — all ${rows.length} checks behaved as EC2's IMDSv2 defences predict`
-    : `VERDICT: FAIL — ${failed} of ${rows.length} checks differ from the expectation`;
+  const verdict =
+    failed === 0
+      ? `VERDICT: PASS — all ${rows.length} checks behaved as EC2's IMDSv2 defences predict`
+      : `VERDICT: FAIL — ${failed} of ${rows.length} checks differ from the expectation`;
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line), '', verdict, ''].join('\n');
 }
 
@@ -159,7 +220,8 @@ export async function runDemo(
   artifactsDir: string = ARTIFACTS_DIR,
 ): Promise<DemoReport> {
   mkdirSync(artifactsDir, { recursive: true });
-  for (const name of readdirSync(artifactsDir)) if (name.endsWith('.pcap') || name.startsWith('demo-table')) rmSync(join(artifactsDir, name));
+  for (const name of readdirSync(artifactsDir))
+    if (name.endsWith('.pcap') || name.startsWith('demo-table')) rmSync(join(artifactsDir, name));
   const rows: DemoRow[] = [];
   const pcaps: string[] = [];
   for (const setting of SETTINGS) {
@@ -193,6 +255,9 @@ export async function runDemo(
   const table = formatTable(rows);
   const pass = rows.every((r) => r.pass);
   writeFileSync(join(artifactsDir, 'demo-table.txt'), table);
-  writeFileSync(join(artifactsDir, 'demo-table.json'), `${JSON.stringify({ pass, settings: SETTINGS, rows, pcaps }, null, 2)}\n`);
+  writeFileSync(
+    join(artifactsDir, 'demo-table.json'),
+    `${JSON.stringify({ pass, settings: SETTINGS, rows, pcaps }, null, 2)}\n`,
+  );
   return { rows, pass, pcaps, table };
 }

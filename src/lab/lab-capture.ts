@@ -10,14 +10,21 @@ export interface RunningCapture {
 
 /** Starts `imds-hop capture` on a device in a namespace and resolves once libpcap has the interface open. */
 export async function startLabCapture(namespace: string, device: string, file: string): Promise<RunningCapture> {
-  const child = spawn('ip', ['netns', 'exec', namespace, process.execPath, CLI, 'capture', '--interface', device, '--out', file], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', namespace, process.execPath, CLI, 'capture', '--interface', device, '--out', file],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.setEncoding('utf8');
   const exited = once(child, 'exit');
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`capture on ${namespace}/${device} did not start: ${stderr}`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`capture on ${namespace}/${device} did not start: ${stderr}`)),
+      20_000,
+    );
     child.stderr.on('data', (text: string) => {
       stderr += text;
       if (stderr.includes('capturing on')) {

@@ -43,4 +43,3 @@ export function curlOutcome(exit: number, stdout: string): HttpOutcome {
   const cut = stdout.lastIndexOf('\n');
   return { exit, status: Number(stdout.slice(cut + 1)) || 0, body: stdout.slice(0, cut) };
 }
-

@@ -13,12 +13,23 @@ export const netnsLab: LabDriver = {
   requestSeconds: 10,
   async curl(side, url, extra, maxSeconds) {
     const namespace = side === 'attacker' ? LAB.attacker : LAB.container;
-    const result = await run('ip', ['netns', 'exec', namespace, 'curl', ...curlArgs(url, extra, maxSeconds)], (maxSeconds + 5) * 1000);
+    const result = await run(
+      'ip',
+      ['netns', 'exec', namespace, 'curl', ...curlArgs(url, extra, maxSeconds)],
+      (maxSeconds + 5) * 1000,
+    );
     return curlOutcome(result.code, result.stdout);
   },
   async setOptions(setting) {
     const result = await run(process.execPath, [
-      CLI, 'options', '--interface', LAB.tap, '--http-tokens', setting.httpTokens, '--hop-limit', String(setting.hopLimit),
+      CLI,
+      'options',
+      '--interface',
+      LAB.tap,
+      '--http-tokens',
+      setting.httpTokens,
+      '--hop-limit',
+      String(setting.hopLimit),
     ]);
     if (result.code !== 0) throw new Error(`imds-hop options failed: ${result.stderr}`);
   },
@@ -53,4 +64,3 @@ export const netnsLab: LabDriver = {
     };
   },
 };
-

@@ -6,7 +6,6 @@ import { join, resolve } from 'node:path';
 import { OperatorError } from '../errors/operator-error.ts';
 import { runCommand, type CommandResult } from './run-command.ts';
 
-
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const LAB_SCRIPTS = join(REPO_ROOT, 'scripts/lab');
 export const CLI = join(REPO_ROOT, 'bin/imds-hop.mjs');
@@ -56,10 +55,13 @@ function runScript(name: string, args: string[]): Promise<number> {
 export class LabError extends OperatorError {}
 
 export async function labUp(hopLimit = 1, httpTokens: 'optional' | 'required' = 'optional'): Promise<void> {
-  if (process.getuid?.() !== 0) throw new LabError('NOT_PERMITTED', 'the lab needs root (network namespaces and a tap)');
-  if (isLabUp()) throw new LabError('LAB_UP', `the lab is already up (namespace ${LAB.instance}); run "imds-hop lab down" first`);
+  if (process.getuid?.() !== 0)
+    throw new LabError('NOT_PERMITTED', 'the lab needs root (network namespaces and a tap)');
+  if (isLabUp())
+    throw new LabError('LAB_UP', `the lab is already up (namespace ${LAB.instance}); run "imds-hop lab down" first`);
   const code = await runScript('netns-up.sh', [String(hopLimit), httpTokens]);
-  if (code !== 0) throw new LabError('LAB_UP_FAILED', `scripts/lab/netns-up.sh failed (exit ${code}); the lab was torn down`);
+  if (code !== 0)
+    throw new LabError('LAB_UP_FAILED', `scripts/lab/netns-up.sh failed (exit ${code}); the lab was torn down`);
 }
 
 export async function labDown(): Promise<void> {

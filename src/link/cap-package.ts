@@ -17,10 +17,18 @@ export function loadNativePackage<T>(name: string, code: Uppercase<string>, hint
   try {
     return require(name) as T;
   } catch (error) {
-    throw new LinkError(code, `cannot load the "${name}" package (${(error as Error).message.split('\n')[0]}): ${hint}`, { cause: error });
+    throw new LinkError(
+      code,
+      `cannot load the "${name}" package (${(error as Error).message.split('\n')[0]}): ${hint}`,
+      { cause: error },
+    );
   }
 }
 
 export function loadCap(): { Cap: new () => CapHandle } {
-  return loadNativePackage('cap', 'LIBPCAP_MISSING', 'install libpcap (apt-get install libpcap-dev) and rebuild it with "npm rebuild cap"');
+  return loadNativePackage(
+    'cap',
+    'LIBPCAP_MISSING',
+    'install libpcap (apt-get install libpcap-dev) and rebuild it with "npm rebuild cap"',
+  );
 }

@@ -17,7 +17,11 @@ export interface NativeBindings {
    * batch: read it before returning). An exception escaping `onFrames` is taken off the N-API environment (never
    * left pending), counted in callbackExceptions and passed to `onError`.
    */
-  FrameWatcher: new (fd: number, onFrames: (bytes: Buffer, lengths: Uint32Array, count: number) => void, onError?: (error: unknown) => void) => FrameWatcherHandle;
+  FrameWatcher: new (
+    fd: number,
+    onFrames: (bytes: Buffer, lengths: Uint32Array, count: number) => void,
+    onError?: (error: unknown) => void,
+  ) => FrameWatcherHandle;
   /** Writes frames packed back to back in `bytes` (lengths[0..count)), one write() each; returns how many went out whole. */
   writeFrames(fd: number, bytes: Uint8Array, lengths: Uint32Array, count: number): number;
   /** One netlink request and the kernel's whole answer, on the thread pool (callers.cc). */
@@ -28,7 +32,11 @@ export interface NativeBindings {
    * (callers.cc). The search stops once no sock_diag lookup finds its inode any more: the sockets were closed.
    * At most 256 sockets a search.
    */
-  findSocketOwners(sockets: Array<{ inode: number; request: Buffer }>, maxProcesses: number, likelyPids?: number[]): Promise<SocketOwner[]>;
+  findSocketOwners(
+    sockets: Array<{ inode: number; request: Buffer }>,
+    maxProcesses: number,
+    likelyPids?: number[],
+  ): Promise<SocketOwner[]>;
   /** One sock_diag exchange on this thread; the kernel answers inside the send. Empty when it did not. */
   sockDiagNow(request: Buffer): Buffer;
 }
@@ -38,9 +46,7 @@ export interface FrameWatcherHandle {
   readonly callbackExceptions: number;
 }
 
-const addonPath = fileURLToPath(
-  new URL('../../native-bindings/build/Release/imds_hop_native.node', import.meta.url),
-);
+const addonPath = fileURLToPath(new URL('../../native-bindings/build/Release/imds_hop_native.node', import.meta.url));
 
 let cached: NativeBindings | undefined;
 

@@ -36,7 +36,9 @@ export function startPacketCapture(interfaceName: string, file: string, filter =
   } catch (error) {
     const message = (error as Error).message;
     if (/permission|not permitted|EPERM/i.test(message)) {
-      throw new LinkError('NOT_PERMITTED', `cannot capture on "${interfaceName}": needs root (CAP_NET_RAW)`, { cause: error });
+      throw new LinkError('NOT_PERMITTED', `cannot capture on "${interfaceName}": needs root (CAP_NET_RAW)`, {
+        cause: error,
+      });
     }
     throw new LinkError('PCAP_OPEN_FAILED', `cannot capture on "${interfaceName}": ${message}`, { cause: error });
   }

@@ -5,12 +5,25 @@
 // MAC, which the kernel of that host does not own: the capture is promiscuous, and the kernel drops those frames
 // as other-host traffic, so it sends no RST or ICMP of its own for the service addresses.
 import { existsSync } from 'node:fs';
-import { EtherType, formatIpv4Address, ipv6MulticastMac, parseIpv6Address, solicitedNodeAddress } from '../wire/index.ts';
+import {
+  EtherType,
+  formatIpv4Address,
+  ipv6MulticastMac,
+  parseIpv6Address,
+  solicitedNodeAddress,
+} from '../wire/index.ts';
 import { loadCap, loadNativePackage, type CapHandle } from './cap-package.ts';
 import { LinkError, type FrameLink, type FramesHandler } from './frame-link.ts';
 
 interface RawSocket {
-  send(buffer: Buffer, offset: number, length: number, address: string, before: (() => void) | null, after: (error: Error | null, bytes: number) => void): void;
+  send(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    address: string,
+    before: (() => void) | null,
+    after: (error: Error | null, bytes: number) => void,
+  ): void;
   setOption(level: number, option: number, value: Buffer | number, length?: number): void;
   on(event: 'error', listener: (error: Error) => void): void;
   close(): void;
@@ -70,7 +83,11 @@ export function openPcapLink(options: PcapLinkOptions): FrameLink {
     throw new LinkError('INTERFACE_MISSING', `interface "${interfaceName}" does not exist in this network namespace`);
   }
   const { Cap } = loadCap();
-  const raw = loadNativePackage<RawSocketModule>('raw-socket', 'RAW_SOCKET_MISSING', 'rebuild it with "npm rebuild raw-socket"');
+  const raw = loadNativePackage<RawSocketModule>(
+    'raw-socket',
+    'RAW_SOCKET_MISSING',
+    'rebuild it with "npm rebuild raw-socket"',
+  );
 
   const capture = new Cap();
   const captureBuffer = Buffer.alloc(SNAP_BYTES);
@@ -89,10 +106,14 @@ export function openPcapLink(options: PcapLinkOptions): FrameLink {
     const message = (error as Error).message;
     // libpcap's compile errors ("can't parse filter expression: syntax error", "invalid IPv4 address …").
     if (/filter|syntax|expression|invalid .*address/i.test(message)) {
-      throw new LinkError('BPF_COMPILE_FAILED', `libpcap refused the capture filter "${filter}": ${message}`, { cause: error });
+      throw new LinkError('BPF_COMPILE_FAILED', `libpcap refused the capture filter "${filter}": ${message}`, {
+        cause: error,
+      });
     }
     if (/permission|not permitted|EPERM/i.test(message)) {
-      throw new LinkError('NOT_PERMITTED', `cannot capture on "${interfaceName}": needs root (CAP_NET_RAW)`, { cause: error });
+      throw new LinkError('NOT_PERMITTED', `cannot capture on "${interfaceName}": needs root (CAP_NET_RAW)`, {
+        cause: error,
+      });
     }
     throw new LinkError('PCAP_OPEN_FAILED', `cannot capture on "${interfaceName}": ${message}`, { cause: error });
   }

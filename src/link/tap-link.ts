@@ -7,7 +7,10 @@ import { SendBatch } from './send-batch.ts';
 
 export function openTapLink(requestedName: string): FrameLink {
   if (!existsSync('/dev/net/tun')) {
-    throw new LinkError('TUN_MISSING', '/dev/net/tun does not exist: load the tun module (modprobe tun) or run where it exists');
+    throw new LinkError(
+      'TUN_MISSING',
+      '/dev/net/tun does not exist: load the tun module (modprobe tun) or run where it exists',
+    );
   }
   const native = loadNativeBindings();
   let opened: { fd: number; name: string };
@@ -16,12 +19,16 @@ export function openTapLink(requestedName: string): FrameLink {
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'EPERM' || code === 'EACCES') {
-      throw new LinkError('NOT_PERMITTED', `cannot create tap "${requestedName}": needs root (CAP_NET_ADMIN)`, { cause: error });
+      throw new LinkError('NOT_PERMITTED', `cannot create tap "${requestedName}": needs root (CAP_NET_ADMIN)`, {
+        cause: error,
+      });
     }
     if (code === 'EBUSY') {
       throw new LinkError('TAP_BUSY', `tap "${requestedName}" is already in use by another process`, { cause: error });
     }
-    throw new LinkError('TAP_OPEN_FAILED', `cannot create tap "${requestedName}": ${(error as Error).message}`, { cause: error });
+    throw new LinkError('TAP_OPEN_FAILED', `cannot create tap "${requestedName}": ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return new TapLink(opened.fd, opened.name, native);
 }
@@ -51,7 +58,11 @@ class TapLink implements FrameLink {
   }
 
   counters(): Record<string, number> {
-    return { 'link-send-failures': this.batch.failures, 'link-send-flushes': this.batch.flushes, 'link-frames-flushed': this.batch.framesFlushed };
+    return {
+      'link-send-failures': this.batch.failures,
+      'link-send-flushes': this.batch.flushes,
+      'link-frames-flushed': this.batch.framesFlushed,
+    };
   }
 
   onFrames(handler: FramesHandler): void {
@@ -84,7 +95,9 @@ class TapLink implements FrameLink {
   private reportHandlerFault(error: unknown): void {
     this.handlerFaults += 1;
     if (this.handlerFaults > REPORTED_HANDLER_FAULTS) return;
-    process.stderr.write(`imds-hop: tap ${this.name}: frame handler threw, frames dropped, link keeps reading: ${String(error)}\n`);
+    process.stderr.write(
+      `imds-hop: tap ${this.name}: frame handler threw, frames dropped, link keeps reading: ${String(error)}\n`,
+    );
   }
 
   async close(): Promise<void> {

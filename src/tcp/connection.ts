@@ -6,7 +6,16 @@ import { Reassembly } from './reassembly.ts';
 import { RtoEstimator } from './rto.ts';
 import { SendBuffer, type SendRange } from './send-buffer.ts';
 import { seqAdd, seqGe, seqGt, seqInWindow, seqLt, seqMax, seqSub } from './seq-number.ts';
-import type { BytesTag, CloseReason, ConnectionId, Endpoints, SendResult, SendTag, TcpAction, TcpConfig } from './types.ts';
+import type {
+  BytesTag,
+  CloseReason,
+  ConnectionId,
+  Endpoints,
+  SendResult,
+  SendTag,
+  TcpAction,
+  TcpConfig,
+} from './types.ts';
 
 type TcpState =
   | 'syn-received'
@@ -239,7 +248,8 @@ export class Connection {
     if (this.sendBuffer.length === 0 && this.sndUna === this.sndMax) this.sendProgressAt = now;
     this.sendBuffer.push(bytes, bytesTag);
     const out: TcpAction[] = [];
-    if (thenClose) this.beginClose(out, now); // beginClose runs output()
+    if (thenClose)
+      this.beginClose(out, now); // beginClose runs output()
     else this.output(out, now);
     return { ok: true, actions: out };
   }
@@ -254,7 +264,8 @@ export class Connection {
   private resolveTag(tag: SendTag): BytesTag {
     const defaultTag = this.context.defaultTag;
     const hopLimit = tag.hopLimit ?? defaultTag.hopLimit;
-    if (!Number.isInteger(hopLimit) || hopLimit < 1 || hopLimit > 255) throw new RangeError(`hop limit ${hopLimit} is not 1..255`);
+    if (!Number.isInteger(hopLimit) || hopLimit < 1 || hopLimit > 255)
+      throw new RangeError(`hop limit ${hopLimit} is not 1..255`);
     const tokenResponse = tag.tokenResponse === true;
     return hopLimit === defaultTag.hopLimit && !tokenResponse ? defaultTag : { hopLimit, tokenResponse };
   }
@@ -340,12 +351,26 @@ export class Connection {
     if (segment.ack !== this.sndNxt) {
       // RFC 9293 3.10.7.4 fifth check, SYN-RECEIVED: an unacceptable ACK is answered with <SEQ=SEG.ACK><CTL=RST>.
       this.context.count('rst-sent-bad-handshake-ack');
-      this.transmit(out, now, { tag: this.context.defaultTag, seq: segment.ack, control: 'rst', payload: EMPTY, push: false, withAck: false });
+      this.transmit(out, now, {
+        tag: this.context.defaultTag,
+        seq: segment.ack,
+        control: 'rst',
+        payload: EMPTY,
+        push: false,
+        withAck: false,
+      });
       return;
     }
     if (!this.context.mayEstablish()) {
       this.context.count('handshake-refused-max-connections');
-      this.transmit(out, now, { tag: this.context.defaultTag, seq: segment.ack, control: 'rst', payload: EMPTY, push: false, withAck: false });
+      this.transmit(out, now, {
+        tag: this.context.defaultTag,
+        seq: segment.ack,
+        control: 'rst',
+        payload: EMPTY,
+        push: false,
+        withAck: false,
+      });
       this.state = 'closed';
       return;
     }
@@ -408,9 +433,7 @@ export class Connection {
       return this.rcvWnd === 0 ? seq === this.rcvNxt : seqInWindow(seq, this.rcvNxt, this.rcvWnd);
     }
     if (this.rcvWnd === 0) return false;
-    return (
-      seqInWindow(seq, this.rcvNxt, this.rcvWnd) || seqInWindow(seqAdd(seq, length - 1), this.rcvNxt, this.rcvWnd)
-    );
+    return seqInWindow(seq, this.rcvNxt, this.rcvWnd) || seqInWindow(seqAdd(seq, length - 1), this.rcvNxt, this.rcvWnd);
   }
 
   /** RFC 5961 3.2: only an exact RST closes; one merely inside the window earns a challenge ACK. */
@@ -565,7 +588,10 @@ export class Connection {
     if (seq !== this.rcvNxt) {
       // Out of order: hold the bytes (the FIN will be retransmitted) and send a duplicate ACK at once (RFC 5681 4.2).
       const config = this.context.config;
-      this.reassembly ??= new Reassembly(Math.min(config.maxReassemblyBytes, this.rcvWnd), config.maxReassemblySegments);
+      this.reassembly ??= new Reassembly(
+        Math.min(config.maxReassemblyBytes, this.rcvWnd),
+        config.maxReassemblySegments,
+      );
       const prunedBefore = this.reassembly.pruned;
       const outcome = this.reassembly.insert(this.rcvNxt, seq, payload, this.context.mayBuffer);
       for (let i = prunedBefore; i < this.reassembly.pruned; i += 1) this.context.count('reassembly-ranges-pruned');
@@ -718,7 +744,13 @@ export class Connection {
     }
     // A probe without data (seq = SND.UNA − 1) makes the peer restate its window without carrying our bytes' tag.
     this.context.count('window-probes');
-    this.transmit(out, now, { tag: this.context.defaultTag, seq: seqAdd(this.sndUna, -1), control: 'none', payload: EMPTY, push: false });
+    this.transmit(out, now, {
+      tag: this.context.defaultTag,
+      seq: seqAdd(this.sndUna, -1),
+      control: 'none',
+      payload: EMPTY,
+      push: false,
+    });
     this.persistInterval = Math.min(this.persistInterval * 2, this.context.config.maxRtoMs);
     this.persistDeadline = now + this.persistInterval;
   }
@@ -746,7 +778,13 @@ export class Connection {
         continue;
       }
       if (this.finQueued && offset === this.sendBuffer.length) {
-        this.sendSegment(out, now, { tag: this.context.defaultTag, seq: this.sndNxt, control: 'fin', payload: EMPTY, push: false });
+        this.sendSegment(out, now, {
+          tag: this.context.defaultTag,
+          seq: this.sndNxt,
+          control: 'fin',
+          payload: EMPTY,
+          push: false,
+        });
       }
       return;
     }
@@ -758,7 +796,13 @@ export class Connection {
       const range = this.sendBuffer.peek(0, this.effectiveMss) as SendRange;
       this.sendData(out, now, this.sndUna, 0, range);
     } else if (this.finSent) {
-      this.sendSegment(out, now, { tag: this.context.defaultTag, seq: this.sndUna, control: 'fin', payload: EMPTY, push: false });
+      this.sendSegment(out, now, {
+        tag: this.context.defaultTag,
+        seq: this.sndUna,
+        control: 'fin',
+        payload: EMPTY,
+        push: false,
+      });
     }
   }
 
@@ -809,12 +853,24 @@ export class Connection {
   }
 
   private sendAck(out: TcpAction[], now: number): void {
-    this.transmit(out, now, { tag: this.context.defaultTag, seq: this.sndNxt, control: 'none', payload: EMPTY, push: false });
+    this.transmit(out, now, {
+      tag: this.context.defaultTag,
+      seq: this.sndNxt,
+      control: 'none',
+      payload: EMPTY,
+      push: false,
+    });
   }
 
   /** RFC 9293 3.10.7.4: abort and timeouts send <SEQ=SND.NXT><CTL=RST>; SND.MAX is the peer's likeliest RCV.NXT. */
   private sendReset(out: TcpAction[], now: number): void {
-    this.transmit(out, now, { tag: this.context.defaultTag, seq: this.sndMax, control: 'rst', payload: EMPTY, push: false });
+    this.transmit(out, now, {
+      tag: this.context.defaultTag,
+      seq: this.sndMax,
+      control: 'rst',
+      payload: EMPTY,
+      push: false,
+    });
   }
 
   private transmit(out: TcpAction[], now: number, outgoing: OutgoingSegment): void {

@@ -43,7 +43,12 @@ export class Reassembly {
    * Holds `bytes` that start at `seq`, strictly after `rcvNxt` (the caller trimmed them to the window).
    * 'full' when neither the new bytes fit nor pruning the tail would make room for them; nothing changes then.
    */
-  insert(rcvNxt: number, seq: number, bytes: Uint8Array, mayGrow: (bytes: number) => boolean = () => true): InsertOutcome {
+  insert(
+    rcvNxt: number,
+    seq: number,
+    bytes: Uint8Array,
+    mayGrow: (bytes: number) => boolean = () => true,
+  ): InsertOutcome {
     let start = seqSub(seq, rcvNxt);
     let end = start + bytes.length;
     if (bytes.length === 0 || start <= 0) return 'duplicate';
@@ -111,7 +116,8 @@ export class Reassembly {
     let count = countAfter;
     let freed = 0;
     let dropFrom = this.held.length;
-    const fits = () => count <= this.maxSegments && this.heldBytes - freed + growth <= this.maxBytes && mayGrow(growth - freed);
+    const fits = () =>
+      count <= this.maxSegments && this.heldBytes - freed + growth <= this.maxBytes && mayGrow(growth - freed);
     while (!fits()) {
       const tail = this.held[dropFrom - 1];
       if (tail === undefined || dropFrom - 1 < keep) return false;

@@ -66,7 +66,8 @@ export class TcpStack {
     }
     if (config.mss < 1) throw new RangeError('mss must be positive');
     const hopLimit = config.defaultHopLimit;
-    if (!Number.isInteger(hopLimit) || hopLimit < 1 || hopLimit > 255) throw new RangeError('defaultHopLimit must be 1..255');
+    if (!Number.isInteger(hopLimit) || hopLimit < 1 || hopLimit > 255)
+      throw new RangeError('defaultHopLimit must be 1..255');
     this.listening = new Set(config.listenPorts);
     this.context = {
       config,
@@ -134,7 +135,13 @@ export class TcpStack {
    * Whether an ICMP error quoting our segment <localPort -> remote:remotePort, SEQ=seq> can be genuine: the
    * sequence number lies in what that connection sent and has not had acknowledged (RFC 5927 4.1).
    */
-  sentSequenceMatches(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, seq: number): boolean {
+  sentSequenceMatches(
+    localAddr: number,
+    localPort: number,
+    remoteAddr: number,
+    remotePort: number,
+    seq: number,
+  ): boolean {
     return this.byTuple.get(localAddr, localPort, remoteAddr, remotePort)?.sentUnacknowledged(seq) ?? false;
   }
 
@@ -294,7 +301,13 @@ export class TcpStack {
   }
 
   /** Creates a half-open entry and runs its first event. */
-  private open(endpoints: Endpoints, syn: TcpSegment, iss: number, now: number, first: (conn: Connection) => TcpAction[]): TcpAction[] {
+  private open(
+    endpoints: Endpoints,
+    syn: TcpSegment,
+    iss: number,
+    now: number,
+    first: (conn: Connection) => TcpAction[],
+  ): TcpAction[] {
     const conn = new Connection(this.context, this.nextId, endpoints, syn, iss, now);
     this.nextId += 1;
     this.byTuple.set(endpoints.localAddr, endpoints.localPort, endpoints.remoteAddr, endpoints.remotePort, conn);
@@ -343,7 +356,14 @@ export class TcpStack {
     }
     this.count('syn-cookies-accepted');
     // The SYN as the cookie remembers it; the ACK then completes the handshake like any other.
-    const syn: TcpSegment = { ...segment, seq: peerIsn, ack: undefined, control: 'syn', options: { mss }, payload: new Uint8Array(0) };
+    const syn: TcpSegment = {
+      ...segment,
+      seq: peerIsn,
+      ack: undefined,
+      control: 'syn',
+      options: { mss },
+      payload: new Uint8Array(0),
+    };
     return this.open(endpoints, syn, iss, now, (conn) => conn.onSegment(segment, now));
   }
 
@@ -421,5 +441,10 @@ export class TcpStack {
 }
 
 function endpointsOf(srcAddr: number, dstAddr: number, segment: TcpSegment): Endpoints {
-  return { localAddr: dstAddr >>> 0, localPort: segment.dstPort, remoteAddr: srcAddr >>> 0, remotePort: segment.srcPort };
+  return {
+    localAddr: dstAddr >>> 0,
+    localPort: segment.dstPort,
+    remoteAddr: srcAddr >>> 0,
+    remotePort: segment.srcPort,
+  };
 }

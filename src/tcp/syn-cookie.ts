@@ -54,7 +54,13 @@ export function cookieMssIndex(peerMss: number): number {
 }
 
 /** The ISN of a stateless SYN-ACK for a SYN with sequence number `peerIsn` from `endpoints`. */
-export function encodeSynCookie(secret: Uint8Array, endpoints: Endpoints, peerIsn: number, mssIndex: number, now: number): number {
+export function encodeSynCookie(
+  secret: Uint8Array,
+  endpoints: Endpoints,
+  peerIsn: number,
+  mssIndex: number,
+  now: number,
+): number {
   const counter = cookieCounter(now);
   const data = (cookieHash(secret, endpoints, counter, 2) + mssIndex) & COOKIE_MASK;
   return (cookieHash(secret, endpoints, 0, 1) + peerIsn + ((counter << COOKIE_BITS) >>> 0) + data) >>> 0;
@@ -64,7 +70,13 @@ export function encodeSynCookie(secret: Uint8Array, endpoints: Endpoints, peerIs
  * Checks the ACK of a cookie SYN-ACK: `cookie` is SEG.ACK − 1 and `peerIsn` is SEG.SEQ − 1. Returns the MSS
  * the cookie carries, or undefined when the cookie is forged, from another tuple or too old.
  */
-export function checkSynCookie(secret: Uint8Array, endpoints: Endpoints, peerIsn: number, cookie: number, now: number): number | undefined {
+export function checkSynCookie(
+  secret: Uint8Array,
+  endpoints: Endpoints,
+  peerIsn: number,
+  cookie: number,
+  now: number,
+): number | undefined {
   const counter = cookieCounter(now);
   const unhashed = (cookie - cookieHash(secret, endpoints, 0, 1) - peerIsn) >>> 0;
   const age = (counter - (unhashed >>> COOKIE_BITS)) & 0xff;

@@ -118,7 +118,14 @@ export type CloseReason = 'normal' | 'reset-by-peer' | 'timeout' | 'aborted' | '
 
 export type TcpAction =
   /** A segment to send: its IP packet leaves with hopLimit; tokenResponse says its bytes were a token response. */
-  | { kind: 'transmit'; localAddr: number; remoteAddr: number; hopLimit: number; tokenResponse: boolean; segment: TcpSegment }
+  | {
+      kind: 'transmit';
+      localAddr: number;
+      remoteAddr: number;
+      hopLimit: number;
+      tokenResponse: boolean;
+      segment: TcpSegment;
+    }
   | { kind: 'accepted'; id: ConnectionId; endpoints: Endpoints }
   | { kind: 'data'; id: ConnectionId; bytes: Uint8Array }
   | { kind: 'peer-closed'; id: ConnectionId }
@@ -127,5 +134,4 @@ export type TcpAction =
   | { kind: 'application-deadline'; id: ConnectionId };
 
 export type SendResult =
-  | { ok: true; actions: TcpAction[] }
-  | { ok: false; reason: 'no-connection' | 'closing' | 'buffer-full' };
+  { ok: true; actions: TcpAction[] } | { ok: false; reason: 'no-connection' | 'closing' | 'buffer-full' };

@@ -13,7 +13,8 @@ export function parseIpv4Address(text: string): number {
   for (let i = 1; i <= 4; i++) {
     const part = match[i];
     // Leading zeros are read as octal by inet_aton; refuse them rather than guess.
-    if (part.length > 1 && part.startsWith('0')) throw new Error(`invalid IPv4 address '${text}': leading zero in '${part}'`);
+    if (part.length > 1 && part.startsWith('0'))
+      throw new Error(`invalid IPv4 address '${text}': leading zero in '${part}'`);
     const octet = Number(part);
     if (octet > 255) throw new Error(`invalid IPv4 address '${text}': octet ${octet} is above 255`);
     value = value * 256 + octet;
@@ -27,7 +28,8 @@ export function formatIpv4Address(address: number): string {
 }
 
 export function parseMacAddress(text: string): Uint8Array {
-  if (!MAC_TEXT.test(text)) throw new Error(`invalid MAC address '${text}': expected six hex pairs like 02:00:00:00:00:01`);
+  if (!MAC_TEXT.test(text))
+    throw new Error(`invalid MAC address '${text}': expected six hex pairs like 02:00:00:00:00:01`);
   return Uint8Array.from(text.split(':'), (pair) => parseInt(pair, 16));
 }
 

@@ -14,7 +14,10 @@ export interface QuotedTransport {
 /** Ports need 4 quoted bytes, the TCP sequence number 8; a shorter quote leaves them out. */
 export function readQuotedTransport(transport: Uint8Array, isTcp: boolean): QuotedTransport {
   if (transport.length < 4) return {};
-  const quoted: QuotedTransport = { srcPort: (transport[0] << 8) | transport[1], dstPort: (transport[2] << 8) | transport[3] };
+  const quoted: QuotedTransport = {
+    srcPort: (transport[0] << 8) | transport[1],
+    dstPort: (transport[2] << 8) | transport[3],
+  };
   if (isTcp && transport.length >= 8) quoted.tcpSeq = readU32(transport, 4);
   return quoted;
 }

@@ -36,6 +36,11 @@ export function internetChecksum(...parts: Uint8Array[]): number {
 /** Unfolded sum of the RFC 9293 §3.1 pseudo-header (source, destination, zero, protocol, length). */
 export function pseudoHeaderSum(srcAddr: number, dstAddr: number, protocol: number, length: number): number {
   return (
-    (srcAddr >>> 16) + (srcAddr & 0xffff) + (dstAddr >>> 16) + (dstAddr & 0xffff) + (protocol & 0xff) + (length & 0xffff)
+    (srcAddr >>> 16) +
+    (srcAddr & 0xffff) +
+    (dstAddr >>> 16) +
+    (dstAddr & 0xffff) +
+    (protocol & 0xff) +
+    (length & 0xffff)
   );
 }

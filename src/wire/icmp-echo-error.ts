@@ -26,7 +26,12 @@ export function echoOrErrorLength(message: IcmpEcho | IcmpError): number {
 }
 
 /** Writes the message at offset with the given type and a zero checksum for the caller to fill in. */
-export function writeEchoOrError(buffer: Uint8Array, offset: number, message: IcmpEcho | IcmpError, type: number): void {
+export function writeEchoOrError(
+  buffer: Uint8Array,
+  offset: number,
+  message: IcmpEcho | IcmpError,
+  type: number,
+): void {
   buffer.fill(0, offset, offset + ICMP_FIXED_HEADER_LENGTH);
   buffer[offset] = type;
   if ('data' in message) {

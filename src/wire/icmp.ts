@@ -2,7 +2,15 @@
 import { finishChecksum, sumWords } from './checksum.ts';
 import { ETHERNET_HEADER_LENGTH, EtherType, writeEthernetHeader } from './ethernet.ts';
 import { IPV4_HEADER_LENGTH, IpProtocol, writeIpv4Header, type Ipv4FrameAddressing } from './ipv4.ts';
-import { ICMP_FIXED_HEADER_LENGTH, echoOrErrorLength, readEcho, readError, writeEchoOrError, type IcmpEcho, type IcmpError } from './icmp-echo-error.ts';
+import {
+  ICMP_FIXED_HEADER_LENGTH,
+  echoOrErrorLength,
+  readEcho,
+  readError,
+  writeEchoOrError,
+  type IcmpEcho,
+  type IcmpError,
+} from './icmp-echo-error.ts';
 import { fail, ok, type ParseResult } from './result.ts';
 
 const ICMP_HEADER_LENGTH = ICMP_FIXED_HEADER_LENGTH;
@@ -73,7 +81,13 @@ export function encodeIcmpFrame(args: IcmpFrameArgs): Uint8Array {
   writeIpv4Header(
     view,
     ETHERNET_HEADER_LENGTH,
-    { src: args.srcAddr, dst: args.dstAddr, protocol: IpProtocol.ICMP, ttl: args.hopLimit, identification: args.identification },
+    {
+      src: args.srcAddr,
+      dst: args.dstAddr,
+      protocol: IpProtocol.ICMP,
+      ttl: args.hopLimit,
+      identification: args.identification,
+    },
     length,
   );
   writeIcmp(frame, ETHERNET_HEADER_LENGTH + IPV4_HEADER_LENGTH, args.message);

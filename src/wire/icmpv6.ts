@@ -10,7 +10,15 @@ import {
   writeIpv6Header,
   type Ipv6FrameAddressing,
 } from './ipv6.ts';
-import { ICMP_FIXED_HEADER_LENGTH, echoOrErrorLength, readEcho, readError, writeEchoOrError, type IcmpEcho, type IcmpError } from './icmp-echo-error.ts';
+import {
+  ICMP_FIXED_HEADER_LENGTH,
+  echoOrErrorLength,
+  readEcho,
+  readError,
+  writeEchoOrError,
+  type IcmpEcho,
+  type IcmpError,
+} from './icmp-echo-error.ts';
 import { fail, ok, type ParseResult } from './result.ts';
 
 const ICMPV6_HEADER_LENGTH = ICMP_FIXED_HEADER_LENGTH;
@@ -50,7 +58,7 @@ export type EncodableIcmpv6Message = Exclude<Icmpv6Message, { kind: 'other' }>;
 /** Walks ND options; returns the 6-byte link-layer address of the wanted type, null when malformed. */
 function findLinkAddress(bytes: Uint8Array, start: number, wanted: number): Uint8Array | undefined | null {
   let found: Uint8Array | undefined;
-  for (let i = start; i < bytes.length; ) {
+  for (let i = start; i < bytes.length;) {
     if (i + 2 > bytes.length) return null;
     const length = bytes[i + 1] * 8;
     // A zero length would loop forever; RFC 4861 §4.6 says drop the packet.
@@ -114,7 +122,8 @@ function linkAddressOf(message: EncodableIcmpv6Message): Uint8Array | undefined 
 }
 
 function icmpv6Length(message: EncodableIcmpv6Message): number {
-  if (message.kind !== 'neighbor-solicitation' && message.kind !== 'neighbor-advertisement') return echoOrErrorLength(message);
+  if (message.kind !== 'neighbor-solicitation' && message.kind !== 'neighbor-advertisement')
+    return echoOrErrorLength(message);
   return ND_FIXED_LENGTH + (linkAddressOf(message) ? 8 : 0);
 }
 
@@ -135,7 +144,12 @@ function writeIcmpv6(
       break;
     case 'time-exceeded':
     case 'destination-unreachable':
-      writeEchoOrError(buffer, offset, message, message.kind === 'time-exceeded' ? TYPE_TIME_EXCEEDED : TYPE_DESTINATION_UNREACHABLE);
+      writeEchoOrError(
+        buffer,
+        offset,
+        message,
+        message.kind === 'time-exceeded' ? TYPE_TIME_EXCEEDED : TYPE_DESTINATION_UNREACHABLE,
+      );
       break;
     case 'neighbor-solicitation':
     case 'neighbor-advertisement': {
@@ -143,7 +157,9 @@ function writeIcmpv6(
       buffer[offset] = solicitation ? TYPE_NEIGHBOR_SOLICITATION : TYPE_NEIGHBOR_ADVERTISEMENT;
       if (!solicitation) {
         buffer[offset + 4] =
-          (message.router ? NA_ROUTER : 0) | (message.solicited ? NA_SOLICITED : 0) | (message.override ? NA_OVERRIDE : 0);
+          (message.router ? NA_ROUTER : 0) |
+          (message.solicited ? NA_SOLICITED : 0) |
+          (message.override ? NA_OVERRIDE : 0);
       }
       buffer.set(message.target.subarray(0, 16), offset + 8);
       const linkAddress = linkAddressOf(message);

@@ -1,5 +1,4 @@
 // Public surface of the wire layer: pure codecs, no I/O, no state.
-;
 export * from './address.ts';
 export * from './checksum.ts';
 export * from './ethernet.ts';

@@ -77,7 +77,12 @@ export function parseQuotedIpv6Datagram(original: Uint8Array): ParseResult<Quote
 }
 
 /** Writes the 40-byte header at offset; payloadLength sets Payload Length. */
-export function writeIpv6Header(buffer: Uint8Array, offset: number, fields: Ipv6HeaderFields, payloadLength: number): void {
+export function writeIpv6Header(
+  buffer: Uint8Array,
+  offset: number,
+  fields: Ipv6HeaderFields,
+  payloadLength: number,
+): void {
   const trafficClass = (fields.trafficClass ?? 0) & 0xff;
   const flowLabel = (fields.flowLabel ?? 0) & 0xfffff;
   buffer[offset] = 0x60 | (trafficClass >>> 4);
@@ -171,7 +176,7 @@ export function formatIpv6Address(address: Uint8Array): string {
   for (let i = 0; i < 16; i += 2) groups.push(((address[i] ?? 0) << 8) | (address[i + 1] ?? 0));
   let bestStart = -1;
   let bestLength = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -184,7 +189,11 @@ export function formatIpv6Address(address: Uint8Array): string {
     }
     i = j;
   }
-  const text = (from: number, to: number) => groups.slice(from, to).map((g) => g.toString(16)).join(':');
+  const text = (from: number, to: number) =>
+    groups
+      .slice(from, to)
+      .map((g) => g.toString(16))
+      .join(':');
   if (bestStart < 0) return text(0, 8);
   return `${text(0, bestStart)}::${text(bestStart + bestLength, 8)}`;
 }

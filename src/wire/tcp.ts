@@ -3,7 +3,13 @@
 import { finishChecksum, pseudoHeaderSum, sumWords } from './checksum.ts';
 import { ETHERNET_HEADER_LENGTH, EtherType, writeEthernetHeader } from './ethernet.ts';
 import { IPV4_HEADER_LENGTH, IpProtocol, readU32, writeIpv4Header, type Ipv4FrameAddressing } from './ipv4.ts';
-import { IPV6_HEADER_LENGTH, Ipv6NextHeader, ipv6PseudoHeaderSum, writeIpv6Header, type Ipv6FrameAddressing } from './ipv6.ts';
+import {
+  IPV6_HEADER_LENGTH,
+  Ipv6NextHeader,
+  ipv6PseudoHeaderSum,
+  writeIpv6Header,
+  type Ipv6FrameAddressing,
+} from './ipv6.ts';
 import { fail, ok, type ParseResult } from './result.ts';
 import type { TcpControl, TcpOptions, TcpSegment } from './tcp-segment.ts';
 
@@ -77,7 +83,11 @@ export function parseTcp(
   dstAddr: number,
   checks: TcpParseOptions = {},
 ): ParseResult<TcpSegment> {
-  return parseTcpWithPseudoHeader(bytes, pseudoHeaderSum(srcAddr, dstAddr, IpProtocol.TCP, bytes.length & 0xffff), checks);
+  return parseTcpWithPseudoHeader(
+    bytes,
+    pseudoHeaderSum(srcAddr, dstAddr, IpProtocol.TCP, bytes.length & 0xffff),
+    checks,
+  );
 }
 
 /** TCP over IPv6: the same segment, its checksum over the RFC 8200 §8.1 pseudo-header. */
@@ -88,10 +98,18 @@ export function parseTcpIpv6(
   checks: TcpParseOptions = {},
 ): ParseResult<TcpSegment> {
   if (srcAddr.length !== 16 || dstAddr.length !== 16) return fail('bad-address');
-  return parseTcpWithPseudoHeader(bytes, ipv6PseudoHeaderSum(srcAddr, dstAddr, Ipv6NextHeader.TCP, bytes.length & 0xffff), checks);
+  return parseTcpWithPseudoHeader(
+    bytes,
+    ipv6PseudoHeaderSum(srcAddr, dstAddr, Ipv6NextHeader.TCP, bytes.length & 0xffff),
+    checks,
+  );
 }
 
-function parseTcpWithPseudoHeader(bytes: Uint8Array, pseudoHeader: number, checks: TcpParseOptions): ParseResult<TcpSegment> {
+function parseTcpWithPseudoHeader(
+  bytes: Uint8Array,
+  pseudoHeader: number,
+  checks: TcpParseOptions,
+): ParseResult<TcpSegment> {
   if (bytes.length < TCP_HEADER_LENGTH) return fail('truncated');
   if (bytes.length > 0xffff) return fail('too-long');
   if (finishChecksum(sumWords(bytes, 0, bytes.length, pseudoHeader)) !== 0) {
@@ -200,7 +218,13 @@ function writeTcpIpv6(
   srcAddr: Uint8Array,
   dstAddr: Uint8Array,
 ): number {
-  return writeTcpWithPseudoHeader(buffer, view, offset, segment, ipv6PseudoHeaderSum(srcAddr, dstAddr, Ipv6NextHeader.TCP, 0));
+  return writeTcpWithPseudoHeader(
+    buffer,
+    view,
+    offset,
+    segment,
+    ipv6PseudoHeaderSum(srcAddr, dstAddr, Ipv6NextHeader.TCP, 0),
+  );
 }
 
 /** Both pseudo-header sums are additive in the length, so the caller's sum excludes it and we add it here. */

@@ -18,13 +18,19 @@ function refusal(value: unknown): { code: string; message: string } | undefined 
   }
 }
 
-const spot = (noticeSeconds: unknown) => ({ op: 'events', command: { kind: 'spot-interruption', action: 'terminate', noticeSeconds } });
+const spot = (noticeSeconds: unknown) => ({
+  op: 'events',
+  command: { kind: 'spot-interruption', action: 'terminate', noticeSeconds },
+});
 
 /** What a CLI option's parser makes of a text: the number, or undefined when it refuses it. */
 function cliParse(path: readonly string[], flag: string, text: string): number | undefined {
-  const program = buildProgram().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  const program = buildProgram()
+    .exitOverride()
+    .configureOutput({ writeErr: () => {}, writeOut: () => {} });
   let command = program;
-  for (const name of path) command = command.commands.find((c) => c.name() === name) ?? assert.fail(`no command ${name}`);
+  for (const name of path)
+    command = command.commands.find((c) => c.name() === name) ?? assert.fail(`no command ${name}`);
   const option = command.options.find((o) => o.long === flag);
   assert.ok(option?.parseArg, `the CLI parses ${flag}`);
   try {
@@ -51,7 +57,8 @@ describe('control-socket request validation', () => {
   it('refuses the notice of 1e300 seconds that once broke every later metadata request', () => {
     assert.equal(refusal(spot(1e300))?.code, 'BAD_VALUE');
     assert.match(refusal(spot(1e300))?.message ?? '', /notice seconds must be an integer from 0 to 999999/);
-    for (const bad of [-1, 1.5, '120', null, Number.MAX_SAFE_INTEGER, undefined]) assert.equal(refusal(spot(bad))?.code, 'BAD_VALUE', String(bad));
+    for (const bad of [-1, 1.5, '120', null, Number.MAX_SAFE_INTEGER, undefined])
+      assert.equal(refusal(spot(bad))?.code, 'BAD_VALUE', String(bad));
     assert.equal(refusal(spot(120)), undefined);
   });
 
@@ -71,28 +78,51 @@ describe('control-socket request validation', () => {
     const event = (command: Record<string, unknown>) => refusal({ op: 'events', command });
     assert.equal(event({ kind: 'spot-interruption', action: 'explode', noticeSeconds: 1 })?.code, 'BAD_VALUE');
     assert.equal(event({ kind: 'maintenance', code: 'system-reboot', notBeforeMs: 1e300 })?.code, 'BAD_VALUE');
-    assert.equal(event({ kind: 'maintenance', code: 'system-reboot', description: 'x'.repeat(257) })?.code, 'BAD_VALUE');
+    assert.equal(
+      event({ kind: 'maintenance', code: 'system-reboot', description: 'x'.repeat(257) })?.code,
+      'BAD_VALUE',
+    );
     assert.equal(event({ kind: 'maintenance', code: 'system-reboot', description: 'line\nbreak' })?.code, 'BAD_VALUE');
     assert.equal(event({ kind: 'maintenance', code: 'reboot-now' })?.code, 'BAD_VALUE');
     assert.equal(event({ kind: 'cancel-maintenance', eventId: 42 })?.code, 'BAD_VALUE');
     assert.equal(event({ kind: 'lifecycle-state', state: '<script>' })?.code, 'BAD_VALUE');
-    assert.equal(event({ kind: 'spot-interruption', action: 'stop', noticeSeconds: 1, extra: true })?.code, 'BAD_REQUEST');
+    assert.equal(
+      event({ kind: 'spot-interruption', action: 'stop', noticeSeconds: 1, extra: true })?.code,
+      'BAD_REQUEST',
+    );
     assert.equal(event({ kind: 'self-destruct' })?.code, 'BAD_REQUEST');
-    assert.equal(event({ kind: 'maintenance', code: 'system-reboot', notBeforeMs: 1_800_000_000_000, description: 'patching' }), undefined);
+    assert.equal(
+      event({ kind: 'maintenance', code: 'system-reboot', notBeforeMs: 1_800_000_000_000, description: 'patching' }),
+      undefined,
+    );
     assert.equal(event({ kind: 'lifecycle-state' }), undefined);
-    assert.deepEqual(parseControlRequest({ op: 'events', command: { kind: 'lifecycle-state', state: 'Warmed:Running' } }), {
-      op: 'events',
-      command: { kind: 'lifecycle-state', state: 'Warmed:Running' },
-    });
+    assert.deepEqual(
+      parseControlRequest({ op: 'events', command: { kind: 'lifecycle-state', state: 'Warmed:Running' } }),
+      {
+        op: 'events',
+        command: { kind: 'lifecycle-state', state: 'Warmed:Running' },
+      },
+    );
   });
 
   it('refuses malformed envelopes', () => {
-    for (const bad of [null, [], 'options', { op: 'reboot' }, { op: 'metrics', extra: 1 }, { op: 'options', set: 'x' }, { op: 'events' }]) {
+    for (const bad of [
+      null,
+      [],
+      'options',
+      { op: 'reboot' },
+      { op: 'metrics', extra: 1 },
+      { op: 'options', set: 'x' },
+      { op: 'events' },
+    ]) {
       assert.equal(refusal(bad)?.code, 'BAD_REQUEST', JSON.stringify(bad));
     }
     assert.equal(refusal({ op: 'identity-cert', kind: 'bogus' })?.code, 'BAD_VALUE');
     assert.deepEqual(parseControlRequest({ op: 'identity-cert', kind: 'ca' }), { op: 'identity-cert', kind: 'ca' });
-    assert.deepEqual(parseControlRequest({ op: 'options', set: { httpPutResponseHopLimit: 2 } }), { op: 'options', set: { httpPutResponseHopLimit: 2 } });
+    assert.deepEqual(parseControlRequest({ op: 'options', set: { httpPutResponseHopLimit: 2 } }), {
+      op: 'options',
+      set: { httpPutResponseHopLimit: 2 },
+    });
   });
 
   it('checks option values with the rules the CLI, the config and the engine use (property)', () => {
@@ -102,7 +132,11 @@ describe('control-socket request validation', () => {
         const viaSocket = options({ httpPutResponseHopLimit: n }) === undefined;
         assert.equal(viaSocket, n >= HOP_LIMIT.min && n <= HOP_LIMIT.max, `hop limit ${n}`);
         for (const path of [['serve'], ['options'], ['lab', 'up'], ['check-capture']]) {
-          assert.equal(cliParse(path, '--hop-limit', String(n)) !== undefined, viaSocket, `${path.join(' ')} --hop-limit ${n}`);
+          assert.equal(
+            cliParse(path, '--hop-limit', String(n)) !== undefined,
+            viaSocket,
+            `${path.join(' ')} --hop-limit ${n}`,
+          );
         }
         assert.equal(configTakesHopLimit(String(n)), viaSocket, `config hop limit ${n}`);
       }),
@@ -111,12 +145,18 @@ describe('control-socket request validation', () => {
     assert.equal(options({ httpPutResponseHopLimit: 1.5 })?.code, 'BAD_VALUE');
     assert.equal(options({ httpPutResponseHopLimit: '2' })?.code, 'BAD_VALUE');
     assert.equal(options({ httpTokens: 'always' })?.code, 'BAD_VALUE');
-    assert.match(options({ httpEndpoint: 'on' })?.message ?? '', /http-endpoint must be "enabled" or "disabled", got "on"/);
+    assert.match(
+      options({ httpEndpoint: 'on' })?.message ?? '',
+      /http-endpoint must be "enabled" or "disabled", got "on"/,
+    );
     assert.equal(options({ hopLimit: 2 })?.code, 'BAD_REQUEST');
-    assert.deepEqual(parseControlRequest({ op: 'options', set: { httpTokens: 'required', instanceMetadataTags: 'enabled' } }), {
-      op: 'options',
-      set: { httpTokens: 'required', instanceMetadataTags: 'enabled' },
-    });
+    assert.deepEqual(
+      parseControlRequest({ op: 'options', set: { httpTokens: 'required', instanceMetadataTags: 'enabled' } }),
+      {
+        op: 'options',
+        set: { httpTokens: 'required', instanceMetadataTags: 'enabled' },
+      },
+    );
   });
 
   it('default TTL, fault seed and listen addresses: the flags and the config take the same values', () => {
@@ -130,10 +170,31 @@ describe('control-socket request validation', () => {
       }
     };
     for (const text of ['0', '1', '64', '255', '256', '-1', '1e2', '01', '4294967295', '4294967296']) {
-      assert.equal(cliParse(['serve'], '--default-ttl', text) !== undefined, config('appliance', 'default-ttl', text), `default TTL ${text}`);
-      assert.equal(cliParse(['serve'], '--fault-seed', text) !== undefined, config('faults', 'seed', text), `fault seed ${text}`);
+      assert.equal(
+        cliParse(['serve'], '--default-ttl', text) !== undefined,
+        config('appliance', 'default-ttl', text),
+        `default TTL ${text}`,
+      );
+      assert.equal(
+        cliParse(['serve'], '--fault-seed', text) !== undefined,
+        config('faults', 'seed', text),
+        `fault seed ${text}`,
+      );
     }
-    for (const text of ['127.0.0.1:9469', 'localhost:1', '[::1]:9470', '0.0.0.0:65535', 'off', '9469', ':80', '127.0.0.1:0', '127.0.0.1:65536', 'example.com:80', '[zz]:80', '010.0.0.1:80']) {
+    for (const text of [
+      '127.0.0.1:9469',
+      'localhost:1',
+      '[::1]:9470',
+      '0.0.0.0:65535',
+      'off',
+      '9469',
+      ':80',
+      '127.0.0.1:0',
+      '127.0.0.1:65536',
+      'example.com:80',
+      '[zz]:80',
+      '010.0.0.1:80',
+    ]) {
       const viaCli = (flag: string) => cliParse(['serve'], flag, text) !== undefined;
       assert.equal(viaCli('--metrics-listen'), config('appliance', 'metrics-listen', text), `metrics listen ${text}`);
       assert.equal(viaCli('--ec2-api-listen'), config('appliance', 'ec2-api-listen', text), `EC2 API listen ${text}`);

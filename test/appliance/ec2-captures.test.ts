@@ -14,7 +14,12 @@ function exchange(request: string, options: { connection?: ConnectionPolicy; tok
   if (options.tokensRequired) instance.options.httpTokens = 'required';
   const { engine } = makeEngine(instance);
   const token = fetchToken(engine);
-  const session = new HttpSession({}, (r) => engine.handle(r, NOW_MS), () => DATE, options.connection ?? 'close');
+  const session = new HttpSession(
+    {},
+    (r) => engine.handle(r, NOW_MS),
+    () => DATE,
+    options.connection ?? 'close',
+  );
   const output = session.receive(Buffer.from(request.replaceAll('$TOKEN', token), 'latin1'));
   const text = Buffer.concat(output.chunks.map((chunk) => chunk.bytes)).toString('latin1');
   return { text, close: output.close, engine };
@@ -26,7 +31,10 @@ describe('responses with a published capture, byte for byte', () => {
       'PUT /latest/api/token HTTP/1.1\r\nHost: 169.254.169.254\r\nUser-Agent: curl/7.74.0\r\nAccept: */*\r\n' +
         'x-aws-ec2-metadata-token-ttl-seconds: 3600\r\nX-Forwarded-For: 10.1.45.173\r\n\r\n',
     );
-    assert.equal(text, `HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ndate: ${DATE}\r\nserver: EC2ws\r\ncontent-length: 0\r\n\r\n`);
+    assert.equal(
+      text,
+      `HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ndate: ${DATE}\r\nserver: EC2ws\r\ncontent-length: 0\r\n\r\n`,
+    );
     assert.equal(close, false, 'the capture shows no Connection: close and curl leaves the connection intact');
   });
 
@@ -35,23 +43,38 @@ describe('responses with a published capture, byte for byte', () => {
       'PUT /latest/api/token/ HTTP/1.1\r\nHost: 169.254.169.254\r\nUser-Agent: curl/7.74.0\r\nAccept: */*\r\n' +
         'x-aws-ec2-metadata-token-ttl-seconds: 21600\r\nconnection: keep-alive\r\n\r\n',
     );
-    assert.equal(text, `HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nContent-Type: text/plain\r\nDate: ${DATE}\r\nServer: EC2ws\r\n\r\n`);
+    assert.equal(
+      text,
+      `HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nContent-Type: text/plain\r\nDate: ${DATE}\r\nServer: EC2ws\r\n\r\n`,
+    );
   });
 
   test('PUT to a version-specific token path: the same 403 (EC2 User Guide, "Retrieve instance metadata")', () => {
-    const { text } = exchange('PUT /2021-03-23/api/token HTTP/1.1\r\nHost: 169.254.169.254\r\nX-aws-ec2-metadata-token-ttl-seconds: 21600\r\n\r\n');
-    assert.equal(text, `HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nContent-Type: text/plain\r\nDate: ${DATE}\r\nServer: EC2ws\r\n\r\n`);
+    const { text } = exchange(
+      'PUT /2021-03-23/api/token HTTP/1.1\r\nHost: 169.254.169.254\r\nX-aws-ec2-metadata-token-ttl-seconds: 21600\r\n\r\n',
+    );
+    assert.equal(
+      text,
+      `HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nContent-Type: text/plain\r\nDate: ${DATE}\r\nServer: EC2ws\r\n\r\n`,
+    );
   });
 
   test('GET /latest/api/token: "405 Not Allowed" with Allow: OPTIONS, PUT first (google-auth-library-ruby#421)', () => {
-    const { text } = exchange('GET /latest/api/token HTTP/1.1\r\nHost: 169.254.169.254\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\nX-aws-ec2-metadata-token-ttl-seconds: 21600\r\n\r\n');
+    const { text } = exchange(
+      'GET /latest/api/token HTTP/1.1\r\nHost: 169.254.169.254\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\nX-aws-ec2-metadata-token-ttl-seconds: 21600\r\n\r\n',
+    );
     // The capture ends after Allow; the rest of the head follows the 403 of the same front end (CHOICE).
     assert.ok(text.startsWith('HTTP/1.1 405 Not Allowed\r\nAllow: OPTIONS, PUT\r\n'), text);
-    assert.equal(text, `HTTP/1.1 405 Not Allowed\r\nAllow: OPTIONS, PUT\r\nContent-Length: 0\r\nContent-Type: text/plain\r\nDate: ${DATE}\r\nServer: EC2ws\r\n\r\n`);
+    assert.equal(
+      text,
+      `HTTP/1.1 405 Not Allowed\r\nAllow: OPTIONS, PUT\r\nContent-Length: 0\r\nContent-Type: text/plain\r\nDate: ${DATE}\r\nServer: EC2ws\r\n\r\n`,
+    );
   });
 
   test('GET with a token: TTL header first, then Content-Type … Server: EC2ws, Connection: close (2024 curl transcript)', () => {
-    const { text, close, engine } = exchange('GET /latest/meta-data/placement/region HTTP/1.1\r\nHost: 169.254.169.254\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\nX-aws-ec2-metadata-token: $TOKEN\r\n\r\n');
+    const { text, close, engine } = exchange(
+      'GET /latest/meta-data/placement/region HTTP/1.1\r\nHost: 169.254.169.254\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\nX-aws-ec2-metadata-token: $TOKEN\r\n\r\n',
+    );
     const lastModified = new Date(NOW_MS - 3600_000).toUTCString();
     assert.equal(engine.options.httpTokens, 'optional');
     assert.equal(
@@ -63,9 +86,14 @@ describe('responses with a published capture, byte for byte', () => {
   });
 
   test('GET without a token on a tokens-required instance: 401 with the 343-byte XHTML page (monkey#4275, arp142-hana#197)', () => {
-    const { text } = exchange('GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n', { tokensRequired: true });
+    const { text } = exchange('GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n', {
+      tokensRequired: true,
+    });
     const [head, body] = text.split('\r\n\r\n') as [string, string];
-    assert.match(head, /^HTTP\/1\.1 401 Unauthorized\r\nContent-Type: text\/html\r\nContent-Length: 343\r\nDate: [^\r]+\r\nServer: EC2ws\r\nConnection: close$/);
+    assert.match(
+      head,
+      /^HTTP\/1\.1 401 Unauthorized\r\nContent-Type: text\/html\r\nContent-Length: 343\r\nDate: [^\r]+\r\nServer: EC2ws\r\nConnection: close$/,
+    );
     assert.equal(Buffer.byteLength(body), 343);
     assert.equal(
       body,
@@ -93,7 +121,9 @@ describe('the connection policy', () => {
   });
 
   test('a client asking to close is honoured under keep-alive too', () => {
-    const { text, close } = exchange('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { connection: 'keep-alive' });
+    const { text, close } = exchange('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', {
+      connection: 'keep-alive',
+    });
     assert.equal(close, true);
     assert.match(text, /\r\nServer: EC2ws\r\nConnection: close\r\n\r\n/);
   });

@@ -24,12 +24,15 @@ function injector(config: Partial<FaultConfig> = {}) {
     pino({ level: 'silent' }),
     0,
   );
-  const ask = (request = get('/latest/meta-data/instance-id'), nowMs = 0) => faults.handle(request, 1, PEER, nowMs, NOW_MS);
+  const ask = (request = get('/latest/meta-data/instance-id'), nowMs = 0) =>
+    faults.handle(request, 1, PEER, nowMs, NOW_MS);
   return { faults, ask, injected };
 }
 
-test('a status rule answers with the engine\'s EC2 error page; others pass through untouched', () => {
-  const { ask, injected } = injector({ rules: [parseFaultRule('outage', { action: 'status', status: '503', path: '/latest/meta-data/iam' })] });
+test("a status rule answers with the engine's EC2 error page; others pass through untouched", () => {
+  const { ask, injected } = injector({
+    rules: [parseFaultRule('outage', { action: 'status', status: '503', path: '/latest/meta-data/iam' })],
+  });
   const refused = ask(get(CREDENTIALS));
   assert.equal(refused.status, 503);
   assert.equal(refused.body, errorPage(503));
@@ -38,7 +41,7 @@ test('a status rule answers with the engine\'s EC2 error page; others pass throu
   assert.deepEqual(injected, [{ rule: 'outage', action: 'status' }]);
 });
 
-test('credential trouble: an error body with 200, and the engine\'s credentials already expired', () => {
+test("credential trouble: an error body with 200, and the engine's credentials already expired", () => {
   const { ask } = injector({
     rules: [
       parseFaultRule('role-error', { action: 'credential-error', method: 'HEAD' }),
@@ -52,18 +55,31 @@ test('credential trouble: an error body with 200, and the engine\'s credentials 
   const expired = JSON.parse(bodyText(ask(get(CREDENTIALS)).body));
   assert.equal(Date.parse(expired.Expiration), Math.floor((NOW_MS - 90_000) / 1000) * 1000);
   assert.ok(Date.parse(expired.LastUpdated) < Date.parse(expired.Expiration));
-  assert.deepEqual(Object.keys(expired), ['Code', 'LastUpdated', 'Type', 'AccessKeyId', 'SecretAccessKey', 'Token', 'Expiration']);
+  assert.deepEqual(Object.keys(expired), [
+    'Code',
+    'LastUpdated',
+    'Type',
+    'AccessKeyId',
+    'SecretAccessKey',
+    'Token',
+    'Expiration',
+  ]);
   assert.equal(expireCredentials('not json', NOW_MS, 1), undefined);
 });
 
 test('the early-boot window refuses SYNs, then answers 404, then serves; 429 mode past the request rate', () => {
-  const { faults, ask } = injector({ earlyBoot: parseEarlyBoot({ 'refuse-seconds': '2', 'error-seconds': '3', 'error-status': '404' }) });
+  const { faults, ask } = injector({
+    earlyBoot: parseEarlyBoot({ 'refuse-seconds': '2', 'error-seconds': '3', 'error-status': '404' }),
+  });
   assert.equal(faults.admitSyn(1, 0), false);
   assert.equal(faults.admitSyn(1, 2_000), true);
   assert.equal(ask(undefined, 2_000).status, 404);
   assert.equal(ask(undefined, 5_000).status, 200);
   faults.setThrottle({ 'request-rate': '1', 'request-burst': '2' });
-  assert.deepEqual([6_000, 6_000, 6_000, 7_000].map((t) => ask(undefined, t).status), [200, 200, 429, 200]);
+  assert.deepEqual(
+    [6_000, 6_000, 6_000, 7_000].map((t) => ask(undefined, t).status),
+    [200, 200, 429, 200],
+  );
 });
 
 test('the connection cap counts handshakes in flight and open connections; a stale handshake frees its place', () => {
@@ -82,19 +98,32 @@ test('the connection cap counts handshakes in flight and open connections; a sta
 
 test('the packet allowance drops and counts what is over it', () => {
   const { faults } = injector({ throttle: parseThrottle(NO_THROTTLE, { 'packet-allowance': '2' }) });
-  assert.deepEqual([0, 0, 0, 0].map((t) => faults.admitPacket(5, t)), [true, true, false, false]);
+  assert.deepEqual(
+    [0, 0, 0, 0].map((t) => faults.admitPacket(5, t)),
+    [true, true, false, false],
+  );
   assert.equal(faults.admitIpv6Packet(new Uint8Array(16), 1_000), true);
   assert.equal(faults.counters.snapshot()['linklocal-allowance-exceeded'], 2);
 });
 
 function session(response: SessionResponse) {
-  return new HttpSession({}, () => response, () => 'Tue, 01 Dec 2026 00:00:00 GMT', 'keep-alive', 9);
+  return new HttpSession(
+    {},
+    () => response,
+    () => 'Tue, 01 Dec 2026 00:00:00 GMT',
+    'keep-alive',
+    9,
+  );
 }
-const REQUEST = new TextEncoder().encode('GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n');
+const REQUEST = new TextEncoder().encode(
+  'GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n',
+);
 
 test('a session turns faults into chunks: nothing for silence, RST or FIN; a cut body; nothing after a fault', () => {
   const base: SessionResponse = { status: 200, headers: [['Content-Type', 'text/plain']], body: 'i-0123456789abcdef0' };
-  const truncated = session({ ...base, delivery: { delayMs: 0, outcome: 'truncate', truncateBodyBytes: 4 } }).receive(REQUEST);
+  const truncated = session({ ...base, delivery: { delayMs: 0, outcome: 'truncate', truncateBodyBytes: 4 } }).receive(
+    REQUEST,
+  );
   const text = new TextDecoder().decode(truncated.chunks[0]?.bytes);
   assert.ok(text.endsWith('\r\n\r\ni-01'), text);
   assert.match(text, /Content-Length: 19/);
@@ -109,7 +138,10 @@ test('a session turns faults into chunks: nothing for silence, RST or FIN; a cut
     assert.equal(output.close, outcome === 'close');
   }
   const delayed = session({ ...base, delivery: { delayMs: 1500, outcome: 'respond' } }).receive(REQUEST);
-  assert.deepEqual(delayed.chunks.map((c) => c.delayMs), [1500, 1500]);
+  assert.deepEqual(
+    delayed.chunks.map((c) => c.delayMs),
+    [1500, 1500],
+  );
 });
 
 test('the pacer keeps order behind a delay, honours FIN/RST/silence, and drops its timer with the connection', (t) => {
@@ -117,7 +149,10 @@ test('the pacer keeps order behind a delay, honours FIN/RST/silence, and drops i
   const events: string[] = [];
   const pacer = new ResponsePacer(
     {
-      send: (id, bytes, _tag, thenClose) => (events.push(`${id}:send:${new TextDecoder().decode(bytes)}${thenClose ? '+fin' : ''}`), true),
+      send: (id, bytes, _tag, thenClose) => (
+        events.push(`${id}:send:${new TextDecoder().decode(bytes)}${thenClose ? '+fin' : ''}`),
+        true
+      ),
       close: (id) => void events.push(`${id}:fin`),
       abort: (id) => void events.push(`${id}:rst`),
       settled: () => void events.push('settled'),
@@ -125,7 +160,10 @@ test('the pacer keeps order behind a delay, honours FIN/RST/silence, and drops i
     },
     { perConnection: 3, total: 2 },
   );
-  const chunk = (text: string, extra: Partial<ResponseChunk> = {}): ResponseChunk => ({ bytes: new TextEncoder().encode(text), ...extra });
+  const chunk = (text: string, extra: Partial<ResponseChunk> = {}): ResponseChunk => ({
+    bytes: new TextEncoder().encode(text),
+    ...extra,
+  });
   pacer.deliver(1, [chunk('a', { delayMs: 100 }), chunk('b')], false);
   pacer.deliver(1, [chunk('c')], false);
   assert.deepEqual(events, []);
@@ -156,7 +194,16 @@ test('the pacer keeps order behind a delay, honours FIN/RST/silence, and drops i
 });
 
 test('rules see the request as the engine routes it: query cut, slashes collapsed, token header present', () => {
-  const { ask } = injector({ rules: [parseFaultRule('v2-only', { action: 'status', status: '500', token: 'present', path: '/latest/meta-data/instance-id' })] });
+  const { ask } = injector({
+    rules: [
+      parseFaultRule('v2-only', {
+        action: 'status',
+        status: '500',
+        token: 'present',
+        path: '/latest/meta-data/instance-id',
+      }),
+    ],
+  });
   assert.equal(ask(get('//latest/meta-data/instance-id?x=1', [['x-aws-ec2-metadata-token', 'abc']])).status, 500);
   assert.equal(ask(get('/latest/meta-data/instance-id')).status, 200);
   assert.equal(ask(tokenPut()).status, 200);

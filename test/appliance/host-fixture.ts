@@ -52,7 +52,11 @@ export interface TcpPeer {
 }
 
 /** Sends one request; returns the IP packet of the first response segment that carries data. */
-export async function firstDataPacket(peer: TcpPeer, state: { seq: number; ack: number }, request: string): Promise<Uint8Array> {
+export async function firstDataPacket(
+  peer: TcpPeer,
+  state: { seq: number; ack: number },
+  request: string,
+): Promise<Uint8Array> {
   const bytes = new TextEncoder().encode(request);
   peer.sendTcp({ seq: state.seq, ack: state.ack, push: true, payload: bytes });
   state.seq += bytes.length;
@@ -81,7 +85,10 @@ export interface TestHostOptions {
 /** A pino logger whose JSON lines are kept, parsed, for assertions on what the host logged. */
 export function recordingLogger(): { log: Logger; records: Array<Record<string, unknown>> } {
   const records: Array<Record<string, unknown>> = [];
-  const log = pino({ level: 'info' }, { write: (line: string) => void records.push(JSON.parse(line) as Record<string, unknown>) });
+  const log = pino(
+    { level: 'info' },
+    { write: (line: string) => void records.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   return { log, records };
 }
 
@@ -96,16 +103,31 @@ export function startTestHost(options: TestHostOptions): { host: Host; engine: I
   const config: HostConfig = {
     mac: SERVICE_MAC,
     serviceAddress: SERVICE_ADDR,
-    tcp: { ...DEFAULT_TCP_CONFIG, listenPorts: [80], mss: options.mss, defaultHopLimit: 64, isnSecret: new Uint8Array(32).fill(1) },
+    tcp: {
+      ...DEFAULT_TCP_CONFIG,
+      listenPorts: [80],
+      mss: options.mss,
+      defaultHopLimit: 64,
+      isnSecret: new Uint8Array(32).fill(1),
+    },
     http: {},
     maxNeighbors: 16,
     ...(options.connection ? { connection: options.connection } : {}),
   };
   if (options.ipv6) {
-    config.ipv6 = { serviceAddress: options.ipv6.serviceAddress, enabled: () => engine.options.httpProtocolIpv6 === 'enabled' };
+    config.ipv6 = {
+      serviceAddress: options.ipv6.serviceAddress,
+      enabled: () => engine.options.httpProtocolIpv6 === 'enabled',
+    };
   }
   options.configure?.(config);
-  const host = new Host(config, hostSide, options.wrapEngine?.(engine) ?? engine, { monotonicMs: () => performance.now(), wallMs: () => NOW_MS }, options.log ?? pino({ level: 'silent' }));
+  const host = new Host(
+    config,
+    hostSide,
+    options.wrapEngine?.(engine) ?? engine,
+    { monotonicMs: () => performance.now(), wallMs: () => NOW_MS },
+    options.log ?? pino({ level: 'silent' }),
+  );
   host.start();
   return { host, engine, peerSide };
 }

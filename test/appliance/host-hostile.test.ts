@@ -2,9 +2,28 @@
 // that try to teach it a neighbour's MAC address.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EtherType, IpProtocol, encodeArpFrame, encodeIcmpFrame, encodeTcpFrame, parseEthernet, parseIpv4, parseIpv4Address, parseTcp, BROADCAST_MAC } from '../../src/wire/index.ts';
+import {
+  EtherType,
+  IpProtocol,
+  encodeArpFrame,
+  encodeIcmpFrame,
+  encodeTcpFrame,
+  parseEthernet,
+  parseIpv4,
+  parseIpv4Address,
+  parseTcp,
+  BROADCAST_MAC,
+} from '../../src/wire/index.ts';
 import type { TcpSegment } from '../../src/wire/tcp-segment.ts';
-import { FramePeer, PEER_MAC, SERVICE_ADDR, SERVICE_MAC, recordingLogger, startTestHost, type TestHostOptions } from './host-fixture.ts';
+import {
+  FramePeer,
+  PEER_MAC,
+  SERVICE_ADDR,
+  SERVICE_MAC,
+  recordingLogger,
+  startTestHost,
+  type TestHostOptions,
+} from './host-fixture.ts';
 
 const peerAddr = parseIpv4Address('169.254.169.253');
 const otherMac = new Uint8Array([2, 0, 0, 0, 0, 0x66]);
@@ -31,8 +50,23 @@ class Peer extends FramePeer {
 
   tcpFrame(segment: Partial<TcpSegment> & Pick<TcpSegment, 'seq'>, srcMac = PEER_MAC): Uint8Array {
     return encodeTcpFrame({
-      srcMac, dstMac: SERVICE_MAC, srcAddr: peerAddr, dstAddr: SERVICE_ADDR, hopLimit: 64, identification: 1,
-      segment: { srcPort: 40000, dstPort: 80, ack: undefined, control: 'none', push: false, window: 65535, options: {}, payload: new Uint8Array(0), ...segment },
+      srcMac,
+      dstMac: SERVICE_MAC,
+      srcAddr: peerAddr,
+      dstAddr: SERVICE_ADDR,
+      hopLimit: 64,
+      identification: 1,
+      segment: {
+        srcPort: 40000,
+        dstPort: 80,
+        ack: undefined,
+        control: 'none',
+        push: false,
+        window: 65535,
+        options: {},
+        payload: new Uint8Array(0),
+        ...segment,
+      },
     });
   }
 
@@ -102,12 +136,22 @@ describe('fault isolation', () => {
       // The host's first transmission throws: the ARP reply to the first request never leaves.
       const arp = (i: number) =>
         encodeArpFrame({
-          srcMac: PEER_MAC, dstMac: BROADCAST_MAC,
-          packet: { operation: 'request', senderMac: PEER_MAC, senderIp: peerAddr + i, targetMac: new Uint8Array(6), targetIp: SERVICE_ADDR },
+          srcMac: PEER_MAC,
+          dstMac: BROADCAST_MAC,
+          packet: {
+            operation: 'request',
+            senderMac: PEER_MAC,
+            senderIp: peerAddr + i,
+            targetMac: new Uint8Array(6),
+            targetIp: SERVICE_ADDR,
+          },
         });
       const original = Object.getPrototypeOf(host).transmit as (frame: Uint8Array) => void;
       let sends = 0;
-      (host as unknown as { transmit: (frame: Uint8Array) => void }).transmit = function (this: unknown, frame: Uint8Array) {
+      (host as unknown as { transmit: (frame: Uint8Array) => void }).transmit = function (
+        this: unknown,
+        frame: Uint8Array,
+      ) {
         sends += 1;
         if (sends === 1) throw new Error('injected fault');
         original.call(this, frame);
@@ -167,7 +211,10 @@ describe('ICMP errors and log floods', () => {
   test('errors quoting segments we never sent are counted, not logged; malformed requests log at a bounded rate', async () => {
     const { log, records } = recordingLogger();
     // A slow refill, so a loaded machine cannot let an extra line through mid-test.
-    const { host, peer, stop } = start({ log, configure: (config) => (config.logRateLimit = { burst: 10, intervalMs: 600_000 }) });
+    const { host, peer, stop } = start({
+      log,
+      configure: (config) => (config.logRateLimit = { burst: 10, intervalMs: 600_000 }),
+    });
     try {
       for (let i = 0; i < 2_000; i += 1) {
         const original = new Uint8Array(28);
@@ -179,7 +226,12 @@ describe('ICMP errors and log floods', () => {
         original.set([0, 80, 0x9c, 0x40, i >> 8, i & 0xff, 0, 0], 20);
         peer.send(
           encodeIcmpFrame({
-            srcMac: PEER_MAC, dstMac: SERVICE_MAC, srcAddr: parseIpv4Address('169.254.0.1'), dstAddr: SERVICE_ADDR, hopLimit: 64, identification: i,
+            srcMac: PEER_MAC,
+            dstMac: SERVICE_MAC,
+            srcAddr: parseIpv4Address('169.254.0.1'),
+            dstAddr: SERVICE_ADDR,
+            hopLimit: 64,
+            identification: i,
             message: { kind: 'time-exceeded', code: 0, original },
           }),
         );
@@ -189,7 +241,12 @@ describe('ICMP errors and log floods', () => {
         peer.sendTcp({ seq: 5000, control: 'syn', srcPort: 50000 + i, options: { mss: 1460 } } as TcpSegment);
         const synAck = await peer.nextTcp();
         const ack = (synAck.segment.seq + 1) >>> 0;
-        peer.sendTcp({ seq: 5001, ack, srcPort: 50000 + i, payload: new TextEncoder().encode('BAD REQUEST\r\n\r\n') } as TcpSegment);
+        peer.sendTcp({
+          seq: 5001,
+          ack,
+          srcPort: 50000 + i,
+          payload: new TextEncoder().encode('BAD REQUEST\r\n\r\n'),
+        } as TcpSegment);
         const reply = await peer.request({ seq: 5001 + 15, ack }, '', /\r\n\r\n/);
         assert.match(reply, /^HTTP\/1\.1 400 /);
       }

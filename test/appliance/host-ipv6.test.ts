@@ -19,7 +19,15 @@ import {
   type Ipv6Packet,
 } from '../../src/wire/index.ts';
 import type { TcpSegment } from '../../src/wire/tcp-segment.ts';
-import { FramePeer, HOP_LIMIT, PEER_MAC, SERVICE_MAC, firstDataPacket, recordingLogger, startTestHost } from './host-fixture.ts';
+import {
+  FramePeer,
+  HOP_LIMIT,
+  PEER_MAC,
+  SERVICE_MAC,
+  firstDataPacket,
+  recordingLogger,
+  startTestHost,
+} from './host-fixture.ts';
 import type { Logger } from 'pino';
 import { Ipv6Peers } from '../../src/appliance/ipv6-peers.ts';
 
@@ -51,10 +59,21 @@ class Peer extends FramePeer {
   sendTcp(segment: Partial<TcpSegment> & Pick<TcpSegment, 'seq'>) {
     this.send(
       encodeTcpIpv6Frame({
-        srcMac: peerMac, dstMac: serviceMac, srcAddr: peer6, dstAddr: service6, hopLimit: 64,
+        srcMac: peerMac,
+        dstMac: serviceMac,
+        srcAddr: peer6,
+        dstAddr: service6,
+        hopLimit: 64,
         segment: {
-          srcPort: 40000, dstPort: 80, ack: undefined, control: 'none', push: false, window: 65535, options: {},
-          payload: new Uint8Array(0), ...segment,
+          srcPort: 40000,
+          dstPort: 80,
+          ack: undefined,
+          control: 'none',
+          push: false,
+          window: 65535,
+          options: {},
+          payload: new Uint8Array(0),
+          ...segment,
         },
       }),
     );
@@ -64,8 +83,11 @@ class Peer extends FramePeer {
     const group = solicitedNodeAddress(target);
     this.send(
       encodeIcmpv6Frame({
-        srcMac: peerMac, dstMac: unicast ? serviceMac : ipv6MulticastMac(group), srcAddr: peer6,
-        dstAddr: unicast ? service6 : group, hopLimit,
+        srcMac: peerMac,
+        dstMac: unicast ? serviceMac : ipv6MulticastMac(group),
+        srcAddr: peer6,
+        dstAddr: unicast ? service6 : group,
+        hopLimit,
         message: { kind: 'neighbor-solicitation', target, sourceLinkAddress: peerMac },
       }),
     );
@@ -152,7 +174,11 @@ test('ICMPv6 echo is answered with Hop Limit 64 and the same data', async () => 
     const data = new Uint8Array([1, 2, 3, 4, 5]);
     peer.send(
       encodeIcmpv6Frame({
-        srcMac: peerMac, dstMac: serviceMac, srcAddr: peer6, dstAddr: service6, hopLimit: 64,
+        srcMac: peerMac,
+        dstMac: serviceMac,
+        srcAddr: peer6,
+        dstAddr: service6,
+        hopLimit: 64,
         message: { kind: 'echo-request', identifier: 77, sequence: 3, data },
       }),
     );
@@ -181,7 +207,8 @@ test('over IPv6, token responses carry Hop Limit = hop limit and metadata respon
     );
     assert.match(token.text, /^HTTP\/1\.1 200 /);
     assert.ok(token.segments.length > 0);
-    for (const s of token.segments) assert.equal(s.hopLimit, HOP_LIMIT, 'every token-bearing segment leaves with the hop limit');
+    for (const s of token.segments)
+      assert.equal(s.hopLimit, HOP_LIMIT, 'every token-bearing segment leaves with the hop limit');
     const value = token.text.split('\r\n\r\n')[1]!;
     const meta = await exchange(
       peer,
@@ -203,7 +230,11 @@ function sendTimeExceeded(peer: Peer, packet: Uint8Array): void {
   original[7] = 1;
   peer.send(
     encodeIcmpv6Frame({
-      srcMac: peerMac, dstMac: serviceMac, srcAddr: parseIpv6Address('fd00:ec2::1'), dstAddr: service6, hopLimit: 64,
+      srcMac: peerMac,
+      dstMac: serviceMac,
+      srcAddr: parseIpv6Address('fd00:ec2::1'),
+      dstAddr: service6,
+      hopLimit: 64,
       message: { kind: 'time-exceeded', code: 0, original },
     }),
   );
@@ -219,16 +250,28 @@ async function responsesDieInTransit(hopLimit?: number) {
   try {
     const first = await connect(peer);
     const tokenPacket = await firstDataPacket(
-      peer, first, 'PUT /latest/api/token HTTP/1.1\r\nHost: [fd00:ec2::254]\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n',
+      peer,
+      first,
+      'PUT /latest/api/token HTTP/1.1\r\nHost: [fd00:ec2::254]\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n',
     );
-    const metadataPacket = await firstDataPacket(peer, first, 'GET /latest/meta-data/ HTTP/1.1\r\nHost: [fd00:ec2::254]\r\n\r\n');
+    const metadataPacket = await firstDataPacket(
+      peer,
+      first,
+      'GET /latest/meta-data/ HTTP/1.1\r\nHost: [fd00:ec2::254]\r\n\r\n',
+    );
     sendTimeExceeded(peer, tokenPacket);
     sendTimeExceeded(peer, metadataPacket);
     const foreign = tokenPacket.slice();
     foreign.set(peer6, 8);
     sendTimeExceeded(peer, foreign);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    return { counters: host.counterSnapshot(), records, reports: records.filter((r) => r.icmp === 'time-exceeded'), tokenPacket, metadataPacket };
+    return {
+      counters: host.counterSnapshot(),
+      records,
+      reports: records.filter((r) => r.icmp === 'time-exceeded'),
+      tokenPacket,
+      metadataPacket,
+    };
   } finally {
     stop();
   }
@@ -242,21 +285,33 @@ test("a router's ICMPv6 time-exceeded quoting a token response is logged as the 
   assert.equal(reports.length, 2, JSON.stringify(records));
   assert.equal(reports[0]?.msg, `token response died at hop ${HOP_LIMIT}: the hop limit stopped it at a router`);
   assert.deepEqual(
-    { router: reports[0]?.router, client: reports[0]?.client, clientPort: reports[0]?.clientPort, sentHopLimit: reports[0]?.sentHopLimit, tokenResponse: reports[0]?.tokenResponse },
+    {
+      router: reports[0]?.router,
+      client: reports[0]?.client,
+      clientPort: reports[0]?.clientPort,
+      sentHopLimit: reports[0]?.sentHopLimit,
+      tokenResponse: reports[0]?.tokenResponse,
+    },
     { router: 'fd00:ec2::1', client: 'fd00:ec2::253', clientPort: 40000, sentHopLimit: HOP_LIMIT, tokenResponse: true },
   );
   assert.equal(reports[1]?.msg, 'response packet died in transit: TTL exhausted at a router');
   assert.equal(reports[1]?.tokenResponse, false);
   const tokenSegment = parseTcpIpv6(tokenPacket.subarray(40), service6, peer6);
   assert.ok(tokenSegment.ok);
-  const token = /\r\n\r\n(AQAEA[A-Za-z0-9_-]{49}==)$/.exec(Buffer.from(tokenSegment.value.payload).toString('latin1'))?.[1];
+  const token = /\r\n\r\n(AQAEA[A-Za-z0-9_-]{49}==)$/.exec(
+    Buffer.from(tokenSegment.value.payload).toString('latin1'),
+  )?.[1];
   assert.ok(token, 'the quoted segment carries the token');
   assert.ok(!JSON.stringify(records).includes(token), 'no token in the log');
 });
 
 test('at hop limit 64, the default, an ICMPv6 time-exceeded quoting a token response still reports a token', async () => {
   const { counters, reports, tokenPacket, metadataPacket } = await responsesDieInTransit(64);
-  assert.deepEqual([tokenPacket[7], metadataPacket[7]], [64, 64], 'token and metadata responses left with the same Hop Limit');
+  assert.deepEqual(
+    [tokenPacket[7], metadataPacket[7]],
+    [64, 64],
+    'token and metadata responses left with the same Hop Limit',
+  );
   assert.equal(counters['token-responses-died-in-transit'], 1);
   assert.deepEqual(
     reports.map((r) => [r.msg, r.tokenResponse, r.sentHopLimit]),
@@ -286,18 +341,36 @@ test('with httpProtocolIpv6 disabled nothing IPv6 is answered, and every frame i
 test('extension headers, router solicitations, other destinations and multicast groups are dropped and counted', async () => {
   const { host, peer, stop } = startHost();
   try {
-    const hopByHop = encodeIpv6Packet({ src: peer6, dst: service6, nextHeader: 0, hopLimit: 1, payload: new Uint8Array(8) });
+    const hopByHop = encodeIpv6Packet({
+      src: peer6,
+      dst: service6,
+      nextHeader: 0,
+      hopLimit: 1,
+      payload: new Uint8Array(8),
+    });
     peer.send(encodeEthernet({ dst: serviceMac, src: peerMac, etherType: EtherType.IPV6, payload: hopByHop }));
     const allRouters = parseIpv6Address('ff02::2');
     peer.send(
       encodeIcmpv6Frame({
-        srcMac: peerMac, dstMac: ipv6MulticastMac(allRouters), srcAddr: peer6, dstAddr: allRouters, hopLimit: 255,
+        srcMac: peerMac,
+        dstMac: ipv6MulticastMac(allRouters),
+        srcAddr: peer6,
+        dstAddr: allRouters,
+        hopLimit: 255,
         message: { kind: 'echo-request', identifier: 1, sequence: 1, data: new Uint8Array(0) },
       }),
     );
-    const elsewhere = encodeIpv6Packet({ src: peer6, dst: parseIpv6Address('fd00:ec2::1'), nextHeader: 6, hopLimit: 64, payload: new Uint8Array(20) });
+    const elsewhere = encodeIpv6Packet({
+      src: peer6,
+      dst: parseIpv6Address('fd00:ec2::1'),
+      nextHeader: 6,
+      hopLimit: 64,
+      payload: new Uint8Array(20),
+    });
     peer.send(encodeEthernet({ dst: serviceMac, src: peerMac, etherType: EtherType.IPV6, payload: elsewhere }));
-    peer.send(encodeEthernet({ dst: serviceMac, src: peerMac, etherType: EtherType.IPV6, payload: hopByHop.subarray(0, 30) }));
+    peer.send(
+      encodeEthernet({ dst: serviceMac, src: peerMac, etherType: EtherType.IPV6, payload: hopByHop.subarray(0, 30) }),
+    );
     await assert.rejects(peer.next(150), /no frame/);
     const counters = host.counterSnapshot();
     assert.equal(counters['frames-dropped-ipv6-extension-header'], 1);

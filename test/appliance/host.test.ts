@@ -16,7 +16,16 @@ import {
   BROADCAST_MAC,
 } from '../../src/wire/index.ts';
 import type { TcpSegment } from '../../src/wire/tcp-segment.ts';
-import { FramePeer, HOP_LIMIT, PEER_MAC, SERVICE_ADDR, SERVICE_MAC, firstDataPacket, recordingLogger, startTestHost } from './host-fixture.ts';
+import {
+  FramePeer,
+  HOP_LIMIT,
+  PEER_MAC,
+  SERVICE_ADDR,
+  SERVICE_MAC,
+  firstDataPacket,
+  recordingLogger,
+  startTestHost,
+} from './host-fixture.ts';
 import type { Logger } from 'pino';
 
 const serviceMac = SERVICE_MAC;
@@ -123,7 +132,13 @@ test('ARP who-has for the service address is answered with the appliance MAC; ot
         encodeArpFrame({
           srcMac: peerMac,
           dstMac: BROADCAST_MAC,
-          packet: { operation: 'request', senderMac: peerMac, senderIp: peerAddr, targetMac: new Uint8Array(6), targetIp: parseIpv4Address(target)! },
+          packet: {
+            operation: 'request',
+            senderMac: peerMac,
+            senderIp: peerAddr,
+            targetMac: new Uint8Array(6),
+            targetIp: parseIpv4Address(target)!,
+          },
         }),
       );
     }
@@ -148,7 +163,12 @@ test('ICMP echo is answered with TTL 64 and the same payload', async () => {
     const data = new Uint8Array([1, 2, 3, 4, 5]);
     peer.send(
       encodeIcmpFrame({
-        srcMac: peerMac, dstMac: serviceMac, srcAddr: peerAddr, dstAddr: serviceAddr, hopLimit: 64, identification: 9,
+        srcMac: peerMac,
+        dstMac: serviceMac,
+        srcAddr: peerAddr,
+        dstAddr: serviceAddr,
+        hopLimit: 64,
+        identification: 9,
         message: { kind: 'echo-request', identifier: 77, sequence: 3, data },
       }),
     );
@@ -168,7 +188,12 @@ test('token responses carry TTL = hop limit, metadata responses TTL 64, on one k
   const { host, peer, stop } = startHost();
   try {
     const state = await connect(peer);
-    const meta = await exchange(peer, state, 'GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n', /i-0123456789abcdef0$/);
+    const meta = await exchange(
+      peer,
+      state,
+      'GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n',
+      /i-0123456789abcdef0$/,
+    );
     assert.match(meta.text, /^HTTP\/1\.1 200 /);
     assert.ok(meta.segments.every((s) => s.ttl === 64));
     const token = await exchange(
@@ -180,7 +205,8 @@ test('token responses carry TTL = hop limit, metadata responses TTL 64, on one k
     assert.match(token.text, /^HTTP\/1\.1 200 /);
     assert.match(token.text, /X-Aws-Ec2-Metadata-Token-Ttl-Seconds: 21600/i);
     assert.ok(token.segments.length > 0);
-    for (const s of token.segments) assert.equal(s.ttl, HOP_LIMIT, 'every token-bearing segment leaves with the hop limit');
+    for (const s of token.segments)
+      assert.equal(s.ttl, HOP_LIMIT, 'every token-bearing segment leaves with the hop limit');
     const after = await exchange(peer, state, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', /latest$/);
     assert.ok(after.segments.every((s) => s.ttl === 64));
     assert.equal(host.counterSnapshot()['connections-accepted'], 1);
@@ -195,7 +221,12 @@ function sendTimeExceeded(peer: Peer, packet: Uint8Array): void {
   original[8] = 1;
   peer.send(
     encodeIcmpFrame({
-      srcMac: peerMac, dstMac: serviceMac, srcAddr: parseIpv4Address('169.254.0.1'), dstAddr: serviceAddr, hopLimit: 64, identification: 9,
+      srcMac: peerMac,
+      dstMac: serviceMac,
+      srcAddr: parseIpv4Address('169.254.0.1'),
+      dstAddr: serviceAddr,
+      hopLimit: 64,
+      identification: 9,
       message: { kind: 'time-exceeded', code: 0, original },
     }),
   );
@@ -208,12 +239,24 @@ async function responsesDieInTransit(hopLimit: number) {
   const peer = new Peer(peerSide);
   try {
     const state = await connect(peer);
-    const tokenPacket = await firstDataPacket(peer, state, 'PUT /latest/api/token HTTP/1.1\r\nHost: 169.254.169.254\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n');
-    const metadataPacket = await firstDataPacket(peer, state, 'GET /latest/meta-data/ HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n');
+    const tokenPacket = await firstDataPacket(
+      peer,
+      state,
+      'PUT /latest/api/token HTTP/1.1\r\nHost: 169.254.169.254\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n',
+    );
+    const metadataPacket = await firstDataPacket(
+      peer,
+      state,
+      'GET /latest/meta-data/ HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n',
+    );
     sendTimeExceeded(peer, tokenPacket);
     sendTimeExceeded(peer, metadataPacket);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    return { counters: host.counterSnapshot(), reports: records.filter((r) => r.icmp === 'time-exceeded'), sentTtls: [tokenPacket[8], metadataPacket[8]] };
+    return {
+      counters: host.counterSnapshot(),
+      reports: records.filter((r) => r.icmp === 'time-exceeded'),
+      sentTtls: [tokenPacket[8], metadataPacket[8]],
+    };
   } finally {
     host.stop();
   }
@@ -224,7 +267,10 @@ test("a router's ICMP time-exceeded quoting a token response is logged as dying 
   assert.equal(counters['icmp-time-exceeded-received'], 2);
   assert.equal(counters['token-responses-died-in-transit'], 1);
   assert.equal(reports[0]?.msg, `token response died at hop ${HOP_LIMIT}: the hop limit stopped it at a router`);
-  assert.deepEqual([reports[0]?.router, reports[0]?.client, reports[0]?.clientPort, reports[0]?.sentHopLimit], ['169.254.0.1', '169.254.169.253', 40000, HOP_LIMIT]);
+  assert.deepEqual(
+    [reports[0]?.router, reports[0]?.client, reports[0]?.clientPort, reports[0]?.sentHopLimit],
+    ['169.254.0.1', '169.254.169.253', 40000, HOP_LIMIT],
+  );
   assert.equal(reports[1]?.msg, 'response packet died in transit at hop 64: TTL exhausted at a router');
   assert.equal(reports[1]?.tokenResponse, false);
 });
@@ -247,7 +293,12 @@ test('garbage, truncated and checksum-broken frames are dropped and counted; ser
   try {
     peer.send(new Uint8Array([1, 2, 3]));
     const good = encodeIcmpFrame({
-      srcMac: peerMac, dstMac: serviceMac, srcAddr: peerAddr, dstAddr: serviceAddr, hopLimit: 64, identification: 9,
+      srcMac: peerMac,
+      dstMac: serviceMac,
+      srcAddr: peerAddr,
+      dstAddr: serviceAddr,
+      hopLimit: 64,
+      identification: 9,
       message: { kind: 'echo-request', identifier: 1, sequence: 1, data: new Uint8Array(8) },
     });
     const badIpChecksum = good.slice();
@@ -259,7 +310,11 @@ test('garbage, truncated and checksum-broken frames are dropped and counted; ser
     assert.match(meta.text, /^HTTP\/1\.1 200 /);
     const counters = host.counterSnapshot();
     const dropped = Object.entries(counters).filter(([k]) => k.startsWith('frames-dropped-'));
-    assert.equal(dropped.reduce((sum, [, v]) => sum + v, 0), 3, JSON.stringify(counters));
+    assert.equal(
+      dropped.reduce((sum, [, v]) => sum + v, 0),
+      3,
+      JSON.stringify(counters),
+    );
   } finally {
     stop();
   }
@@ -280,11 +335,16 @@ test('a malformed HTTP request gets 400 and the connection is closed with FIN', 
   }
 });
 
-test('by default (as EC2) a response says Connection: close, in EC2\'s header order, and the host sends FIN', async () => {
+test("by default (as EC2) a response says Connection: close, in EC2's header order, and the host sends FIN", async () => {
   const { peer, stop } = startHost(undefined, 'close');
   try {
     const state = await connect(peer);
-    const reply = await exchange(peer, state, 'GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n', /i-0123456789abcdef0$/);
+    const reply = await exchange(
+      peer,
+      state,
+      'GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n',
+      /i-0123456789abcdef0$/,
+    );
     assert.match(
       reply.text,
       /^HTTP\/1\.1 200 OK\r\nContent-Type: text\/plain\r\nAccept-Ranges: none\r\nLast-Modified: [^\r]+\r\nContent-Length: 19\r\nDate: [^\r]+ GMT\r\nServer: EC2ws\r\nConnection: close\r\n\r\n/,
@@ -324,32 +384,61 @@ test('caller tracking: named from the SYN, requests counted for the caller, the 
   const { log, records } = recordingLogger();
   const { host, peer, stop } = startHost(log);
   const asked: string[] = [];
-  const tracking = new CallerTracking('local', {
-    localSocket: async (local) => {
-      asked.push(`${local.address.join('.')}:${local.port}`);
-      return {
-        socket: { ok: true, value: { inode: 7, uid: 1000, cgroupId: 1n, state: 2 } },
-        process: { pid: 321, command: 'python3', executable: '/usr/bin/python3', argv: ['python3', 'app.py'], uid: 1000, cgroupText: '0::/\n', netnsLink: 'net:[1]' },
-      };
+  const tracking = new CallerTracking(
+    'local',
+    {
+      localSocket: async (local) => {
+        asked.push(`${local.address.join('.')}:${local.port}`);
+        return {
+          socket: { ok: true, value: { inode: 7, uid: 1000, cgroupId: 1n, state: 2 } },
+          process: {
+            pid: 321,
+            command: 'python3',
+            executable: '/usr/bin/python3',
+            argv: ['python3', 'app.py'],
+            uid: 1000,
+            cgroupText: '0::/\n',
+            netnsLink: 'net:[1]',
+          },
+        };
+      },
+      conntrackOriginal: async () => ({ ok: false, reason: 'not-found' }),
+      netnsName: async () => undefined,
+      netnsOwningAddress: async () => undefined,
+      cgroupPathById: async () => undefined,
     },
-    conntrackOriginal: async () => ({ ok: false, reason: 'not-found' }),
-    netnsName: async () => undefined,
-    netnsOwningAddress: async () => undefined,
-    cgroupPathById: async () => undefined,
-  }, log);
+    log,
+  );
   host.connectionObserver = tracking;
   try {
     const state = await connect(peer);
     assert.deepEqual(asked, ['169.254.169.253:40000'], 'named once, starting at the SYN');
-    const tokenPacket = await firstDataPacket(peer, state, 'PUT /latest/api/token HTTP/1.1\r\nHost: x\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n');
+    const tokenPacket = await firstDataPacket(
+      peer,
+      state,
+      'PUT /latest/api/token HTTP/1.1\r\nHost: x\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n',
+    );
     sendTimeExceeded(peer, tokenPacket);
-    await exchange(peer, state, 'GET /latest/meta-data/iam/security-credentials/imds-hop-instance-role HTTP/1.1\r\nHost: x\r\n\r\n', /"Expiration" : "[^"]+"\s*}$/);
+    await exchange(
+      peer,
+      state,
+      'GET /latest/meta-data/iam/security-credentials/imds-hop-instance-role HTTP/1.1\r\nHost: x\r\n\r\n',
+      /"Expiration" : "[^"]+"\s*}$/,
+    );
     const [caller] = tracking.snapshot().callers;
     assert.equal(caller?.identity.name, 'python3 app.py');
     assert.deepEqual(caller?.pids, [321]);
-    assert.deepEqual([caller?.tokensIssued, caller?.v1, caller?.credentials['1.0'], caller?.fallbacksToV1], [1, 1, 1, 1]);
+    assert.deepEqual(
+      [caller?.tokensIssued, caller?.v1, caller?.credentials['1.0'], caller?.fallbacksToV1],
+      [1, 1, 1, 1],
+    );
     const messages = records.map((r) => r.msg);
-    assert.ok(messages.includes(`python3 app.py fell back to IMDSv1 after its token died at hop ${HOP_LIMIT} — raise the hop limit to ${HOP_LIMIT + 1} or run it on the instance`), messages.join('\n'));
+    assert.ok(
+      messages.includes(
+        `python3 app.py fell back to IMDSv1 after its token died at hop ${HOP_LIMIT} — raise the hop limit to ${HOP_LIMIT + 1} or run it on the instance`,
+      ),
+      messages.join('\n'),
+    );
     assert.ok(messages.includes('python3 app.py used IMDSv1: its first request without a token'));
     assert.ok(messages.includes('python3 app.py fetched role credentials without a token (IMDSv1)'));
   } finally {

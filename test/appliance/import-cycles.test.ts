@@ -9,14 +9,20 @@ const SRC = resolve(import.meta.dirname, '../../src');
 
 function filesUnder(folder: string): string[] {
   return readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? filesUnder(join(folder, entry.name)) : entry.name.endsWith('.ts') ? [join(folder, entry.name)] : [],
+    entry.isDirectory()
+      ? filesUnder(join(folder, entry.name))
+      : entry.name.endsWith('.ts')
+        ? [join(folder, entry.name)]
+        : [],
   );
 }
 
 /** Every relative import (type-only ones too: a cycle of types is still a tangle to read). */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/(?:from|import)\s+'(\.{1,2}\/[^']+\.ts)'/g)].map((match) => resolve(dirname(file), match[1] as string));
+  return [...text.matchAll(/(?:from|import)\s+'(\.{1,2}\/[^']+\.ts)'/g)].map((match) =>
+    resolve(dirname(file), match[1] as string),
+  );
 }
 
 /** One cycle per strongly connected group found by depth-first search, as a readable path. */

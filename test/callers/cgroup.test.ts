@@ -9,7 +9,11 @@ test('each runtime: the container id from its cgroup path', () => {
   const cases: Array<[string, string, string]> = [
     [`/system.slice/docker-${ID}.scope`, 'docker', ID],
     [`/docker/${ID}`, 'docker', ID],
-    [`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234.slice/cri-containerd-${ID}.scope`, 'containerd', ID],
+    [
+      `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234.slice/cri-containerd-${ID}.scope`,
+      'containerd',
+      ID,
+    ],
     [`/kubepods/besteffort/pod0b7f2c5e-1b2a-4c3d-9e8f-123456789abc/${ID}`, 'containerd', ID],
     [`/kubepods.slice/kubepods-pod1.slice/crio-${ID}.scope`, 'cri-o', ID],
     [`/machine.slice/libpod-${ID}.scope`, 'podman', ID],

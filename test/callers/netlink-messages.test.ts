@@ -50,7 +50,10 @@ test('the sock_diag lookup: SOCK_DIAG_BY_FAMILY, AF_INET/TCP, every state, the 4
   assert.deepEqual([...bytes.subarray(44, 48)], [169, 254, 169, 254]);
   assert.equal(view.getUint32(64, true), 0xffffffff);
   assert.equal(view.getUint32(68, true), 0xffffffff);
-  assert.equal(encodeSockDiagLookup({ address: new Uint8Array(16), port: 1 }, { address: new Uint8Array(16), port: 80 }, 1)[16], 10);
+  assert.equal(
+    encodeSockDiagLookup({ address: new Uint8Array(16), port: 1 }, { address: new Uint8Array(16), port: 80 }, 1)[16],
+    10,
+  );
 });
 
 test('a sock_diag answer: inode, uid and the cgroup id attribute', () => {
@@ -63,7 +66,10 @@ test('a sock_diag answer: inode, uid and the cgroup id attribute', () => {
   const cgroup = new Uint8Array(8);
   new DataView(cgroup.buffer).setBigUint64(0, 4242n, true);
   const reply = nlmsg(20, cat(message, attr(8, new Uint8Array([0])), attr(21, cgroup)));
-  assert.deepEqual(parseSockDiagReply(reply), { ok: true, value: { state: 1, uid: 1000, inode: 123456, cgroupId: 4242n } });
+  assert.deepEqual(parseSockDiagReply(reply), {
+    ok: true,
+    value: { state: 1, uid: 1000, inode: 123456, cgroupId: 4242n },
+  });
 });
 
 test('no such socket: the kernel answers NLMSG_ERROR -ENOENT', () => {
@@ -90,10 +96,17 @@ test('the conntrack lookup carries the reply tuple, nested, as ctnetlink expects
 
 test('a conntrack answer: the original source before NAT', () => {
   const ip = cat(attr(1, new Uint8Array([198, 18, 7, 2])), attr(2, new Uint8Array([169, 254, 169, 254])));
-  const proto = cat(attr(1, new Uint8Array([6])), attr(2, new Uint8Array([0xc3, 0x50])), attr(3, new Uint8Array([0, 80])));
+  const proto = cat(
+    attr(1, new Uint8Array([6])),
+    attr(2, new Uint8Array([0xc3, 0x50])),
+    attr(3, new Uint8Array([0, 80])),
+  );
   const original = attr(0x8000 | 1, cat(attr(0x8000 | 1, ip), attr(0x8000 | 2, proto)));
   const reply = nlmsg(0x100, cat(new Uint8Array([2, 0, 0, 0]), original));
-  assert.deepEqual(parseConntrackReply(reply), { ok: true, value: { address: new Uint8Array([198, 18, 7, 2]), port: 50000 } });
+  assert.deepEqual(parseConntrackReply(reply), {
+    ok: true,
+    value: { address: new Uint8Array([198, 18, 7, 2]), port: 50000 },
+  });
 });
 
 test('arbitrary bytes never make a parser throw', () => {

@@ -5,8 +5,23 @@ import { test } from 'node:test';
 import type { CallerIdentity } from '../../src/callers/caller.ts';
 import { CallerRegistry, type RequestRecord } from '../../src/callers/registry.ts';
 
-const curl: CallerIdentity = { kind: 'process', name: 'curl', pid: 100, command: 'curl', executable: '/usr/bin/curl', commandLine: 'curl x', uid: 0, cgroup: '/', sourceAddress: '169.254.169.253' };
-const boto: CallerIdentity = { kind: 'forwarded', name: '198.18.0.2', originalAddress: '198.18.0.2', sourceAddress: '169.254.169.253' };
+const curl: CallerIdentity = {
+  kind: 'process',
+  name: 'curl',
+  pid: 100,
+  command: 'curl',
+  executable: '/usr/bin/curl',
+  commandLine: 'curl x',
+  uid: 0,
+  cgroup: '/',
+  sourceAddress: '169.254.169.253',
+};
+const boto: CallerIdentity = {
+  kind: 'forwarded',
+  name: '198.18.0.2',
+  originalAddress: '198.18.0.2',
+  sourceAddress: '169.254.169.253',
+};
 const v1 = (path = '/latest/meta-data/instance-id', atMs = 1): RequestRecord => ({ use: 'v1', path, atMs });
 const v2 = (atMs = 1): RequestRecord => ({ use: 'v2', path: '/latest/meta-data/', atMs });
 
@@ -48,10 +63,21 @@ test('first IMDSv1 request and first credentials without a token: one event each
   const registry = new CallerRegistry();
   registry.open(1, 'a', 1);
   registry.resolved(1, curl, 1);
-  assert.deepEqual(registry.request(1, v1()).map((e) => e.kind), ['first-v1']);
+  assert.deepEqual(
+    registry.request(1, v1()).map((e) => e.kind),
+    ['first-v1'],
+  );
   assert.deepEqual(registry.request(1, v1()), []);
-  const credentials = { use: 'v1', credentials: '1.0', path: '/latest/meta-data/iam/security-credentials/r', atMs: 2 } as const;
-  assert.deepEqual(registry.request(1, credentials).map((e) => e.kind), ['first-v1-credentials']);
+  const credentials = {
+    use: 'v1',
+    credentials: '1.0',
+    path: '/latest/meta-data/iam/security-credentials/r',
+    atMs: 2,
+  } as const;
+  assert.deepEqual(
+    registry.request(1, credentials).map((e) => e.kind),
+    ['first-v1-credentials'],
+  );
   assert.deepEqual(registry.request(1, credentials), []);
   assert.equal(registry.callers()[0]?.credentials['1.0'], 2);
 });
@@ -66,7 +92,10 @@ test('the trap: a v1 request after the token response died at hop N is a fallbac
   registry.open(2, '169.254.169.253', 5001);
   registry.resolved(2, boto, 3);
   const events = registry.request(2, v1('/latest/meta-data/iam/security-credentials/'));
-  assert.deepEqual(events.map((e) => e.kind), ['first-v1', 'fell-back-to-v1']);
+  assert.deepEqual(
+    events.map((e) => e.kind),
+    ['first-v1', 'fell-back-to-v1'],
+  );
   const fallback = events[1];
   assert.ok(fallback?.kind === 'fell-back-to-v1');
   assert.equal(fallback.hop, 1);

@@ -16,7 +16,8 @@ const ID = 'c'.repeat(64);
 function probes(local: LocalSocket, original?: Uint8Array): SystemProbes {
   return {
     localSocket: async () => local,
-    conntrackOriginal: async () => (original ? { ok: true, value: { address: original, port: 5 } } : { ok: false, reason: 'not-found' }),
+    conntrackOriginal: async () =>
+      original ? { ok: true, value: { address: original, port: 5 } } : { ok: false, reason: 'not-found' },
     netnsName: async (link) => (link === 'net:[7]' ? 'instance' : undefined),
     netnsOwningAddress: async (address) => (address === '198.18.3.2' ? 'client-ns' : undefined),
     cgroupPathById: async (id) => (id === 99n ? `/system.slice/docker-${ID}.scope` : undefined),
@@ -30,7 +31,15 @@ test('a local process: command, script, uid, cgroup, container, netns', async ()
     'local',
     probes({
       socket: found,
-      process: { pid: 42, command: 'python3', executable: '/usr/bin/python3.11', argv: ['python3', '-u', '/srv/app/fetch.py', '--x'], uid: 1000, cgroupText: `0::/system.slice/docker-${ID}.scope\n`, netnsLink: 'net:[7]' },
+      process: {
+        pid: 42,
+        command: 'python3',
+        executable: '/usr/bin/python3.11',
+        argv: ['python3', '-u', '/srv/app/fetch.py', '--x'],
+        uid: 1000,
+        cgroupText: `0::/system.slice/docker-${ID}.scope\n`,
+        netnsLink: 'net:[7]',
+      },
     }),
   );
   const identity = await resolver.resolve(SOURCE);
@@ -59,7 +68,10 @@ test('a socket whose process exited: uid and cgroup from the socket itself, cont
 });
 
 test('no local socket, a NAT entry: the original source and the namespace that owns it', async () => {
-  const identity = await new CallerResolver('local', probes({ socket: { ok: false, reason: 'not-found' } }, new Uint8Array([198, 18, 3, 2]))).resolve(SOURCE);
+  const identity = await new CallerResolver(
+    'local',
+    probes({ socket: { ok: false, reason: 'not-found' } }, new Uint8Array([198, 18, 3, 2])),
+  ).resolve(SOURCE);
   assert.deepEqual(
     { kind: identity.kind, name: identity.name, originalAddress: identity.originalAddress, netns: identity.netns },
     { kind: 'forwarded', name: '198.18.3.2 (netns client-ns)', originalAddress: '198.18.3.2', netns: 'client-ns' },
@@ -67,10 +79,17 @@ test('no local socket, a NAT entry: the original source and the namespace that o
 });
 
 test('nothing found, the pcap backend, a failing probe: the address and MAC', async () => {
-  const none = await new CallerResolver('local', probes({ socket: { ok: false, reason: 'not-found' } })).resolve(SOURCE);
+  const none = await new CallerResolver('local', probes({ socket: { ok: false, reason: 'not-found' } })).resolve(
+    SOURCE,
+  );
   assert.equal(none.kind, 'address');
   const pcap = await new CallerResolver('address', probes({ socket: found })).resolve(SOURCE);
-  assert.deepEqual(pcap, { kind: 'address', name: '169.254.169.253', sourceAddress: '169.254.169.253', sourceMac: '02:00:00:00:00:01' });
+  assert.deepEqual(pcap, {
+    kind: 'address',
+    name: '169.254.169.253',
+    sourceAddress: '169.254.169.253',
+    sourceMac: '02:00:00:00:00:01',
+  });
   const failing = { ...probes({ socket: found }), localSocket: async () => Promise.reject(new Error('EPERM')) };
   const failed = await new CallerResolver('local', failing).resolve(SOURCE);
   assert.equal(failed.kind, 'address');

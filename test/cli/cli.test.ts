@@ -18,9 +18,20 @@ function imdsHop(...args: string[]) {
 test('serve refuses a bad config with file, line and key, before touching any interface', () => {
   const config = join(work, 'bad.ini');
   writeFileSync(config, '[instance]\nregion = us-east-1\n\n[metadata-options]\nhttp-put-response-hop-limit = 65\n');
-  const result = imdsHop('serve', '--config', config, '--interface', 'ih-name-too-long-for-a-tap', '--metrics-listen', 'off');
+  const result = imdsHop(
+    'serve',
+    '--config',
+    config,
+    '--interface',
+    'ih-name-too-long-for-a-tap',
+    '--metrics-listen',
+    'off',
+  );
   assert.equal(result.status, 1, result.stderr);
-  assert.match(result.stderr, new RegExp(`^imds-hop: ${config.replaceAll('.', '\\.')}:5: http-put-response-hop-limit: .*\\[`));
+  assert.match(
+    result.stderr,
+    new RegExp(`^imds-hop: ${config.replaceAll('.', '\\.')}:5: http-put-response-hop-limit: .*\\[`),
+  );
   assert.doesNotMatch(result.stdout, /"serving"/);
   assert.doesNotMatch(result.stderr, /TAP_OPEN_FAILED/, 'the config was accepted and a tap was attempted');
 });

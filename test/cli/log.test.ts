@@ -11,10 +11,18 @@ function capture() {
 test('tokens and secret keys are redacted at the top level and one level down', () => {
   const { lines, stream } = capture();
   const log = createLogger('info', 'json', stream);
-  log.info({ token: 'TOKEN-AAAA', secretAccessKey: 'SECRET-1', credentials: { SecretAccessKey: 'SECRET-2', Token: 'TOKEN-BBBB' } }, 'x');
+  log.info(
+    {
+      token: 'TOKEN-AAAA',
+      secretAccessKey: 'SECRET-1',
+      credentials: { SecretAccessKey: 'SECRET-2', Token: 'TOKEN-BBBB' },
+    },
+    'x',
+  );
   log.info({ request: { headers: { 'x-aws-ec2-metadata-token': 'TOKEN-CCCC' } } }, 'y');
   const text = lines.join('');
-  for (const secret of ['TOKEN-AAAA', 'SECRET-1', 'SECRET-2', 'TOKEN-BBBB', 'TOKEN-CCCC']) assert.ok(!text.includes(secret), secret);
+  for (const secret of ['TOKEN-AAAA', 'SECRET-1', 'SECRET-2', 'TOKEN-BBBB', 'TOKEN-CCCC'])
+    assert.ok(!text.includes(secret), secret);
   assert.equal((text.match(/\[redacted\]/g) ?? []).length, 5);
 });
 

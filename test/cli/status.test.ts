@@ -9,8 +9,20 @@ const STATUS: ApplianceStatus = {
   backend: 'tap',
   startedAt: '2026-12-01T10:00:00.000Z',
   uptimeSeconds: 3725,
-  options: { httpTokens: 'required', httpEndpoint: 'enabled', httpPutResponseHopLimit: 2, instanceMetadataTags: 'disabled', httpProtocolIpv6: 'enabled' },
-  events: { spot: undefined, rebalance: undefined, scheduled: [], history: [], autoscalingTargetLifecycleState: undefined },
+  options: {
+    httpTokens: 'required',
+    httpEndpoint: 'enabled',
+    httpPutResponseHopLimit: 2,
+    instanceMetadataTags: 'disabled',
+    httpProtocolIpv6: 'enabled',
+  },
+  events: {
+    spot: undefined,
+    rebalance: undefined,
+    scheduled: [],
+    history: [],
+    autoscalingTargetLifecycleState: undefined,
+  },
   imds: { requests: 12, tokens_issued: 3, metadata_no_token: 2, metadata_no_token_rejected: 2 },
 };
 
@@ -44,13 +56,26 @@ test('each pending event gets a line of its own', () => {
       spot: { action: 'stop', time: '2026-12-01T11:02:00Z' },
       rebalance: { noticeTime: '2026-12-01T11:00:00Z' },
       scheduled: [
-        { eventId: 'instance-event-0abc', code: 'system-reboot', description: 'scheduled reboot', notBeforeMs: Date.UTC(2026, 11, 8), notAfterMs: Date.UTC(2026, 11, 8, 2), state: 'active' },
+        {
+          eventId: 'instance-event-0abc',
+          code: 'system-reboot',
+          description: 'scheduled reboot',
+          notBeforeMs: Date.UTC(2026, 11, 8),
+          notAfterMs: Date.UTC(2026, 11, 8, 2),
+          state: 'active',
+        },
       ],
       history: [],
       autoscalingTargetLifecycleState: 'InService',
     },
   });
-  assert.match(text, /\nevents {14}spot interruption: stop at 2026-12-01T11:02:00Z\n {20}rebalance recommended at 2026-12-01T11:00:00Z\n/);
-  assert.match(text, /\n {20}maintenance instance-event-0abc: system-reboot, 2026-12-08T00:00:00\.000Z \.\. 2026-12-08T02:00:00\.000Z \(active\)\n/);
+  assert.match(
+    text,
+    /\nevents {14}spot interruption: stop at 2026-12-01T11:02:00Z\n {20}rebalance recommended at 2026-12-01T11:00:00Z\n/,
+  );
+  assert.match(
+    text,
+    /\n {20}maintenance instance-event-0abc: system-reboot, 2026-12-08T00:00:00\.000Z \.\. 2026-12-08T02:00:00\.000Z \(active\)\n/,
+  );
   assert.match(text, /\n {20}target lifecycle state: InService\n/);
 });

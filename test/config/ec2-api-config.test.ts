@@ -26,8 +26,14 @@ test('[ec2-api] keys load; launch parameters are exactly the [metadata-options] 
 
 test('bad values name file, line and key, and never echo a secret', () => {
   assert.throws(() => load('[ec2-api]\naccess-key-id = akia-lower\n'), /^ConfigError: test\.ini:2: access-key-id: /);
-  assert.throws(() => load('[ec2-api]\nsecret-access-key = has space in it here\n'), (error: Error) => !error.message.includes('has space'));
-  assert.throws(() => load('[ec2-api]\naccess-key-id = AKIAIOSFODNN7EXAMPLE\n'), /test\.ini:2: access-key-id: .*secret/);
+  assert.throws(
+    () => load('[ec2-api]\nsecret-access-key = has space in it here\n'),
+    (error: Error) => !error.message.includes('has space'),
+  );
+  assert.throws(
+    () => load('[ec2-api]\naccess-key-id = AKIAIOSFODNN7EXAMPLE\n'),
+    /test\.ini:2: access-key-id: .*secret/,
+  );
   assert.throws(() => load('[instance]\nimds-support = v1.0\n'), /test\.ini:2: imds-support/);
   assert.throws(() => load('[appliance]\nec2-api-listen = 9470\n'), /ec2-api-listen/);
   assert.throws(() => load('[ec2-api]\napply-delay-ms = 70000\n'), /apply-delay-ms/);

@@ -16,12 +16,30 @@ const load = (text: string) => parseConfig(text, 'test.ini', noFiles);
 const NO_FAULTS = { seed: undefined, throttle: NO_THROTTLE, earlyBoot: undefined, rules: [] };
 
 test('an empty file gives the built-in instance and no appliance settings', () => {
-  assert.deepEqual(load(''), { instance: defaultInstance(), appliance: {}, faults: NO_FAULTS, ec2Api: {}, launchOptions: {} });
-  assert.deepEqual(load('; only a comment\n\n# another\n'), { instance: defaultInstance(), appliance: {}, faults: NO_FAULTS, ec2Api: {}, launchOptions: {} });
+  assert.deepEqual(load(''), {
+    instance: defaultInstance(),
+    appliance: {},
+    faults: NO_FAULTS,
+    ec2Api: {},
+    launchOptions: {},
+  });
+  assert.deepEqual(load('; only a comment\n\n# another\n'), {
+    instance: defaultInstance(),
+    appliance: {},
+    faults: NO_FAULTS,
+    ec2Api: {},
+    launchOptions: {},
+  });
 });
 
 test('examples/imds-hop.ini equals the built-in default', () => {
-  assert.deepEqual(loadConfig(join(examples, 'imds-hop.ini')), { instance: defaultInstance(), appliance: {}, faults: NO_FAULTS, ec2Api: {}, launchOptions: {} });
+  assert.deepEqual(loadConfig(join(examples, 'imds-hop.ini')), {
+    instance: defaultInstance(),
+    appliance: {},
+    faults: NO_FAULTS,
+    ec2Api: {},
+    launchOptions: {},
+  });
 });
 
 test('examples/required-tokens.ini turns on IMDSv2 with hop limit 2', () => {
@@ -63,11 +81,23 @@ autoscaling-target-lifecycle-state = Warmed:Running
 `);
   const expected = {
     ...defaultInstance(),
-    accountId: '210987654321', region: 'eu-west-3', availabilityZone: 'eu-west-3b', availabilityZoneId: 'euw3-az2',
-    instanceId: 'i-1234abcd', instanceType: 'c7g.large', instanceLifeCycle: 'spot', amiId: 'ami-0123456789abcdef0',
-    amiLaunchIndex: 3, amiManifestPath: 'bucket/manifest.xml', architecture: 'arm64',
-    hostname: 'ip-10-0-0-5.eu-west-3.compute.internal', reservationId: 'r-89abcdef', pendingTime: '2024-02-29T23:59:59Z',
-    kernelId: 'aki-0123abcd', ramdiskId: 'ari-0123abcd', productCodes: ['abc123', 'def456'],
+    accountId: '210987654321',
+    region: 'eu-west-3',
+    availabilityZone: 'eu-west-3b',
+    availabilityZoneId: 'euw3-az2',
+    instanceId: 'i-1234abcd',
+    instanceType: 'c7g.large',
+    instanceLifeCycle: 'spot',
+    amiId: 'ami-0123456789abcdef0',
+    amiLaunchIndex: 3,
+    amiManifestPath: 'bucket/manifest.xml',
+    architecture: 'arm64',
+    hostname: 'ip-10-0-0-5.eu-west-3.compute.internal',
+    reservationId: 'r-89abcdef',
+    pendingTime: '2024-02-29T23:59:59Z',
+    kernelId: 'aki-0123abcd',
+    ramdiskId: 'ari-0123abcd',
+    productCodes: ['abc123', 'def456'],
     autoscalingTargetLifecycleState: 'Warmed:Running',
   };
   assert.deepEqual(instance, expected);
@@ -88,7 +118,11 @@ instance-metadata-tags = enabled
 http-protocol-ipv6 = enabled
 `);
   assert.deepEqual(instance.options, {
-    httpTokens: 'required', httpEndpoint: 'disabled', httpPutResponseHopLimit: 64, instanceMetadataTags: 'enabled', httpProtocolIpv6: 'enabled',
+    httpTokens: 'required',
+    httpEndpoint: 'disabled',
+    httpPutResponseHopLimit: 64,
+    instanceMetadataTags: 'enabled',
+    httpProtocolIpv6: 'enabled',
   });
 });
 
@@ -110,21 +144,43 @@ ipv6s = 2600:1F18::10
 security-groups = web
 security-group-ids = sg-00000004
 `);
-  assert.deepEqual(instance.interfaces, [{
-    mac: '02:ab:cd:00:00:01', deviceNumber: 0, interfaceId: 'eni-00000001', ownerId: '210987654321', subnetId: 'subnet-00000002',
-    subnetIpv4CidrBlock: '10.0.1.0/24', vpcId: 'vpc-00000003', vpcIpv4CidrBlocks: ['10.0.0.0/16', '100.64.0.0/10'],
-    localIpv4s: ['10.0.1.5', '10.0.1.6'], localHostname: 'ip-10-0-1-5.ec2.internal', publicIpv4s: [], publicHostname: undefined,
-    ipv6s: ['2600:1f18::10'], securityGroups: ['web'], securityGroupIds: ['sg-00000004'],
-  }]);
+  assert.deepEqual(instance.interfaces, [
+    {
+      mac: '02:ab:cd:00:00:01',
+      deviceNumber: 0,
+      interfaceId: 'eni-00000001',
+      ownerId: '210987654321',
+      subnetId: 'subnet-00000002',
+      subnetIpv4CidrBlock: '10.0.1.0/24',
+      vpcId: 'vpc-00000003',
+      vpcIpv4CidrBlocks: ['10.0.0.0/16', '100.64.0.0/10'],
+      localIpv4s: ['10.0.1.5', '10.0.1.6'],
+      localHostname: 'ip-10-0-1-5.ec2.internal',
+      publicIpv4s: [],
+      publicHostname: undefined,
+      ipv6s: ['2600:1f18::10'],
+      securityGroups: ['web'],
+      securityGroupIds: ['sg-00000004'],
+    },
+  ]);
 });
 
 test('[network "eth1"] adds a secondary interface that inherits subnet, VPC and groups', () => {
-  const { instance } = load('[network "eth1"]\nmac = 02:00:00:00:00:02\ninterface-id = eni-0000000a\nlocal-ipv4 = 172.31.16.20\n');
+  const { instance } = load(
+    '[network "eth1"]\nmac = 02:00:00:00:00:02\ninterface-id = eni-0000000a\nlocal-ipv4 = 172.31.16.20\n',
+  );
   const [primary, second] = instance.interfaces;
   assert.equal(instance.interfaces.length, 2);
   assert.deepEqual(second, {
-    ...primary, mac: '02:00:00:00:00:02', deviceNumber: 1, interfaceId: 'eni-0000000a', localIpv4s: ['172.31.16.20'],
-    localHostname: 'ip-172-31-16-20.ec2.internal', publicIpv4s: [], publicHostname: undefined, ipv6s: [],
+    ...primary,
+    mac: '02:00:00:00:00:02',
+    deviceNumber: 1,
+    interfaceId: 'eni-0000000a',
+    localIpv4s: ['172.31.16.20'],
+    localHostname: 'ip-172-31-16-20.ec2.internal',
+    publicIpv4s: [],
+    publicHostname: undefined,
+    ipv6s: [],
   });
 });
 
@@ -137,8 +193,11 @@ credential-lifetime-seconds = 900
 credential-refresh-seconds = 300
 `);
   assert.deepEqual(instance.iamRole, {
-    name: 'other', instanceProfileArn: 'arn:aws:iam::123456789012:instance-profile/other', instanceProfileId: 'AIPAABCDEFGHIJKLMNOP',
-    credentialLifetimeSeconds: 900, credentialRefreshSeconds: 300,
+    name: 'other',
+    instanceProfileArn: 'arn:aws:iam::123456789012:instance-profile/other',
+    instanceProfileId: 'AIPAABCDEFGHIJKLMNOP',
+    credentialLifetimeSeconds: 900,
+    credentialRefreshSeconds: 300,
   });
   assert.equal(load('[iam]\nenabled = false\n').instance.iamRole, undefined);
 });
@@ -150,7 +209,9 @@ test('[appliance] connection: close (EC2) or keep-alive', () => {
 });
 
 test('[tags] and [block-device-mapping] replace the built-in maps', () => {
-  const { instance } = load('[tags]\naws:cloudformation:stack-name = s1\nempty =\n\n[block-device-mapping]\nami = sda1\nroot = /dev/sda1\nephemeral0 = sdb\n');
+  const { instance } = load(
+    '[tags]\naws:cloudformation:stack-name = s1\nempty =\n\n[block-device-mapping]\nami = sda1\nroot = /dev/sda1\nephemeral0 = sdb\n',
+  );
   assert.deepEqual(instance.tags, { 'aws:cloudformation:stack-name': 's1', empty: '' });
   assert.deepEqual(instance.blockDevices, { ami: 'sda1', root: '/dev/sda1', ephemeral0: 'sdb' });
   assert.deepEqual(load('[tags]\n').instance.tags, {});
@@ -185,8 +246,13 @@ control-socket = /run/imds-hop.sock
 metrics-listen = 127.0.0.1:9464
 `);
   assert.deepEqual(appliance, {
-    interfaceName: 'imds0', hostAddress: '169.254.169.1', serviceAddress: '169.254.169.254', mac: '02:00:00:00:01:01',
-    defaultTtl: 64, controlSocket: '/run/imds-hop.sock', metricsListen: '127.0.0.1:9464',
+    interfaceName: 'imds0',
+    hostAddress: '169.254.169.1',
+    serviceAddress: '169.254.169.254',
+    mac: '02:00:00:00:01:01',
+    defaultTtl: 64,
+    controlSocket: '/run/imds-hop.sock',
+    metricsListen: '127.0.0.1:9464',
   });
   assert.deepEqual(instance, defaultInstance());
 });

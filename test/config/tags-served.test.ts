@@ -40,12 +40,15 @@ test('a tag key EC2 would refuse is FILE:LINE: KEY, wherever it stands', () => {
     ['[tags]\nName = web\n.. = x\n', 3, '..'],
     ['[instance]\nregion = us-east-1\n\n[tags]\nok = 1\nowner/team = x\n', 6, 'owner/team'],
   ] as const) {
-    assert.throws(() => parseConfig(text, 'tags.ini', noFiles), (error: unknown) => {
-      assert.ok(error instanceof ConfigError, String(error));
-      assert.deepEqual([error.line, error.key, error.kind], [line, key, 'invalid-value']);
-      assert.ok(error.message.startsWith(`tags.ini:${line}: ${key}: `), error.message);
-      return true;
-    });
+    assert.throws(
+      () => parseConfig(text, 'tags.ini', noFiles),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError, String(error));
+        assert.deepEqual([error.line, error.key, error.kind], [line, key, 'invalid-value']);
+        assert.ok(error.message.startsWith(`tags.ini:${line}: ${key}: `), error.message);
+        return true;
+      },
+    );
   }
 });
 

@@ -4,7 +4,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { AccountDefaultsError, loadAccountDefaults, saveAccountDefaults, validateAccountDefaults } from '../../src/ec2-api/account-defaults.ts';
+import {
+  AccountDefaultsError,
+  loadAccountDefaults,
+  saveAccountDefaults,
+  validateAccountDefaults,
+} from '../../src/ec2-api/account-defaults.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'imds-hop-defaults-'));
 after(() => rmSync(directory, { recursive: true, force: true }));
@@ -28,7 +33,11 @@ test('broken files are refused with the path and what is wrong', () => {
     ['{"hopLimit":2}', /unknown key "hopLimit"/],
   ] as const) {
     writeFileSync(file, text);
-    assert.throws(() => loadAccountDefaults(file), (error: Error) => error instanceof AccountDefaultsError && reason.test(error.message), text);
+    assert.throws(
+      () => loadAccountDefaults(file),
+      (error: Error) => error instanceof AccountDefaultsError && reason.test(error.message),
+      text,
+    );
   }
   assert.throws(() => validateAccountDefaults({ httpEndpoint: 'on' }), AccountDefaultsError);
 });

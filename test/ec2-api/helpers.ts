@@ -1,5 +1,11 @@
 // Shared fixtures for the EC2 API tests: a state over the default instance, and a tiny reader for the XML we emit.
-import { validateOptions, defaultInstance, type AccountMetadataDefaults, type InstanceModel, type MetadataOptions } from '../../src/imds/index.ts';
+import {
+  validateOptions,
+  defaultInstance,
+  type AccountMetadataDefaults,
+  type InstanceModel,
+  type MetadataOptions,
+} from '../../src/imds/index.ts';
 import type { Ec2ApiState } from '../../src/ec2-api/actions.ts';
 import type { OptionsView } from '../../src/ec2-api/responses.ts';
 
@@ -15,7 +21,10 @@ export function fakeState(instance: InstanceModel = defaultInstance()): FakeStat
     options: { ...instance.options },
     pending: false,
     defaults: {},
-    metadataOptions: (): OptionsView => ({ state: state.pending ? 'pending' : 'applied', options: { ...state.options } }),
+    metadataOptions: (): OptionsView => ({
+      state: state.pending ? 'pending' : 'applied',
+      options: { ...state.options },
+    }),
     modifyMetadataOptions: (patch) => {
       state.options = validateOptions(state.options, patch);
       state.pending = true;
@@ -49,7 +58,12 @@ export function readXml(xml: string): XmlElement {
       if (top.name !== match[2]) throw new Error(`</${match[2]}> closes <${top.name}>`);
       stack.pop();
     } else {
-      const element: XmlElement = { name: match[2] as string, attributes: (match[3] ?? '').trim(), children: [], text: '' };
+      const element: XmlElement = {
+        name: match[2] as string,
+        attributes: (match[3] ?? '').trim(),
+        children: [],
+        text: '',
+      };
       top.children.push(element);
       if (match[4] !== '/') stack.push(element);
     }
@@ -70,5 +84,8 @@ export function child(element: XmlElement, ...path: string[]): XmlElement {
 
 /** Decodes the five entities escapeXml writes. */
 export function textOf(element: XmlElement): string {
-  return element.text.replace(/&(lt|gt|quot|apos|amp);/g, (_, e: string) => ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' })[e] as string);
+  return element.text.replace(
+    /&(lt|gt|quot|apos|amp);/g,
+    (_, e: string) => ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' })[e] as string,
+  );
 }

@@ -27,7 +27,10 @@ test('a change is pending with its new values, not yet in force, then applied', 
   const applied = changer.whenApplied();
   timers[0]?.run();
   await applied;
-  assert.deepEqual(changer.view(), { state: 'applied', options: { ...DEFAULT_METADATA_OPTIONS, httpTokens: 'required' } });
+  assert.deepEqual(changer.view(), {
+    state: 'applied',
+    options: { ...DEFAULT_METADATA_OPTIONS, httpTokens: 'required' },
+  });
 });
 
 test('a second change while pending builds on the first and supersedes it', () => {

@@ -13,17 +13,23 @@ const logLines: string[] = [];
 
 before(async () => {
   const log = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
-  api = await startEc2ApiServer({ host: '127.0.0.1', port: 0 }, {
-    state: fakeState(),
-    keys: { operator, roleCredentials: () => [], allowRoleCredentials: false },
-    region: 'us-east-1',
-    log,
-  });
+  api = await startEc2ApiServer(
+    { host: '127.0.0.1', port: 0 },
+    {
+      state: fakeState(),
+      keys: { operator, roleCredentials: () => [], allowRoleCredentials: false },
+      region: 'us-east-1',
+      log,
+    },
+  );
 });
 after(() => api.close());
 
 function amzDate(): string {
-  return new Date().toISOString().replace(/[-:]/g, '').replace(/\.[0-9]{3}/, '');
+  return new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.[0-9]{3}/, '');
 }
 
 async function post(body: string, secret = operator.secretAccessKey) {
@@ -40,7 +46,11 @@ async function post(body: string, secret = operator.secretAccessKey) {
     secret,
     headers.map(([name]) => name),
   );
-  return fetch(`http://${host}/`, { method: 'POST', headers: [...headers.filter(([n]) => n !== 'host'), ['authorization', authorization]], body });
+  return fetch(`http://${host}/`, {
+    method: 'POST',
+    headers: [...headers.filter(([n]) => n !== 'host'), ['authorization', authorization]],
+    body,
+  });
 }
 
 test('a signed DescribeInstances gets 200 XML with the requestId in the body and header', async () => {

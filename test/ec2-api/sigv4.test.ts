@@ -34,7 +34,13 @@ const { config } = suite;
 const expect = { region: config.region, service: config.service, nowMs: 0, ignoreClock: true };
 
 function requestOf(vector: Vector, headers = vector.headers): SignableRequest {
-  return { method: vector.method, path: vector.path, query: vector.query, headers: [...headers, ['Authorization', vector.authz]], body: Buffer.from(vector.body) };
+  return {
+    method: vector.method,
+    path: vector.path,
+    query: vector.query,
+    headers: [...headers, ['Authorization', vector.authz]],
+    body: Buffer.from(vector.body),
+  };
 }
 
 /** Signed headers named on the canonical request's second-to-last line. */
@@ -44,8 +50,11 @@ const selfInconsistent = (vector: Vector) => !vector.sts.endsWith(sha256Hex(vect
 
 describe('AWS SigV4 test suite', () => {
   assert.ok(suite.tests.length >= 20, 'the fixture holds the suite');
-  test('the suite\'s two form-body vectors carry canonical-request files that do not match their signatures (known defects)', () => {
-    assert.deepEqual(suite.tests.filter(selfInconsistent).map((v) => v.name), ['post-x-www-form-urlencoded', 'post-x-www-form-urlencoded-parameters']);
+  test("the suite's two form-body vectors carry canonical-request files that do not match their signatures (known defects)", () => {
+    assert.deepEqual(
+      suite.tests.filter(selfInconsistent).map((v) => v.name),
+      ['post-x-www-form-urlencoded', 'post-x-www-form-urlencoded-parameters'],
+    );
   });
   for (const vector of suite.tests.filter((v) => v.name !== 'post-x-www-form-urlencoded-parameters')) {
     test(vector.name, () => {
@@ -62,7 +71,10 @@ describe('AWS SigV4 test suite', () => {
       assert.equal(authorizationHeader(request, auth.scope, config.secretAccessKey, auth.signedHeaders), vector.authz);
       // Tampering with the secret, the body or a signed header is refused.
       assert.equal(verifySignature(request, auth, `${config.secretAccessKey}x`, expect).ok, false);
-      assert.equal(verifySignature({ ...request, body: Buffer.from(`${vector.body}x`) }, auth, config.secretAccessKey, expect).ok, false);
+      assert.equal(
+        verifySignature({ ...request, body: Buffer.from(`${vector.body}x`) }, auth, config.secretAccessKey, expect).ok,
+        false,
+      );
       const changed = request.headers.map(([name, value]): [string, string] =>
         name.toLowerCase() === 'x-amz-date' ? [name, value.replace('T12', 'T13')] : [name, value],
       );
@@ -79,8 +91,19 @@ describe('verifier checks beyond the signature', () => {
   const signedAt = Date.UTC(2015, 7, 30, 12, 36, 0);
 
   test('a request within 15 minutes of the clock passes; beyond, it is expired', () => {
-    assert.equal(verifySignature(request, auth, config.secretAccessKey, { ...expect, ignoreClock: false, nowMs: signedAt + 14 * 60_000 }).ok, true);
-    const late = verifySignature(request, auth, config.secretAccessKey, { ...expect, ignoreClock: false, nowMs: signedAt + 16 * 60_000 });
+    assert.equal(
+      verifySignature(request, auth, config.secretAccessKey, {
+        ...expect,
+        ignoreClock: false,
+        nowMs: signedAt + 14 * 60_000,
+      }).ok,
+      true,
+    );
+    const late = verifySignature(request, auth, config.secretAccessKey, {
+      ...expect,
+      ignoreClock: false,
+      nowMs: signedAt + 16 * 60_000,
+    });
     assert.equal(late.ok ? 'ok' : late.reason, 'expired');
   });
 
@@ -97,10 +120,24 @@ describe('verifier checks beyond the signature', () => {
       return parsed.ok ? 'ok' : parsed.reason;
     };
     assert.equal(reason([]), 'missing');
-    assert.equal(reason([['Authorization', vector.authz], ['authorization', vector.authz]]), 'malformed');
+    assert.equal(
+      reason([
+        ['Authorization', vector.authz],
+        ['authorization', vector.authz],
+      ]),
+      'malformed',
+    );
     assert.equal(reason([['Authorization', 'AWS AKIDEXAMPLE:abc']]), 'malformed');
     assert.equal(reason([['Authorization', `${vector.authz.replace('Signature=', 'Signature=zz')}`]]), 'malformed');
-    assert.equal(reason([['Authorization', 'AWS4-HMAC-SHA256 Credential=AKID/2015/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=00']]), 'malformed');
+    assert.equal(
+      reason([
+        [
+          'Authorization',
+          'AWS4-HMAC-SHA256 Credential=AKID/2015/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=00',
+        ],
+      ]),
+      'malformed',
+    );
   });
 
   test('an unsigned host header is refused', () => {

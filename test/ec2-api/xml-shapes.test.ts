@@ -30,7 +30,10 @@ function modelFrom(directory: string): Model | undefined {
 function loadModels(): Model[] {
   const directories = ['/usr/lib/python3/dist-packages/botocore/data'];
   try {
-    const out = execFileSync('python3', ['-c', 'import botocore, os; print(os.path.dirname(botocore.__file__))'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('python3', ['-c', 'import botocore, os; print(os.path.dirname(botocore.__file__))'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     directories.push(`${out.trim()}/data`);
   } catch {
     // no other botocore
@@ -43,7 +46,9 @@ const models = loadModels();
 function checkShape(model: Model, shapeName: string, element: XmlElement, path: string, problems: string[]): void {
   const shape = model.shapes[shapeName] as Shape;
   if (shape.type === 'structure') {
-    const byLocation = new Map(Object.entries(shape.members ?? {}).map(([name, member]) => [member.locationName ?? name, member.shape]));
+    const byLocation = new Map(
+      Object.entries(shape.members ?? {}).map(([name, member]) => [member.locationName ?? name, member.shape]),
+    );
     for (const c of element.children) {
       const memberShape = byLocation.get(c.name);
       if (memberShape === undefined) problems.push(`${path}/${c.name} is not a member of ${shapeName}`);
@@ -66,34 +71,45 @@ function checkShape(model: Model, shapeName: string, element: XmlElement, path: 
 
 const REQUESTS: Record<string, Record<string, string>> = {
   DescribeInstances: { Action: 'DescribeInstances' },
-  ModifyInstanceMetadataOptions: { Action: 'ModifyInstanceMetadataOptions', InstanceId: 'i-0b22a22eec53b9321', HttpTokens: 'required' },
+  ModifyInstanceMetadataOptions: {
+    Action: 'ModifyInstanceMetadataOptions',
+    InstanceId: 'i-0b22a22eec53b9321',
+    HttpTokens: 'required',
+  },
   ModifyInstanceMetadataDefaults: { Action: 'ModifyInstanceMetadataDefaults', HttpPutResponseHopLimit: '2' },
   GetInstanceMetadataDefaults: { Action: 'GetInstanceMetadataDefaults' },
 };
 
-describe('response documents follow the EC2 service model', { skip: models.length === 0 ? 'no botocore EC2 model on this host' : false }, () => {
-  for (const [action, params] of Object.entries(REQUESTS)) {
-    test(action, (t) => {
-      const candidates = models.filter((m) => m.operations[action] !== undefined);
-      if (candidates.length === 0) {
-        t.skip(`no botocore model here has ${action}`);
-        return;
-      }
-      const state = fakeState();
-      state.defaults = { httpTokens: 'required', httpPutResponseHopLimit: 3 };
-      const root = readXml(handleAction(new Map(Object.entries(params)), state, 'req-1'));
-      assert.equal(root.name, `${action}Response`);
-      assert.equal(root.attributes, `xmlns="${EC2_NAMESPACE}"`);
-      assert.equal(root.children[0]?.name, 'requestId');
-      const body = { ...root, children: root.children.slice(1) };
-      // Newer members (placement/availabilityZoneId) are unknown to older models: one model must accept it all.
-      const verdicts = candidates.map((model) => {
-        const problems: string[] = [];
-        checkShape(model, model.operations[action]?.output?.shape as string, body, action, problems);
-        return problems;
+describe(
+  'response documents follow the EC2 service model',
+  { skip: models.length === 0 ? 'no botocore EC2 model on this host' : false },
+  () => {
+    for (const [action, params] of Object.entries(REQUESTS)) {
+      test(action, (t) => {
+        const candidates = models.filter((m) => m.operations[action] !== undefined);
+        if (candidates.length === 0) {
+          t.skip(`no botocore model here has ${action}`);
+          return;
+        }
+        const state = fakeState();
+        state.defaults = { httpTokens: 'required', httpPutResponseHopLimit: 3 };
+        const root = readXml(handleAction(new Map(Object.entries(params)), state, 'req-1'));
+        assert.equal(root.name, `${action}Response`);
+        assert.equal(root.attributes, `xmlns="${EC2_NAMESPACE}"`);
+        assert.equal(root.children[0]?.name, 'requestId');
+        const body = { ...root, children: root.children.slice(1) };
+        // Newer members (placement/availabilityZoneId) are unknown to older models: one model must accept it all.
+        const verdicts = candidates.map((model) => {
+          const problems: string[] = [];
+          checkShape(model, model.operations[action]?.output?.shape as string, body, action, problems);
+          return problems;
+        });
+        assert.ok(
+          verdicts.some((problems) => problems.length === 0),
+          JSON.stringify(verdicts),
+        );
+        assert.ok(root.children.length > 1, 'the document carries a result');
       });
-      assert.ok(verdicts.some((problems) => problems.length === 0), JSON.stringify(verdicts));
-      assert.ok(root.children.length > 1, 'the document carries a result');
-    });
-  }
-});
+    }
+  },
+);

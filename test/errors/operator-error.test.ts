@@ -53,11 +53,20 @@ test('the CLI prints an operator error as one line with its code and exits 1, wh
   process.stderr.write = ((chunk: string) => written.push(chunk) > 0) as typeof process.stderr.write;
   try {
     // No appliance listens on this socket: the control client fails with NOT_RUNNING.
-    const status = await main(['node', 'imds-hop', 'metrics', '--control-socket', `/nonexistent/imds-hop-${process.pid}.sock`]);
+    const status = await main([
+      'node',
+      'imds-hop',
+      'metrics',
+      '--control-socket',
+      `/nonexistent/imds-hop-${process.pid}.sock`,
+    ]);
     assert.equal(status, 1);
   } finally {
     process.stderr.write = write;
   }
   assert.equal(written.length, 1);
-  assert.match(written[0] as string, /^imds-hop: no imds-hop is running with control socket \/nonexistent\/.* \[NOT_RUNNING\]\n$/);
+  assert.match(
+    written[0] as string,
+    /^imds-hop: no imds-hop is running with control socket \/nonexistent\/.* \[NOT_RUNNING\]\n$/,
+  );
 });

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { FaultSet, FaultSpecError, compilePathPattern, parseFaultRule, ruleFields, ruleMatches, type RequestFacts } from '../../src/faults/index.ts';
+import {
+  FaultSet,
+  FaultSpecError,
+  compilePathPattern,
+  parseFaultRule,
+  ruleFields,
+  ruleMatches,
+  type RequestFacts,
+} from '../../src/faults/index.ts';
 
 const facts = (over: Partial<RequestFacts> = {}): RequestFacts => ({
   method: 'GET',
@@ -37,23 +45,35 @@ test('a plain path is a prefix; *, ** and ? are anchored globs', () => {
 test('property: a glob without wildcards is exactly the path; ** matches any suffix', () => {
   const segment = fc.stringMatching(/^[a-z0-9.-]{1,8}$/);
   fc.assert(
-    fc.property(fc.array(segment, { minLength: 1, maxLength: 5 }), fc.array(segment, { maxLength: 4 }), (head, tail) => {
-      const path = `/${head.join('/')}`;
-      assert.ok(compilePathPattern(`${path}/**`).matches(`${path}/${tail.join('/')}`));
-      assert.ok(compilePathPattern(path).matches(path + (tail.length ? `/${tail.join('/')}` : '')), 'prefix');
-      const star = compilePathPattern(`${path}/*`);
-      assert.equal(star.matches(`${path}/${tail.join('/')}`), tail.length <= 1);
-    }),
+    fc.property(
+      fc.array(segment, { minLength: 1, maxLength: 5 }),
+      fc.array(segment, { maxLength: 4 }),
+      (head, tail) => {
+        const path = `/${head.join('/')}`;
+        assert.ok(compilePathPattern(`${path}/**`).matches(`${path}/${tail.join('/')}`));
+        assert.ok(compilePathPattern(path).matches(path + (tail.length ? `/${tail.join('/')}` : '')), 'prefix');
+        const star = compilePathPattern(`${path}/*`);
+        assert.equal(star.matches(`${path}/${tail.join('/')}`), tail.length <= 1);
+      },
+    ),
     { numRuns: 500 },
   );
 });
 
 test('property: a rule matches exactly when every condition it sets holds', () => {
   const methods = fc.constantFrom('GET', 'PUT', 'HEAD');
-  const paths = fc.constantFrom('/latest/api/token', '/latest/meta-data/iam/security-credentials/r', '/latest/meta-data/instance-id');
+  const paths = fc.constantFrom(
+    '/latest/api/token',
+    '/latest/meta-data/iam/security-credentials/r',
+    '/latest/meta-data/instance-id',
+  );
   fc.assert(
     fc.property(
-      fc.record({ method: fc.option(methods, { nil: undefined }), path: fc.option(fc.constantFrom('/latest/api', '/latest/meta-data/iam/**'), { nil: undefined }), token: fc.constantFrom('any', 'present', 'absent') }),
+      fc.record({
+        method: fc.option(methods, { nil: undefined }),
+        path: fc.option(fc.constantFrom('/latest/api', '/latest/meta-data/iam/**'), { nil: undefined }),
+        token: fc.constantFrom('any', 'present', 'absent'),
+      }),
       fc.record({ method: methods, path: paths, hasToken: fc.boolean() }),
       (condition, request) => {
         const fields: Record<string, string> = { action: 'drop', token: condition.token };
@@ -100,7 +120,18 @@ test('every bad field is refused with the key that is wrong', () => {
 });
 
 test('a rule reads back as the fields that define it', () => {
-  const fields = { action: 'status', status: '500', method: 'GET', path: '/latest/meta-data/iam/**', token: 'present', count: '3', probability: '0.5', 'delay-ms': '200', 'start-after': '2', duration: '30' };
+  const fields = {
+    action: 'status',
+    status: '500',
+    method: 'GET',
+    path: '/latest/meta-data/iam/**',
+    token: 'present',
+    count: '3',
+    probability: '0.5',
+    'delay-ms': '200',
+    'start-after': '2',
+    duration: '30',
+  };
   const rule = parseFaultRule('outage', fields);
   assert.deepEqual(ruleFields(rule), fields);
   assert.deepEqual(ruleFields(parseFaultRule('outage', ruleFields(rule))), fields);
@@ -111,12 +142,21 @@ test('first matching rule wins; a count retires it; the window opens after start
   set.add(parseFaultRule('three-puts', { action: 'drop', method: 'PUT', count: '3' }), 0);
   set.add(parseFaultRule('later', { action: 'reset', 'start-after': '10', duration: '5' }), 0);
   const put = facts({ method: 'PUT', path: '/latest/api/token' });
-  assert.deepEqual([1, 2, 3, 4].map(() => set.decide(put, 0)?.rule.name), ['three-puts', 'three-puts', 'three-puts', undefined]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map(() => set.decide(put, 0)?.rule.name),
+    ['three-puts', 'three-puts', 'three-puts', undefined],
+  );
   assert.equal(set.decide(facts(), 9_999), undefined);
   assert.equal(set.decide(facts(), 10_000)?.rule.name, 'later');
   assert.equal(set.decide(facts(), 14_999)?.rule.name, 'later');
   assert.equal(set.decide(facts(), 15_000), undefined);
-  assert.deepEqual(set.list(15_000).map((r) => [r.name, r.state, r.injected]), [['three-puts', 'spent', 3], ['later', 'expired', 2]]);
+  assert.deepEqual(
+    set.list(15_000).map((r) => [r.name, r.state, r.injected]),
+    [
+      ['three-puts', 'spent', 3],
+      ['later', 'expired', 2],
+    ],
+  );
   assert.equal(set.clear('later'), 1);
   assert.equal(set.clear(), 1);
   assert.equal(set.size, 0);

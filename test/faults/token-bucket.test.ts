@@ -5,7 +5,10 @@ import { KeyedBuckets, TokenBucket } from '../../src/faults/index.ts';
 
 test('a full bucket admits its burst at once, then one event per 1/rate seconds', () => {
   const bucket = new TokenBucket({ ratePerSecond: 10, burst: 3 });
-  assert.deepEqual([0, 0, 0, 0].map(() => bucket.take(1000)), [true, true, true, false]);
+  assert.deepEqual(
+    [0, 0, 0, 0].map(() => bucket.take(1000)),
+    [true, true, true, false],
+  );
   assert.equal(bucket.take(1099), false); // 0.99 of a token
   assert.equal(bucket.take(1100), true);
   assert.equal(bucket.take(1100), false);
@@ -34,7 +37,10 @@ test('property: admitted events never exceed burst + rate × elapsed', () => {
         if (bucket.take(now)) admitted += 1;
       }
       const elapsedSeconds = (now - gaps[0]) / 1000;
-      assert.ok(admitted <= burst + rate * elapsedSeconds + 1e-9, `${admitted} > ${burst} + ${rate} × ${elapsedSeconds}`);
+      assert.ok(
+        admitted <= burst + rate * elapsedSeconds + 1e-9,
+        `${admitted} > ${burst} + ${rate} × ${elapsedSeconds}`,
+      );
     }),
     { numRuns: 500 },
   );
@@ -42,15 +48,20 @@ test('property: admitted events never exceed burst + rate × elapsed', () => {
 
 test('property: events spaced at least 1/rate apart are all admitted', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 20 }), fc.array(fc.nat(50), { maxLength: 200 }), (rate, burst, extra) => {
-      const bucket = new TokenBucket({ ratePerSecond: rate, burst });
-      const spacing = Math.ceil(1000 / rate);
-      let now = 0;
-      for (const slack of extra) {
-        now += spacing + slack;
-        assert.ok(bucket.take(now));
-      }
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 1000 }),
+      fc.integer({ min: 1, max: 20 }),
+      fc.array(fc.nat(50), { maxLength: 200 }),
+      (rate, burst, extra) => {
+        const bucket = new TokenBucket({ ratePerSecond: rate, burst });
+        const spacing = Math.ceil(1000 / rate);
+        let now = 0;
+        for (const slack of extra) {
+          now += spacing + slack;
+          assert.ok(bucket.take(now));
+        }
+      },
+    ),
     { numRuns: 500 },
   );
 });

@@ -25,7 +25,12 @@ export function parseEverySplit(input: string | Uint8Array, limits: Partial<Http
   return whole;
 }
 
-export function expectError(input: string | Uint8Array, status: number, code: string, limits: Partial<HttpLimits> = {}): void {
+export function expectError(
+  input: string | Uint8Array,
+  status: number,
+  code: string,
+  limits: Partial<HttpLimits> = {},
+): void {
   const events = parseEverySplit(input, limits);
   const last = events.at(-1);
   assert.ok(last && last.kind === 'error', `expected an error, got ${JSON.stringify(events)}`);

@@ -65,7 +65,11 @@ describe('parser properties', () => {
     const noisy = fc.array(
       fc.oneof(
         fc.uint8Array({ maxLength: 64 }),
-        fc.constantFrom(...['GET / HTTP/1.1\r\n', 'Host: x\r\n', '\r\n', ': ', ' ', '\n', 'Content-Length: 3\r\n', 'HTTP/9.9'].map(enc)),
+        fc.constantFrom(
+          ...['GET / HTTP/1.1\r\n', 'Host: x\r\n', '\r\n', ': ', ' ', '\n', 'Content-Length: 3\r\n', 'HTTP/9.9'].map(
+            enc,
+          ),
+        ),
       ),
       { maxLength: 20 },
     );
@@ -77,7 +81,9 @@ describe('parser properties', () => {
           const events = parser.push(chunk);
           if (dead) assert.deepEqual(events, []);
           for (const event of events) {
-            assert.ok(event.kind === 'request' || (event.kind === 'error' && event.status >= 400 && event.code.length > 0));
+            assert.ok(
+              event.kind === 'request' || (event.kind === 'error' && event.status >= 400 && event.code.length > 0),
+            );
             if (event.kind === 'error') {
               dead = true;
               assert.equal(event, events.at(-1));

@@ -71,7 +71,9 @@ describe('request line', () => {
 describe('headers', () => {
   it('lower-cases names, trims optional whitespace, keeps order and obs-text', () => {
     const input = new Uint8Array([
-      ...enc('GET / HTTP/1.1\r\nHost: x\r\nX-aws-ec2-metadata-token-TTL-seconds: \t 21600 \t\r\nX-Empty:\r\nX-Latin: a'),
+      ...enc(
+        'GET / HTTP/1.1\r\nHost: x\r\nX-aws-ec2-metadata-token-TTL-seconds: \t 21600 \t\r\nX-Empty:\r\nX-Latin: a',
+      ),
       0xe9,
       ...enc(' b\r\n\r\n'),
     ]);
@@ -87,7 +89,10 @@ describe('headers', () => {
   it('joins duplicate fields with ", " in headerMap and keeps them apart in headers', () => {
     const [r] = expectRequests('GET / HTTP/1.1\r\nHost: x\r\nAccept: a\r\naccept: b\r\n\r\n');
     assert.equal(r.headerMap['accept'], 'a, b');
-    assert.deepEqual(r.headers.slice(1), [['accept', 'a'], ['accept', 'b']]);
+    assert.deepEqual(r.headers.slice(1), [
+      ['accept', 'a'],
+      ['accept', 'b'],
+    ]);
   });
 
   it('rejects obs-fold with 400 obs-fold', () => {
@@ -106,7 +111,8 @@ describe('headers', () => {
     ['DEL in value', 'X-A: a\x7f'],
   ];
   for (const [name, line] of badHeaders) {
-    it(`rejects ${name} with 400 bad-header`, () => expectError(`GET / HTTP/1.1\r\nHost: x\r\n${line}\r\n\r\n`, 400, 'bad-header'));
+    it(`rejects ${name} with 400 bad-header`, () =>
+      expectError(`GET / HTTP/1.1\r\nHost: x\r\n${line}\r\n\r\n`, 400, 'bad-header'));
   }
 
   it('rejects bare LF in the header section', () => {
@@ -140,7 +146,11 @@ describe('body framing', () => {
     const [r] = expectRequests('PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 02\r\n\r\nab');
     assert.equal(dec(r.body), 'ab');
     assert.equal(r.headerMap['content-length'], '2');
-    expectError('PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nab', 400, 'bad-content-length');
+    expectError(
+      'PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nab',
+      400,
+      'bad-content-length',
+    );
   });
 
   for (const value of ['-1', '+1', '1.0', '0x10', '1 2', '5, 5', '', 'abc']) {
@@ -150,8 +160,16 @@ describe('body framing', () => {
   }
 
   it('rejects any Transfer-Encoding', () => {
-    expectError('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'transfer-encoding-not-supported');
-    expectError('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: gzip\r\n\r\n', 400, 'transfer-encoding-not-supported');
+    expectError(
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      400,
+      'transfer-encoding-not-supported',
+    );
+    expectError(
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: gzip\r\n\r\n',
+      400,
+      'transfer-encoding-not-supported',
+    );
   });
 
   it('answers 413 body-too-large exactly one past the limit', () => {
@@ -188,17 +206,23 @@ describe('pipelining and lifecycle', () => {
   it('returns every pipelined request in order', () => {
     const input = `${GET}PUT /api/token HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc\r\nGET /b HTTP/1.0\r\n\r\n`;
     const requests = expectRequests(input);
-    assert.deepEqual(requests.map((r) => [r.method, r.target, dec(r.body)]), [
-      ['GET', '/latest/meta-data/', ''],
-      ['PUT', '/api/token', 'abc'],
-      ['GET', '/b', ''],
-    ]);
+    assert.deepEqual(
+      requests.map((r) => [r.method, r.target, dec(r.body)]),
+      [
+        ['GET', '/latest/meta-data/', ''],
+        ['PUT', '/api/token', 'abc'],
+        ['GET', '/b', ''],
+      ],
+    );
   });
 
   it('reports requests before an error, then the error once, then nothing', () => {
     const parser = new HttpRequestParser();
     const events = parser.push(enc(`${GET}GET / HTTP/1.1\r\n\r\n${GET}`));
-    assert.deepEqual(events.map((e) => e.kind), ['request', 'error']);
+    assert.deepEqual(
+      events.map((e) => e.kind),
+      ['request', 'error'],
+    );
     assert.equal(parser.bufferedBytes, 0);
     assert.deepEqual(parser.push(enc(GET)), []);
   });
@@ -266,16 +290,22 @@ describe('resolved limits', () => {
 });
 
 describe('buffer ownership', () => {
-  it('never keeps or writes the caller\'s array: a pending tail survives the caller reusing it', () => {
+  it("never keeps or writes the caller's array: a pending tail survives the caller reusing it", () => {
     const parser = new HttpRequestParser();
     const first = enc('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHo');
     const snapshot = first.slice();
     const events = parser.push(first);
-    assert.deepEqual(events.map((e) => (e.kind === 'request' ? e.request.target : e.code)), ['/a']);
+    assert.deepEqual(
+      events.map((e) => (e.kind === 'request' ? e.request.target : e.code)),
+      ['/a'],
+    );
     assert.deepEqual(first, snapshot, 'input untouched');
     first.fill(0x41); // the caller reuses its buffer
     const rest = parser.push(enc('st: x\r\n\r\n'));
-    assert.deepEqual(rest.map((e) => (e.kind === 'request' ? e.request.target : e.code)), ['/b']);
+    assert.deepEqual(
+      rest.map((e) => (e.kind === 'request' ? e.request.target : e.code)),
+      ['/b'],
+    );
     assert.equal(parser.bufferedBytes, 0);
   });
 

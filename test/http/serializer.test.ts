@@ -7,15 +7,35 @@ import { dec, enc } from './helpers.ts';
 describe('serializeResponse', () => {
   it('writes status line, headers in order, Content-Length, body', () => {
     const out = serializeResponse(
-      { status: 200, headers: [['Content-Type', 'text/plain'], ['Server', 'EC2ws']], body: 'ami-id\n' },
+      {
+        status: 200,
+        headers: [
+          ['Content-Type', 'text/plain'],
+          ['Server', 'EC2ws'],
+        ],
+        body: 'ami-id\n',
+      },
       { keepAlive: true, omitBody: false },
     );
-    assert.equal(dec(out), 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nServer: EC2ws\r\nContent-Length: 7\r\n\r\nami-id\n');
+    assert.equal(
+      dec(out),
+      'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nServer: EC2ws\r\nContent-Length: 7\r\n\r\nami-id\n',
+    );
   });
 
   it('accepts a Record, adds Connection: close when not keeping alive', () => {
-    const out = serializeResponse({ status: 404, headers: { 'X-A': '1', 'x-b': '2' }, body: new Uint8Array([0, 255]) }, { keepAlive: false, omitBody: false });
-    assert.deepEqual(out, new Uint8Array([...enc('HTTP/1.1 404 Not Found\r\nX-A: 1\r\nx-b: 2\r\nContent-Length: 2\r\nConnection: close\r\n\r\n'), 0, 255]));
+    const out = serializeResponse(
+      { status: 404, headers: { 'X-A': '1', 'x-b': '2' }, body: new Uint8Array([0, 255]) },
+      { keepAlive: false, omitBody: false },
+    );
+    assert.deepEqual(
+      out,
+      new Uint8Array([
+        ...enc('HTTP/1.1 404 Not Found\r\nX-A: 1\r\nx-b: 2\r\nContent-Length: 2\r\nConnection: close\r\n\r\n'),
+        0,
+        255,
+      ]),
+    );
   });
 
   it('announces the body length but omits the body for HEAD', () => {
@@ -35,12 +55,21 @@ describe('serializeResponse', () => {
 
   it('throws on programmer errors', () => {
     const opts = { keepAlive: true, omitBody: false };
-    assert.throws(() => serializeResponse({ status: 200, headers: { 'X-A': 'a\r\nSet-Cookie: x' }, body: '' }, opts), TypeError);
+    assert.throws(
+      () => serializeResponse({ status: 200, headers: { 'X-A': 'a\r\nSet-Cookie: x' }, body: '' }, opts),
+      TypeError,
+    );
     assert.throws(() => serializeResponse({ status: 200, headers: { 'X-A': 'a\nb' }, body: '' }, opts), TypeError);
     assert.throws(() => serializeResponse({ status: 200, headers: { 'X-A': 'a\rb' }, body: '' }, opts), TypeError);
     assert.throws(() => serializeResponse({ status: 200, headers: { 'X A': 'a' }, body: '' }, opts), TypeError);
-    assert.throws(() => serializeResponse({ status: 200, headers: { 'content-length': '3' }, body: '' }, opts), TypeError);
-    assert.throws(() => serializeResponse({ status: 200, headers: [['Connection', 'close']], body: '' }, opts), TypeError);
+    assert.throws(
+      () => serializeResponse({ status: 200, headers: { 'content-length': '3' }, body: '' }, opts),
+      TypeError,
+    );
+    assert.throws(
+      () => serializeResponse({ status: 200, headers: [['Connection', 'close']], body: '' }, opts),
+      TypeError,
+    );
     assert.throws(() => serializeResponse({ status: 42, headers: {}, body: '' }, opts), RangeError);
   });
 });

@@ -28,7 +28,14 @@ interface Case {
 const LINE = /^(?:\[([^\]]*)\]\s+)?([A-Za-z]+)\s+(\S+)((?:;\s*[^;]+?)*)\s+->\s+(\d{3})(.*?)(?:\s+#\s.*)?$/;
 
 function parseExpectation(status: number, rest: string): Expectation {
-  const expectation: Expectation = { status, bodyMatches: [], bodyRejects: [], headers: [], absentHeaders: [], hopLimit: undefined };
+  const expectation: Expectation = {
+    status,
+    bodyMatches: [],
+    bodyRejects: [],
+    headers: [],
+    absentHeaders: [],
+    hopLimit: undefined,
+  };
   let remaining = rest.trim();
   while (remaining.length > 0) {
     const regex = /^(!?)\/((?:\\.|[^\\\n])*?)\/(?=\s|$)/.exec(remaining);
@@ -90,20 +97,41 @@ function engineFor(flags: string[]): ImdsEngine {
   for (const flag of flags) {
     const [name, value = ''] = flag.split('=');
     switch (name) {
-      case 'http-tokens': instance.options.httpTokens = value as 'optional' | 'required'; break;
-      case 'http-endpoint': instance.options.httpEndpoint = value as 'enabled' | 'disabled'; break;
-      case 'tags': instance.options.instanceMetadataTags = value as 'enabled' | 'disabled'; break;
-      case 'hop-limit': instance.options.httpPutResponseHopLimit = Number(value); break;
-      case 'no-role': instance.iamRole = undefined; break;
-      case 'user-data': instance.userData = new TextEncoder().encode(value); break;
-      case 'asg': instance.autoscalingTargetLifecycleState = value; break;
-      case 'tag': instance.tags[value] = 'tagged'; break;
-      case 'spot': deferred.push((engine) => engine.scheduleSpotInterruption(value as SpotAction, NOW_MS)); break;
-      case 'rebalance': deferred.push((engine) => engine.recommendRebalance(NOW_MS)); break;
+      case 'http-tokens':
+        instance.options.httpTokens = value as 'optional' | 'required';
+        break;
+      case 'http-endpoint':
+        instance.options.httpEndpoint = value as 'enabled' | 'disabled';
+        break;
+      case 'tags':
+        instance.options.instanceMetadataTags = value as 'enabled' | 'disabled';
+        break;
+      case 'hop-limit':
+        instance.options.httpPutResponseHopLimit = Number(value);
+        break;
+      case 'no-role':
+        instance.iamRole = undefined;
+        break;
+      case 'user-data':
+        instance.userData = new TextEncoder().encode(value);
+        break;
+      case 'asg':
+        instance.autoscalingTargetLifecycleState = value;
+        break;
+      case 'tag':
+        instance.tags[value] = 'tagged';
+        break;
+      case 'spot':
+        deferred.push((engine) => engine.scheduleSpotInterruption(value as SpotAction, NOW_MS));
+        break;
+      case 'rebalance':
+        deferred.push((engine) => engine.recommendRebalance(NOW_MS));
+        break;
       case 'maintenance':
         deferred.push((engine) => engine.scheduleMaintenance({ code: value as MaintenanceCode }, NOW_MS));
         break;
-      default: throw new Error(`unknown checklist flag ${flag}`);
+      default:
+        throw new Error(`unknown checklist flag ${flag}`);
     }
   }
   const { engine } = makeEngine(instance);
@@ -124,11 +152,20 @@ function tokenHeader(engine: ImdsEngine, kind: string): [string, string] {
       return ['x-aws-ec2-metadata-token', token];
     }
     case 'expired':
-      return ['x-aws-ec2-metadata-token', new TokenAuthority(TOKEN_KEY, randomBytes, instanceId).issue(10, NOW_MS - 20_000)];
+      return [
+        'x-aws-ec2-metadata-token',
+        new TokenAuthority(TOKEN_KEY, randomBytes, instanceId).issue(10, NOW_MS - 20_000),
+      ];
     case 'forged':
-      return ['x-aws-ec2-metadata-token', new TokenAuthority(new Uint8Array(32).fill(9), randomBytes, instanceId).issue(600, NOW_MS)];
+      return [
+        'x-aws-ec2-metadata-token',
+        new TokenAuthority(new Uint8Array(32).fill(9), randomBytes, instanceId).issue(600, NOW_MS),
+      ];
     case 'other-instance':
-      return ['x-aws-ec2-metadata-token', new TokenAuthority(TOKEN_KEY, randomBytes, 'i-0123456789abcdef0').issue(600, NOW_MS)];
+      return [
+        'x-aws-ec2-metadata-token',
+        new TokenAuthority(TOKEN_KEY, randomBytes, 'i-0123456789abcdef0').issue(600, NOW_MS),
+      ];
     case 'malformed':
       return ['x-aws-ec2-metadata-token', 'not-a-token'];
     default:
@@ -145,7 +182,9 @@ test('the checklist has at least 80 behaviours', () => {
 for (const c of cases) {
   test(`checklist:${c.lineNumber} ${c.text.replace(/\s+#.*$/, '').slice(0, 110)}`, () => {
     const engine = engineFor(c.flags);
-    const headers = c.headers.map(([name, value]) => (name === 'token' ? tokenHeader(engine, value) : ([name, value] as [string, string])));
+    const headers = c.headers.map(([name, value]) =>
+      name === 'token' ? tokenHeader(engine, value) : ([name, value] as [string, string]),
+    );
     const request: ImdsRequest = { method: c.method, target: c.target, headers };
     const response = engine.handle(request, NOW_MS);
     const body = bodyText(response.body);

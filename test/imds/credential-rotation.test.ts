@@ -21,13 +21,23 @@ function walk(lifetimeSeconds: number, refreshSeconds: number, stepMs: number, s
     const response = engine.handle({ method: 'GET', target: path, headers: [] }, now);
     assert.equal(response.status, 200);
     assert.equal(response.headers.find(([name]) => name === 'Content-Type')?.[1], 'text/plain');
-    const served = JSON.parse(String(response.body)) as { AccessKeyId: string; Expiration: string; LastUpdated: string };
+    const served = JSON.parse(String(response.body)) as {
+      AccessKeyId: string;
+      Expiration: string;
+      LastUpdated: string;
+    };
     const expiresMs = Date.parse(served.Expiration);
-    assert.ok(expiresMs - now >= FIVE_MINUTES_MS, `at ${new Date(now).toISOString()} the served set expires in ${(expiresMs - now) / 1000} s`);
+    assert.ok(
+      expiresMs - now >= FIVE_MINUTES_MS,
+      `at ${new Date(now).toISOString()} the served set expires in ${(expiresMs - now) / 1000} s`,
+    );
     if (previous && previous.AccessKeyId !== served.AccessKeyId) {
       rotations++;
       // The new set appeared while the old one still had at least five minutes to live.
-      assert.ok(Date.parse(previous.Expiration) - now >= FIVE_MINUTES_MS - stepMs, `old set had ${(Date.parse(previous.Expiration) - now) / 1000} s left`);
+      assert.ok(
+        Date.parse(previous.Expiration) - now >= FIVE_MINUTES_MS - stepMs,
+        `old set had ${(Date.parse(previous.Expiration) - now) / 1000} s left`,
+      );
       assert.ok(Date.parse(served.LastUpdated) <= now);
     }
     previous = served;

@@ -1,11 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ImdsEngine, OptionsError, RecordingMetrics, defaultInstance, DEFAULT_METADATA_OPTIONS } from '../../src/imds/index.ts';
+import {
+  ImdsEngine,
+  OptionsError,
+  RecordingMetrics,
+  defaultInstance,
+  DEFAULT_METADATA_OPTIONS,
+} from '../../src/imds/index.ts';
 import { BOOT_MS, NOW_MS, bodyText, fetchToken, get, makeEngine, tokenPut } from './helpers.ts';
 
 const ROLE_PATH = '/latest/meta-data/iam/security-credentials/imds-hop-instance-role';
 
-function credentials(engine: ImdsEngine, wallMs: number): { AccessKeyId: string; Expiration: string; LastUpdated: string } {
+function credentials(
+  engine: ImdsEngine,
+  wallMs: number,
+): { AccessKeyId: string; Expiration: string; LastUpdated: string } {
   const response = engine.handle(get(ROLE_PATH), wallMs);
   assert.equal(response.status, 200);
   return JSON.parse(bodyText(response.body));
@@ -16,7 +25,10 @@ test('credentials rotate at expiration − refresh and are always served with a 
   const role = defaultInstance().iamRole!;
   const periodMs = (role.credentialLifetimeSeconds - role.credentialRefreshSeconds) * 1000;
   const first = credentials(engine, BOOT_MS);
-  assert.equal(first.Expiration, new Date(BOOT_MS + role.credentialLifetimeSeconds * 1000).toISOString().replace('.000Z', 'Z'));
+  assert.equal(
+    first.Expiration,
+    new Date(BOOT_MS + role.credentialLifetimeSeconds * 1000).toISOString().replace('.000Z', 'Z'),
+  );
   assert.deepEqual(credentials(engine, BOOT_MS + periodMs - 1), first, 'same set until the period ends');
   const second = credentials(engine, BOOT_MS + periodMs);
   assert.notEqual(second.AccessKeyId, first.AccessKeyId);
@@ -52,7 +64,10 @@ test('credentials are deterministic for a key and differ across keys', () => {
     tokenKey: new Uint8Array(32).fill(1),
     credentialKey: new Uint8Array(32).fill(3),
     randomBytes: (n) => new Uint8Array(n),
-    identitySigner: { certificates: { signature: '', pkcs7: '', rsa2048: '', ca: '' }, sign: () => ({ signature: '', pkcs7: '', rsa2048: '' }) },
+    identitySigner: {
+      certificates: { signature: '', pkcs7: '', rsa2048: '', ca: '' },
+      sign: () => ({ signature: '', pkcs7: '', rsa2048: '' }),
+    },
     bootWallMs: BOOT_MS,
   });
   assert.notEqual(credentials(other, NOW_MS).AccessKeyId, a.AccessKeyId);
@@ -152,7 +167,10 @@ test('a token from an engine for another instance id is refused with 401 and cou
   other.instanceId = 'i-0fffffffffffffff0';
   const foreignToken = fetchToken(makeEngine(other).engine);
   const { engine, metrics } = makeEngine();
-  assert.equal(engine.handle(get('/latest/meta-data/instance-id', [['x-aws-ec2-metadata-token', foreignToken]]), NOW_MS).status, 401);
+  assert.equal(
+    engine.handle(get('/latest/meta-data/instance-id', [['x-aws-ec2-metadata-token', foreignToken]]), NOW_MS).status,
+    401,
+  );
   assert.equal(metrics.count('tokens_rejected', { reason: 'forged' }), 1);
 });
 
@@ -162,9 +180,18 @@ test('the token never appears in any response header, only in the PUT body', () 
   const put = engine.handle(tokenPut(), NOW_MS);
   const token = bodyText(put.body);
   const responses = [put];
-  for (const path of ['/', '/latest/', '/latest/meta-data/', ROLE_PATH, '/latest/dynamic/instance-identity/document', '/nope']) {
+  for (const path of [
+    '/',
+    '/latest/',
+    '/latest/meta-data/',
+    ROLE_PATH,
+    '/latest/dynamic/instance-identity/document',
+    '/nope',
+  ]) {
     responses.push(engine.handle(get(path, [['x-aws-ec2-metadata-token', token]]), NOW_MS));
-    responses.push(engine.handle({ method: 'POST', target: path, headers: [['x-aws-ec2-metadata-token', token]] }, NOW_MS));
+    responses.push(
+      engine.handle({ method: 'POST', target: path, headers: [['x-aws-ec2-metadata-token', token]] }, NOW_MS),
+    );
   }
   for (const response of responses) {
     for (const [name, value] of response.headers) assert.ok(!value.includes(token) && !name.includes(token));
@@ -176,7 +203,10 @@ test('token TTL header on GETs counts down; the token expires after its TTL', ()
   const { engine } = makeEngine();
   const token = fetchToken(engine, NOW_MS, '120');
   const at = (ms: number) => engine.handle(get('/latest/meta-data/ami-id', [['x-aws-ec2-metadata-token', token]]), ms);
-  assert.deepEqual(at(NOW_MS + 20_000).headers.find(([n]) => n === 'X-Aws-Ec2-Metadata-Token-Ttl-Seconds'), ['X-Aws-Ec2-Metadata-Token-Ttl-Seconds', '100']);
+  assert.deepEqual(
+    at(NOW_MS + 20_000).headers.find(([n]) => n === 'X-Aws-Ec2-Metadata-Token-Ttl-Seconds'),
+    ['X-Aws-Ec2-Metadata-Token-Ttl-Seconds', '100'],
+  );
   assert.equal(at(NOW_MS + 119_000).status, 200);
   assert.equal(at(NOW_MS + 120_000).status, 401);
 });
@@ -202,7 +232,10 @@ test('optional categories: public keys, IPv6 addresses, product codes, user data
   assert.equal(text('/latest/meta-data/public-keys/0/openssh-key'), 'ssh-ed25519 AAAAC3Nz lab');
   assert.equal(text('/latest/meta-data/network/interfaces/macs/0e:49:61:0f:c3:11/ipv6s'), '2001:db8::10\n2001:db8::11');
   assert.equal(text('/latest/meta-data/product-codes'), '3iplms73etrdhxdepv72l6ywj');
-  assert.match(text('/latest/dynamic/instance-identity/document'), /"marketplaceProductCodes" : \[ "3iplms73etrdhxdepv72l6ywj" \],/);
+  assert.match(
+    text('/latest/dynamic/instance-identity/document'),
+    /"marketplaceProductCodes" : \[ "3iplms73etrdhxdepv72l6ywj" \],/,
+  );
   const userData = engine.handle(get('/latest/user-data'), NOW_MS);
   assert.deepEqual(Buffer.from(userData.body as Uint8Array), Buffer.from([0, 1, 2, 255]));
 });

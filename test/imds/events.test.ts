@@ -12,7 +12,10 @@ test('a spot interruption shows instance-action and termination-time with the no
   const { engine } = makeEngine();
   assert.equal(body(engine, 'spot/instance-action').status, 404);
   engine.scheduleSpotInterruption('terminate', NOW_MS, 300);
-  assert.deepEqual(JSON.parse(body(engine, 'spot/instance-action').text), { action: 'terminate', time: '2026-11-25T09:05:00Z' });
+  assert.deepEqual(JSON.parse(body(engine, 'spot/instance-action').text), {
+    action: 'terminate',
+    time: '2026-11-25T09:05:00Z',
+  });
   assert.equal(body(engine, 'spot/termination-time').text, '2026-11-25T09:05:00Z');
   assert.match(body(engine, '').text, /\nspot\/(\n|$)/);
   engine.scheduleSpotInterruption('hibernate', NOW_MS);
@@ -24,7 +27,9 @@ test('a spot interruption shows instance-action and termination-time with the no
 test('a rebalance recommendation carries its notice time', () => {
   const { engine } = makeEngine();
   engine.recommendRebalance(NOW_MS + 61_000);
-  assert.deepEqual(JSON.parse(body(engine, 'events/recommendations/rebalance').text), { noticeTime: '2026-11-25T09:01:01Z' });
+  assert.deepEqual(JSON.parse(body(engine, 'events/recommendations/rebalance').text), {
+    noticeTime: '2026-11-25T09:01:01Z',
+  });
   assert.equal(body(engine, 'events/').text, 'maintenance/\nrecommendations/');
 });
 
@@ -51,7 +56,10 @@ test('maintenance events: scheduled, canceled into history, completed after thei
   assert.equal(engine.cancelMaintenance(second), true);
   assert.equal(engine.cancelMaintenance(second), false);
   const history = JSON.parse(body(engine, 'events/maintenance/history').text);
-  assert.deepEqual(history.map((e: { EventId: string; State: string }) => [e.EventId, e.State]), [[second, 'canceled']]);
+  assert.deepEqual(
+    history.map((e: { EventId: string; State: string }) => [e.EventId, e.State]),
+    [[second, 'canceled']],
+  );
   // After the first event's window it reads as completed, in history.
   const later = notBeforeMs + 2000_000;
   assert.deepEqual(JSON.parse(body(engine, 'events/maintenance/scheduled', later).text), []);
@@ -73,13 +81,22 @@ test('autoscaling target lifecycle state, snapshot and clear', () => {
   engine.setAutoscalingTargetLifecycleState(undefined);
   assert.equal(body(engine, 'autoscaling/target-lifecycle-state').status, 404);
   engine.clearEvents();
-  assert.deepEqual(engine.eventsSnapshot(NOW_MS), { spot: undefined, rebalance: undefined, scheduled: [], history: [], autoscalingTargetLifecycleState: undefined });
+  assert.deepEqual(engine.eventsSnapshot(NOW_MS), {
+    spot: undefined,
+    rebalance: undefined,
+    scheduled: [],
+    history: [],
+    autoscalingTargetLifecycleState: undefined,
+  });
   assert.equal(body(engine, 'spot/instance-action').status, 404);
 });
 
 test('eventsSnapshot() without a clock uses the latest time the engine was given', () => {
   const { engine } = makeEngine();
-  const id = engine.scheduleMaintenance({ code: 'instance-stop', notBeforeMs: NOW_MS + 1000, notAfterMs: NOW_MS + 2000 }, NOW_MS);
+  const id = engine.scheduleMaintenance(
+    { code: 'instance-stop', notBeforeMs: NOW_MS + 1000, notAfterMs: NOW_MS + 2000 },
+    NOW_MS,
+  );
   assert.equal(engine.eventsSnapshot().scheduled[0].eventId, id);
   engine.handle(get('/'), NOW_MS + 5000);
   assert.equal(engine.eventsSnapshot().history[0].state, 'completed');

@@ -24,7 +24,10 @@ export const randomBytes = (n: number): Uint8Array => {
 export const TOKEN_KEY = new Uint8Array(32).fill(1);
 export const CREDENTIAL_KEY = new Uint8Array(32).fill(2);
 
-export function makeEngine(instance: InstanceModel = defaultInstance(), metrics = new RecordingMetrics()): {
+export function makeEngine(
+  instance: InstanceModel = defaultInstance(),
+  metrics = new RecordingMetrics(),
+): {
   engine: ImdsEngine;
   metrics: RecordingMetrics;
 } {
@@ -44,7 +47,11 @@ export function get(target: string, headers: Array<[string, string]> = []): Imds
 }
 
 export function tokenPut(ttl = '21600', headers: Array<[string, string]> = []): ImdsRequest {
-  return { method: 'PUT', target: '/latest/api/token', headers: [['x-aws-ec2-metadata-token-ttl-seconds', ttl], ...headers] };
+  return {
+    method: 'PUT',
+    target: '/latest/api/token',
+    headers: [['x-aws-ec2-metadata-token-ttl-seconds', ttl], ...headers],
+  };
 }
 
 export function fetchToken(engine: ImdsEngine, wallMs = NOW_MS, ttl = '21600'): string {

@@ -6,11 +6,15 @@ import { HmacSha256 } from '../../src/imds/hmac-sha256.ts';
 
 test('equals createHmac for any key (short, block-sized, longer than a block) and any split of the message', () => {
   fc.assert(
-    fc.property(fc.uint8Array({ minLength: 1, maxLength: 150 }), fc.array(fc.uint8Array({ maxLength: 80 }), { maxLength: 4 }), (key, parts) => {
-      const expected = createHmac('sha256', key);
-      for (const part of parts) expected.update(part);
-      assert.deepEqual(new HmacSha256(key).digest(...parts), expected.digest());
-    }),
+    fc.property(
+      fc.uint8Array({ minLength: 1, maxLength: 150 }),
+      fc.array(fc.uint8Array({ maxLength: 80 }), { maxLength: 4 }),
+      (key, parts) => {
+        const expected = createHmac('sha256', key);
+        for (const part of parts) expected.update(part);
+        assert.deepEqual(new HmacSha256(key).digest(...parts), expected.digest());
+      },
+    ),
     { numRuns: 300 },
   );
 });

@@ -28,7 +28,7 @@ test('every token is distinct (fresh nonce) and printable', () => {
   assert.match(a, /^[A-Za-z0-9_-]+=*$/);
 });
 
-test('tokens are shaped like EC2\'s: 56 characters of padded base64url beginning AQAEA', () => {
+test("tokens are shaped like EC2's: 56 characters of padded base64url beginning AQAEA", () => {
   const authority = new TokenAuthority(key, cryptoRandomBytes, 'i-0b22a22eec53b9321');
   for (let i = 0; i < 200; i++) {
     const token = authority.issue(1 + i * 100, 1_700_000_000_000);
@@ -41,7 +41,11 @@ test('only the canonical spelling of a token verifies', () => {
   const authority = new TokenAuthority(key, randomBytes);
   let token = authority.issue(60, 0);
   while (!/[-_]/.test(token)) token = authority.issue(60, 0);
-  assert.equal(authority.verify(token.replaceAll('-', '+').replaceAll('_', '/'), 0), 'malformed', 'standard base64 alphabet');
+  assert.equal(
+    authority.verify(token.replaceAll('-', '+').replaceAll('_', '/'), 0),
+    'malformed',
+    'standard base64 alphabet',
+  );
   assert.equal(authority.verify(token.slice(0, -2), 0), 'malformed', 'unpadded');
   assert.equal(authority.verify(` ${token}`, 0), 'malformed');
   const raw = decode(token);
@@ -96,5 +100,9 @@ test('a token first seen by an authority (not issued there) is verified by MAC, 
   assert.equal(other.expiresAtMs(token), 60_000);
   assert.equal(other.verify(token, 30_000), 'valid');
   assert.equal(other.verify(token, 60_000), 'expired');
-  assert.equal(other.verify(token, 10_000), 'valid', 'an expired answer does not poison a later check at an earlier time');
+  assert.equal(
+    other.verify(token, 10_000),
+    'valid',
+    'an expired answer does not poison a later check at an earlier time',
+  );
 });

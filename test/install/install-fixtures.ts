@@ -14,9 +14,18 @@ export interface Finished {
 }
 
 /** Runs a command to its end (killed, with its process group, at the deadline); output collected. */
-export function runToEnd(command: string, args: string[], options: { timeoutMs: number; env?: NodeJS.ProcessEnv; cwd?: string }): Promise<Finished> {
+export function runToEnd(
+  command: string,
+  args: string[],
+  options: { timeoutMs: number; env?: NodeJS.ProcessEnv; cwd?: string },
+): Promise<Finished> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? REPO_ROOT, env: options.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? REPO_ROOT,
+      env: options.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
@@ -38,7 +47,9 @@ export function runToEnd(command: string, args: string[], options: { timeoutMs: 
 
 /** The prefix holding this Node's headers (include/node), as the install finds it. */
 export function nodedirOfThisNode(): string {
-  return execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build-native.mjs'), '--print-nodedir'], { encoding: 'utf8' }).trim();
+  return execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build-native.mjs'), '--print-nodedir'], {
+    encoding: 'utf8',
+  }).trim();
 }
 
 /** Node.js VERSION from the npm registry's `node` package, installed once into the test cache. */
@@ -49,7 +60,20 @@ export async function nodeFromRegistry(version: string): Promise<string> {
     mkdirSync(TEST_CACHE, { recursive: true });
     const npmCli = join(process.execPath, '../../lib/node_modules/npm/bin/npm-cli.js');
     const npm = existsSync(npmCli) ? [process.execPath, npmCli] : ['npm'];
-    const result = await runToEnd(npm[0] as string, [...npm.slice(1), 'install', '--global', '--prefix', `${prefix}.partial`, '--no-audit', '--no-fund', `node@${version}`], { timeoutMs: 300_000 });
+    const result = await runToEnd(
+      npm[0] as string,
+      [
+        ...npm.slice(1),
+        'install',
+        '--global',
+        '--prefix',
+        `${prefix}.partial`,
+        '--no-audit',
+        '--no-fund',
+        `node@${version}`,
+      ],
+      { timeoutMs: 300_000 },
+    );
     if (result.code !== 0) throw new Error(`installing node@${version} failed: ${result.stderr}`);
     execFileSync('mv', ['-T', `${prefix}.partial`, prefix]);
   }

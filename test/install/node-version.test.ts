@@ -16,24 +16,31 @@ describe('the Node.js version check', () => {
 
   test('compares numerically, part by part', () => {
     for (const old of ['18.20.4', '20.9.0', '20.10.99', '8.99.99', '19.9.0']) assert.equal(nodeTooOld(old), true, old);
-    for (const fine of ['20.11.0', '20.11.1', '20.20.2', '21.0.0', '22.1.0', '100.0.0']) assert.equal(nodeTooOld(fine), false, fine);
+    for (const fine of ['20.11.0', '20.11.1', '20.20.2', '21.0.0', '22.1.0', '100.0.0'])
+      assert.equal(nodeTooOld(fine), false, fine);
   });
 
-  test('Node 18 (npm node@18): bin/imds-hop.mjs and scripts/run-tests.mjs refuse with one line', { timeout: 360_000 }, async () => {
-    const node18 = await nodeFromRegistry('18.20.8');
-    for (const [what, args] of [
-      ['imds-hop', [join(REPO_ROOT, 'bin/imds-hop.mjs'), 'serve']],
-      ['run-tests', [join(REPO_ROOT, 'scripts/run-tests.mjs'), 'test/wire']],
-    ] as const) {
-      const result = await runToEnd(node18, [...args], { timeoutMs: 30_000 });
-      assert.equal(result.code, 1, result.stderr);
-      assert.equal(result.stdout, '');
-      const lines = result.stderr.trimEnd().split('\n');
-      assert.equal(lines.length, 1, result.stderr);
-      assert.match(
-        lines[0] as string,
-        new RegExp(`^${what}: Node\\.js 18\\.20\\.8 found \\(.*\\), >= 20\\.11\\.0 needed: run "bash scripts/install-node\\.sh" as root`),
-      );
-    }
-  });
+  test(
+    'Node 18 (npm node@18): bin/imds-hop.mjs and scripts/run-tests.mjs refuse with one line',
+    { timeout: 360_000 },
+    async () => {
+      const node18 = await nodeFromRegistry('18.20.8');
+      for (const [what, args] of [
+        ['imds-hop', [join(REPO_ROOT, 'bin/imds-hop.mjs'), 'serve']],
+        ['run-tests', [join(REPO_ROOT, 'scripts/run-tests.mjs'), 'test/wire']],
+      ] as const) {
+        const result = await runToEnd(node18, [...args], { timeoutMs: 30_000 });
+        assert.equal(result.code, 1, result.stderr);
+        assert.equal(result.stdout, '');
+        const lines = result.stderr.trimEnd().split('\n');
+        assert.equal(lines.length, 1, result.stderr);
+        assert.match(
+          lines[0] as string,
+          new RegExp(
+            `^${what}: Node\\.js 18\\.20\\.8 found \\(.*\\), >= 20\\.11\\.0 needed: run "bash scripts/install-node\\.sh" as root`,
+          ),
+        );
+      }
+    },
+  );
 });

@@ -10,15 +10,38 @@ import { REPO_ROOT } from '../integration/harness.ts';
 function packageArray(name: string): string[] {
   const lines = `/^${name}=(.*)$/p; /^${name}=([^)]*$/,/^)/p`; // a one-line array, or one over several lines
   const script = `source <(sed -n '${lines}' "$1"); printf '%s\\n' "\${${name}[@]}"`;
-  return execFileSync('bash', ['-c', script, 'bash', join(REPO_ROOT, 'scripts/install.sh')], { encoding: 'utf8' }).trim().split('\n');
+  return execFileSync('bash', ['-c', script, 'bash', join(REPO_ROOT, 'scripts/install.sh')], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
 }
 
 test('the default install is lean: no test-only tools', () => {
   const runtime = packageArray('runtime_packages');
-  for (const needed of ['netbase', 'ca-certificates', 'iproute2', 'nftables', 'libpcap-dev', 'make', 'g++', 'python3', 'nginx']) {
+  for (const needed of [
+    'netbase',
+    'ca-certificates',
+    'iproute2',
+    'nftables',
+    'libpcap-dev',
+    'make',
+    'g++',
+    'python3',
+    'nginx',
+  ]) {
     assert.ok(runtime.includes(needed), needed);
   }
-  for (const testOnly of ['wrk', 'vagrant', 'shellcheck', 'tshark', 'python3-botocore', 'awscli', 'cloud-init', 'mmdebstrap', 'nodejs', 'npm']) {
+  for (const testOnly of [
+    'wrk',
+    'vagrant',
+    'shellcheck',
+    'tshark',
+    'python3-botocore',
+    'awscli',
+    'cloud-init',
+    'mmdebstrap',
+    'nodejs',
+    'npm',
+  ]) {
     assert.ok(!runtime.includes(testOnly), testOnly);
   }
 });
@@ -29,7 +52,10 @@ test('--test adds the test tools, and nothing twice', () => {
   for (const needed of ['wrk', 'vagrant', 'shellcheck', 'tshark', 'python3-botocore', 'mmdebstrap', 'git']) {
     assert.ok(testOnly.includes(needed), needed);
   }
-  assert.deepEqual(testOnly.filter((name) => runtime.includes(name)), []);
+  assert.deepEqual(
+    testOnly.filter((name) => runtime.includes(name)),
+    [],
+  );
   assert.equal(new Set(testOnly).size, testOnly.length);
 });
 

@@ -8,7 +8,14 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cleanupAll, createNamespace, inNamespace, skipUnlessRoot, sweepStaleNamespaces, uniqueName } from '../integration/harness.ts';
+import {
+  cleanupAll,
+  createNamespace,
+  inNamespace,
+  skipUnlessRoot,
+  sweepStaleNamespaces,
+  uniqueName,
+} from '../integration/harness.ts';
 import { nodedirOfThisNode, runToEnd } from './install-fixtures.ts';
 
 describe('npm pack + npm install --global', { skip: skipUnlessRoot }, () => {
@@ -26,7 +33,16 @@ describe('npm pack + npm install --global', { skip: skipUnlessRoot }, () => {
     const env = { ...process.env, npm_config_userconfig: '/dev/null', npm_config_nodedir: nodedirOfThisNode() };
     const installed = await runToEnd(
       'npm',
-      ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', '--allow-scripts=imds-hop,cap,raw-socket', join(scratch, tarball)],
+      [
+        'install',
+        '--global',
+        '--prefix',
+        prefix,
+        '--no-audit',
+        '--no-fund',
+        '--allow-scripts=imds-hop,cap,raw-socket',
+        join(scratch, tarball),
+      ],
       { timeoutMs: 600_000, env },
     );
     assert.equal(installed.code, 0, installed.stderr);
@@ -41,43 +57,80 @@ describe('npm pack + npm install --global', { skip: skipUnlessRoot }, () => {
   test('the package holds dist/ and its built addons, not src/, the tests or TypeScript tooling', () => {
     const packageDir = join(prefix, 'lib/node_modules/imds-hop');
     assert.equal(realpathSync(installedBin), join(packageDir, 'bin/imds-hop.mjs'));
-    for (const present of ['dist/cli/main.js', 'native-bindings/build/Release/imds_hop_native.node',
-      'node_modules/cap/build/Release/cap.node', 'node_modules/raw-socket/build/Release/raw.node', 'scripts/lab/lab-env.sh', 'examples/imds-hop.ini', 'systemd/imds-hop.service']) {
+    for (const present of [
+      'dist/cli/main.js',
+      'native-bindings/build/Release/imds_hop_native.node',
+      'node_modules/cap/build/Release/cap.node',
+      'node_modules/raw-socket/build/Release/raw.node',
+      'scripts/lab/lab-env.sh',
+      'examples/imds-hop.ini',
+      'systemd/imds-hop.service',
+    ]) {
       assert.ok(existsSync(join(packageDir, present)), present);
     }
     for (const absent of ['src', 'test', 'bench', 'node_modules/tsx', 'node_modules/typescript']) {
       assert.ok(!existsSync(join(packageDir, absent)), absent);
     }
-    const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { engines: { node: string } };
+    const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as {
+      engines: { node: string };
+    };
     assert.equal(manifest.engines.node, '>=20.11');
   });
 
-  test('the installed imds-hop serves: curl gets 200 from 169.254.169.254 in a namespace', { timeout: 120_000 }, async () => {
-    const namespace = createNamespace('pk');
-    const tap = uniqueName('tp');
-    const child = spawn('ip', ['netns', 'exec', namespace, installedBin, 'serve', '--interface', tap, '--metrics-listen', 'off',
-      '--control-socket', join(scratch, `${tap}.sock`), '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    const exited = once(child, 'exit');
-    try {
-      const deadline = Date.now() + 60_000;
-      while (!stdout.includes('"msg":"serving"')) {
-        assert.ok(child.exitCode === null, `imds-hop exited before serving: ${stderr}`);
-        assert.ok(Date.now() < deadline, `not serving within 60 s: ${stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
+  test(
+    'the installed imds-hop serves: curl gets 200 from 169.254.169.254 in a namespace',
+    { timeout: 120_000 },
+    async () => {
+      const namespace = createNamespace('pk');
+      const tap = uniqueName('tp');
+      const child = spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          namespace,
+          installedBin,
+          'serve',
+          '--interface',
+          tap,
+          '--metrics-listen',
+          'off',
+          '--control-socket',
+          join(scratch, `${tap}.sock`),
+          '--log-format',
+          'json',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+      child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+      const exited = once(child, 'exit');
+      try {
+        const deadline = Date.now() + 60_000;
+        while (!stdout.includes('"msg":"serving"')) {
+          assert.ok(child.exitCode === null, `imds-hop exited before serving: ${stderr}`);
+          assert.ok(Date.now() < deadline, `not serving within 60 s: ${stderr}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        const curl = await inNamespace(namespace, 'curl', [
+          '-s',
+          '--max-time',
+          '10',
+          '-w',
+          '\n%{http_code}',
+          'http://169.254.169.254/latest/meta-data/instance-id',
+        ]);
+        assert.equal(curl.code, 0, curl.stderr);
+        assert.match(curl.stdout, /^i-[0-9a-f]{17}\n200$/);
+      } finally {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
       }
-      const curl = await inNamespace(namespace, 'curl', ['-s', '--max-time', '10', '-w', '\n%{http_code}', 'http://169.254.169.254/latest/meta-data/instance-id']);
-      assert.equal(curl.code, 0, curl.stderr);
-      assert.match(curl.stdout, /^i-[0-9a-f]{17}\n200$/);
-    } finally {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    assert.equal(child.exitCode, 0, stderr);
-  });
+      assert.equal(child.exitCode, 0, stderr);
+    },
+  );
 });

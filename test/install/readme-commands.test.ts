@@ -9,7 +9,10 @@ import { REPO_ROOT } from '../integration/harness.ts';
 function readmeCommands(): string[] {
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
   const block = /^```sh\n([\s\S]*?)^```/m.exec(readme)?.[1] ?? '';
-  return block.split('\n').filter(Boolean).map((line) => line.replace(/\s+#.*$/, ''));
+  return block
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.replace(/\s+#.*$/, ''));
 }
 
 test('the README starts with the install-and-serve and the install-and-test commands', () => {

@@ -24,7 +24,10 @@ const skipWithoutVerifier = hasVerifier ? false : 'needs systemd-analyze (bash s
 function section(text: string, name: string): Map<string, string> {
   const body = text.split(/^\[/m).find((part) => part.startsWith(`${name}]`)) ?? '';
   return new Map(
-    body.split('\n').filter((line) => /^[A-Za-z]+=/.test(line)).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    body
+      .split('\n')
+      .filter((line) => /^[A-Za-z]+=/.test(line))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
   );
 }
 
@@ -35,7 +38,10 @@ describe('the systemd unit', () => {
   test('restarts on failure, reads /etc/imds-hop/, and holds CAP_NET_ADMIN and CAP_NET_RAW only', () => {
     const service = section(readFileSync(UNIT, 'utf8'), 'Service');
     assert.equal(service.get('Restart'), 'on-failure');
-    assert.match(service.get('ExecStart') ?? '', /^\/usr\/bin\/env imds-hop serve --config \/etc\/imds-hop\/imds-hop\.ini /);
+    assert.match(
+      service.get('ExecStart') ?? '',
+      /^\/usr\/bin\/env imds-hop serve --config \/etc\/imds-hop\/imds-hop\.ini /,
+    );
     assert.equal(service.get('CapabilityBoundingSet'), 'CAP_NET_ADMIN CAP_NET_RAW');
     assert.equal(service.get('AmbientCapabilities'), 'CAP_NET_ADMIN CAP_NET_RAW');
     assert.equal(service.get('NoNewPrivileges'), 'yes');
@@ -54,25 +60,32 @@ describe('the systemd unit', () => {
     assert.match(bad.stderr, /\/nonexistent\/imds-hop is not executable/);
   });
 
-  test('install-systemd.sh installs the unit and a config, and keeps a config already there', { skip: skipWithoutVerifier }, async () => {
-    const bin = join(scratch, 'bin');
-    execFileSync('mkdir', ['-p', bin]);
-    symlinkSync(join(REPO_ROOT, 'bin/imds-hop.mjs'), join(bin, 'imds-hop'));
-    const env = {
-      ...process.env,
-      PATH: `${bin}:${process.env.PATH}`,
-      IMDS_HOP_UNIT_DIR: join(scratch, 'units'),
-      IMDS_HOP_CONFIG_DIR: join(scratch, 'etc'),
-    };
-    const first = await runToEnd('bash', [join(REPO_ROOT, 'scripts/install-systemd.sh')], { timeoutMs: 60_000, env });
-    assert.equal(first.code, 0, first.stderr);
-    assert.equal(readFileSync(join(scratch, 'units/imds-hop.service'), 'utf8'), readFileSync(UNIT, 'utf8'));
-    assert.equal(readFileSync(join(scratch, 'etc/imds-hop.ini'), 'utf8'), readFileSync(join(REPO_ROOT, 'examples/imds-hop.ini'), 'utf8'));
-    assert.match(first.stdout, /systemctl enable --now imds-hop/);
-    writeFileSync(join(scratch, 'etc/imds-hop.ini'), '[instance]\n');
-    const again = await runToEnd('bash', [join(REPO_ROOT, 'scripts/install-systemd.sh')], { timeoutMs: 60_000, env });
-    assert.equal(again.code, 0, again.stderr);
-    assert.equal(readFileSync(join(scratch, 'etc/imds-hop.ini'), 'utf8'), '[instance]\n');
-    assert.ok(existsSync(join(scratch, 'units/imds-hop.service')));
-  });
+  test(
+    'install-systemd.sh installs the unit and a config, and keeps a config already there',
+    { skip: skipWithoutVerifier },
+    async () => {
+      const bin = join(scratch, 'bin');
+      execFileSync('mkdir', ['-p', bin]);
+      symlinkSync(join(REPO_ROOT, 'bin/imds-hop.mjs'), join(bin, 'imds-hop'));
+      const env = {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH}`,
+        IMDS_HOP_UNIT_DIR: join(scratch, 'units'),
+        IMDS_HOP_CONFIG_DIR: join(scratch, 'etc'),
+      };
+      const first = await runToEnd('bash', [join(REPO_ROOT, 'scripts/install-systemd.sh')], { timeoutMs: 60_000, env });
+      assert.equal(first.code, 0, first.stderr);
+      assert.equal(readFileSync(join(scratch, 'units/imds-hop.service'), 'utf8'), readFileSync(UNIT, 'utf8'));
+      assert.equal(
+        readFileSync(join(scratch, 'etc/imds-hop.ini'), 'utf8'),
+        readFileSync(join(REPO_ROOT, 'examples/imds-hop.ini'), 'utf8'),
+      );
+      assert.match(first.stdout, /systemctl enable --now imds-hop/);
+      writeFileSync(join(scratch, 'etc/imds-hop.ini'), '[instance]\n');
+      const again = await runToEnd('bash', [join(REPO_ROOT, 'scripts/install-systemd.sh')], { timeoutMs: 60_000, env });
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(readFileSync(join(scratch, 'etc/imds-hop.ini'), 'utf8'), '[instance]\n');
+      assert.ok(existsSync(join(scratch, 'units/imds-hop.service')));
+    },
+  );
 });

@@ -107,8 +107,14 @@ function tokenResponseFrames(frames: CapturedFrame[]): CapturedFrame[] {
 
 function putToken(namespace: string, maxSeconds: number) {
   return inNamespace(namespace, 'curl', [
-    '-sS', '--max-time', String(maxSeconds), '-X', 'PUT', `${BASE}/latest/api/token`,
-    '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 21600',
+    '-sS',
+    '--max-time',
+    String(maxSeconds),
+    '-X',
+    'PUT',
+    `${BASE}/latest/api/token`,
+    '-H',
+    'X-aws-ec2-metadata-token-ttl-seconds: 21600',
   ]);
 }
 
@@ -129,19 +135,31 @@ for (const backend of ['tap', 'pcap'] as const) {
     });
 
     test('curl: v1 GET and the IMDSv2 recipe from the client next to the appliance', async () => {
-      const v1 = await inNamespace(topology.client, 'curl', ['-sS', '--max-time', '10', `${BASE}/latest/meta-data/instance-id`]);
+      const v1 = await inNamespace(topology.client, 'curl', [
+        '-sS',
+        '--max-time',
+        '10',
+        `${BASE}/latest/meta-data/instance-id`,
+      ]);
       assert.equal(v1.code, 0, v1.stderr);
       assert.equal(v1.stdout, INSTANCE.instanceId);
       const token = await putToken(topology.client, 10);
       assert.equal(token.code, 0, token.stderr);
       const v2 = await inNamespace(topology.client, 'curl', [
-        '-sS', '--max-time', '10', '-H', `X-aws-ec2-metadata-token: ${token.stdout}`, `${BASE}/latest/meta-data/placement/region`,
+        '-sS',
+        '--max-time',
+        '10',
+        '-H',
+        `X-aws-ec2-metadata-token: ${token.stdout}`,
+        `${BASE}/latest/meta-data/placement/region`,
       ]);
       assert.equal(v2.stdout, INSTANCE.region);
     });
 
     test('the AWS SDK for JavaScript gets role credentials', async () => {
-      const result = await inNamespace(topology.client, process.execPath, [join(REPO_ROOT, 'test/integration/clients/smithy-credentials.mjs')]);
+      const result = await inNamespace(topology.client, process.execPath, [
+        join(REPO_ROOT, 'test/integration/clients/smithy-credentials.mjs'),
+      ]);
       assert.equal(result.code, 0, result.stderr);
       assert.match(JSON.parse(result.stdout.trim()).accessKeyId, /^ASIA/);
     });
@@ -156,10 +174,26 @@ for (const backend of ['tap', 'pcap'] as const) {
         const file = join(workDir, 'ipv6.pcap');
         const capture = await startCapture(topology.captureAt.namespace, topology.captureAt.device, file);
         const put = await inNamespace(topology.client, 'curl', [
-          '-g', '-6', '-sS', '--max-time', '10', '-X', 'PUT', `${BASE6}/latest/api/token`, '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 60',
+          '-g',
+          '-6',
+          '-sS',
+          '--max-time',
+          '10',
+          '-X',
+          'PUT',
+          `${BASE6}/latest/api/token`,
+          '-H',
+          'X-aws-ec2-metadata-token-ttl-seconds: 60',
         ]);
         const get = await inNamespace(topology.client, 'curl', [
-          '-g', '-6', '-sS', '--max-time', '10', '-H', `X-aws-ec2-metadata-token: ${put.stdout}`, `${BASE6}/latest/meta-data/instance-id`,
+          '-g',
+          '-6',
+          '-sS',
+          '--max-time',
+          '10',
+          '-H',
+          `X-aws-ec2-metadata-token: ${put.stdout}`,
+          `${BASE6}/latest/meta-data/instance-id`,
         ]);
         await capture.stop();
         keepArtifact(file, `${backend}-ipv6.pcap`);
@@ -174,8 +208,14 @@ for (const backend of ['tap', 'pcap'] as const) {
         assert.equal(tokenFrames.length, 1, 'one token response on the wire');
         assert.equal(tokenFrames[0]?.hopLimit, 1);
         const others = fromService.filter((f) => !tokenFrames.includes(f));
-        assert.ok(others.length > 0 && others.every((f) => f.hopLimit === 64), 'everything else leaves with Hop Limit 64');
-        assert.ok(others.some((f) => f.payload.endsWith(INSTANCE.instanceId)), 'the metadata response is on the wire');
+        assert.ok(
+          others.length > 0 && others.every((f) => f.hopLimit === 64),
+          'everything else leaves with Hop Limit 64',
+        );
+        assert.ok(
+          others.some((f) => f.payload.endsWith(INSTANCE.instanceId)),
+          'the metadata response is on the wire',
+        );
       } finally {
         await options('--http-protocol-ipv6', 'disabled');
       }
@@ -183,13 +223,24 @@ for (const backend of ['tap', 'pcap'] as const) {
 
     for (const hopLimit of [1, 2]) {
       test(`hop limit ${hopLimit}: token frames leave with TTL ${hopLimit}; the far client ${hopLimit === 1 ? 'gets no token' : 'gets one'}`, async () => {
-        const set = await imdsHop(['options', '--interface', topology.appliance.interfaceName, '--hop-limit', String(hopLimit)]);
+        const set = await imdsHop([
+          'options',
+          '--interface',
+          topology.appliance.interfaceName,
+          '--hop-limit',
+          String(hopLimit),
+        ]);
         assert.equal(set.code, 0, set.stderr);
         const file = join(workDir, `hop-${hopLimit}.pcap`);
         const capture = await startCapture(topology.captureAt.namespace, topology.captureAt.device, file);
         const near = await putToken(topology.client, 10);
         const far = await putToken(topology.far, 4);
-        const v1Far = await inNamespace(topology.far, 'curl', ['-sS', '--max-time', '10', `${BASE}/latest/meta-data/instance-type`]);
+        const v1Far = await inNamespace(topology.far, 'curl', [
+          '-sS',
+          '--max-time',
+          '10',
+          `${BASE}/latest/meta-data/instance-type`,
+        ]);
         await capture.stop();
         keepArtifact(file, `${backend}-hop-limit-${hopLimit}.pcap`);
 
@@ -213,11 +264,23 @@ for (const backend of ['tap', 'pcap'] as const) {
         const timeExceeded = frames.filter((f) => f.icmp?.kind === 'time-exceeded' && f.ip.dst === SERVICE);
         assert.equal(timeExceeded.length > 0, hopLimit === 1, 'ICMP time-exceeded from the router iff the token died');
         if (hopLimit === 1) {
-          await topology.appliance.waitFor((r) => typeof r.msg === 'string' && r.msg === 'token response died at hop 1: the hop limit stopped it at a router' && r.tokenResponse === true, 5_000);
+          await topology.appliance.waitFor(
+            (r) =>
+              typeof r.msg === 'string' &&
+              r.msg === 'token response died at hop 1: the hop limit stopped it at a router' &&
+              r.tokenResponse === true,
+            5_000,
+          );
         }
         if (topology.silentKernelAddress) {
-          const fromKernel = frames.filter((f) => f.ip.src === parseIpv4Address(topology.silentKernelAddress as string));
-          assert.deepEqual(fromKernel.map((f) => `${f.icmp?.kind ?? ''}${f.tcp?.control ?? ''}`), [], 'the appliance host kernel answered for the service');
+          const fromKernel = frames.filter(
+            (f) => f.ip.src === parseIpv4Address(topology.silentKernelAddress as string),
+          );
+          assert.deepEqual(
+            fromKernel.map((f) => `${f.icmp?.kind ?? ''}${f.tcp?.control ?? ''}`),
+            [],
+            'the appliance host kernel answered for the service',
+          );
         }
       });
     }

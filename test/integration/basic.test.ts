@@ -48,27 +48,54 @@ describe('serving the kernel TCP stack through the tap', { skip: skipUnlessRoot 
     assert.match(versions.stdout, /^HTTP\/1\.1 200 OK\r\n/);
     assert.match(versions.stdout, /\r\nServer: EC2ws\r\n/);
     assert.match(versions.stdout, /\nlatest$/);
-    const leaf = await inNamespace(namespace, 'curl', ['-sS', '--max-time', '10', `${BASE}/latest/meta-data/instance-type`]);
+    const leaf = await inNamespace(namespace, 'curl', [
+      '-sS',
+      '--max-time',
+      '10',
+      `${BASE}/latest/meta-data/instance-type`,
+    ]);
     assert.equal(leaf.code, 0, leaf.stderr);
     assert.equal(leaf.stdout, 't3.micro');
   });
 
   test('the IMDSv2 flow works locally: token by PUT, then GET with the token', async () => {
     const put = await inNamespace(namespace, 'curl', [
-      '-sS', '--max-time', '10', '-X', 'PUT', `${BASE}/latest/api/token`,
-      '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 21600',
+      '-sS',
+      '--max-time',
+      '10',
+      '-X',
+      'PUT',
+      `${BASE}/latest/api/token`,
+      '-H',
+      'X-aws-ec2-metadata-token-ttl-seconds: 21600',
     ]);
     assert.equal(put.code, 0, put.stderr);
     const token = put.stdout;
     assert.ok(token.length >= 32, `token looks too short: ${token.length} chars`);
     const get = await inNamespace(namespace, 'curl', [
-      '-sS', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code}',
-      '-H', `X-aws-ec2-metadata-token: ${token}`, `${BASE}/latest/meta-data/instance-id`,
+      '-sS',
+      '--max-time',
+      '10',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '-H',
+      `X-aws-ec2-metadata-token: ${token}`,
+      `${BASE}/latest/meta-data/instance-id`,
     ]);
     assert.equal(get.stdout, '200');
     const forged = await inNamespace(namespace, 'curl', [
-      '-sS', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code}',
-      '-H', `X-aws-ec2-metadata-token: ${token.slice(0, -4)}AAAA`, `${BASE}/latest/meta-data/instance-id`,
+      '-sS',
+      '--max-time',
+      '10',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '-H',
+      `X-aws-ec2-metadata-token: ${token.slice(0, -4)}AAAA`,
+      `${BASE}/latest/meta-data/instance-id`,
     ]);
     assert.equal(forged.stdout, '401');
     // The appliance logs every request at debug level here; the token must appear in none of it.
@@ -81,7 +108,13 @@ describe('serving the kernel TCP stack through the tap', { skip: skipUnlessRoot 
   test('imds-hop status shows the instance, its options and the requests and token served so far', async () => {
     const json = await imdsHop(['status', '--interface', appliance.interfaceName, '--json']);
     assert.equal(json.code, 0, json.stderr);
-    const status = JSON.parse(json.stdout) as { instanceId: string; interface: string; backend: string; options: { httpPutResponseHopLimit: number }; imds: Record<string, number> };
+    const status = JSON.parse(json.stdout) as {
+      instanceId: string;
+      interface: string;
+      backend: string;
+      options: { httpPutResponseHopLimit: number };
+      imds: Record<string, number>;
+    };
     assert.equal(status.interface, appliance.interfaceName);
     assert.equal(status.backend, 'tap');
     assert.match(status.instanceId, /^i-[0-9a-f]+$/);
@@ -96,7 +129,12 @@ describe('serving the kernel TCP stack through the tap', { skip: skipUnlessRoot 
   });
 
   test('100 sequential requests from node:http all succeed, one connection each', async () => {
-    const result = await inNamespace(namespace, process.execPath, [HTTP_CLIENT, 'sequential', '100', `${BASE}/latest/meta-data/ami-id`]);
+    const result = await inNamespace(namespace, process.execPath, [
+      HTTP_CLIENT,
+      'sequential',
+      '100',
+      `${BASE}/latest/meta-data/ami-id`,
+    ]);
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(result.stdout);
     assert.deepEqual(summary.errors, []);
@@ -105,7 +143,12 @@ describe('serving the kernel TCP stack through the tap', { skip: skipUnlessRoot 
   });
 
   test('50 concurrent requests from node:http all succeed', async () => {
-    const result = await inNamespace(namespace, process.execPath, [HTTP_CLIENT, 'concurrent', '50', `${BASE}/latest/meta-data/`]);
+    const result = await inNamespace(namespace, process.execPath, [
+      HTTP_CLIENT,
+      'concurrent',
+      '50',
+      `${BASE}/latest/meta-data/`,
+    ]);
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(result.stdout);
     assert.deepEqual(summary.errors, []);
@@ -113,7 +156,12 @@ describe('serving the kernel TCP stack through the tap', { skip: skipUnlessRoot 
   });
 
   test('Connection: close (the default, as EC2): a keep-alive client gets all 30 answers, one connection each', async () => {
-    const result = await inNamespace(namespace, process.execPath, [HTTP_CLIENT, 'keep-alive', '30', `${BASE}/latest/meta-data/instance-type`]);
+    const result = await inNamespace(namespace, process.execPath, [
+      HTTP_CLIENT,
+      'keep-alive',
+      '30',
+      `${BASE}/latest/meta-data/instance-type`,
+    ]);
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(result.stdout);
     assert.deepEqual(summary.errors, []);
@@ -123,12 +171,24 @@ describe('serving the kernel TCP stack through the tap', { skip: skipUnlessRoot 
 
   test('a 64 KiB response (user-data) arrives intact', async () => {
     const output = join(workDir, 'fetched');
-    const result = await inNamespace(namespace, 'curl', ['-sS', '--max-time', '20', '-o', output, '-w', '%{http_code}', `${BASE}/latest/user-data`]);
+    const result = await inNamespace(namespace, 'curl', [
+      '-sS',
+      '--max-time',
+      '20',
+      '-o',
+      output,
+      '-w',
+      '%{http_code}',
+      `${BASE}/latest/user-data`,
+    ]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, '200');
     const fetched = readFileSync(output);
     assert.equal(fetched.length, userData.length);
-    assert.equal(createHash('sha256').update(fetched).digest('hex'), createHash('sha256').update(userData).digest('hex'));
+    assert.equal(
+      createHash('sha256').update(fetched).digest('hex'),
+      createHash('sha256').update(userData).digest('hex'),
+    );
   });
 
   test('ping to the service address is answered', async () => {
@@ -146,7 +206,10 @@ describe('serving the kernel TCP stack through the tap', { skip: skipUnlessRoot 
     assert.doesNotMatch(links, new RegExp(appliance.interfaceName));
     const routesAfter = runSync('ip', ['-n', namespace, 'route', 'show', 'table', 'main']);
     assert.doesNotMatch(routesAfter, new RegExp(SERVICE_ADDRESS.replaceAll('.', '\\.')));
-    assert.ok(appliance.records.some((r) => r.msg.startsWith('stopped')), 'no "stopped" log record');
+    assert.ok(
+      appliance.records.some((r) => r.msg.startsWith('stopped')),
+      'no "stopped" log record',
+    );
   });
 });
 
@@ -166,7 +229,12 @@ describe('serve --connection keep-alive', { skip: skipUnlessRoot }, () => {
   });
 
   test('keep-alive (opt-in): 30 requests travel over a single connection', async () => {
-    const result = await inNamespace(namespace, process.execPath, [HTTP_CLIENT, 'keep-alive', '30', `${BASE}/latest/meta-data/instance-type`]);
+    const result = await inNamespace(namespace, process.execPath, [
+      HTTP_CLIENT,
+      'keep-alive',
+      '30',
+      `${BASE}/latest/meta-data/instance-type`,
+    ]);
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(result.stdout);
     assert.deepEqual(summary.errors, []);

@@ -4,7 +4,14 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { parse as parsePcap } from 'pcap-parser';
 import { readPcap, type PcapFrame } from '../../src/lab/capture-assertions.ts';
-import { EtherType, Ipv6NextHeader, formatIpv6Address, parseEthernet, parseIpv6, parseTcpIpv6 } from '../../src/wire/index.ts';
+import {
+  EtherType,
+  Ipv6NextHeader,
+  formatIpv6Address,
+  parseEthernet,
+  parseIpv6,
+  parseTcpIpv6,
+} from '../../src/wire/index.ts';
 
 export interface RunningCapture {
   stop(): Promise<void>;
@@ -12,9 +19,13 @@ export interface RunningCapture {
 
 /** Starts tcpdump on a device in a namespace and resolves once it is capturing. */
 export async function startCapture(namespace: string, device: string, file: string): Promise<RunningCapture> {
-  const child = spawn('ip', ['netns', 'exec', namespace, 'tcpdump', '-i', device, '-n', '-U', '--immediate-mode', '-s', '0', '-w', file], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', namespace, 'tcpdump', '-i', device, '-n', '-U', '--immediate-mode', '-s', '0', '-w', file],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.setEncoding('utf8');
   const listening = new Promise<void>((resolve, reject) => {

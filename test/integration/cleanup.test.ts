@@ -45,7 +45,8 @@ async function runFixture(mode: 'fail' | 'hang'): Promise<{ code: number | null;
 
 async function assertNothingLeft(report: FixtureReport): Promise<void> {
   const namespaces = listNamespaces();
-  for (const namespace of report.namespaces) assert.ok(!namespaces.includes(namespace), `namespace ${namespace} left behind`);
+  for (const namespace of report.namespaces)
+    assert.ok(!namespaces.includes(namespace), `namespace ${namespace} left behind`);
   const processes = await run('pgrep', ['-f', `interface ${report.tap}`]);
   assert.equal(processes.stdout.trim(), '', `appliance for ${report.tap} still running`);
 }

@@ -29,7 +29,9 @@ const ENDPOINT = 'http://127.0.0.1:9470';
 const SEED_QUERY = 'Reservations[*].Instances[*].[InstanceId,PrivateIpAddress,Tags]';
 /** Debian's awscli first (what install.sh installs), else whatever is on PATH. */
 const AWS = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
-const skip = skipUnlessRoot || (AWS === 'aws' && process.env.PATH?.split(':').every((dir) => !existsSync(join(dir, 'aws'))) ? 'no aws CLI' : false);
+const skip =
+  skipUnlessRoot ||
+  (AWS === 'aws' && process.env.PATH?.split(':').every((dir) => !existsSync(join(dir, 'aws'))) ? 'no aws CLI' : false);
 
 interface Keys {
   accessKeyId: string;
@@ -46,23 +48,49 @@ describe('the seed exercise with the AWS CLI against the EC2 API', { skip }, () 
 
   /** The AWS CLI isolated from the host's ~/.aws, signed with the given keys, in the appliance's namespace. */
   const aws = (keys: Keys, args: string[], binary = AWS) =>
-    inNamespace(namespace, 'env', [
-      `AWS_ACCESS_KEY_ID=${keys.accessKeyId}`,
-      `AWS_SECRET_ACCESS_KEY=${keys.secretAccessKey}`,
-      ...(keys.sessionToken ? [`AWS_SESSION_TOKEN=${keys.sessionToken}`] : []),
-      `AWS_DEFAULT_REGION=${INSTANCE.region}`,
-      `AWS_CONFIG_FILE=${join(work, 'aws-config')}`,
-      `AWS_SHARED_CREDENTIALS_FILE=${join(work, 'aws-credentials')}`,
-      'AWS_EC2_METADATA_DISABLED=true',
-      'AWS_PAGER=',
-      binary, 'ec2', ...args, '--endpoint-url', ENDPOINT, '--output', 'json',
-    ], 60_000);
+    inNamespace(
+      namespace,
+      'env',
+      [
+        `AWS_ACCESS_KEY_ID=${keys.accessKeyId}`,
+        `AWS_SECRET_ACCESS_KEY=${keys.secretAccessKey}`,
+        ...(keys.sessionToken ? [`AWS_SESSION_TOKEN=${keys.sessionToken}`] : []),
+        `AWS_DEFAULT_REGION=${INSTANCE.region}`,
+        `AWS_CONFIG_FILE=${join(work, 'aws-config')}`,
+        `AWS_SHARED_CREDENTIALS_FILE=${join(work, 'aws-credentials')}`,
+        'AWS_EC2_METADATA_DISABLED=true',
+        'AWS_PAGER=',
+        binary,
+        'ec2',
+        ...args,
+        '--endpoint-url',
+        ENDPOINT,
+        '--output',
+        'json',
+      ],
+      60_000,
+    );
 
   const v1Status = async () =>
-    (await inNamespace(namespace, 'curl', ['-sS', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code}', `http://${SERVICE_ADDRESS}/latest/meta-data/instance-id`])).stdout;
+    (
+      await inNamespace(namespace, 'curl', [
+        '-sS',
+        '--max-time',
+        '10',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        `http://${SERVICE_ADDRESS}/latest/meta-data/instance-id`,
+      ])
+    ).stdout;
 
   const metadataState = async () => {
-    const shown = await aws(operator, ['describe-instances', '--query', 'Reservations[0].Instances[0].MetadataOptions']);
+    const shown = await aws(operator, [
+      'describe-instances',
+      '--query',
+      'Reservations[0].Instances[0].MetadataOptions',
+    ]);
     assert.equal(shown.code, 0, shown.stderr);
     return JSON.parse(shown.stdout) as { State: string; HttpTokens: string; HttpPutResponseHopLimit: number };
   };
@@ -83,7 +111,10 @@ describe('the seed exercise with the AWS CLI against the EC2 API', { skip }, () 
     namespace = createNamespace('ec2');
     work = temporaryDirectory();
     configFile = join(work, 'imds-hop.ini');
-    writeFileSync(configFile, `[ec2-api]\naccount-defaults-file = ${join(work, 'account-defaults.json')}\napply-delay-ms = 500\n`);
+    writeFileSync(
+      configFile,
+      `[ec2-api]\naccount-defaults-file = ${join(work, 'account-defaults.json')}\napply-delay-ms = 500\n`,
+    );
     await start();
   });
 
@@ -101,8 +132,13 @@ describe('the seed exercise with the AWS CLI against the EC2 API', { skip }, () 
 
   test('botocore parses DescribeInstances: placement, type, image and metadata options', async () => {
     const result = await inNamespace(namespace, 'env', [
-      `AWS_ACCESS_KEY_ID=${operator.accessKeyId}`, `AWS_SECRET_ACCESS_KEY=${operator.secretAccessKey}`, `AWS_DEFAULT_REGION=${INSTANCE.region}`,
-      '/usr/bin/python3', join(REPO_ROOT, 'test/integration/clients/botocore-ec2.py'), ENDPOINT, INSTANCE.instanceId,
+      `AWS_ACCESS_KEY_ID=${operator.accessKeyId}`,
+      `AWS_SECRET_ACCESS_KEY=${operator.secretAccessKey}`,
+      `AWS_DEFAULT_REGION=${INSTANCE.region}`,
+      '/usr/bin/python3',
+      join(REPO_ROOT, 'test/integration/clients/botocore-ec2.py'),
+      ENDPOINT,
+      INSTANCE.instanceId,
     ]);
     assert.equal(result.code, 0, result.stderr);
     const instance = JSON.parse(result.stdout).Reservations[0].Instances[0];
@@ -111,7 +147,12 @@ describe('the seed exercise with the AWS CLI against the EC2 API', { skip }, () 
     assert.equal(instance.Placement.AvailabilityZone, INSTANCE.availabilityZone);
     assert.equal(instance.State.Name, 'running');
     assert.deepEqual(instance.MetadataOptions, {
-      State: 'applied', HttpTokens: 'optional', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled', HttpProtocolIpv6: 'disabled', InstanceMetadataTags: 'disabled',
+      State: 'applied',
+      HttpTokens: 'optional',
+      HttpPutResponseHopLimit: 1,
+      HttpEndpoint: 'enabled',
+      HttpProtocolIpv6: 'disabled',
+      InstanceMetadataTags: 'disabled',
     });
   });
 
@@ -124,7 +165,13 @@ describe('the seed exercise with the AWS CLI against the EC2 API', { skip }, () 
   test('modify-instance-metadata-options --http-tokens required: pending, then applied, and IMDSv1 gets 401', async () => {
     assert.equal(await v1Status(), '200');
     const modified = await aws(operator, [
-      'modify-instance-metadata-options', '--http-endpoint', 'enabled', '--http-tokens', 'required', '--instance-id', INSTANCE.instanceId,
+      'modify-instance-metadata-options',
+      '--http-endpoint',
+      'enabled',
+      '--http-tokens',
+      'required',
+      '--instance-id',
+      INSTANCE.instanceId,
     ]);
     assert.equal(modified.code, 0, modified.stderr);
     const answer = JSON.parse(modified.stdout);
@@ -146,25 +193,44 @@ describe('the seed exercise with the AWS CLI against the EC2 API', { skip }, () 
   });
 
   test('a wrong secret key gets AuthFailure', async () => {
-    const result = await aws({ ...operator, secretAccessKey: `${operator.secretAccessKey.slice(0, -4)}AAAA` }, ['describe-instances']);
+    const result = await aws({ ...operator, secretAccessKey: `${operator.secretAccessKey.slice(0, -4)}AAAA` }, [
+      'describe-instances',
+    ]);
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /AuthFailure/);
   });
 
   test('role credentials served by IMDS get UnauthorizedOperation', async () => {
-    const token = await inNamespace(namespace, 'curl', ['-sS', '--max-time', '10', '-X', 'PUT', `http://${SERVICE_ADDRESS}/latest/api/token`, '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 300']);
+    const token = await inNamespace(namespace, 'curl', [
+      '-sS',
+      '--max-time',
+      '10',
+      '-X',
+      'PUT',
+      `http://${SERVICE_ADDRESS}/latest/api/token`,
+      '-H',
+      'X-aws-ec2-metadata-token-ttl-seconds: 300',
+    ]);
     assert.equal(token.code, 0, token.stderr);
     const served = await inNamespace(namespace, 'curl', [
-      '-sS', '--max-time', '10', '-H', `X-aws-ec2-metadata-token: ${token.stdout}`,
+      '-sS',
+      '--max-time',
+      '10',
+      '-H',
+      `X-aws-ec2-metadata-token: ${token.stdout}`,
       `http://${SERVICE_ADDRESS}/latest/meta-data/iam/security-credentials/${INSTANCE.iamRole?.name}`,
     ]);
     const stolen = JSON.parse(served.stdout) as { AccessKeyId: string; SecretAccessKey: string; Token: string };
-    const result = await aws({ accessKeyId: stolen.AccessKeyId, secretAccessKey: stolen.SecretAccessKey, sessionToken: stolen.Token }, ['describe-instances']);
+    const result = await aws(
+      { accessKeyId: stolen.AccessKeyId, secretAccessKey: stolen.SecretAccessKey, sessionToken: stolen.Token },
+      ['describe-instances'],
+    );
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /UnauthorizedOperation/);
     // Never in the log: the secret or the session token of either principal.
     const log = JSON.stringify(appliance.records);
-    for (const secret of [stolen.SecretAccessKey, stolen.Token, operator.secretAccessKey]) assert.ok(!log.includes(secret));
+    for (const secret of [stolen.SecretAccessKey, stolen.Token, operator.secretAccessKey])
+      assert.ok(!log.includes(secret));
   });
 
   test('account defaults (modify-instance-metadata-defaults) apply at the next launch', async (t) => {
@@ -173,7 +239,11 @@ describe('the seed exercise with the AWS CLI against the EC2 API', { skip }, () 
     let binary: string | undefined;
     let modified;
     for (const candidate of candidates) {
-      modified = await aws(operator, ['modify-instance-metadata-defaults', '--http-put-response-hop-limit', '3', '--http-tokens', 'required'], candidate);
+      modified = await aws(
+        operator,
+        ['modify-instance-metadata-defaults', '--http-put-response-hop-limit', '3', '--http-tokens', 'required'],
+        candidate,
+      );
       if (!/Invalid choice/.test(modified.stderr)) {
         binary = candidate;
         break;
@@ -198,49 +268,75 @@ describe('the seed exercise with the AWS CLI against the EC2 API', { skip }, () 
   });
 });
 
-describe('launch options: the AMI\'s ImdsSupport under launch parameters, and imds-hop options in the API\'s names', { skip: skipUnlessRoot }, () => {
-  let namespace: string;
-  const appliances: Appliance[] = [];
-  const options = async (appliance: Appliance, args: string[] = []) => {
-    const result = await imdsHop(['options', '--interface', appliance.interfaceName, ...args]);
-    assert.equal(result.code, 0, result.stderr);
-    return JSON.parse(result.stdout) as { InstanceId: string; InstanceMetadataOptions: Record<string, unknown> };
-  };
+describe(
+  "launch options: the AMI's ImdsSupport under launch parameters, and imds-hop options in the API's names",
+  { skip: skipUnlessRoot },
+  () => {
+    let namespace: string;
+    const appliances: Appliance[] = [];
+    const options = async (appliance: Appliance, args: string[] = []) => {
+      const result = await imdsHop(['options', '--interface', appliance.interfaceName, ...args]);
+      assert.equal(result.code, 0, result.stderr);
+      return JSON.parse(result.stdout) as { InstanceId: string; InstanceMetadataOptions: Record<string, unknown> };
+    };
 
-  before(() => {
-    sweepStaleNamespaces();
-    namespace = createNamespace('ami');
-  });
-
-  after(async () => {
-    for (const appliance of appliances) await appliance.stop();
-    cleanupAll();
-  });
-
-  test('--imds-support v2.0 launches with tokens required and hop limit 2; a launch flag wins over the AMI', async () => {
-    const work = temporaryDirectory();
-    const config = join(work, 'imds-hop.ini');
-    writeFileSync(config, `[ec2-api]\naccount-defaults-file = ${join(work, 'none.json')}\n`);
-    const ami = await Appliance.start(namespace, ['--config', config, '--imds-support', 'v2.0', '--ec2-api-listen', 'off']);
-    appliances.push(ami);
-    assert.deepEqual((await options(ami)).InstanceMetadataOptions, {
-      State: 'applied', HttpTokens: 'required', HttpPutResponseHopLimit: 2, HttpEndpoint: 'enabled', HttpProtocolIpv6: 'disabled', InstanceMetadataTags: 'disabled',
+    before(() => {
+      sweepStaleNamespaces();
+      namespace = createNamespace('ami');
     });
-    const serving = ami.records.find((r) => r.msg === 'serving') as { optionSources: Record<string, string> } | undefined;
-    assert.equal(serving?.optionSources.httpTokens, 'ami');
-    // The API's option name works on imds-hop options too; the answer is the pending document.
-    const changed = await options(ami, ['--http-put-response-hop-limit', '3']);
-    assert.equal(changed.InstanceMetadataOptions.State, 'pending');
-    assert.equal((await options(ami)).InstanceMetadataOptions.HttpPutResponseHopLimit, 3);
-    const off = await imdsHop(['ec2-api', 'credentials', '--interface', ami.interfaceName]);
-    assert.notEqual(off.code, 0);
-    assert.match(off.stderr, /EC2_API_OFF/);
-    await ami.stop();
 
-    const launched = await Appliance.start(namespace, ['--config', config, '--imds-support', 'v2.0', '--http-tokens', 'optional', '--ec2-api-listen', 'off']);
-    appliances.push(launched);
-    const shown = (await options(launched)).InstanceMetadataOptions;
-    assert.equal(shown.HttpTokens, 'optional');
-    assert.equal(shown.HttpPutResponseHopLimit, 2);
-  });
-});
+    after(async () => {
+      for (const appliance of appliances) await appliance.stop();
+      cleanupAll();
+    });
+
+    test('--imds-support v2.0 launches with tokens required and hop limit 2; a launch flag wins over the AMI', async () => {
+      const work = temporaryDirectory();
+      const config = join(work, 'imds-hop.ini');
+      writeFileSync(config, `[ec2-api]\naccount-defaults-file = ${join(work, 'none.json')}\n`);
+      const ami = await Appliance.start(namespace, [
+        '--config',
+        config,
+        '--imds-support',
+        'v2.0',
+        '--ec2-api-listen',
+        'off',
+      ]);
+      appliances.push(ami);
+      assert.deepEqual((await options(ami)).InstanceMetadataOptions, {
+        State: 'applied',
+        HttpTokens: 'required',
+        HttpPutResponseHopLimit: 2,
+        HttpEndpoint: 'enabled',
+        HttpProtocolIpv6: 'disabled',
+        InstanceMetadataTags: 'disabled',
+      });
+      const serving = ami.records.find((r) => r.msg === 'serving') as
+        { optionSources: Record<string, string> } | undefined;
+      assert.equal(serving?.optionSources.httpTokens, 'ami');
+      // The API's option name works on imds-hop options too; the answer is the pending document.
+      const changed = await options(ami, ['--http-put-response-hop-limit', '3']);
+      assert.equal(changed.InstanceMetadataOptions.State, 'pending');
+      assert.equal((await options(ami)).InstanceMetadataOptions.HttpPutResponseHopLimit, 3);
+      const off = await imdsHop(['ec2-api', 'credentials', '--interface', ami.interfaceName]);
+      assert.notEqual(off.code, 0);
+      assert.match(off.stderr, /EC2_API_OFF/);
+      await ami.stop();
+
+      const launched = await Appliance.start(namespace, [
+        '--config',
+        config,
+        '--imds-support',
+        'v2.0',
+        '--http-tokens',
+        'optional',
+        '--ec2-api-listen',
+        'off',
+      ]);
+      appliances.push(launched);
+      const shown = (await options(launched)).InstanceMetadataOptions;
+      assert.equal(shown.HttpTokens, 'optional');
+      assert.equal(shown.HttpPutResponseHopLimit, 2);
+    });
+  },
+);

@@ -10,7 +10,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { Appliance, REPO_ROOT, SERVICE_ADDRESS, cleanupAll, createNamespace, imdsHop, inNamespace, skipUnlessRoot, sweepStaleNamespaces } from './harness.ts';
+import {
+  Appliance,
+  REPO_ROOT,
+  SERVICE_ADDRESS,
+  cleanupAll,
+  createNamespace,
+  imdsHop,
+  inNamespace,
+  skipUnlessRoot,
+  sweepStaleNamespaces,
+} from './harness.ts';
 import { defaultInstance } from '../../src/imds/instance.ts';
 import { ControlClientError, callControl } from '../../src/cli/control-client.ts';
 import { defaultControlSocket } from '../../src/appliance/control-protocol.ts';
@@ -44,7 +54,10 @@ class LineClient {
     const next =
       this.lines.shift() ??
       (await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no answer to "${line}" within ${timeoutMs} ms: ${this.stderr.join('')}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no answer to "${line}" within ${timeoutMs} ms: ${this.stderr.join('')}`)),
+          timeoutMs,
+        );
         this.waiting = (text) => {
           clearTimeout(timer);
           resolve(text);
@@ -83,7 +96,8 @@ describe('faults on demand with real clients', { skip: skipUnlessRoot }, () => {
     return result.stdout;
   }
 
-  const injected = async (rule: string) => metricValue(await metrics(), 'imds_hop_faults_injected_total', `rule="${rule}"`);
+  const injected = async (rule: string) =>
+    metricValue(await metrics(), 'imds_hop_faults_injected_total', `rule="${rule}"`);
 
   async function curl(args: string[]) {
     return inNamespace(namespace, 'curl', ['-sS', '--max-time', '10', ...args]);
@@ -108,7 +122,10 @@ describe('faults on demand with real clients', { skip: skipUnlessRoot }, () => {
     try {
       const loaded = await boto.send('load');
       assert.match(String(loaded.access_key), /^ASIA/, 'botocore got no credentials through the v1 fallback');
-      assert.ok((loaded.elapsed as number) >= 0.95, `botocore answered in ${loaded.elapsed} s: the PUT was not waited for`);
+      assert.ok(
+        (loaded.elapsed as number) >= 0.95,
+        `botocore answered in ${loaded.elapsed} s: the PUT was not waited for`,
+      );
     } finally {
       boto.stop();
     }
@@ -123,8 +140,13 @@ describe('faults on demand with real clients', { skip: skipUnlessRoot }, () => {
     // Each client sent one PUT that vanished, then read the role and its credentials without a token.
     assert.equal(await injected('token-timeout'), 2);
     assert.equal(metricValue(await metrics(), 'imds_hop_metadata_no_token_total') - noTokenBefore, 4);
-    const listed = (await ok(['faults', 'list'])) as { rules: Array<{ name: string; injected: number; state: string }> };
-    assert.deepEqual(listed.rules.map((r) => [r.name, r.injected, r.state]), [['token-timeout', 2, 'active']]);
+    const listed = (await ok(['faults', 'list'])) as {
+      rules: Array<{ name: string; injected: number; state: string }>;
+    };
+    assert.deepEqual(
+      listed.rules.map((r) => [r.name, r.injected, r.state]),
+      [['token-timeout', 2, 'active']],
+    );
     await appliance.waitFor((r) => r.msg === 'fault injected' && r.rule === 'token-timeout');
   });
 
@@ -157,13 +179,30 @@ describe('faults on demand with real clients', { skip: skipUnlessRoot }, () => {
     try {
       const first = await smithy.send('call');
       assert.match(String(first.accessKeyId), /^ASIA/);
-      await ok(['faults', 'add', 'credential-outage', '--path', '/latest/meta-data/iam/security-credentials/**', '--action', 'status', '--status', '500']);
+      await ok([
+        'faults',
+        'add',
+        'credential-outage',
+        '--path',
+        '/latest/meta-data/iam/security-credentials/**',
+        '--action',
+        'status',
+        '--status',
+        '500',
+      ]);
       const during = await smithy.send('call');
-      assert.equal(during.accessKeyId, first.accessKeyId, `no cached credentials during the outage: ${JSON.stringify(during)}`);
+      assert.equal(
+        during.accessKeyId,
+        first.accessKeyId,
+        `no cached credentials during the outage: ${JSON.stringify(during)}`,
+      );
       // Static stability extends the expiration 5 to 10 minutes and says so.
       const extendedBy = Date.parse(String(during.expiration)) - Date.now();
       assert.ok(extendedBy > 4 * 60_000 && extendedBy <= 10 * 60_000 + 5_000, `expiration ${during.expiration}`);
-      assert.ok((during.warnings as string[]).some((w) => /credential expiration extension/.test(w)), JSON.stringify(during.warnings));
+      assert.ok(
+        (during.warnings as string[]).some((w) => /credential expiration extension/.test(w)),
+        JSON.stringify(during.warnings),
+      );
       assert.ok((await injected('credential-outage')) >= 1);
       // A fresh provider has nothing to fall back on: the outage is real.
       const fresh = new LineClient(namespace, process.execPath, [join(CLIENTS, 'smithy-session.mjs')]);
@@ -179,7 +218,8 @@ describe('faults on demand with real clients', { skip: skipUnlessRoot }, () => {
   });
 
   test('botocore refreshes credentials that near expiry, and leaves far-off ones alone', async () => {
-    const servedAccessKey = async () => JSON.parse((await curl([`${BASE}${CREDENTIALS_PATH}`])).stdout).AccessKeyId as string;
+    const servedAccessKey = async () =>
+      JSON.parse((await curl([`${BASE}${CREDENTIALS_PATH}`])).stdout).AccessKeyId as string;
     const served = async () => metricValue(await metrics(), 'imds_hop_credentials_served_total');
 
     // Six-hour credentials: ten minutes later botocore still holds them, without asking again.
@@ -196,13 +236,19 @@ describe('faults on demand with real clients', { skip: skipUnlessRoot }, () => {
 
     // Credentials that expire in 15 minutes (the next set 5 minutes before): botocore extends their expiry by its
     // jitter (botocore's own static stability), then refreshes once its advisory window comes.
-    const rotated = (await ok(['credentials', 'rotate', '--lifetime', '900', '--lead-time', '300'])) as { accessKeyId: string; expiration: string };
+    const rotated = (await ok(['credentials', 'rotate', '--lifetime', '900', '--lead-time', '300'])) as {
+      accessKeyId: string;
+      expiration: string;
+    };
     assert.ok(Date.parse(rotated.expiration) - Date.now() <= 900_000);
     const near = new LineClient(namespace, '/usr/bin/python3', [join(CLIENTS, 'botocore-session.py')]);
     try {
       const loaded = await near.send('load');
       assert.equal(loaded.access_key, rotated.accessKeyId);
-      assert.ok(Date.parse(String(loaded.expiry)) > Date.parse(rotated.expiration), `botocore kept expiry ${loaded.expiry}`);
+      assert.ok(
+        Date.parse(String(loaded.expiry)) > Date.parse(rotated.expiration),
+        `botocore kept expiry ${loaded.expiry}`,
+      );
       await ok(['credentials', 'rotate']);
       const next = await servedAccessKey();
       const before = await served();
@@ -218,7 +264,12 @@ describe('faults on demand with real clients', { skip: skipUnlessRoot }, () => {
     await ok(['throttle', '--packet-allowance', '10', '--packet-burst', '10']);
     try {
       const before = (await appliance.counters())['linklocal-allowance-exceeded'] ?? 0;
-      const ping = await inNamespace(namespace, 'ping', ['-n', '-q', '-c', '40', '-i', '0.01', '-W', '2', SERVICE_ADDRESS], 30_000);
+      const ping = await inNamespace(
+        namespace,
+        'ping',
+        ['-n', '-q', '-c', '40', '-i', '0.01', '-W', '2', SERVICE_ADDRESS],
+        30_000,
+      );
       const match = /(\d+) packets transmitted, (\d+) received/.exec(ping.stdout);
       assert.ok(match, ping.stdout + ping.stderr);
       const lost = Number(match[1]) - Number(match[2]);
@@ -227,10 +278,26 @@ describe('faults on demand with real clients', { skip: skipUnlessRoot }, () => {
       assert.ok(lost >= 5, `only ${lost} of 40 echo requests lost at 10 packets/s`);
       assert.equal(exceeded, lost, 'dropped packets and linklocal-allowance-exceeded differ');
 
-      await ok(['throttle', '--packet-allowance', 'off', '--source-packet-allowance', '4', '--source-packet-burst', '4']);
-      const http = await inNamespace(namespace, process.execPath, [join(CLIENTS, 'http-client.mjs'), 'concurrent', '10', `${BASE}/latest/meta-data/instance-id`, '1500'], 30_000);
+      await ok([
+        'throttle',
+        '--packet-allowance',
+        'off',
+        '--source-packet-allowance',
+        '4',
+        '--source-packet-burst',
+        '4',
+      ]);
+      const http = await inNamespace(
+        namespace,
+        process.execPath,
+        [join(CLIENTS, 'http-client.mjs'), 'concurrent', '10', `${BASE}/latest/meta-data/instance-id`, '1500'],
+        30_000,
+      );
       const outcome = JSON.parse(http.stdout) as { ok: number; errors: string[] };
-      assert.ok(outcome.errors.some((e) => /timeout/i.test(e)), `no client timed out: ${http.stdout}`);
+      assert.ok(
+        outcome.errors.some((e) => /timeout/i.test(e)),
+        `no client timed out: ${http.stdout}`,
+      );
       assert.ok(outcome.ok < 10);
       assert.ok((await appliance.counters())['linklocal-allowance-exceeded-source-allowance'] > 0);
     } finally {
@@ -257,10 +324,18 @@ describe('faults on demand with real clients', { skip: skipUnlessRoot }, () => {
   test('a connection cap per source refuses the extra connections with RST, counted', async () => {
     await ok(['throttle', '--connections-per-source', '2']);
     try {
-      const http = await inNamespace(namespace, process.execPath, [join(CLIENTS, 'http-client.mjs'), 'concurrent', '12', `${BASE}/latest/meta-data/instance-id`, '5000'], 30_000);
+      const http = await inNamespace(
+        namespace,
+        process.execPath,
+        [join(CLIENTS, 'http-client.mjs'), 'concurrent', '12', `${BASE}/latest/meta-data/instance-id`, '5000'],
+        30_000,
+      );
       const outcome = JSON.parse(http.stdout) as { ok: number; errors: string[] };
       assert.ok(outcome.ok >= 2, http.stdout);
-      assert.ok(outcome.errors.some((e) => /ECONNREFUSED|ECONNRESET/.test(e)), http.stdout);
+      assert.ok(
+        outcome.errors.some((e) => /ECONNREFUSED|ECONNRESET/.test(e)),
+        http.stdout,
+      );
       assert.equal((await appliance.counters())['connections-refused-per-source-cap'], 12 - outcome.ok);
     } finally {
       await ok(['throttle', '--connections-per-source', 'off']);
@@ -270,10 +345,13 @@ describe('faults on demand with real clients', { skip: skipUnlessRoot }, () => {
   test('slow, reset, truncated, closed and failed answers, as curl sees them', async () => {
     const url = `${BASE}/latest/meta-data/instance-id`;
     const cases: Array<[string[], (r: { code: number; stdout: string; stderr: string }) => void]> = [
-      [['--action', 'delay', '--delay-ms', '1500'], (r) => {
-        assert.equal(r.code, 0, r.stderr);
-        assert.ok(Number(r.stdout.split('\n').pop()) >= 1.4, r.stdout);
-      }],
+      [
+        ['--action', 'delay', '--delay-ms', '1500'],
+        (r) => {
+          assert.equal(r.code, 0, r.stderr);
+          assert.ok(Number(r.stdout.split('\n').pop()) >= 1.4, r.stdout);
+        },
+      ],
       [['--action', 'reset'], (r) => assert.equal(r.code, 56, r.stderr)], // recv failure: connection reset
       [['--action', 'truncate', '--truncate-bytes', '5'], (r) => assert.equal(r.code, 18, r.stderr)], // partial file
       [['--action', 'close'], (r) => assert.equal(r.code, 52, r.stderr)], // empty reply
@@ -282,18 +360,44 @@ describe('faults on demand with real clients', { skip: skipUnlessRoot }, () => {
     for (const [args, check] of cases) {
       await ok(['faults', 'add', 'once', '--path', '/latest/meta-data/instance-id', '--count', '1', ...args]);
       check(await curl(['-w', '\n%{time_total}', url]));
-      assert.equal((await curl([url])).stdout, defaultInstance().instanceId, `rule not retired after ${args.join(' ')}`);
+      assert.equal(
+        (await curl([url])).stdout,
+        defaultInstance().instanceId,
+        `rule not retired after ${args.join(' ')}`,
+      );
     }
     assert.ok((await injected('once')) >= 5);
   });
 
   test('credential trouble: expired credentials and a 200 carrying Code/Message', async () => {
-    await ok(['faults', 'add', 'expired', '--path', CREDENTIALS_PATH, '--action', 'expired-credentials', '--expired-seconds', '120', '--count', '1']);
+    await ok([
+      'faults',
+      'add',
+      'expired',
+      '--path',
+      CREDENTIALS_PATH,
+      '--action',
+      'expired-credentials',
+      '--expired-seconds',
+      '120',
+      '--count',
+      '1',
+    ]);
     const expired = JSON.parse((await curl([`${BASE}${CREDENTIALS_PATH}`])).stdout);
     assert.equal(expired.Code, 'Success');
     assert.ok(Math.abs(Date.parse(expired.Expiration) - (Date.now() - 120_000)) < 5_000, expired.Expiration);
 
-    await ok(['faults', 'add', 'role-error', '--path', CREDENTIALS_PATH, '--action', 'credential-error', '--message', 'EC2 cannot assume the role']);
+    await ok([
+      'faults',
+      'add',
+      'role-error',
+      '--path',
+      CREDENTIALS_PATH,
+      '--action',
+      'credential-error',
+      '--message',
+      'EC2 cannot assume the role',
+    ]);
     try {
       const failure = JSON.parse((await curl([`${BASE}${CREDENTIALS_PATH}`])).stdout);
       assert.deepEqual([failure.Code, failure.Message], ['Failure', 'EC2 cannot assume the role']);
@@ -313,7 +417,15 @@ describe('faults on demand with real clients', { skip: skipUnlessRoot }, () => {
     const seen: string[] = [];
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      const result = await curl(['-o', '/dev/null', '-w', '%{http_code}', '--max-time', '3', `${BASE}/latest/meta-data/instance-id`]);
+      const result = await curl([
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '--max-time',
+        '3',
+        `${BASE}/latest/meta-data/instance-id`,
+      ]);
       const outcome = result.code === 7 ? 'refused' : result.stdout;
       if (seen.at(-1) !== outcome) seen.push(outcome);
       if (outcome === '200') break;
@@ -332,8 +444,14 @@ describe('faults on demand with real clients', { skip: skipUnlessRoot }, () => {
     assert.match(throttle.stderr, /packet-allowance: "fast" is not an integer/);
     // The control socket runs the same parser: a client that skips the CLI's check gets the same answer.
     await assert.rejects(
-      callControl(defaultControlSocket(appliance.interfaceName), { op: 'faults', command: { kind: 'add', name: 'x', fields: { action: 'status', status: '200' } } }),
-      (error: unknown) => error instanceof ControlClientError && error.code === 'BAD_FAULT' && /status: 200 is out of range/.test(error.message),
+      callControl(defaultControlSocket(appliance.interfaceName), {
+        op: 'faults',
+        command: { kind: 'add', name: 'x', fields: { action: 'status', status: '200' } },
+      }),
+      (error: unknown) =>
+        error instanceof ControlClientError &&
+        error.code === 'BAD_FAULT' &&
+        /status: 200 is out of range/.test(error.message),
     );
   });
 });

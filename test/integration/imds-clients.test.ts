@@ -32,15 +32,34 @@ async function curl(namespace: string, args: string[]) {
 
 /** AWS's documented IMDSv2 recipe: a token with TTL 21600 by PUT, then a GET carrying it. */
 async function documentedRecipe(namespace: string, path: string) {
-  const put = await curl(namespace, ['-X', 'PUT', `${BASE}/latest/api/token`, '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 21600']);
+  const put = await curl(namespace, [
+    '-X',
+    'PUT',
+    `${BASE}/latest/api/token`,
+    '-H',
+    'X-aws-ec2-metadata-token-ttl-seconds: 21600',
+  ]);
   assert.equal(put.code, 0, put.stderr);
-  const get = await curl(namespace, ['-w', '\n%{http_code}', '-H', `X-aws-ec2-metadata-token: ${put.stdout}`, `${BASE}${path}`]);
+  const get = await curl(namespace, [
+    '-w',
+    '\n%{http_code}',
+    '-H',
+    `X-aws-ec2-metadata-token: ${put.stdout}`,
+    `${BASE}${path}`,
+  ]);
   const lines = get.stdout.split('\n');
   return { status: lines.pop(), body: lines.join('\n'), token: put.stdout };
 }
 
 async function status(namespace: string, path: string, headers: string[] = []) {
-  const result = await curl(namespace, ['-o', '/dev/null', '-w', '%{http_code}', ...headers.flatMap((h) => ['-H', h]), `${BASE}${path}`]);
+  const result = await curl(namespace, [
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    ...headers.flatMap((h) => ['-H', h]),
+    `${BASE}${path}`,
+  ]);
   return result.stdout;
 }
 
@@ -90,7 +109,11 @@ for (const httpTokens of ['optional', 'required'] as const) {
     });
 
     test('@aws-sdk/ec2-metadata-service reads the instance id with a token', async () => {
-      const result = await inNamespace(namespace, process.execPath, [join(CLIENTS, 'ec2-metadata-service.mjs'), '/latest/meta-data/instance-id', 'v1-disabled']);
+      const result = await inNamespace(namespace, process.execPath, [
+        join(CLIENTS, 'ec2-metadata-service.mjs'),
+        '/latest/meta-data/instance-id',
+        'v1-disabled',
+      ]);
       assert.equal(result.code, 0, result.stderr);
       assert.deepEqual(JSON.parse(result.stdout), { value: INSTANCE.instanceId });
     });
@@ -111,7 +134,17 @@ for (const httpTokens of ['optional', 'required'] as const) {
       const result = await inNamespace(
         namespace,
         'env',
-        ['-i', `HOME=${home}`, 'PATH=/usr/bin:/bin', 'AWS_DEFAULT_REGION=us-east-1', '/usr/bin/aws', 'configure', 'export-credentials', '--format', 'process'],
+        [
+          '-i',
+          `HOME=${home}`,
+          'PATH=/usr/bin:/bin',
+          'AWS_DEFAULT_REGION=us-east-1',
+          '/usr/bin/aws',
+          'configure',
+          'export-credentials',
+          '--format',
+          'process',
+        ],
         60_000,
       );
       assert.equal(result.code, 0, result.stderr);
@@ -120,7 +153,12 @@ for (const httpTokens of ['optional', 'required'] as const) {
       assert.match(exported.AccessKeyId, /^ASIA[A-Z2-7]{16}$/);
       assert.ok(exported.SecretAccessKey.length >= 40 && exported.SessionToken.length > 0);
       assert.ok(Date.parse(exported.Expiration) > Date.now());
-      const listed = await inNamespace(namespace, 'env', ['-i', `HOME=${home}`, 'PATH=/usr/bin:/bin', '/usr/bin/aws', 'configure', 'list'], 60_000);
+      const listed = await inNamespace(
+        namespace,
+        'env',
+        ['-i', `HOME=${home}`, 'PATH=/usr/bin:/bin', '/usr/bin/aws', 'configure', 'list'],
+        60_000,
+      );
       assert.equal(listed.code, 0, listed.stderr);
       assert.match(listed.stdout, /access_key\s+\*+[A-Z0-9]{4}\s+iam-role/);
     });
@@ -141,7 +179,14 @@ for (const httpTokens of ['optional', 'required'] as const) {
     });
 
     test('every response of a real instance is sent with Connection: close, and the connection ends', async () => {
-      const verbose = await curl(namespace, ['-v', '-o', '/dev/null', '-H', 'X-aws-ec2-metadata-token: x', `${BASE}/latest/meta-data/instance-id`]);
+      const verbose = await curl(namespace, [
+        '-v',
+        '-o',
+        '/dev/null',
+        '-H',
+        'X-aws-ec2-metadata-token: x',
+        `${BASE}/latest/meta-data/instance-id`,
+      ]);
       assert.match(verbose.stderr, /< Server: EC2ws\r?\n< Connection: close/);
       assert.match(verbose.stderr, /Closing connection/);
     });
@@ -236,7 +281,9 @@ describe('changing a running appliance with imds-hop options and events', { skip
     assert.equal(boto.code, 0, boto.stderr);
     assert.equal(JSON.parse(boto.stdout.trim()).access_key, announced.accessKeyId);
     // The rotation was logged (with the public key id), and neither the secret nor the session token was.
-    const served = JSON.parse((await curl(namespace, [`${BASE}/latest/meta-data/iam/security-credentials/${ROLE}`])).stdout);
+    const served = JSON.parse(
+      (await curl(namespace, [`${BASE}/latest/meta-data/iam/security-credentials/${ROLE}`])).stdout,
+    );
     assert.equal(served.AccessKeyId, announced.accessKeyId);
     await appliance.waitFor((r) => r.msg === 'role credentials rotated');
     const logged = JSON.stringify(appliance.records);
@@ -245,7 +292,7 @@ describe('changing a running appliance with imds-hop options and events', { skip
     assert.ok(!logged.includes(served.Token.slice(0, 40)), 'the session token appears in the log');
   });
 
-  test('the three identity signatures verify with the certificates identity-cert --kind prints, by AWS\'s recipes', async () => {
+  test("the three identity signatures verify with the certificates identity-cert --kind prints, by AWS's recipes", async () => {
     const work = temporaryDirectory();
     for (const kind of ['signature', 'pkcs7', 'rsa2048', 'ca']) {
       const cert = await imdsHop(['identity-cert', ...control(), '--kind', kind]);
@@ -260,7 +307,17 @@ describe('changing a running appliance with imds-hop options and events', { skip
       const served = await curl(namespace, [`${BASE}/latest/dynamic/instance-identity/${kind}`]);
       // AWS's page: echo BEGIN >> FILE && curl … >> FILE && echo "" >> FILE && echo END >> FILE
       writeFileSync(join(work, kind), `-----BEGIN PKCS7-----\n${served.stdout}\n-----END PKCS7-----\n`);
-      const verified = await run('openssl', ['smime', '-verify', '-in', join(work, kind), '-inform', 'PEM', '-certfile', join(work, `cert-${kind}`), '-noverify']);
+      const verified = await run('openssl', [
+        'smime',
+        '-verify',
+        '-in',
+        join(work, kind),
+        '-inform',
+        'PEM',
+        '-certfile',
+        join(work, `cert-${kind}`),
+        '-noverify',
+      ]);
       assert.equal(verified.code, 0, `${kind}: ${verified.stderr}`);
       assert.match(verified.stderr, /Verification successful/);
       assert.equal(verified.stdout, document.stdout, `${kind} carries the document`);
@@ -269,10 +326,25 @@ describe('changing a running appliance with imds-hop options and events', { skip
     writeFileSync(join(work, 'signature'), Buffer.from(signature.stdout, 'base64'));
     const key = await run('openssl', ['x509', '-pubkey', '-noout', '-in', join(work, 'cert-signature')]);
     writeFileSync(join(work, 'key'), key.stdout);
-    const verified = await run('openssl', ['dgst', '-sha256', '-verify', join(work, 'key'), '-signature', join(work, 'signature'), join(work, 'document')]);
+    const verified = await run('openssl', [
+      'dgst',
+      '-sha256',
+      '-verify',
+      join(work, 'key'),
+      '-signature',
+      join(work, 'signature'),
+      join(work, 'document'),
+    ]);
     assert.equal(verified.code, 0, verified.stderr);
     assert.equal(verified.stdout, 'Verified OK\n');
-    const chain = await run('openssl', ['verify', '-CAfile', join(work, 'cert-ca'), join(work, 'cert-signature'), join(work, 'cert-pkcs7'), join(work, 'cert-rsa2048')]);
+    const chain = await run('openssl', [
+      'verify',
+      '-CAfile',
+      join(work, 'cert-ca'),
+      join(work, 'cert-signature'),
+      join(work, 'cert-pkcs7'),
+      join(work, 'cert-rsa2048'),
+    ]);
     assert.equal(chain.code, 0, chain.stdout + chain.stderr);
   });
 

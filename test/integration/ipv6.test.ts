@@ -53,7 +53,14 @@ describe('the IPv6 endpoint through the tap', { skip: skipUnlessRoot }, () => {
 
   test('enabled: curl -6 gets a metadata leaf and the IMDSv2 token flow works', async () => {
     await setIpv6('enabled');
-    const leaf = await inNamespace(namespace, 'curl', ['-g', '-6', '-sS', '--max-time', '10', `${BASE6}/latest/meta-data/instance-id`]);
+    const leaf = await inNamespace(namespace, 'curl', [
+      '-g',
+      '-6',
+      '-sS',
+      '--max-time',
+      '10',
+      `${BASE6}/latest/meta-data/instance-id`,
+    ]);
     assert.equal(leaf.code, 0, leaf.stderr);
     assert.match(leaf.stdout, /^i-[0-9a-f]+$/);
 
@@ -61,23 +68,45 @@ describe('the IPv6 endpoint through the tap', { skip: skipUnlessRoot }, () => {
     const file = join(temporaryDirectory(), 'ipv6-token.pcap');
     const capture = await startCapture(namespace, appliance.interfaceName, file);
     const put = await inNamespace(namespace, 'curl', [
-      '-g', '-6', '-sS', '--max-time', '10', '-X', 'PUT', `${BASE6}/latest/api/token`,
-      '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 21600',
+      '-g',
+      '-6',
+      '-sS',
+      '--max-time',
+      '10',
+      '-X',
+      'PUT',
+      `${BASE6}/latest/api/token`,
+      '-H',
+      'X-aws-ec2-metadata-token-ttl-seconds: 21600',
     ]);
     assert.equal(put.code, 0, put.stderr);
     await capture.stop();
     const token = put.stdout;
     assert.ok(token.length >= 32, `token looks too short: ${token.length} chars`);
     const fromService = (await readIpv6TcpFrames(file)).filter((f) => f.src === 'fd00:ec2::254');
-    const tokenFrames = fromService.filter((f) => f.payload.includes(token.slice(0, 16)) || /^HTTP\/1\.1 200/.test(f.payload));
+    const tokenFrames = fromService.filter(
+      (f) => f.payload.includes(token.slice(0, 16)) || /^HTTP\/1\.1 200/.test(f.payload),
+    );
     assert.ok(tokenFrames.length > 0, 'the token response is in the capture');
-    for (const frame of tokenFrames) assert.equal(frame.hopLimit, 1, 'token-bearing frames leave with Hop Limit = the hop limit');
-    assert.ok(fromService.filter((f) => f.payload === '').every((f) => f.hopLimit === 64), 'bare segments leave with 64');
+    for (const frame of tokenFrames)
+      assert.equal(frame.hopLimit, 1, 'token-bearing frames leave with Hop Limit = the hop limit');
+    assert.ok(
+      fromService.filter((f) => f.payload === '').every((f) => f.hopLimit === 64),
+      'bare segments leave with 64',
+    );
     // The SYN-ACK advertises what fits a 1500-byte link under a 40-byte IPv6 header: 1440, not IPv4's 1460.
     assert.deepEqual([...new Set(fromService.filter((f) => f.mss !== undefined).map((f) => f.mss))], [1440]);
     const get = await inNamespace(namespace, 'curl', [
-      '-g', '-6', '-sS', '--max-time', '10', '-w', '\n%{http_code}',
-      '-H', `X-aws-ec2-metadata-token: ${token}`, `${BASE6}/latest/meta-data/instance-id`,
+      '-g',
+      '-6',
+      '-sS',
+      '--max-time',
+      '10',
+      '-w',
+      '\n%{http_code}',
+      '-H',
+      `X-aws-ec2-metadata-token: ${token}`,
+      `${BASE6}/latest/meta-data/instance-id`,
     ]);
     assert.equal(get.code, 0, get.stderr);
     assert.match(get.stdout, /^i-[0-9a-f]+\n200$/);
@@ -96,8 +125,24 @@ describe('the IPv6 endpoint through the tap', { skip: skipUnlessRoot }, () => {
     const far = createNamespace('far6');
     const routerSide = uniqueName('vr');
     const farSide = uniqueName('vf');
-    runSync('ip', ['link', 'add', routerSide, 'netns', namespace, 'type', 'veth', 'peer', 'name', farSide, 'netns', far]);
-    for (const [ns, device, address] of [[namespace, routerSide, 'fd00:ec2:1::1'], [far, farSide, 'fd00:ec2:1::2']] as const) {
+    runSync('ip', [
+      'link',
+      'add',
+      routerSide,
+      'netns',
+      namespace,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      farSide,
+      'netns',
+      far,
+    ]);
+    for (const [ns, device, address] of [
+      [namespace, routerSide, 'fd00:ec2:1::1'],
+      [far, farSide, 'fd00:ec2:1::2'],
+    ] as const) {
       runSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=0']);
       runSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${device}.accept_dad=0`]);
       runSync('ip', ['-n', ns, '-6', 'address', 'add', `${address}/64`, 'dev', device, 'nodad']);
@@ -109,13 +154,35 @@ describe('the IPv6 endpoint through the tap', { skip: skipUnlessRoot }, () => {
     const since = appliance.records.length;
     const before = await appliance.counters();
     // Metadata still reaches the far client (default hop limit); the token cannot (hop limit 1).
-    const leaf = await inNamespace(far, 'curl', ['-g', '-6', '-sS', '--max-time', '10', `${BASE6}/latest/meta-data/instance-id`]);
+    const leaf = await inNamespace(far, 'curl', [
+      '-g',
+      '-6',
+      '-sS',
+      '--max-time',
+      '10',
+      `${BASE6}/latest/meta-data/instance-id`,
+    ]);
     assert.equal(leaf.code, 0, leaf.stderr);
-    const put = await inNamespace(far, 'curl', ['-g', '-6', '-sS', '--max-time', '3', '-X', 'PUT', '-H', 'X-aws-ec2-metadata-token-ttl-seconds: 60', `${BASE6}/latest/api/token`]);
+    const put = await inNamespace(far, 'curl', [
+      '-g',
+      '-6',
+      '-sS',
+      '--max-time',
+      '3',
+      '-X',
+      'PUT',
+      '-H',
+      'X-aws-ec2-metadata-token-ttl-seconds: 60',
+      `${BASE6}/latest/api/token`,
+    ]);
     assert.notEqual(put.code, 0, `the far client must not get a token: ${put.stdout}`);
     assert.equal(put.stdout, '');
 
-    const died = await appliance.waitFor((r) => r.msg === 'token response died at hop 1: the hop limit stopped it at a router', 5000, since);
+    const died = await appliance.waitFor(
+      (r) => r.msg === 'token response died at hop 1: the hop limit stopped it at a router',
+      5000,
+      since,
+    );
     assert.equal(died.router, 'fd00:ec2::253', 'the router is the instance namespace, answering from its tap address');
     assert.equal(died.client, 'fd00:ec2:1::2');
     assert.equal(died.sentHopLimit, 1);
@@ -129,14 +196,33 @@ describe('the IPv6 endpoint through the tap', { skip: skipUnlessRoot }, () => {
   test('disabled: IPv6 requests time out and are counted; IPv4 keeps working', async () => {
     await setIpv6('disabled');
     const before = sumCounters(await appliance.counters(), 'frames-dropped-ipv6-disabled');
-    const leaf = await inNamespace(namespace, 'curl', ['-g', '-6', '-sS', '--max-time', '3', `${BASE6}/latest/meta-data/instance-id`]);
+    const leaf = await inNamespace(namespace, 'curl', [
+      '-g',
+      '-6',
+      '-sS',
+      '--max-time',
+      '3',
+      `${BASE6}/latest/meta-data/instance-id`,
+    ]);
     assert.equal(leaf.code, 28, `curl should time out (exit 28), got ${leaf.code}: ${leaf.stdout}${leaf.stderr}`);
     const after = sumCounters(await appliance.counters(), 'frames-dropped-ipv6-disabled');
     assert.ok(after > before, 'the dropped IPv6 frames are counted');
-    const v4 = await inNamespace(namespace, 'curl', ['-sS', '--max-time', '10', 'http://169.254.169.254/latest/meta-data/instance-id']);
+    const v4 = await inNamespace(namespace, 'curl', [
+      '-sS',
+      '--max-time',
+      '10',
+      'http://169.254.169.254/latest/meta-data/instance-id',
+    ]);
     assert.equal(v4.code, 0, v4.stderr);
     await setIpv6('enabled');
-    const again = await inNamespace(namespace, 'curl', ['-g', '-6', '-sS', '--max-time', '10', `${BASE6}/latest/meta-data/instance-id`]);
+    const again = await inNamespace(namespace, 'curl', [
+      '-g',
+      '-6',
+      '-sS',
+      '--max-time',
+      '10',
+      `${BASE6}/latest/meta-data/instance-id`,
+    ]);
     assert.equal(again.code, 0, again.stderr);
   });
 });

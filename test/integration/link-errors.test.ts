@@ -4,13 +4,23 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { REPO_ROOT, cleanupAll, createNamespace, inNamespace, skipUnlessRoot, sweepStaleNamespaces } from './harness.ts';
+import {
+  REPO_ROOT,
+  cleanupAll,
+  createNamespace,
+  inNamespace,
+  skipUnlessRoot,
+  sweepStaleNamespaces,
+} from './harness.ts';
 import { LinkError, openPcapLink } from '../../src/link/index.ts';
 import { parseMacAddress } from '../../src/wire/index.ts';
 
 const BIN = join(REPO_ROOT, 'bin/imds-hop.mjs');
 const WITHOUT_NET_CAPS = [
-  'setpriv', '--bounding-set=-net_admin,-net_raw', '--inh-caps=-net_admin,-net_raw', '--ambient-caps=-net_admin,-net_raw',
+  'setpriv',
+  '--bounding-set=-net_admin,-net_raw',
+  '--inh-caps=-net_admin,-net_raw',
+  '--ambient-caps=-net_admin,-net_raw',
 ];
 
 describe('link backend errors', { skip: skipUnlessRoot }, () => {
@@ -24,9 +34,15 @@ describe('link backend errors', { skip: skipUnlessRoot }, () => {
   after(() => cleanupAll());
 
   const serve = (args: string[], withoutNetCaps = false) =>
-    inNamespace(namespace, withoutNetCaps ? WITHOUT_NET_CAPS[0] as string : process.execPath, [
+    inNamespace(namespace, withoutNetCaps ? (WITHOUT_NET_CAPS[0] as string) : process.execPath, [
       ...(withoutNetCaps ? [...WITHOUT_NET_CAPS.slice(1), process.execPath] : []),
-      BIN, 'serve', '--metrics-listen', 'off', '--control-socket', `/tmp/${namespace}.sock`, ...args,
+      BIN,
+      'serve',
+      '--metrics-listen',
+      'off',
+      '--control-socket',
+      `/tmp/${namespace}.sock`,
+      ...args,
     ]);
 
   test('pcap on a missing interface: INTERFACE_MISSING', async () => {
@@ -50,8 +66,14 @@ describe('link backend errors', { skip: skipUnlessRoot }, () => {
   test('a capture filter libpcap refuses: BPF_COMPILE_FAILED', () => {
     // The daemon validates addresses first, so only a direct call can hand libpcap an impossible filter.
     assert.throws(
-      () => openPcapLink({ interfaceName: 'lo', serviceAddress: '169.254.169.999', serviceMac: parseMacAddress('02:a9:fe:a9:fe:01') }),
-      (error: unknown) => error instanceof LinkError && error.code === 'BPF_COMPILE_FAILED' && /capture filter/.test(error.message),
+      () =>
+        openPcapLink({
+          interfaceName: 'lo',
+          serviceAddress: '169.254.169.999',
+          serviceMac: parseMacAddress('02:a9:fe:a9:fe:01'),
+        }),
+      (error: unknown) =>
+        error instanceof LinkError && error.code === 'BPF_COMPILE_FAILED' && /capture filter/.test(error.message),
     );
   });
 });

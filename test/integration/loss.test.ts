@@ -39,7 +39,10 @@ describe('10% random packet loss between the instance and the appliance', { skip
     sweepStaleNamespaces();
     namespace = createNamespace('loss');
     appliance = await Appliance.start(namespace, ['--log-level', 'info']);
-    const load = await inNamespace(namespace, 'sh', ['-c', `printf '%s' '${lossRules(appliance.interfaceName)}' | nft -f -`]);
+    const load = await inNamespace(namespace, 'sh', [
+      '-c',
+      `printf '%s' '${lossRules(appliance.interfaceName)}' | nft -f -`,
+    ]);
     assert.equal(load.code, 0, `nft refused the loss rules: ${load.stderr}`);
   });
 
@@ -63,7 +66,10 @@ describe('10% random packet loss between the instance and the appliance', { skip
     assert.ok(droppedPackets(namespace) > 0, 'nftables dropped nothing');
     const counters = await appliance.counters();
     assert.ok(
-      sumCounters(counters, 'tcp-retransmi') + sumCounters(counters, 'tcp-syn-ack-retransmissions') + sumCounters(counters, 'tcp-duplicate') > 0,
+      sumCounters(counters, 'tcp-retransmi') +
+        sumCounters(counters, 'tcp-syn-ack-retransmissions') +
+        sumCounters(counters, 'tcp-duplicate') >
+        0,
       `no recovery visible in the appliance counters: ${JSON.stringify(counters)}`,
     );
   });

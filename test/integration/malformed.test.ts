@@ -15,13 +15,7 @@ import {
   sumCounters,
   sweepStaleNamespaces,
 } from './harness.ts';
-import {
-  EtherType,
-  encodeIcmpFrame,
-  encodeTcpFrame,
-  parseIpv4Address,
-  parseMacAddress,
-} from '../../src/wire/index.ts';
+import { EtherType, encodeIcmpFrame, encodeTcpFrame, parseIpv4Address, parseMacAddress } from '../../src/wire/index.ts';
 
 const APPLIANCE_MAC = '02:a9:fe:a9:fe:01';
 const INJECTOR = join(REPO_ROOT, 'test/integration/clients/inject-frames.py');
@@ -40,7 +34,17 @@ function synFrame(seq: number): Uint8Array {
     dstAddr: serviceAddr,
     hopLimit: 64,
     identification: seq & 0xffff,
-    segment: { srcPort: 40000 + (seq % 1000), dstPort: 80, seq, ack: undefined, control: 'syn', push: false, window: 65535, options: { mss: 1460 }, payload: new Uint8Array() },
+    segment: {
+      srcPort: 40000 + (seq % 1000),
+      dstPort: 80,
+      seq,
+      ack: undefined,
+      control: 'syn',
+      push: false,
+      window: 65535,
+      options: { mss: 1460 },
+      payload: new Uint8Array(),
+    },
   });
 }
 
@@ -114,12 +118,23 @@ describe('malformed frames injected into the tap', { skip: skipUnlessRoot }, () 
     const before = await appliance.counters();
     const kinds = damagedFrames();
     const hex = kinds.flatMap((k) => k.frames.map((f) => Buffer.from(f).toString('hex'))).join('\n');
-    const injected = await inNamespace(namespace, 'sh', ['-c', `python3 ${INJECTOR} ${appliance.interfaceName} <<'EOF'\n${hex}\nEOF`]);
+    const injected = await inNamespace(namespace, 'sh', [
+      '-c',
+      `python3 ${INJECTOR} ${appliance.interfaceName} <<'EOF'\n${hex}\nEOF`,
+    ]);
     assert.equal(injected.code, 0, injected.stderr);
-    assert.equal(Number(injected.stdout.trim()), kinds.reduce((t, k) => t + k.frames.length, 0));
+    assert.equal(
+      Number(injected.stdout.trim()),
+      kinds.reduce((t, k) => t + k.frames.length, 0),
+    );
 
     // A request after the injection proves the appliance survived and that the frames were read before it.
-    const served = await inNamespace(namespace, 'curl', ['-sS', '--max-time', '10', `http://${SERVICE_ADDRESS}/latest/meta-data/ami-id`]);
+    const served = await inNamespace(namespace, 'curl', [
+      '-sS',
+      '--max-time',
+      '10',
+      `http://${SERVICE_ADDRESS}/latest/meta-data/ami-id`,
+    ]);
     assert.equal(served.code, 0, served.stderr);
     assert.match(served.stdout, /^ami-[0-9a-f]+$/);
 

@@ -47,7 +47,11 @@ describe('imds-hop lab demo', { skip: skipUnlessRoot }, () => {
       demo = { code: 0, stdout, stderr };
     } catch (error) {
       const failure = error as { code?: number; stdout?: string; stderr?: string };
-      demo = { code: typeof failure.code === 'number' ? failure.code : -1, stdout: failure.stdout ?? '', stderr: failure.stderr ?? String(error) };
+      demo = {
+        code: typeof failure.code === 'number' ? failure.code : -1,
+        stdout: failure.stdout ?? '',
+        stderr: failure.stderr ?? String(error),
+      };
     }
   });
 
@@ -56,23 +60,39 @@ describe('imds-hop lab demo', { skip: skipUnlessRoot }, () => {
   });
 
   test('runs end to end, every row passes, exit status 0', () => {
-    const report = JSON.parse(readFileSync(join(ARTIFACTS_DIR, 'demo-table.json'), 'utf8')) as { pass: boolean; rows: DemoRow[] };
+    const report = JSON.parse(readFileSync(join(ARTIFACTS_DIR, 'demo-table.json'), 'utf8')) as {
+      pass: boolean;
+      rows: DemoRow[];
+    };
     const failed = report.rows.filter((r) => !r.pass);
     assert.deepEqual(failed, [], `rows that failed:\n${demo.stdout}\n${demo.stderr}`);
     assert.equal(report.pass, true);
     assert.equal(demo.code, 0, demo.stderr);
     assert.match(demo.stdout, /VERDICT: PASS/);
     // Every scenario is in the table, each under both http-tokens settings.
-    for (const scenario of ['1 router/NAT', '2 container', '3 open reverse proxy', '4 GET-only WAF proxy', '5 SSRF web app']) {
+    for (const scenario of [
+      '1 router/NAT',
+      '2 container',
+      '3 open reverse proxy',
+      '4 GET-only WAF proxy',
+      '5 SSRF web app',
+    ]) {
       const settings = new Set(report.rows.filter((r) => r.scenario === scenario).map((r) => r.setting));
-      assert.ok([...settings].some((s) => s.startsWith('v1 allowed')), `${scenario} under v1 allowed`);
-      assert.ok([...settings].some((s) => s.startsWith('tokens required')), `${scenario} under tokens required`);
+      assert.ok(
+        [...settings].some((s) => s.startsWith('v1 allowed')),
+        `${scenario} under v1 allowed`,
+      );
+      assert.ok(
+        [...settings].some((s) => s.startsWith('tokens required')),
+        `${scenario} under tokens required`,
+      );
     }
     assert.ok(existsSync(join(ARTIFACTS_DIR, 'demo-table.txt')));
   });
 
   test('everything the lab created is gone afterwards', () => {
-    for (const namespace of LAB_NAMESPACES) assert.ok(!existsSync(`/run/netns/${namespace}`), `${namespace} left behind`);
+    for (const namespace of LAB_NAMESPACES)
+      assert.ok(!existsSync(`/run/netns/${namespace}`), `${namespace} left behind`);
     assert.ok(!existsSync(RUN_DIR), `${RUN_DIR} left behind`);
     assert.ok(!existsSync(`/run/imds-hop/${LAB.tap}.sock`), 'control socket left behind');
   });
@@ -111,9 +131,15 @@ describe('imds-hop lab demo', { skip: skipUnlessRoot }, () => {
       for (const hop of [1, 2]) {
         for (const side of ['tap', 'attacker', 'container']) {
           const file = pcap(`${tokens}-hop${hop}-${side}`);
-          const { stdout } = await execFileAsync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8' });
+          const { stdout } = await execFileAsync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.number'], {
+            encoding: 'utf8',
+          });
           const contents = await readPcap(file);
-          assert.equal(stdout.trim().split('\n').filter(Boolean).length, contents.records, `${file}: tshark and pcap-parser agree`);
+          assert.equal(
+            stdout.trim().split('\n').filter(Boolean).length,
+            contents.records,
+            `${file}: tshark and pcap-parser agree`,
+          );
           assert.ok(contents.records > 0, `${file} is empty`);
         }
       }

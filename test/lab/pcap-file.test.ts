@@ -23,14 +23,24 @@ test('a written pcap reads back frame for frame, with tshark too', async () => {
       message: { kind: 'echo-reply', identifier: 1, sequence: 2, data: new Uint8Array(8) },
     });
     const file = join(directory, 'one.pcap');
-    writeFileSync(file, Buffer.concat([pcapGlobalHeader(65_535), pcapRecord(frame, 1_700_000_000_123_456n), pcapRecord(frame, 1_700_000_001_000_000n)]));
+    writeFileSync(
+      file,
+      Buffer.concat([
+        pcapGlobalHeader(65_535),
+        pcapRecord(frame, 1_700_000_000_123_456n),
+        pcapRecord(frame, 1_700_000_001_000_000n),
+      ]),
+    );
     const contents = await readPcap(file);
     assert.equal(contents.records, 2);
     assert.equal(contents.frames[0]?.icmp?.kind, 'echo-reply');
     assert.equal(contents.frames[0]?.ip.ttl, 64);
     let tshark: string | undefined;
     try {
-      tshark = execFileSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'ip.ttl'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      tshark = execFileSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'ip.ttl'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }

@@ -22,12 +22,20 @@ async function available(command: string): Promise<boolean> {
 test('shellcheck passes on scripts/lab, scripts/vagrant and vagrant', async (t) => {
   if (!(await available('shellcheck'))) return t.skip('shellcheck not installed');
   const scripts = [
-    ...readdirSync(join(REPO_ROOT, 'scripts/lab')).filter((f) => f.endsWith('.sh')).map((f) => join('scripts/lab', f)),
-    ...readdirSync(join(REPO_ROOT, 'vagrant')).filter((f) => f.endsWith('.sh')).map((f) => join('vagrant', f)),
-    ...readdirSync(join(REPO_ROOT, 'scripts/vagrant')).filter((f) => f.endsWith('.sh')).map((f) => join('scripts/vagrant', f)),
+    ...readdirSync(join(REPO_ROOT, 'scripts/lab'))
+      .filter((f) => f.endsWith('.sh'))
+      .map((f) => join('scripts/lab', f)),
+    ...readdirSync(join(REPO_ROOT, 'vagrant'))
+      .filter((f) => f.endsWith('.sh'))
+      .map((f) => join('vagrant', f)),
+    ...readdirSync(join(REPO_ROOT, 'scripts/vagrant'))
+      .filter((f) => f.endsWith('.sh'))
+      .map((f) => join('scripts/vagrant', f)),
   ];
   assert.ok(scripts.length >= 14, `found only ${scripts.join(' ')}`);
-  const result = await execFileAsync('shellcheck', scripts, { cwd: REPO_ROOT, encoding: 'utf8' }).catch((e: { stdout: string }) => e);
+  const result = await execFileAsync('shellcheck', scripts, { cwd: REPO_ROOT, encoding: 'utf8' }).catch(
+    (e: { stdout: string }) => e,
+  );
   assert.equal('code' in result ? result.code : 0, 0, result.stdout);
 });
 

@@ -17,7 +17,10 @@ test('frames sent on one side arrive on the other, in order, as copies', async (
   assert.equal(a.send(reused), true);
   assert.equal(a.send(new Uint8Array([7])), true);
   await arrived;
-  assert.deepEqual(received.map((f) => [...f]), [[1, 2, 3], [9, 2, 3], [7]]);
+  assert.deepEqual(
+    received.map((f) => [...f]),
+    [[1, 2, 3], [9, 2, 3], [7]],
+  );
 });
 
 test('a closed link neither sends nor delivers', async () => {

@@ -24,7 +24,11 @@ function recorder(accept: (frame: Uint8Array) => boolean = () => true) {
 
 function manualScheduler() {
   const pending: Array<() => void> = [];
-  return { schedule: (flush: () => void) => pending.push(flush), runAll: () => pending.splice(0).forEach((f) => f()), pending };
+  return {
+    schedule: (flush: () => void) => pending.push(flush),
+    runAll: () => pending.splice(0).forEach((f) => f()),
+    pending,
+  };
 }
 
 const frameOf = (length: number, fill: number) => new Uint8Array(length).fill(fill);
@@ -40,7 +44,10 @@ describe('SendBatch', () => {
     assert.equal(calls.length, 0, 'nothing written before the turn ends');
     turn.runAll();
     assert.deepEqual(calls, [frames]);
-    assert.deepEqual({ flushes: batch.flushes, frames: batch.framesFlushed, failures: batch.failures }, { flushes: 1, frames: 3, failures: 0 });
+    assert.deepEqual(
+      { flushes: batch.flushes, frames: batch.framesFlushed, failures: batch.failures },
+      { flushes: 1, frames: 3, failures: 0 },
+    );
     batch.add(frameOf(60, 4));
     assert.equal(turn.pending.length, 1, 'the next turn schedules again');
   });
@@ -69,9 +76,15 @@ describe('SendBatch', () => {
     const big = Math.floor(BATCH_POOL_BYTES / 3) + 1; // two fit, a third does not
     for (let i = 0; i < 3; i++) batch.add(frameOf(big, i));
     assert.equal(calls.length, 3);
-    assert.deepEqual(calls[2]?.map((f) => f.length), [big, big]);
+    assert.deepEqual(
+      calls[2]?.map((f) => f.length),
+      [big, big],
+    );
     turn.runAll();
-    assert.deepEqual(calls[3]?.map((f) => f[0]), [2]);
+    assert.deepEqual(
+      calls[3]?.map((f) => f[0]),
+      [2],
+    );
   });
 
   it('refuses frames no link carries and counts frames the OS refused at flush time', () => {

@@ -37,7 +37,19 @@ export class Appliance {
     const interfaceName = existingInterface ?? uniqueName('tap');
     const child = spawn(
       'ip',
-      ['netns', 'exec', namespace, process.execPath, join(REPO_ROOT, 'bin/imds-hop.mjs'), 'serve', '--interface', interfaceName, '--log-level', 'debug', ...extraArgs],
+      [
+        'netns',
+        'exec',
+        namespace,
+        process.execPath,
+        join(REPO_ROOT, 'bin/imds-hop.mjs'),
+        'serve',
+        '--interface',
+        interfaceName,
+        '--log-level',
+        'debug',
+        ...extraArgs,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const appliance = new Appliance(namespace, interfaceName, child);

@@ -111,7 +111,20 @@ export interface VethEnd {
 
 /** A veth pair between two namespaces, each end addressed /24 and up. */
 export function connectNamespaces(a: VethEnd, b: VethEnd): void {
-  runSync('ip', ['link', 'add', a.device, 'netns', a.namespace, 'type', 'veth', 'peer', 'name', b.device, 'netns', b.namespace]);
+  runSync('ip', [
+    'link',
+    'add',
+    a.device,
+    'netns',
+    a.namespace,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    b.device,
+    'netns',
+    b.namespace,
+  ]);
   for (const end of [a, b]) {
     // No IPv6 chatter on test links: the captures should hold only what the test sends.
     runSync('ip', ['netns', 'exec', end.namespace, 'sysctl', '-qw', `net.ipv6.conf.${end.device}.disable_ipv6=1`]);

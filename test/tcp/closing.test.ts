@@ -42,7 +42,10 @@ describe('ESTABLISHED: FIN and RST', () => {
     const client = established();
     const actions = client.sendFin({ payload: text('last') });
     assert.deepEqual(dataOf(actions), text('last'));
-    assert.deepEqual(events(actions).map((a) => a.kind), ['data', 'peer-closed']);
+    assert.deepEqual(
+      events(actions).map((a) => a.kind),
+      ['data', 'peer-closed'],
+    );
     expectSegment(actions, { ack: client.seq + 4 });
     assert.equal(client.state(), 'close-wait');
   });
@@ -181,7 +184,7 @@ describe('CLOSE-WAIT and LAST-ACK', () => {
 });
 
 describe('FIN-WAIT-1, FIN-WAIT-2, CLOSING, TIME-WAIT', () => {
-  it('send with thenClose: the FIN rides on the last data segment, with that data\'s TTL', () => {
+  it("send with thenClose: the FIN rides on the last data segment, with that data's TTL", () => {
     const client = established();
     const sent = client.stack.send(client.id, text('bye'), TOKEN, client.now, true);
     assert.ok(sent.ok);

@@ -11,7 +11,10 @@ describe('deadline heap', () => {
         deadlines.forEach((d, i) => heap.push(d, i));
         const popped: number[] = [];
         for (let e = heap.pop(); e; e = heap.pop()) popped.push(e.deadline);
-        assert.deepEqual(popped, [...deadlines].sort((a, b) => a - b));
+        assert.deepEqual(
+          popped,
+          [...deadlines].sort((a, b) => a - b),
+        );
         assert.equal(heap.size, 0);
       }),
     );

@@ -181,7 +181,11 @@ describe('ESTABLISHED: sending', () => {
     const head = bytes(1500, 1);
     const token = bytes(56, 2);
     const tail = bytes(700, 3);
-    const out = [...client.send(head, { hopLimit: 64 }), ...client.send(token, TOKEN), ...client.send(tail, { hopLimit: 64 })];
+    const out = [
+      ...client.send(head, { hopLimit: 64 }),
+      ...client.send(token, TOKEN),
+      ...client.send(tail, { hopLimit: 64 }),
+    ];
     assert.deepEqual(
       transmits(out).map((t) => [t.segment.payload.length, t.hopLimit]),
       [

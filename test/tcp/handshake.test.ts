@@ -19,7 +19,13 @@ describe('LISTEN', () => {
   it('answers a SYN with a SYN-ACK carrying our MSS and window, at the default TTL', () => {
     const client = new Client(testConfig({ mss: 1400, receiveWindow: 30000 }));
     const actions = client.sendSyn({ mss: 1460, windowScale: 7, sackPermitted: true });
-    const t = expectSegment(actions, { control: 'syn', ack: client.isn + 1, hopLimit: 64, payloadLength: 0, window: 30000 });
+    const t = expectSegment(actions, {
+      control: 'syn',
+      ack: client.isn + 1,
+      hopLimit: 64,
+      payloadLength: 0,
+      window: 30000,
+    });
     assert.deepEqual(t.segment.options, { mss: 1400 }); // no wscale offered, so the peer does not scale either
     assert.equal(t.localAddr, SERVER_ADDR);
     assert.equal(t.remoteAddr, CLIENT_ADDR);
@@ -196,7 +202,12 @@ describe('initial sequence numbers (RFC 6528)', () => {
 
   it('two stacks with different secrets choose different ISNs for the same SYN', () => {
     const a = new Client(testConfig({ isnSecret: new Uint8Array([1]) }));
-    const b = new Client(testConfig({ isnSecret: new Uint8Array([2]) }), 1_000_000, 40_000, new TcpStack(testConfig({ isnSecret: new Uint8Array([2]) })));
+    const b = new Client(
+      testConfig({ isnSecret: new Uint8Array([2]) }),
+      1_000_000,
+      40_000,
+      new TcpStack(testConfig({ isnSecret: new Uint8Array([2]) })),
+    );
     a.sendSyn();
     b.sendSyn();
     assert.notEqual(a.serverIss, b.serverIss);

@@ -1,6 +1,13 @@
 // Tiny drivers for TcpStack tests: a scripted client with its own sequence numbers and a fake clock.
 import assert from 'node:assert/strict';
-import { TcpStack, DEFAULT_TCP_CONFIG, type ConnectionId, type SendTag, type TcpAction, type TcpConfig } from '../../src/tcp/index.ts';
+import {
+  TcpStack,
+  DEFAULT_TCP_CONFIG,
+  type ConnectionId,
+  type SendTag,
+  type TcpAction,
+  type TcpConfig,
+} from '../../src/tcp/index.ts';
 import type { TcpControl, TcpSegment } from '../../src/wire/tcp-segment.ts';
 
 export const SERVER_ADDR = 0xa9fea9fe; // 169.254.169.254
@@ -77,7 +84,8 @@ export function expectSegment(actions: TcpAction[], want: SegmentExpectation, in
   if ('seq' in want) assert.equal(s.seq, want.seq, `seq of ${describe([t])}`);
   if ('ack' in want) assert.equal(s.ack, want.ack, `ack of ${describe([t])}`);
   if (want.control !== undefined) assert.equal(s.control, want.control, `control of ${describe([t])}`);
-  if (want.payloadLength !== undefined) assert.equal(s.payload.length, want.payloadLength, `length of ${describe([t])}`);
+  if (want.payloadLength !== undefined)
+    assert.equal(s.payload.length, want.payloadLength, `length of ${describe([t])}`);
   if (want.window !== undefined) assert.equal(s.window, want.window);
   if (want.hopLimit !== undefined) assert.equal(t.hopLimit, want.hopLimit, `hop limit of ${describe([t])}`);
   if (want.tokenResponse !== undefined) assert.equal(t.tokenResponse, want.tokenResponse, `tag of ${describe([t])}`);
@@ -90,7 +98,10 @@ export function expectNothingSent(actions: TcpAction[]): void {
 
 export function describe(sent: Transmit[]): string {
   return `[${sent
-    .map((t) => `${t.segment.control} seq=${t.segment.seq} ack=${t.segment.ack} len=${t.segment.payload.length} hopLimit=${t.hopLimit}${t.tokenResponse ? ' token' : ''}`)
+    .map(
+      (t) =>
+        `${t.segment.control} seq=${t.segment.seq} ack=${t.segment.ack} len=${t.segment.payload.length} hopLimit=${t.hopLimit}${t.tokenResponse ? ' token' : ''}`,
+    )
     .join(', ')}]`;
 }
 

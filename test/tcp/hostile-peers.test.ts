@@ -3,7 +3,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TcpStack } from '../../src/tcp/index.ts';
-import { CLIENT_ADDR, Client, SERVER_ADDR, SERVER_PORT, bytes, expectSegment, testConfig, transmits } from './helpers.ts';
+import {
+  CLIENT_ADDR,
+  Client,
+  SERVER_ADDR,
+  SERVER_PORT,
+  bytes,
+  expectSegment,
+  testConfig,
+  transmits,
+} from './helpers.ts';
 
 describe('send timeout (TCP_USER_TIMEOUT, RFC 5482)', () => {
   it('resets a peer that answers every window probe with a zero window but never reads', () => {
@@ -88,7 +97,10 @@ describe('application deadline', () => {
     client.stack.setApplicationDeadline(client.id, 5_000);
     assert.equal(client.stack.nextDeadline(), 5_000);
     assert.ok(!client.advance(4_000).some((a) => a.kind === 'application-deadline'));
-    assert.deepEqual(client.advance(1_000).filter((a) => a.kind === 'application-deadline'), [{ kind: 'application-deadline', id: client.id }]);
+    assert.deepEqual(
+      client.advance(1_000).filter((a) => a.kind === 'application-deadline'),
+      [{ kind: 'application-deadline', id: client.id }],
+    );
     assert.ok(!client.advance(10_000).some((a) => a.kind === 'application-deadline'));
     client.stack.setApplicationDeadline(client.id, client.now + 100);
     client.stack.setApplicationDeadline(client.id, undefined);
@@ -102,7 +114,8 @@ describe('ICMP errors quoting our segments', () => {
     client.handshake();
     const sent = client.send(bytes(100));
     const seq = transmits(sent)[0]!.segment.seq;
-    const matches = (s: number, port = client.port) => client.stack.sentSequenceMatches(SERVER_ADDR, SERVER_PORT, CLIENT_ADDR, port, s);
+    const matches = (s: number, port = client.port) =>
+      client.stack.sentSequenceMatches(SERVER_ADDR, SERVER_PORT, CLIENT_ADDR, port, s);
     assert.ok(matches(seq));
     assert.ok(matches(seq + 99));
     assert.ok(!matches(seq + 100), 'never sent');

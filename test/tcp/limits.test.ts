@@ -30,7 +30,12 @@ describe('limits', () => {
     clients[0]!.handshake();
     clients[1]!.handshake();
     assert.equal(stack.connectionCount(), 2);
-    const refused = clients[2]!.deliver({ seq: clients[2]!.isn, ack: undefined, control: 'syn', options: { mss: 1460 } });
+    const refused = clients[2]!.deliver({
+      seq: clients[2]!.isn,
+      ack: undefined,
+      control: 'syn',
+      options: { mss: 1460 },
+    });
     expectSegment(refused, { control: 'rst', ack: (clients[2]!.isn + 1) >>> 0 });
     assert.equal(stack.counters['syn-refused-max-connections'], 1);
     assert.equal(stack.connectionCount(), 2);

@@ -26,7 +26,11 @@ describe('tagged bytes through a lossy, duplicating, reordering path', () => {
     fc.assert(
       fc.property(
         fc.array(
-          fc.record({ length: fc.integer({ min: 1, max: 6000 }), token: fc.boolean(), tokenHopLimit: fc.constantFrom(HOP_LIMIT, DEFAULT_HOP_LIMIT) }),
+          fc.record({
+            length: fc.integer({ min: 1, max: 6000 }),
+            token: fc.boolean(),
+            tokenHopLimit: fc.constantFrom(HOP_LIMIT, DEFAULT_HOP_LIMIT),
+          }),
           { minLength: 1, maxLength: 6 },
         ),
         fc.integer(),
@@ -34,7 +38,11 @@ describe('tagged bytes through a lossy, duplicating, reordering path', () => {
         fc.double({ min: 0, max: 0.2, noNaN: true }),
         (chunks, seed, lossRate, duplicateRate) => {
           const outcome = simulate(chunks, seed, lossRate, duplicateRate);
-          assert.equal(outcome.closed, undefined, `connection closed (${outcome.closed}) after ${outcome.delivered} bytes`);
+          assert.equal(
+            outcome.closed,
+            undefined,
+            `connection closed (${outcome.closed}) after ${outcome.delivered} bytes`,
+          );
           retransmissions += outcome.retransmissions;
         },
       ),

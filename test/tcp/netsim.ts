@@ -61,7 +61,9 @@ export function simulate(
   client.handshake();
   const dataStart = client.ack; // the server's first data byte
   const expected = concat(chunks.map((c, i) => new Uint8Array(c.length).fill((i * 37 + 1) & 0xff)));
-  const tagAt: string[] = chunks.flatMap((c) => new Array<string>(c.length).fill(c.token ? `${c.tokenHopLimit} token` : `${DEFAULT_HOP_LIMIT}`));
+  const tagAt: string[] = chunks.flatMap((c) =>
+    new Array<string>(c.length).fill(c.token ? `${c.tokenHopLimit} token` : `${DEFAULT_HOP_LIMIT}`),
+  );
 
   let closed: CloseReason | undefined;
   const toClient: Transmit[] = [];
@@ -113,6 +115,7 @@ export function simulate(
     enqueue(client.deliver({ window: 65535 }));
   }
   if (closed === undefined) assert.deepEqual(received, expected);
-  const retransmissions = (client.stack.counters['retransmissions'] ?? 0) + (client.stack.counters['fast-retransmissions'] ?? 0);
+  const retransmissions =
+    (client.stack.counters['retransmissions'] ?? 0) + (client.stack.counters['fast-retransmissions'] ?? 0);
   return { retransmissions, delivered: cumulative, closed };
 }

@@ -72,7 +72,10 @@ describe('reassembly of out-of-order bytes', () => {
 
   it('an accepting-budget callback can refuse growth (the global buffer budget)', () => {
     const r = new Reassembly(1000, 16);
-    assert.equal(r.insert(0, 5, bytes(8), (n) => n <= 4), 'full');
+    assert.equal(
+      r.insert(0, 5, bytes(8), (n) => n <= 4),
+      'full',
+    );
     assert.equal(r.size, 0);
   });
 

@@ -58,7 +58,11 @@ describe('retransmission timeout', () => {
   it('retransmissions of token bytes keep hop limit 1 and the same split', () => {
     const client = new Client();
     client.handshake({ mss: 1000 });
-    const first = [...client.send(bytes(1200, 1), { hopLimit: 64 }), ...client.send(bytes(300, 2), TOKEN), ...client.send(bytes(200, 3), { hopLimit: 64 })];
+    const first = [
+      ...client.send(bytes(1200, 1), { hopLimit: 64 }),
+      ...client.send(bytes(300, 2), TOKEN),
+      ...client.send(bytes(200, 3), { hopLimit: 64 }),
+    ];
     const shape = transmits(first).map((t) => [t.segment.seq, t.segment.payload.length, t.hopLimit]);
     assert.deepEqual(
       shape.map(([, len, hopLimit]) => [len, hopLimit]),
@@ -111,10 +115,11 @@ describe('retransmission timeout', () => {
       [[50, 'fin', 64, true]],
     );
     client.absorb(rest);
-    for (const t of transmits(client.deliver({ window: 65535 }))) assert.equal(t.tokenResponse, false, 'a pure ACK carries no token');
+    for (const t of transmits(client.deliver({ window: 65535 })))
+      assert.equal(t.tokenResponse, false, 'a pure ACK carries no token');
   });
 
-  it('untagged bytes and control segments leave with the stack\'s default hop limit, the one place it is stored', () => {
+  it("untagged bytes and control segments leave with the stack's default hop limit, the one place it is stored", () => {
     const client = new Client(testConfig({ defaultHopLimit: 100 }));
     client.handshake();
     expectSegment(client.send(bytes(10)), { payloadLength: 10, hopLimit: 100, tokenResponse: false });
@@ -185,7 +190,7 @@ describe('fast retransmit (RFC 5681 3.2)', () => {
     expectNothingSent(client.deliver()); // fourth duplicate inflates only
     assert.equal(conn?.congestionWindow, 7000);
     // A partial ACK (RFC 6582) retransmits the next hole.
-    client.ack = (out[1].seq) >>> 0;
+    client.ack = out[1].seq >>> 0;
     expectSegment(client.deliver(), { seq: out[1].seq, payloadLength: 1000 });
     client.ack = (out[5].seq + 1000) >>> 0;
     client.deliver();
@@ -207,7 +212,9 @@ describe('fast retransmit (RFC 5681 3.2)', () => {
   it('fast retransmit of a token segment carries TTL 1', () => {
     const client = new Client();
     client.handshake({ mss: 1000 });
-    const out = segmentsOf(client.send(bytes(500), TOKEN)).concat(segmentsOf(client.send(bytes(3000), { hopLimit: 64 })));
+    const out = segmentsOf(client.send(bytes(500), TOKEN)).concat(
+      segmentsOf(client.send(bytes(3000), { hopLimit: 64 })),
+    );
     assert.equal(out.length, 4);
     client.deliver();
     client.deliver();
@@ -228,12 +235,16 @@ describe('zero window and persist', () => {
     for (const [, t] of probes) {
       assert.equal(t.hopLimit, 64);
       assert.equal(t.segment.payload.length, 0);
-      assert.equal(t.segment.seq, (client.serverIss) >>> 0); // SND.UNA − 1
+      assert.equal(t.segment.seq, client.serverIss >>> 0); // SND.UNA − 1
     }
     assert.equal(client.stack.counters['window-probes'], 4);
     const opened = client.deliver({ window: 1000 });
     expectSegment(opened, { payloadLength: 500, hopLimit: TOKEN_HOP_LIMIT });
-    expectNothingSent(client.advance(1000).filter((a) => a.kind === 'transmit' && a.segment.payload.length === 0 && a.segment.seq === client.serverIss));
+    expectNothingSent(
+      client
+        .advance(1000)
+        .filter((a) => a.kind === 'transmit' && a.segment.payload.length === 0 && a.segment.seq === client.serverIss),
+    );
   });
 
   it('keeps probing while the peer answers, and gives up when it does not', () => {

@@ -5,7 +5,17 @@ import fc from 'fast-check';
 import { TcpStack } from '../../src/tcp/index.ts';
 import { COOKIE_MSS_TABLE, checkSynCookie, cookieMssIndex, encodeSynCookie } from '../../src/tcp/syn-cookie.ts';
 import { seqAdd } from '../../src/tcp/seq-number.ts';
-import { CLIENT_ADDR, Client, SERVER_ADDR, SERVER_PORT, expectNothingSent, expectSegment, testConfig, text, transmits } from './helpers.ts';
+import {
+  CLIENT_ADDR,
+  Client,
+  SERVER_ADDR,
+  SERVER_PORT,
+  expectNothingSent,
+  expectSegment,
+  testConfig,
+  text,
+  transmits,
+} from './helpers.ts';
 
 const SECRET = new Uint8Array(32).fill(9);
 const endpointsArb = fc.record({
@@ -20,33 +30,53 @@ const timeArb = fc.integer({ min: 0, max: 2 ** 40 });
 describe('SYN cookie encoding (RFC 4987 3.6, Linux layout)', () => {
   it('round-trips the MSS for any tuple, peer ISN and time within the cookie lifetime (property)', () => {
     fc.assert(
-      fc.property(endpointsArb, fc.nat(0xffffffff), fc.integer({ min: 0, max: 65535 }), timeArb, fc.integer({ min: 0, max: 119_999 }), (endpoints, peerIsn, peerMss, issuedAt, delay) => {
-        const index = cookieMssIndex(peerMss);
-        const cookie = encodeSynCookie(SECRET, endpoints, peerIsn, index, issuedAt);
-        // Good until the minute counter has moved on twice: at least 60 s, at most 120 s.
-        const checkedAt = issuedAt + Math.min(delay, 60_000 - 1);
-        const mss = checkSynCookie(SECRET, endpoints, peerIsn, cookie, checkedAt);
-        assert.equal(mss, COOKIE_MSS_TABLE[index]);
-        assert.ok((mss as number) <= Math.max(peerMss, 536), 'never above what the peer allows (536 floor as RFC 9293)');
-      }),
+      fc.property(
+        endpointsArb,
+        fc.nat(0xffffffff),
+        fc.integer({ min: 0, max: 65535 }),
+        timeArb,
+        fc.integer({ min: 0, max: 119_999 }),
+        (endpoints, peerIsn, peerMss, issuedAt, delay) => {
+          const index = cookieMssIndex(peerMss);
+          const cookie = encodeSynCookie(SECRET, endpoints, peerIsn, index, issuedAt);
+          // Good until the minute counter has moved on twice: at least 60 s, at most 120 s.
+          const checkedAt = issuedAt + Math.min(delay, 60_000 - 1);
+          const mss = checkSynCookie(SECRET, endpoints, peerIsn, cookie, checkedAt);
+          assert.equal(mss, COOKIE_MSS_TABLE[index]);
+          assert.ok(
+            (mss as number) <= Math.max(peerMss, 536),
+            'never above what the peer allows (536 floor as RFC 9293)',
+          );
+        },
+      ),
     );
   });
 
   it('refuses a cookie from another tuple, another peer ISN, another secret, or changed above the MSS bits (property)', () => {
     fc.assert(
-      fc.property(endpointsArb, fc.nat(0xffffffff), timeArb, fc.integer({ min: 2, max: 31 }), fc.nat(0xffff), (endpoints, peerIsn, now, bit, otherPort) => {
-        const cookie = encodeSynCookie(SECRET, endpoints, peerIsn, 3, now);
-        // As in Linux the two low bits are the MSS index itself: changing them only picks another table MSS.
-        // Any higher bit must break it (a random 24-bit value passes with chance 4 in 2^24).
-        const flipped = (cookie ^ (1 << bit)) >>> 0;
-        assert.equal(checkSynCookie(SECRET, endpoints, peerIsn, flipped, now), undefined);
-        // The peer ISN is added in, as in Linux: an ACK for another SYN (a different ISN) fails.
-        assert.equal(checkSynCookie(SECRET, endpoints, seqAdd(peerIsn, 1 << bit), cookie, now), undefined);
-        assert.equal(checkSynCookie(new Uint8Array(32).fill(1), endpoints, peerIsn, cookie, now), undefined);
-        if (otherPort !== endpoints.remotePort) {
-          assert.equal(checkSynCookie(SECRET, { ...endpoints, remotePort: otherPort }, peerIsn, cookie, now), undefined);
-        }
-      }),
+      fc.property(
+        endpointsArb,
+        fc.nat(0xffffffff),
+        timeArb,
+        fc.integer({ min: 2, max: 31 }),
+        fc.nat(0xffff),
+        (endpoints, peerIsn, now, bit, otherPort) => {
+          const cookie = encodeSynCookie(SECRET, endpoints, peerIsn, 3, now);
+          // As in Linux the two low bits are the MSS index itself: changing them only picks another table MSS.
+          // Any higher bit must break it (a random 24-bit value passes with chance 4 in 2^24).
+          const flipped = (cookie ^ (1 << bit)) >>> 0;
+          assert.equal(checkSynCookie(SECRET, endpoints, peerIsn, flipped, now), undefined);
+          // The peer ISN is added in, as in Linux: an ACK for another SYN (a different ISN) fails.
+          assert.equal(checkSynCookie(SECRET, endpoints, seqAdd(peerIsn, 1 << bit), cookie, now), undefined);
+          assert.equal(checkSynCookie(new Uint8Array(32).fill(1), endpoints, peerIsn, cookie, now), undefined);
+          if (otherPort !== endpoints.remotePort) {
+            assert.equal(
+              checkSynCookie(SECRET, { ...endpoints, remotePort: otherPort }, peerIsn, cookie, now),
+              undefined,
+            );
+          }
+        },
+      ),
     );
   });
 
@@ -57,10 +87,11 @@ describe('SYN cookie encoding (RFC 4987 3.6, Linux layout)', () => {
     assert.equal(checkSynCookie(SECRET, endpoints, 1234, cookie, 180_000), undefined); // minute 3
   });
 
-  it('picks the largest table MSS not above the peer\'s', () => {
-    assert.deepEqual([0, 535, 536, 1299, 1300, 1439, 1440, 1459, 1460, 9000].map((m) => COOKIE_MSS_TABLE[cookieMssIndex(m)]), [
-      536, 536, 536, 536, 1300, 1300, 1440, 1440, 1460, 1460,
-    ]);
+  it("picks the largest table MSS not above the peer's", () => {
+    assert.deepEqual(
+      [0, 535, 536, 1299, 1300, 1439, 1440, 1459, 1460, 9000].map((m) => COOKIE_MSS_TABLE[cookieMssIndex(m)]),
+      [536, 536, 536, 536, 1300, 1300, 1440, 1440, 1460, 1460],
+    );
   });
 });
 
@@ -69,9 +100,22 @@ describe('a full half-open table under a SYN flood', () => {
 
   function flood(stack: TcpStack, count: number, now = 0): void {
     for (let i = 0; i < count; i += 1) {
-      stack.receive(0xc6120000 + i, SERVER_ADDR, {
-        srcPort: 1024 + (i % 60000), dstPort: SERVER_PORT, seq: i * 7919, ack: undefined, control: 'syn', push: false, window: 65535, options: { mss: 1460 }, payload: new Uint8Array(0),
-      }, now);
+      stack.receive(
+        0xc6120000 + i,
+        SERVER_ADDR,
+        {
+          srcPort: 1024 + (i % 60000),
+          dstPort: SERVER_PORT,
+          seq: i * 7919,
+          ack: undefined,
+          control: 'syn',
+          push: false,
+          window: 65535,
+          options: { mss: 1460 },
+          payload: new Uint8Array(0),
+        },
+        now,
+      );
     }
   }
 

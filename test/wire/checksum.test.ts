@@ -17,7 +17,9 @@ test('checksum of parts equals checksum of their concatenation, whatever the spl
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(64), fc.nat(64), (bytes, a, b) => {
       const [i, j] = [Math.min(a, b, bytes.length), Math.min(Math.max(a, b), bytes.length)];
-      return internetChecksum(bytes.subarray(0, i), bytes.subarray(i, j), bytes.subarray(j)) === internetChecksum(bytes);
+      return (
+        internetChecksum(bytes.subarray(0, i), bytes.subarray(i, j), bytes.subarray(j)) === internetChecksum(bytes)
+      );
     }),
   );
 });

@@ -32,12 +32,18 @@ test('Ethernet shorter than 14 bytes is truncated', () => {
 
 test('Ethernet round trip, with optional padding to 60 bytes', () => {
   fc.assert(
-    fc.property(mac, mac, fc.integer({ min: 0, max: 0xffff }), fc.uint8Array({ maxLength: 100 }), (dst, src, etherType, payload) => {
-      const value = { dst, src, etherType, payload };
-      assert.deepEqual(parseEthernet(encodeEthernet(value)), { ok: true, value });
-      const padded = encodeEthernet(value, { pad: true });
-      assert.equal(padded.length, Math.max(60, 14 + payload.length));
-    }),
+    fc.property(
+      mac,
+      mac,
+      fc.integer({ min: 0, max: 0xffff }),
+      fc.uint8Array({ maxLength: 100 }),
+      (dst, src, etherType, payload) => {
+        const value = { dst, src, etherType, payload };
+        assert.deepEqual(parseEthernet(encodeEthernet(value)), { ok: true, value });
+        const padded = encodeEthernet(value, { pad: true });
+        assert.equal(padded.length, Math.max(60, 14 + payload.length));
+      },
+    ),
   );
 });
 
@@ -50,18 +56,26 @@ test('a captured Linux ARP request (who-has 169.254.169.254 tell 10.0.0.2) parse
   assert.ok(eth.ok);
   assert.deepEqual(parseArp(eth.value.payload), {
     ok: true,
-    value: { operation: 'request', senderMac: clientMac, senderIp: clientAddr, targetMac: new Uint8Array(6), targetIp: serviceAddr },
+    value: {
+      operation: 'request',
+      senderMac: clientMac,
+      senderIp: clientAddr,
+      targetMac: new Uint8Array(6),
+      targetIp: serviceAddr,
+    },
   });
 });
 
 test('ARP frame is padded to the 60-byte minimum and round trips', () => {
-  const arbPacket = fc.record({
-    operation: fc.constantFrom<ArpPacket['operation']>('request', 'reply'),
-    senderMac: mac,
-    senderIp: u32,
-    targetMac: mac,
-    targetIp: u32,
-  }).map((p) => ({ ...p })); // fc.record builds null-prototype objects, which deepStrictEqual tells apart
+  const arbPacket = fc
+    .record({
+      operation: fc.constantFrom<ArpPacket['operation']>('request', 'reply'),
+      senderMac: mac,
+      senderIp: u32,
+      targetMac: mac,
+      targetIp: u32,
+    })
+    .map((p) => ({ ...p })); // fc.record builds null-prototype objects, which deepStrictEqual tells apart
   fc.assert(
     fc.property(arbPacket, (packet) => {
       const frame = encodeArpFrame({ srcMac: serviceMac, dstMac: clientMac, packet });
@@ -88,5 +102,6 @@ test('ARP rejects what is not Ethernet/IPv4 request or reply', () => {
   assert.deepEqual(parseArp(variant(4, 8)), { ok: false, reason: 'bad-address-length' });
   assert.deepEqual(parseArp(variant(5, 16)), { ok: false, reason: 'bad-address-length' });
   assert.deepEqual(parseArp(variant(7, 3)), { ok: false, reason: 'unsupported-operation' });
-  for (let n = 0; n < good.length; n++) assert.deepEqual(parseArp(good.subarray(0, n)), { ok: false, reason: 'truncated' });
+  for (let n = 0; n < good.length; n++)
+    assert.deepEqual(parseArp(good.subarray(0, n)), { ok: false, reason: 'truncated' });
 });

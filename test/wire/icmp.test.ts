@@ -19,7 +19,11 @@ const message: fc.Arbitrary<EncodableIcmpMessage> = fc.oneof(
     .tuple(fc.constantFrom('echo-request' as const, 'echo-reply' as const), u16, u16, fc.uint8Array({ maxLength: 64 }))
     .map(([kind, identifier, sequence, data]) => ({ kind, identifier, sequence, data })),
   fc
-    .tuple(fc.constantFrom('time-exceeded' as const, 'destination-unreachable' as const), fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 64 }))
+    .tuple(
+      fc.constantFrom('time-exceeded' as const, 'destination-unreachable' as const),
+      fc.integer({ min: 0, max: 255 }),
+      fc.uint8Array({ maxLength: 64 }),
+    )
     .map(([kind, code, original]) => ({ kind, code, original })),
 );
 
@@ -37,7 +41,15 @@ test('ICMP message round trip', () => {
 test('ICMP frame round trip through Ethernet and IPv4', () => {
   fc.assert(
     fc.property(message, fc.integer({ min: 1, max: 255 }), u16, (m, hopLimit, identification) => {
-      const frame = encodeIcmpFrame({ srcMac: serviceMac, dstMac: clientMac, srcAddr: serviceAddr, dstAddr: clientAddr, hopLimit, identification, message: m });
+      const frame = encodeIcmpFrame({
+        srcMac: serviceMac,
+        dstMac: clientMac,
+        srcAddr: serviceAddr,
+        dstAddr: clientAddr,
+        hopLimit,
+        identification,
+        message: m,
+      });
       const eth = parseEthernet(frame);
       assert.ok(eth.ok);
       assert.equal(eth.value.etherType, EtherType.IPV4);

@@ -99,7 +99,12 @@ test('flipping any header byte fails the checksum (or an earlier check)', () => 
 
 test('fragments are dropped: MF set, or a non-zero offset', () => {
   const base = hex('45000016 0001 0000 4001 0000 0a000002 a9fea9fe abcd');
-  for (const [hi, lo] of [[0x20, 0x00], [0x00, 0x01], [0x40, 0x10], [0x3f, 0xff]]) {
+  for (const [hi, lo] of [
+    [0x20, 0x00],
+    [0x00, 0x01],
+    [0x40, 0x10],
+    [0x3f, 0xff],
+  ]) {
     const bytes = base.slice();
     bytes[6] = hi;
     bytes[7] = lo;
@@ -132,20 +137,41 @@ test('quoted datagram: header fields and ports from a truncated quote', () => {
   quote[8] = 1;
   assert.deepEqual(parseQuotedDatagram(quote), {
     ok: true,
-    value: { src: clientAddr, dst: serviceAddr, protocol: 6, ttl: 1, identification: 41394, srcPort: 54321, dstPort: 80, tcpSeq: 0x3b9aca07 },
+    value: {
+      src: clientAddr,
+      dst: serviceAddr,
+      protocol: 6,
+      ttl: 1,
+      identification: 41394,
+      srcPort: 54321,
+      dstPort: 80,
+      tcpSeq: 0x3b9aca07,
+    },
   });
   assert.deepEqual(parseQuotedDatagram(quote.subarray(0, 24)), {
     ok: true,
-    value: { src: clientAddr, dst: serviceAddr, protocol: 6, ttl: 1, identification: 41394, srcPort: 54321, dstPort: 80 },
+    value: {
+      src: clientAddr,
+      dst: serviceAddr,
+      protocol: 6,
+      ttl: 1,
+      identification: 41394,
+      srcPort: 54321,
+      dstPort: 80,
+    },
   });
   assert.deepEqual(parseQuotedDatagram(quote.subarray(0, 20)), {
     ok: true,
     value: { src: clientAddr, dst: serviceAddr, protocol: 6, ttl: 1, identification: 41394 },
   });
-  for (let n = 0; n < 20; n++) assert.deepEqual(parseQuotedDatagram(quote.subarray(0, n)), { ok: false, reason: 'truncated' });
+  for (let n = 0; n < 20; n++)
+    assert.deepEqual(parseQuotedDatagram(quote.subarray(0, n)), { ok: false, reason: 'truncated' });
   const later = quote.slice();
   later[7] = 1; // a non-first fragment has no transport header
-  assert.deepEqual(parseQuotedDatagram(later), { ok: true, value: { src: clientAddr, dst: serviceAddr, protocol: 6, ttl: 1, identification: 41394 } });
+  assert.deepEqual(parseQuotedDatagram(later), {
+    ok: true,
+    value: { src: clientAddr, dst: serviceAddr, protocol: 6, ttl: 1, identification: 41394 },
+  });
 });
 
 test('quoted UDP datagram carries ports but no sequence number', () => {

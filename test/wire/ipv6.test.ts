@@ -62,7 +62,15 @@ test('solicited-node group and its multicast MAC', () => {
 
 test('IPv6 header round trip; padding past Payload Length is cut; truncation is a value', () => {
   const payload = new Uint8Array([1, 2, 3, 4, 5]);
-  const packet = encodeIpv6Packet({ src: client6, dst: service6, nextHeader: 6, hopLimit: 1, trafficClass: 0xab, flowLabel: 0x12345, payload });
+  const packet = encodeIpv6Packet({
+    src: client6,
+    dst: service6,
+    nextHeader: 6,
+    hopLimit: 1,
+    trafficClass: 0xab,
+    flowLabel: 0x12345,
+    payload,
+  });
   const padded = new Uint8Array(packet.length + 7);
   padded.set(packet);
   const parsed = parseIpv6(padded);
@@ -74,11 +82,7 @@ test('IPv6 header round trip; padding past Payload Length is cut; truncation is 
   assert.deepEqual([...parsed.value.src], [...client6]);
   assert.deepEqual([...parsed.value.dst], [...service6]);
   assert.deepEqual([...parsed.value.payload], [...payload]);
-  assert.deepEqual(
-    encodeIpv6Packet({ ...parsed.value, payload: parsed.value.payload }),
-    packet,
-    'emit(parse(b)) == b',
-  );
+  assert.deepEqual(encodeIpv6Packet({ ...parsed.value, payload: parsed.value.payload }), packet, 'emit(parse(b)) == b');
   assert.deepEqual(parseIpv6(packet.subarray(0, 39)), { ok: false, reason: 'truncated' });
   assert.deepEqual(parseIpv6(packet.subarray(0, packet.length - 1)), { ok: false, reason: 'truncated' });
   const v4 = packet.slice();
@@ -93,7 +97,14 @@ const messages: EncodableIcmpv6Message[] = [
   { kind: 'echo-reply', identifier: 1, sequence: 0xffff, data: new Uint8Array(0) },
   { kind: 'neighbor-solicitation', target: service6, sourceLinkAddress: clientMac },
   { kind: 'neighbor-solicitation', target: service6 },
-  { kind: 'neighbor-advertisement', router: false, solicited: true, override: true, target: service6, targetLinkAddress: serviceMac },
+  {
+    kind: 'neighbor-advertisement',
+    router: false,
+    solicited: true,
+    override: true,
+    target: service6,
+    targetLinkAddress: serviceMac,
+  },
   { kind: 'neighbor-advertisement', router: true, solicited: false, override: false, target: service6 },
   { kind: 'time-exceeded', code: 0, original: new Uint8Array(48).fill(0x61) },
   { kind: 'destination-unreachable', code: 4, original: new Uint8Array(0) },
@@ -109,9 +120,16 @@ test('ICMPv6 echo and ND round trip, with the checksum over the IPv6 pseudo-head
       JSON.parse(JSON.stringify(parsed.value, (_k, v) => (v instanceof Uint8Array ? [...v] : v))),
       JSON.parse(JSON.stringify(message, (_k, v) => (v instanceof Uint8Array ? [...v] : v))),
     );
-    assert.deepEqual(encodeIcmpv6(parsed.value as EncodableIcmpv6Message, client6, service6), bytes, 'emit(parse(b)) == b');
+    assert.deepEqual(
+      encodeIcmpv6(parsed.value as EncodableIcmpv6Message, client6, service6),
+      bytes,
+      'emit(parse(b)) == b',
+    );
     // The pseudo-header matters: the same bytes between other addresses fail.
-    assert.deepEqual(parseIcmpv6(bytes, client6, solicitedNodeAddress(service6)), { ok: false, reason: 'bad-checksum' });
+    assert.deepEqual(parseIcmpv6(bytes, client6, solicitedNodeAddress(service6)), {
+      ok: false,
+      reason: 'bad-checksum',
+    });
   }
   const na = encodeIcmpv6(messages[4]!, service6, client6);
   assert.equal(na[0], 136);
@@ -121,9 +139,24 @@ test('ICMPv6 echo and ND round trip, with the checksum over the IPv6 pseudo-head
 
 test('an ICMPv6 error quoting one of our TCP segments names its addresses, ports and sequence number', () => {
   const tokenSegment: TcpSegment = {
-    srcPort: 80, dstPort: 40123, seq: 0xdeadbeef, ack: 1, control: 'none', push: true, window: 1000, options: {}, payload: new Uint8Array(300),
+    srcPort: 80,
+    dstPort: 40123,
+    seq: 0xdeadbeef,
+    ack: 1,
+    control: 'none',
+    push: true,
+    window: 1000,
+    options: {},
+    payload: new Uint8Array(300),
   };
-  const frame = encodeTcpIpv6Frame({ srcMac: serviceMac, dstMac: clientMac, srcAddr: service6, dstAddr: client6, hopLimit: 1, segment: tokenSegment });
+  const frame = encodeTcpIpv6Frame({
+    srcMac: serviceMac,
+    dstMac: clientMac,
+    srcAddr: service6,
+    dstAddr: client6,
+    hopLimit: 1,
+    segment: tokenSegment,
+  });
   // A router quotes the packet as it arrived, cut to fit the minimum MTU: here just past the TCP sequence number.
   const quote = frame.slice(14, 14 + 40 + 8);
   const error = encodeIcmpv6({ kind: 'time-exceeded', code: 0, original: quote }, client6, service6);
@@ -134,7 +167,10 @@ test('an ICMPv6 error quoting one of our TCP segments names its addresses, ports
   assert.equal(formatIpv6Address(quoted.value.src), 'fd00:ec2::254');
   assert.equal(formatIpv6Address(quoted.value.dst), 'fd00:ec2::253');
   assert.equal(quoted.value.hopLimit, 1);
-  assert.deepEqual([quoted.value.nextHeader, quoted.value.srcPort, quoted.value.dstPort, quoted.value.tcpSeq], [Ipv6NextHeader.TCP, 80, 40123, 0xdeadbeef]);
+  assert.deepEqual(
+    [quoted.value.nextHeader, quoted.value.srcPort, quoted.value.dstPort, quoted.value.tcpSeq],
+    [Ipv6NextHeader.TCP, 80, 40123, 0xdeadbeef],
+  );
   const headerOnly = parseQuotedIpv6Datagram(quote.subarray(0, 44));
   assert.ok(headerOnly.ok && headerOnly.value.tcpSeq === undefined, 'a quote cut before the sequence number has none');
   assert.equal(headerOnly.value.dstPort, 40123, 'but its ports, as over IPv4');
@@ -188,16 +224,27 @@ test('TCP over IPv6: same segment bytes as over IPv4 but for the checksum, verif
   assert.equal(internetChecksum(pseudoHeader(service6, client6, 6, v6.length), v6), 0);
   const parsed = parseTcpIpv6(v6, service6, client6);
   assert.ok(parsed.ok);
-  assert.deepEqual({ ...parsed.value, payload: [...parsed.value.payload] }, { ...segment, payload: [...segment.payload] });
+  assert.deepEqual(
+    { ...parsed.value, payload: [...parsed.value.payload] },
+    { ...segment, payload: [...segment.payload] },
+  );
   assert.deepEqual(emitTcpIpv6(parsed.value, service6, client6), v6, 'emit(parse(b)) == b');
   assert.deepEqual(parseTcpIpv6(v6, service6, solicitedNodeAddress(client6)), { ok: false, reason: 'bad-checksum' });
   assert.deepEqual(parseTcpIpv6(v6, service6, client6.subarray(0, 4)), { ok: false, reason: 'bad-address' });
   assert.equal(parseTcp(v6, 0xa9fea9fe, 0xa9fea9fd).ok, false, 'the IPv4 checksum does not accept it');
-  for (let cut = 0; cut < 20; cut++) assert.deepEqual(parseTcpIpv6(v6.subarray(0, cut), service6, client6), { ok: false, reason: 'truncated' });
+  for (let cut = 0; cut < 20; cut++)
+    assert.deepEqual(parseTcpIpv6(v6.subarray(0, cut), service6, client6), { ok: false, reason: 'truncated' });
 });
 
 test('Ethernet + IPv6 frames carry the hop limit chosen per packet', () => {
-  const frame = encodeTcpIpv6Frame({ srcMac: serviceMac, dstMac: clientMac, srcAddr: service6, dstAddr: client6, hopLimit: 1, segment });
+  const frame = encodeTcpIpv6Frame({
+    srcMac: serviceMac,
+    dstMac: clientMac,
+    srcAddr: service6,
+    dstAddr: client6,
+    hopLimit: 1,
+    segment,
+  });
   const eth = parseEthernet(frame);
   assert.ok(eth.ok);
   assert.equal(eth.value.etherType, EtherType.IPV6);
@@ -206,7 +253,14 @@ test('Ethernet + IPv6 frames carry the hop limit chosen per packet', () => {
   assert.equal(ip.value.hopLimit, 1);
   assert.equal(ip.value.nextHeader, Ipv6NextHeader.TCP);
   assert.ok(parseTcpIpv6(ip.value.payload, ip.value.src, ip.value.dst).ok);
-  const echo = encodeIcmpv6Frame({ srcMac: serviceMac, dstMac: clientMac, srcAddr: service6, dstAddr: client6, hopLimit: 64, message: messages[1]! });
+  const echo = encodeIcmpv6Frame({
+    srcMac: serviceMac,
+    dstMac: clientMac,
+    srcAddr: service6,
+    dstAddr: client6,
+    hopLimit: 64,
+    message: messages[1]!,
+  });
   const echoIp = parseIpv6(echo.subarray(14));
   assert.ok(echoIp.ok);
   assert.equal(echoIp.value.hopLimit, 64);
@@ -226,7 +280,12 @@ test('IPv6 parsers never throw on arbitrary bytes, nor on a real frame overwritt
     { numRuns: 2000 },
   );
   const real = encodeIcmpv6Frame({
-    srcMac: clientMac, dstMac: serviceMac, srcAddr: client6, dstAddr: service6, hopLimit: 255, message: messages[2]!,
+    srcMac: clientMac,
+    dstMac: serviceMac,
+    srcAddr: client6,
+    dstAddr: service6,
+    hopLimit: 255,
+    message: messages[2]!,
   });
   fc.assert(
     fc.property(

@@ -95,7 +95,11 @@ test('emit(parse(Linux SYN)) reproduces the bytes, and the whole frame too', () 
 });
 
 test('Linux option layouts without SACK or timestamps re-emit byte for byte', () => {
-  for (const opts of ['020405b4 0101080a 00000001 00000002 01030307', '020405b4 01010402 01030300', '0101080a 00000001 00000002']) {
+  for (const opts of [
+    '020405b4 0101080a 00000001 00000002 01030307',
+    '020405b4 01010402 01030300',
+    '0101080a 00000001 00000002',
+  ]) {
     const o = hex(opts);
     const bytes = new Uint8Array(20 + o.length);
     bytes.set(hex('d431 0050 00000001 00000000 0012 faf0 0000 0000'));
@@ -121,7 +125,15 @@ test('parseTcp(emitTcp(segment)) is the segment', () => {
 test('TCP frame: DF set, protocol 6, TTL and segment intact', () => {
   fc.assert(
     fc.property(segment, fc.integer({ min: 1, max: 255 }), u16, (s, hopLimit, identification) => {
-      const frame = encodeTcpFrame({ srcMac: serviceMac, dstMac: clientMac, srcAddr: serviceAddr, dstAddr: clientAddr, hopLimit, identification, segment: s });
+      const frame = encodeTcpFrame({
+        srcMac: serviceMac,
+        dstMac: clientMac,
+        srcAddr: serviceAddr,
+        dstAddr: clientAddr,
+        hopLimit,
+        identification,
+        segment: s,
+      });
       const eth = parseEthernet(frame);
       assert.ok(eth.ok);
       assert.equal(eth.value.etherType, EtherType.IPV4);
@@ -149,7 +161,17 @@ test('the checksum covers the pseudo-header, header and payload', () => {
 });
 
 test('an odd-length payload checksums with zero padding', () => {
-  const s: TcpSegment = { srcPort: 1, dstPort: 2, seq: 3, ack: 4, control: 'none', push: true, window: 5, options: {}, payload: hex('414243') };
+  const s: TcpSegment = {
+    srcPort: 1,
+    dstPort: 2,
+    seq: 3,
+    ack: 4,
+    control: 'none',
+    push: true,
+    window: 5,
+    options: {},
+    payload: hex('414243'),
+  };
   const bytes = emitTcp(s, clientAddr, serviceAddr);
   const pseudo = hex('0a000002 a9fea9fe 0006 0017');
   const zeroed = bytes.slice();
@@ -160,10 +182,23 @@ test('an odd-length payload checksums with zero padding', () => {
 
 test('flag combinations', () => {
   const cases: [number, string | undefined][] = [
-    [0x10, 'none'], [0x18, 'none'], [0x02, 'syn'], [0x12, 'syn'], [0x11, 'fin'], [0x01, 'fin'], [0x04, 'rst'],
-    [0x14, 'rst'], [0x30, 'none'], // URG ignored
-    [0x03, undefined], [0x06, undefined], [0x05, undefined], [0x07, undefined], [0x13, undefined],
-    [0x00, undefined], [0x08, undefined], [0x20, undefined],
+    [0x10, 'none'],
+    [0x18, 'none'],
+    [0x02, 'syn'],
+    [0x12, 'syn'],
+    [0x11, 'fin'],
+    [0x01, 'fin'],
+    [0x04, 'rst'],
+    [0x14, 'rst'],
+    [0x30, 'none'], // URG ignored
+    [0x03, undefined],
+    [0x06, undefined],
+    [0x05, undefined],
+    [0x07, undefined],
+    [0x13, undefined],
+    [0x00, undefined],
+    [0x08, undefined],
+    [0x20, undefined],
   ];
   for (const [flags, control] of cases) {
     const bytes = baseAck.slice();
@@ -183,7 +218,11 @@ test('data offset below 5 or past the end', () => {
   for (const offset of [0, 4, 6, 15]) {
     const bytes = baseAck.slice();
     bytes[12] = offset << 4;
-    assert.deepEqual(parseTcp(fixChecksum(bytes), clientAddr, serviceAddr), { ok: false, reason: 'bad-header-length' }, `offset ${offset}`);
+    assert.deepEqual(
+      parseTcp(fixChecksum(bytes), clientAddr, serviceAddr),
+      { ok: false, reason: 'bad-header-length' },
+      `offset ${offset}`,
+    );
   }
 });
 
@@ -209,7 +248,17 @@ test('options: unknown ones skipped, EOL ends the list', () => {
 });
 
 test('options: malformed lengths are bad-option', () => {
-  for (const opts of ['02000000', '02010000', '01010102', '0204', 'fe05abcd', '03020000', '020305b4', '08080000 00000000', '04030000']) {
+  for (const opts of [
+    '02000000',
+    '02010000',
+    '01010102',
+    '0204',
+    'fe05abcd',
+    '03020000',
+    '020305b4',
+    '08080000 00000000',
+    '04030000',
+  ]) {
     const bytes = opts.length % 8 === 0 ? withOptions(opts) : withOptions(opts.padStart(8, '01'));
     assert.deepEqual(parseTcp(bytes, clientAddr, serviceAddr), { ok: false, reason: 'bad-option' }, opts);
   }
@@ -227,11 +276,22 @@ const OFFLOAD_DST = 0xa9fea9fe; // 169.254.169.254
 /** A SYN as a capture sees it when the sender left the checksum to the NIC: the folded pseudo-header sum. */
 function offloadedSyn(): Uint8Array {
   const bytes = emitTcp(
-    { srcPort: 40000, dstPort: 80, seq: 1, ack: undefined, control: 'syn', push: false, window: 64240, options: { mss: 1460 }, payload: new Uint8Array() },
+    {
+      srcPort: 40000,
+      dstPort: 80,
+      seq: 1,
+      ack: undefined,
+      control: 'syn',
+      push: false,
+      window: 64240,
+      options: { mss: 1460 },
+      payload: new Uint8Array(),
+    },
     OFFLOAD_SRC,
     OFFLOAD_DST,
   );
-  let pseudo = (OFFLOAD_SRC >>> 16) + (OFFLOAD_SRC & 0xffff) + (OFFLOAD_DST >>> 16) + (OFFLOAD_DST & 0xffff) + 6 + bytes.length;
+  let pseudo =
+    (OFFLOAD_SRC >>> 16) + (OFFLOAD_SRC & 0xffff) + (OFFLOAD_DST >>> 16) + (OFFLOAD_DST & 0xffff) + 6 + bytes.length;
   while (pseudo > 0xffff) pseudo = (pseudo & 0xffff) + (pseudo >>> 16);
   bytes[16] = pseudo >>> 8;
   bytes[17] = pseudo & 0xff;
@@ -246,5 +306,8 @@ test('an offloaded (partial) checksum is refused by default and accepted only wh
 test('accepting offloaded checksums excuses no other wrong checksum', () => {
   const bytes = offloadedSyn();
   bytes[17] = (bytes[17] as number) ^ 0x01;
-  assert.deepEqual(parseTcp(bytes, OFFLOAD_SRC, OFFLOAD_DST, { acceptOffloadedChecksum: true }), { ok: false, reason: 'bad-checksum' });
+  assert.deepEqual(parseTcp(bytes, OFFLOAD_SRC, OFFLOAD_DST, { acceptOffloadedChecksum: true }), {
+    ok: false,
+    reason: 'bad-checksum',
+  });
 });

@@ -12,7 +12,8 @@ if (!['sequential', 'concurrent', 'keep-alive'].includes(mode) || !(count > 0) |
   process.exit(2);
 }
 
-const agent = mode === 'keep-alive' ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : new http.Agent({ keepAlive: false });
+const agent =
+  mode === 'keep-alive' ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : new http.Agent({ keepAlive: false });
 const sockets = new Set();
 
 function fetchOnce() {
@@ -38,4 +39,6 @@ if (mode === 'concurrent') {
 agent.destroy();
 const ok = results.filter((r) => r.status === 200).length;
 const errors = results.filter((r) => r.error).map((r) => r.error);
-console.log(JSON.stringify({ ok, total: count, sockets: sockets.size, statuses: results.map((r) => r.status ?? null), errors }));
+console.log(
+  JSON.stringify({ ok, total: count, sockets: sockets.size, statuses: results.map((r) => r.status ?? null), errors }),
+);

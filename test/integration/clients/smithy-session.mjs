@@ -6,7 +6,12 @@ import { createInterface } from 'node:readline';
 import { fromInstanceMetadata } from '@smithy/credential-provider-imds';
 
 const warnings = [];
-const logger = { debug() {}, info() {}, warn: (...args) => warnings.push(args.map(String).join(' ').slice(0, 200)), error() {} };
+const logger = {
+  debug() {},
+  info() {},
+  warn: (...args) => warnings.push(args.map(String).join(' ').slice(0, 200)),
+  error() {},
+};
 const provider = fromInstanceMetadata({ logger });
 for await (const line of createInterface({ input: process.stdin })) {
   if (line.trim() !== 'call') continue;
@@ -14,7 +19,14 @@ for await (const line of createInterface({ input: process.stdin })) {
   warnings.length = 0;
   try {
     const credentials = await provider();
-    console.log(JSON.stringify({ accessKeyId: credentials.accessKeyId, expiration: credentials.expiration?.toISOString(), elapsedMs: Date.now() - started, warnings }));
+    console.log(
+      JSON.stringify({
+        accessKeyId: credentials.accessKeyId,
+        expiration: credentials.expiration?.toISOString(),
+        elapsedMs: Date.now() - started,
+        warnings,
+      }),
+    );
   } catch (error) {
     console.log(JSON.stringify({ error: error.message, name: error.name, elapsedMs: Date.now() - started, warnings }));
   }
