@@ -46,9 +46,7 @@ function find(rows: Row[], workload: Workload, server: Row['server']): Row | und
   return rows.find((r) => r.workload === workload && r.server === server);
 }
 
-export function ratios(
-  rows: Row[],
-): Array<{
+export function ratios(rows: Row[]): Array<{
   workload: Workload;
   baseline: string;
   requestsPerSecond: number;
@@ -75,9 +73,7 @@ export function ratios(
 }
 
 /** imds-hop with attribution / without, per workload: req/s and CPU per request, each round and the median. */
-export function attributionCost(
-  all: Row[],
-): Array<{
+export function attributionCost(all: Row[]): Array<{
   workload: Workload;
   requestsPerSecond: number[];
   cpuPerRequest: number[];

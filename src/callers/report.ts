@@ -156,10 +156,15 @@ export function resultsText(title: string, results: readonly CheckResult[]): str
 }
 
 function xml(text: string): string {
-  // eslint-disable-next-line no-control-regex -- XML 1.0 forbids these control characters, so they are removed
-  return text
-    .replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] as string)
-    .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, '');
+  return (
+    text
+      .replace(
+        /[<>&"']/g,
+        (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] as string,
+      )
+      // eslint-disable-next-line no-control-regex -- XML 1.0 forbids these control characters, so they are removed
+      .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, '')
+  );
 }
 
 /** JUnit XML: one testsuite, one testcase per result, a <failure> on each failed one. */

@@ -114,9 +114,9 @@ export const NOTICE_SECONDS = integerRule('notice seconds', 0, 999_999);
 /** Event times in ms since the epoch: years 1970 to 9999, which every date formatter can print. */
 export const EVENT_TIME_MS = integerRule('event time', 0, 253_402_300_799_999);
 /** Maintenance descriptions are served verbatim: printable, one line, bounded. */
-// eslint-disable-next-line no-control-regex -- control characters are exactly what this rule refuses
 export const EVENT_DESCRIPTION = textRule(
   'description',
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this rule refuses
   /^[^\u0000-\u001f\u007f]{1,256}$/u,
   '1 to 256 printable characters',
 );
