@@ -28,7 +28,7 @@ import {
   uniqueName,
 } from './harness.ts';
 import { payloadText, readIpv4Frames, readIpv6TcpFrames, startCapture, type CapturedFrame } from './capture.ts';
-import { parseIpv4Address } from '../../src/wire/index.ts';
+import { parseIpv4Address, parseQuotedDatagram } from '../../src/wire/index.ts';
 import { defaultInstance } from '../../src/imds/instance.ts';
 
 const BASE = `http://${SERVICE_ADDRESS}`;
@@ -103,6 +103,29 @@ const BACKENDS: Record<'tap' | 'pcap', () => Promise<Topology>> = {
 
 function tokenResponseFrames(frames: CapturedFrame[]): CapturedFrame[] {
   return frames.filter((f) => f.ip.src === SERVICE && payloadText(f).includes(TOKEN_RESPONSE_MARK));
+}
+
+/**
+ * Frames of connections whose SYN this capture saw (a time-exceeded report by the packet it quotes), and every
+ * other non-TCP frame. A previous step's dying token response is still retransmitted at that step's hop limit
+ * until the send timeout; it belongs to that step, not to this capture.
+ */
+function ofThisCapture(frames: CapturedFrame[]): CapturedFrame[] {
+  const opened = new Set<string>();
+  for (const f of frames) {
+    if (f.tcp?.control === 'syn' && f.ip.dst === SERVICE) opened.add(`${f.ip.src}:${f.tcp.srcPort}`);
+  }
+  return frames.filter((f) => {
+    if (f.icmp?.kind === 'time-exceeded') {
+      // The router's report quotes the packet that died: it belongs to that packet's connection.
+      const quoted = parseQuotedDatagram(f.icmp.original);
+      return !quoted.ok || quoted.value.src !== SERVICE || opened.has(`${quoted.value.dst}:${quoted.value.dstPort}`);
+    }
+    if (f.tcp === undefined) return true;
+    return f.ip.src === SERVICE
+      ? opened.has(`${f.ip.dst}:${f.tcp.dstPort}`)
+      : opened.has(`${f.ip.src}:${f.tcp.srcPort}`);
+  });
 }
 
 function putToken(namespace: string, maxSeconds: number) {
@@ -254,7 +277,7 @@ for (const backend of ['tap', 'pcap'] as const) {
           assert.ok(far.stdout.length >= 32);
         }
 
-        const { frames } = await readIpv4Frames(file);
+        const frames = ofThisCapture((await readIpv4Frames(file)).frames);
         const tokenFrames = tokenResponseFrames(frames);
         assert.ok(tokenFrames.length >= 2, 'expected token responses for both clients on the wire');
         for (const frame of tokenFrames) assert.equal(frame.ip.ttl, hopLimit);
