@@ -235,10 +235,10 @@ export function assertNoTokenBeyondInstance(contents: PcapContents, knownTokens:
   };
 }
 
-const clientKey = (address: number, port: number | undefined): string => `${address}:${port ?? -1}`;
+export const clientKey = (address: number, port: number | undefined): string => `${address}:${port ?? -1}`;
 
 /** Clients (address:port) whose connection to the service began inside this capture. */
-function connectionsOpenedIn(frames: PcapFrame[]): Set<string> {
+export function connectionsOpenedIn(frames: PcapFrame[]): Set<string> {
   const opened = new Set<string>();
   for (const f of frames) {
     if (f.tcp?.control === 'syn' && f.ip.dst === SERVICE && f.tcp.dstPort === HTTP_PORT)

@@ -27,6 +27,7 @@ import {
   temporaryDirectory,
   uniqueName,
 } from './harness.ts';
+import { clientKey, connectionsOpenedIn } from '../../src/lab/capture-assertions.ts';
 import { payloadText, readIpv4Frames, readIpv6TcpFrames, startCapture, type CapturedFrame } from './capture.ts';
 import { parseIpv4Address, parseQuotedDatagram } from '../../src/wire/index.ts';
 import { defaultInstance } from '../../src/imds/instance.ts';
@@ -111,20 +112,19 @@ function tokenResponseFrames(frames: CapturedFrame[]): CapturedFrame[] {
  * until the send timeout; it belongs to that step, not to this capture.
  */
 function ofThisCapture(frames: CapturedFrame[]): CapturedFrame[] {
-  const opened = new Set<string>();
-  for (const f of frames) {
-    if (f.tcp?.control === 'syn' && f.ip.dst === SERVICE) opened.add(`${f.ip.src}:${f.tcp.srcPort}`);
-  }
+  const opened = connectionsOpenedIn(frames);
   return frames.filter((f) => {
     if (f.icmp?.kind === 'time-exceeded') {
       // The router's report quotes the packet that died: it belongs to that packet's connection.
       const quoted = parseQuotedDatagram(f.icmp.original);
-      return !quoted.ok || quoted.value.src !== SERVICE || opened.has(`${quoted.value.dst}:${quoted.value.dstPort}`);
+      return (
+        !quoted.ok || quoted.value.src !== SERVICE || opened.has(clientKey(quoted.value.dst, quoted.value.dstPort))
+      );
     }
     if (f.tcp === undefined) return true;
     return f.ip.src === SERVICE
-      ? opened.has(`${f.ip.dst}:${f.tcp.dstPort}`)
-      : opened.has(`${f.ip.src}:${f.tcp.srcPort}`);
+      ? opened.has(clientKey(f.ip.dst, f.tcp.dstPort))
+      : opened.has(clientKey(f.ip.src, f.tcp.srcPort));
   });
 }
 
