@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Appliance } from '../test/support/appliance.ts';
-import { inNamespace } from '../test/support/netns.ts';
+import { inNamespace, run } from '../test/support/netns.ts';
 import { childPids } from './proc-stats.ts';
 
 export const SERVICE_ADDRESS = '169.254.169.254';
@@ -27,6 +27,8 @@ export interface RunningServer {
   memoryPid: number;
   /** The instance namespace's device the server is reached through, when the server makes it (imds-hop's tap). */
   instanceDevice?: string;
+  /** imds-hop with caller attribution: how its callers were named (method and counters), read before stopping. */
+  attribution?: () => Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -128,6 +130,22 @@ export async function startImdsHop(
     cpuPids: [pid],
     memoryPid: pid,
     instanceDevice: appliance.interfaceName,
+    attribution:
+      callers === 'on'
+        ? async () => {
+            const listed = await run(process.execPath, [
+              join(REPO_ROOT, 'bin/imds-hop.mjs'),
+              'callers',
+              '--json',
+              '--interface',
+              appliance.interfaceName,
+            ]);
+            const snapshot = JSON.parse(listed.stdout) as { method?: unknown; counters?: Record<string, number> };
+            const counters = snapshot.counters ?? {};
+            const pick = ['hook-owners', 'hook-misses', 'fd-searches', 'process-reads', 'attributions-unresolved'];
+            return `${JSON.stringify(snapshot.method)} ${pick.map((key) => `${key}=${counters[key] ?? '?'}`).join(' ')}`;
+          }
+        : undefined,
     stop: async () => {
       await appliance.stop();
     },

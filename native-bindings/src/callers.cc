@@ -197,6 +197,79 @@ Napi::Value NetlinkExchangeFn(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+std::string ReadSmall(int pid, const char* name) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
+  FILE* file = std::fopen(path, "re");
+  if (file == nullptr) return {};
+  std::string text(8192, '\0');
+  size_t n = std::fread(text.data(), 1, text.size(), file);
+  std::fclose(file);
+  text.resize(n);
+  return text;
+}
+
+std::string ReadLink(int pid, const char* name) {
+  char path[64];
+  char target[4096];
+  std::snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
+  ssize_t n = readlink(path, target, sizeof target - 1);
+  return n > 0 ? std::string(target, static_cast<size_t>(n)) : std::string();
+}
+
+// What /proc says about one process, raw: files (comm, cmdline, cgroup, status) and links (exe, netns).
+struct ProcessFiles {
+  std::vector<std::pair<std::string, std::string>> files;
+  std::vector<std::pair<std::string, std::string>> links;
+
+  void Read(int pid) {
+    const char* names[] = {"comm", "cmdline", "cgroup", "status"};
+    for (const char* name : names) files.emplace_back(name, ReadSmall(pid, name));
+    links.emplace_back("exe", ReadLink(pid, "exe"));
+    links.emplace_back("netns", ReadLink(pid, "ns/net"));
+  }
+
+  Napi::Object ToObject(Napi::Env env) const {
+    Napi::Object object = Napi::Object::New(env);
+    for (auto& [name, bytes] : files) {
+      if (!bytes.empty()) object.Set(name, Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+    }
+    for (auto& [name, text] : links) {
+      if (!text.empty()) object.Set(name, Napi::String::New(env, text));
+    }
+    return object;
+  }
+};
+
+// readProcessFiles(pid) -> Promise<files>: one process's /proc files on the thread pool (a caller named by the
+// connect hook); the object is empty of a file the process no longer has.
+class ProcessFilesReader : public Napi::AsyncWorker {
+ public:
+  ProcessFilesReader(Napi::Env env, int pid) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), pid_(pid) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override { files_.Read(pid_); }
+  void OnOK() override { deferred_.Resolve(files_.ToObject(Env())); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  int pid_;
+  ProcessFiles files_;
+};
+
+Napi::Value ReadProcessFilesFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber() || info[0].As<Napi::Number>().Int32Value() <= 0) {
+    Napi::TypeError::New(env, "readProcessFiles(pid: number > 0)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto* worker = new ProcessFilesReader(env, info[0].As<Napi::Number>().Int32Value());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
 // findSocketOwners(sockets, maxProcesses, likelyPids) -> Promise<{ pid?, files? }[]>: the search for the processes
 // holding some sockets (abandoned once none is open any more) and those processes' /proc files, in one thread-pool
 // job — a short-lived client (curl) may exit a millisecond after its answer, so nothing waits for the JavaScript
@@ -239,11 +312,7 @@ class SocketAttribution : public Napi::AsyncWorker {
     for (auto& [inode, pid] : SearchOwners(inodes, maxProcesses_, likelyPids_, stillOpen)) {
       pidByInode_[inode] = pid;
       if (owners_.count(pid) > 0) continue;  // one process holding several of the sockets: its files read once
-      Owner& owner = owners_[pid];
-      const char* names[] = {"comm", "cmdline", "cgroup", "status"};
-      for (const char* name : names) owner.files.emplace_back(name, ReadSmall(pid, name));
-      owner.links.emplace_back("exe", ReadLink(pid, "exe"));
-      owner.links.emplace_back("netns", ReadLink(pid, "ns/net"));
+      owners_[pid].Read(pid);
     }
   }
 
@@ -251,16 +320,7 @@ class SocketAttribution : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     std::unordered_map<int, Napi::Object> filesByPid;
-    for (auto& [pid, owner] : owners_) {
-      Napi::Object files = Napi::Object::New(env);
-      for (auto& [name, bytes] : owner.files) {
-        if (!bytes.empty()) files.Set(name, Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
-      }
-      for (auto& [name, text] : owner.links) {
-        if (!text.empty()) files.Set(name, Napi::String::New(env, text));
-      }
-      filesByPid.emplace(pid, files);
-    }
+    for (auto& [pid, owner] : owners_) filesByPid.emplace(pid, owner.ToObject(env));
     Napi::Array results = Napi::Array::New(env, wanted_.size());
     for (size_t i = 0; i < wanted_.size(); i++) {
       Napi::Object result = Napi::Object::New(env);
@@ -280,36 +340,12 @@ class SocketAttribution : public Napi::AsyncWorker {
   }
 
  private:
-  static std::string ReadSmall(int pid, const char* name) {
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
-    FILE* file = std::fopen(path, "re");
-    if (file == nullptr) return {};
-    std::string text(8192, '\0');
-    size_t n = std::fread(text.data(), 1, text.size(), file);
-    std::fclose(file);
-    text.resize(n);
-    return text;
-  }
-
-  static std::string ReadLink(int pid, const char* name) {
-    char path[64];
-    char target[4096];
-    std::snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
-    ssize_t n = readlink(path, target, sizeof target - 1);
-    return n > 0 ? std::string(target, static_cast<size_t>(n)) : std::string();
-  }
-
   Napi::Promise::Deferred deferred_;
   std::vector<Wanted> wanted_;
   int maxProcesses_;
-  struct Owner {
-    std::vector<std::pair<std::string, std::string>> files;
-    std::vector<std::pair<std::string, std::string>> links;
-  };
   std::vector<int> likelyPids_;
   std::unordered_map<uint64_t, int> pidByInode_;
-  std::unordered_map<int, Owner> owners_;
+  std::unordered_map<int, ProcessFiles> owners_;
 };
 
 std::vector<int> PidList(const Napi::Value& value) {
@@ -394,4 +430,5 @@ void InitCallers(Napi::Env env, Napi::Object exports) {
   exports.Set("netlinkExchange", Napi::Function::New(env, NetlinkExchangeFn));
   exports.Set("findSocketOwners", Napi::Function::New(env, FindSocketOwnersFn));
   exports.Set("sockDiagNow", Napi::Function::New(env, SockDiagNowFn));
+  exports.Set("readProcessFiles", Napi::Function::New(env, ReadProcessFilesFn));
 }

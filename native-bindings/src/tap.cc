@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 void InitCallers(Napi::Env env, Napi::Object exports);  // callers.cc
+void InitConnectHook(Napi::Env env, Napi::Object exports);  // connect-hook.cc
 
 namespace {
 
@@ -220,6 +221,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("writeFrames", Napi::Function::New(env, WriteFrames));
   exports.Set("FrameWatcher", FrameWatcher::Define(env));
   InitCallers(env, exports);
+  InitConnectHook(env, exports);
   return exports;
 }
 

@@ -12,6 +12,7 @@ import {
   type CallerIdentity,
   type CallerStats,
   type SystemProbes,
+  type AttributionMethod,
   type AttributionMode,
 } from '../callers/index.ts';
 import type { ImdsResponse } from '../imds/index.ts';
@@ -26,6 +27,8 @@ const MAX_PATH = 200;
 export interface CallersSnapshot {
   enabled: boolean;
   mode?: AttributionMode;
+  /** How local callers are found (the tap backend): the connect hook, or fd-table searches and why. */
+  method?: AttributionMethod;
   callers: CallerStats[];
   counters: Record<string, number>;
 }
@@ -39,13 +42,35 @@ export class CallerTracking implements ConnectionObserver {
   /** By "address|port": namings begun at the SYN, claimed when the handshake completes. */
   private readonly early = new Map<string, Promise<CallerIdentity>>();
 
+  private method: AttributionMethod | undefined;
+
   constructor(
     readonly mode: AttributionMode,
-    probes: SystemProbes,
+    private readonly probes: SystemProbes,
     private readonly log: Logger,
     private readonly wallMs: () => number = Date.now,
   ) {
     this.resolver = new CallerResolver(mode, probes);
+  }
+
+  /** Attaches the connect hook when local callers are named and `useHook`; says how callers will be found. */
+  async start(useHook: boolean): Promise<void> {
+    if (this.mode !== 'local') return;
+    this.method = await this.probes.start(useHook);
+    if (this.method.method === 'connect-hook')
+      this.log.info(
+        { cgroup: this.method.cgroup, records: this.method.records },
+        'callers: named by the connect hook (eBPF on the cgroup v2 root)',
+      );
+    else
+      this.log.warn(
+        { reason: this.method.reason },
+        'callers: named by searching /proc fd tables, which costs CPU per new connection',
+      );
+  }
+
+  stop(): void {
+    this.probes.stop();
   }
 
   connecting(connection: ObservedConnection): void {
@@ -113,10 +138,12 @@ export class CallerTracking implements ConnectionObserver {
     return {
       enabled: true,
       mode: this.mode,
+      method: this.method,
       callers: this.registry.callers(),
       counters: {
         ...this.registry.counters,
         ...prefixed('attributions-', this.resolver.counters),
+        ...(this.mode === 'local' ? this.probes.counters : {}),
         'connections-tracked': this.registry.connectionCount,
       },
     };

@@ -38,7 +38,13 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
   let running: Running;
   try {
     const link = openLink(settings, cleanups);
-    running = await serveControl(settings, booted, buildHost(settings, requested, booted, link, log), cleanups, log);
+    const built = buildHost(settings, requested, booted, link, log);
+    if (built.callers) {
+      const { callers } = built;
+      await callers.start(requested.callers !== 'fd-search');
+      cleanups.push(() => callers.stop());
+    }
+    running = await serveControl(settings, booted, built, cleanups, log);
     const { host } = running;
     host.start();
     cleanups.push(() => host.stop());

@@ -32,7 +32,8 @@ export interface ServeOptions {
   /** Seed of the fault rules' probability rolls (default: the config's, else 1). */
   faultSeed?: number;
   /** Name the caller of every connection (default on). */
-  callers?: 'on' | 'off';
+  /** on: the connect hook where it can be attached, else fd-table searches; fd-search: never the hook. */
+  callers?: 'on' | 'fd-search' | 'off';
   /** The EC2 Query API listener: HOST:PORT or "off" (default 127.0.0.1:9470). */
   ec2ApiListen?: string;
   ec2ApiAllowNonLoopback?: boolean;

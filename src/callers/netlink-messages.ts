@@ -48,6 +48,8 @@ export interface SocketEndpoint {
 
 export interface DiagSocket {
   inode: number;
+  /** The kernel's socket cookie (inet_diag_sockid.idiag_cookie): the connect hook's key. */
+  cookie: bigint;
   uid: number;
   /** cgroup v2 id of the socket's cgroup (its directory's inode number), when the kernel reports it. */
   cgroupId: bigint | undefined;
@@ -148,6 +150,9 @@ export function parseSockDiagReply(reply: Uint8Array): NetlinkAnswer<DiagSocket>
         state: message.body[1] ?? 0,
         uid: view.getUint32(64, HOST_LITTLE_ENDIAN),
         inode: view.getUint32(68, HOST_LITTLE_ENDIAN),
+        // idiag_cookie[0] holds the low 32 bits, [1] the high ones, each in host order.
+        cookie:
+          (BigInt(view.getUint32(48, HOST_LITTLE_ENDIAN)) << 32n) | BigInt(view.getUint32(44, HOST_LITTLE_ENDIAN)),
         cgroupId:
           cgroup && cgroup.length >= 8
             ? new DataView(cgroup.buffer, cgroup.byteOffset, 8).getBigUint64(0, HOST_LITTLE_ENDIAN)

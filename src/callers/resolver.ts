@@ -5,6 +5,7 @@
 import { MAX_COMMAND_LINE, redactCommandLine, shortName, truncate, type CallerIdentity } from './caller.ts';
 import { containerOf, containerOfPath, cgroupPathOf } from './cgroup.ts';
 import type { SocketEndpoint } from './netlink-messages.ts';
+import type { ProcessInfo } from './process-info.ts';
 import type { SystemProbes } from './system-probes.ts';
 
 /** A connection as imds-hop saw it arrive. */
@@ -23,6 +24,7 @@ const MAX_IN_FLIGHT = 64;
 export class CallerResolver {
   readonly counters = { resolved: 0, process: 0, forwarded: 0, address: 0, unresolved: 0, busy: 0, failed: 0 };
   private inFlight = 0;
+  private readonly partsByInfo = new WeakMap<ProcessInfo, CallerIdentity>();
 
   constructor(
     private readonly mode: AttributionMode,
@@ -58,23 +60,35 @@ export class CallerResolver {
     return identity;
   }
 
+  /** The parts of a process's identity read from its /proc files, worked out once per read of them. */
+  private processParts(info: ProcessInfo): CallerIdentity {
+    let parts = this.partsByInfo.get(info);
+    if (!parts) {
+      parts = {
+        kind: 'process',
+        name: shortName(info.command, info.argv),
+        pid: info.pid,
+        command: info.command,
+        executable: info.executable,
+        commandLine: truncate(redactCommandLine(info.argv), MAX_COMMAND_LINE),
+        cgroup: cgroupPathOf(info.cgroupText),
+        container: containerOf(info.cgroupText),
+        sourceAddress: '',
+      };
+      this.partsByInfo.set(info, parts);
+    }
+    return parts;
+  }
+
   private async resolveLocal(source: ConnectionSource, byAddress: CallerIdentity): Promise<CallerIdentity> {
     // The client's socket sees itself as local and the service as remote.
     const { socket, process: info } = await this.probes.localSocket(source.client, source.service);
     if (socket.ok && socket.value.inode !== 0) {
       if (info) {
-        const cgroup = cgroupPathOf(info.cgroupText);
         const netnsName = info.netnsLink ? await this.probes.netnsName(info.netnsLink) : undefined;
         return {
-          kind: 'process',
-          name: shortName(info.command, info.argv),
-          pid: info.pid,
-          command: info.command,
-          executable: info.executable,
-          commandLine: truncate(redactCommandLine(info.argv), MAX_COMMAND_LINE),
+          ...this.processParts(info),
           uid: info.uid ?? socket.value.uid,
-          cgroup,
-          container: containerOf(info.cgroupText),
           netns: info.netnsLink ? (netnsName ? `${netnsName} ${info.netnsLink}` : info.netnsLink) : undefined,
           sourceAddress: source.clientText,
           sourceMac: source.mac,

@@ -1,11 +1,13 @@
 // What attribution asks the system, each question asynchronous and bounded: the kernel's socket diagnostics and
-// connection tracking (netlink, through the native addon), the owner of a socket inode and what /proc says about
-// a process, the names of network namespaces and the cgroup of a cgroup id. Answers that change slowly are cached.
+// connection tracking (netlink, through the native addon), the process that connected a socket (the connect
+// hook; else a search of fd tables for its inode) and what /proc says about it, the names of network namespaces
+// and the cgroup of a cgroup id. Answers that change slowly are cached.
 import { execFile } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadNativeBindings, type SocketOwner } from '../link/index.ts';
+import { ProcessInfoCache, processInfoFromFiles, type ProcessInfo } from './process-info.ts';
 import {
   NETLINK_NETFILTER,
   encodeConntrackLookup,
@@ -19,25 +21,23 @@ import {
 
 const run = promisify(execFile);
 
-export interface ProcessInfo {
-  pid: number;
-  command: string;
-  executable: string | undefined;
-  argv: string[];
-  uid: number | undefined;
-  cgroupText: string;
-  /** e.g. "net:[4026531840]" */
-  netnsLink: string | undefined;
-}
-
 /** A local socket found by its 4-tuple, and the process holding it when that was found in time. */
 export interface LocalSocket {
   socket: NetlinkAnswer<DiagSocket>;
   process?: ProcessInfo;
 }
 
+/** How local callers are found: by the connect hook, or by searching fd tables (and why not the hook). */
+export type AttributionMethod =
+  /** records: 'pid' when the kernel refused the hook the comm (an exec is then noticed only after the cache TTL). */
+  { method: 'connect-hook'; cgroup: string; records: 'pid-and-comm' | 'pid' } | { method: 'fd-search'; reason: string };
+
 /** The questions the resolver asks; an interface so its decisions are tested without a kernel. */
 export interface SystemProbes {
+  /** Sets up what naming local callers needs; `useHook` false never attaches the connect hook. */
+  start(useHook: boolean): Promise<AttributionMethod>;
+  stop(): void;
+  readonly counters: Record<string, number>;
   localSocket(local: SocketEndpoint, remote: SocketEndpoint): Promise<LocalSocket>;
   conntrackOriginal(service: SocketEndpoint, client: SocketEndpoint): Promise<NetlinkAnswer<SocketEndpoint>>;
   /** Name of a network namespace (by its "net:[inode]" link), when it is a named one (/run/netns). */
@@ -45,26 +45,6 @@ export interface SystemProbes {
   /** The named network namespace on this host that has `address` on one of its interfaces. */
   netnsOwningAddress(address: string): Promise<string | undefined>;
   cgroupPathById(id: bigint): Promise<string | undefined>;
-}
-
-/** What /proc said about a process, from the raw files the native search read. */
-function processInfoFromFiles(pid: number, files: NonNullable<SocketOwner['files']>): ProcessInfo | undefined {
-  if (!files.comm) return undefined; // exited before its files were read
-  const uid = /^Uid:\s+(\d+)/m.exec(files.status?.toString('utf8') ?? '')?.[1];
-  return {
-    pid,
-    command: files.comm.toString('utf8').trim(),
-    executable: files.exe,
-    argv: files.cmdline
-      ? files.cmdline
-          .toString('utf8')
-          .split('\0')
-          .filter((arg) => arg.length > 0)
-      : [],
-    uid: uid === undefined ? undefined : Number(uid),
-    cgroupText: files.cgroup?.toString('utf8') ?? '',
-    netnsLink: files.netns,
-  };
 }
 
 const NETNS_DIR = '/run/netns';
@@ -86,6 +66,12 @@ export class LinuxProbes implements SystemProbes {
     return loadNativeBindings();
   }
   private seq = 1;
+  private hookActive = false;
+  private readonly processes = new ProcessInfoCache(
+    (pid) => this.native.readProcessFiles(pid),
+    () => performance.now(),
+  );
+  private readonly hookCounters = { 'hook-owners': 0, 'hook-misses': 0, 'fd-searches': 0 };
   private readonly likelyOwners: number[] = [];
   private readonly waitingForSearch: Array<{
     inode: number;
@@ -98,14 +84,52 @@ export class LinuxProbes implements SystemProbes {
   private addressesByNetns: { atMs: number; owners: Map<string, string> } | undefined;
   private cgroups: { atMs: number; paths: Map<bigint, string> } | undefined;
 
+  get counters(): Record<string, number> {
+    return {
+      ...this.hookCounters,
+      'process-reads': this.processes.counters.reads,
+      'process-reads-saved': this.processes.counters.hits,
+    };
+  }
+
+  async start(useHook: boolean): Promise<AttributionMethod> {
+    if (!useHook) return { method: 'fd-search', reason: 'the connect hook is off (--callers fd-search)' };
+    const cgroup = await cgroup2Mount();
+    if (!cgroup) return { method: 'fd-search', reason: 'no cgroup v2 hierarchy is mounted' };
+    let records: 'pid-and-comm' | 'pid';
+    try {
+      ({ records } = this.native.connectHookStart(cgroup));
+    } catch (error) {
+      return { method: 'fd-search', reason: `the connect hook could not be attached: ${(error as Error).message}` };
+    }
+    this.hookActive = true;
+    return { method: 'connect-hook', cgroup, records };
+  }
+
+  stop(): void {
+    if (this.hookActive) this.native.connectHookStop();
+    this.hookActive = false;
+  }
+
   /**
-   * The socket is looked up before this returns its promise — at the client's SYN its socket surely exists — and
-   * its owner searched on the thread pool.
+   * The socket is looked up before this returns its promise — at the client's SYN its socket surely exists. Its
+   * owner is the process the connect hook saw connect it; a socket the hook did not see (connected before it was
+   * attached, or no hook) has its owner searched for on the thread pool.
    */
   async localSocket(local: SocketEndpoint, remote: SocketEndpoint): Promise<LocalSocket> {
     const lookup = Buffer.from(encodeSockDiagLookup(local, remote, this.nextSeq()));
     const socket = parseSockDiagReply(this.native.sockDiagNow(lookup));
     if (!socket.ok || socket.value.inode === 0) return { socket };
+    if (this.hookActive) {
+      const owner = this.native.connectHookOwner(socket.value.cookie);
+      if (owner) {
+        this.hookCounters['hook-owners'] += 1;
+        const info = await this.processes.lookup(owner.pid, owner.comm);
+        return info ? { socket, process: info } : { socket };
+      }
+      this.hookCounters['hook-misses'] += 1;
+    }
+    this.hookCounters['fd-searches'] += 1;
     const found = await this.findOwner(socket.value.inode, lookup);
     const pid = found.pid;
     if (pid === undefined || !found.files) return { socket };

@@ -64,6 +64,8 @@ export function addCallerCommands(program: Command): void {
     .action(async (opts: SocketOptions & { json?: boolean }) => {
       const snapshot = await fetchCallers(opts);
       process.stdout.write(opts.json ? `${JSON.stringify(snapshot, null, 2)}\n` : callersTable(snapshot.callers));
+      if (!opts.json && snapshot.method?.method === 'fd-search')
+        process.stderr.write(`callers are named by searching /proc fd tables: ${snapshot.method.reason}\n`);
     });
 
   withSocket(

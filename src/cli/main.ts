@@ -135,8 +135,13 @@ export function buildProgram(): Command {
       listenAddress,
     )
     .addOption(
-      new Option('--callers <state>', 'name the caller (process, container, NAT source) of every connection')
-        .choices(['on', 'off'])
+      new Option(
+        '--callers <state>',
+        'name the caller (process, container, NAT source) of every connection: "on" uses the connect hook (eBPF on ' +
+          'the cgroup v2 root) where it can be attached and searches /proc fd tables otherwise; "fd-search" never ' +
+          'attaches the hook',
+      )
+        .choices(['on', 'fd-search', 'off'])
         .default('on'),
     )
     .option(

@@ -39,6 +39,18 @@ export interface NativeBindings {
   ): Promise<SocketOwner[]>;
   /** One sock_diag exchange on this thread; the kernel answers inside the send. Empty when it did not. */
   sockDiagNow(request: Buffer): Buffer;
+  /** One process's /proc files (as in SocketOwner), read on the thread pool; empty of those it no longer has. */
+  readProcessFiles(pid: number): Promise<NonNullable<SocketOwner['files']>>;
+  /**
+   * Attaches the connect hook (connect-hook.cc) to the cgroup v2 directory: every connect() below it records its
+   * pid and comm by socket cookie — the pid alone when the kernel refuses this process the comm helper (no
+   * CAP_PERFMON). Throws naming the step that failed; nothing stays attached then.
+   */
+  connectHookStart(cgroupDir: string): { records: 'pid-and-comm' | 'pid' };
+  /** Who called connect() on the socket with this cookie, while the hook remembers it. */
+  connectHookOwner(cookie: bigint): { pid: number; comm: string } | undefined;
+  /** Detaches the hook (the kernel also does when the process exits). */
+  connectHookStop(): void;
 }
 
 export interface FrameWatcherHandle {

@@ -387,10 +387,13 @@ test('caller tracking: named from the SYN, requests counted for the caller, the 
   const tracking = new CallerTracking(
     'local',
     {
+      start: async () => ({ method: 'fd-search', reason: 'scripted' }),
+      stop: () => undefined,
+      counters: {},
       localSocket: async (local) => {
         asked.push(`${local.address.join('.')}:${local.port}`);
         return {
-          socket: { ok: true, value: { inode: 7, uid: 1000, cgroupId: 1n, state: 2 } },
+          socket: { ok: true, value: { inode: 7, cookie: 70n, uid: 1000, cgroupId: 1n, state: 2 } },
           process: {
             pid: 321,
             command: 'python3',

@@ -56,11 +56,14 @@ test('the sock_diag lookup: SOCK_DIAG_BY_FAMILY, AF_INET/TCP, every state, the 4
   );
 });
 
-test('a sock_diag answer: inode, uid and the cgroup id attribute', () => {
+test('a sock_diag answer: inode, uid, socket cookie and the cgroup id attribute', () => {
   const message = new Uint8Array(72);
   const view = new DataView(message.buffer);
   message[0] = 2;
   message[1] = 1; // ESTABLISHED
+  // idiag_cookie[0] is the low half, [1] the high half, as sock_diag_save_cookie() stores them.
+  view.setUint32(44, 0x89abcdef, true);
+  view.setUint32(48, 0x01234567, true);
   view.setUint32(64, 1000, true);
   view.setUint32(68, 123456, true);
   const cgroup = new Uint8Array(8);
@@ -68,7 +71,7 @@ test('a sock_diag answer: inode, uid and the cgroup id attribute', () => {
   const reply = nlmsg(20, cat(message, attr(8, new Uint8Array([0])), attr(21, cgroup)));
   assert.deepEqual(parseSockDiagReply(reply), {
     ok: true,
-    value: { state: 1, uid: 1000, inode: 123456, cgroupId: 4242n },
+    value: { state: 1, uid: 1000, inode: 123456, cookie: 0x0123456789abcdefn, cgroupId: 4242n },
   });
 });
 

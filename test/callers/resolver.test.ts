@@ -15,6 +15,9 @@ const ID = 'c'.repeat(64);
 
 function probes(local: LocalSocket, original?: Uint8Array): SystemProbes {
   return {
+    start: async () => ({ method: 'fd-search', reason: 'scripted' }),
+    stop: () => undefined,
+    counters: {},
     localSocket: async () => local,
     conntrackOriginal: async () =>
       original ? { ok: true, value: { address: original, port: 5 } } : { ok: false, reason: 'not-found' },
@@ -24,7 +27,7 @@ function probes(local: LocalSocket, original?: Uint8Array): SystemProbes {
   };
 }
 
-const found = { ok: true, value: { inode: 5, uid: 1000, cgroupId: 99n, state: 1 } } as const;
+const found = { ok: true, value: { inode: 5, cookie: 77n, uid: 1000, cgroupId: 99n, state: 1 } } as const;
 
 test('a local process: command, script, uid, cgroup, container, netns', async () => {
   const resolver = new CallerResolver(

@@ -1,5 +1,6 @@
-// systemd/imds-hop.service: systemd's own verifier accepts it, it keeps exactly the two capabilities the appliance
-// needs, and scripts/install-systemd.sh installs it with a starting config.
+// systemd/imds-hop.service: systemd's own verifier accepts it, it keeps exactly the capabilities the appliance
+// needs — with only those, the connect hook that names callers still attaches — and scripts/install-systemd.sh
+// installs it with a starting config.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -35,15 +36,67 @@ describe('the systemd unit', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'imds-hop-unit-'));
   after(() => rmSync(scratch, { recursive: true, force: true }));
 
-  test('restarts on failure, reads /etc/imds-hop/, and holds CAP_NET_ADMIN and CAP_NET_RAW only', () => {
+  test(
+    "with only the unit's capabilities the connect hook attaches (pids without comm) and names a connection",
+    {
+      skip: process.getuid?.() === 0 ? false : 'needs root',
+    },
+    () => {
+      const service = section(readFileSync(UNIT, 'utf8'), 'Service');
+      const caps = (service.get('AmbientCapabilities') ?? '')
+        .split(' ')
+        .map((cap) => `+${cap.replace(/^CAP_/, '').toLowerCase()}`)
+        .join(',');
+      const probe = `
+      import { createServer, connect } from 'node:net';
+      import { once } from 'node:events';
+      import { LinuxProbes } from './src/callers/system-probes.ts';
+      const probes = new LinuxProbes();
+      const method = await probes.start(true);
+      const server = createServer().listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const client = connect(server.address().port, '127.0.0.1');
+      await once(client, 'connect');
+      const loopback = new Uint8Array([127, 0, 0, 1]);
+      const found = await probes.localSocket({ address: loopback, port: client.localPort }, { address: loopback, port: server.address().port });
+      console.log(JSON.stringify({ method, pid: found.process?.pid === process.pid, counters: probes.counters }));
+      client.destroy(); server.close(); probes.stop();`;
+      const output = execFileSync(
+        'setpriv',
+        [
+          `--inh-caps=-all,${caps}`,
+          `--ambient-caps=-all,${caps}`,
+          `--bounding-set=-all,${caps}`,
+          process.execPath,
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          probe,
+        ],
+        { cwd: REPO_ROOT, encoding: 'utf8' },
+      );
+      const result = JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as {
+        method: { method: string; records?: string };
+        pid: boolean;
+        counters: Record<string, number>;
+      };
+      assert.equal(result.method.method, 'connect-hook', output);
+      assert.equal(result.method.records, 'pid', output); // the comm helper needs CAP_PERFMON, which the unit lacks
+      assert.equal(result.pid, true, output);
+      assert.equal(result.counters['hook-owners'], 1, output);
+    },
+  );
+
+  test('restarts on failure, reads /etc/imds-hop/, and holds CAP_NET_ADMIN, CAP_NET_RAW and CAP_BPF only', () => {
     const service = section(readFileSync(UNIT, 'utf8'), 'Service');
     assert.equal(service.get('Restart'), 'on-failure');
     assert.match(
       service.get('ExecStart') ?? '',
       /^\/usr\/bin\/env imds-hop serve --config \/etc\/imds-hop\/imds-hop\.ini /,
     );
-    assert.equal(service.get('CapabilityBoundingSet'), 'CAP_NET_ADMIN CAP_NET_RAW');
-    assert.equal(service.get('AmbientCapabilities'), 'CAP_NET_ADMIN CAP_NET_RAW');
+    assert.equal(service.get('CapabilityBoundingSet'), 'CAP_NET_ADMIN CAP_NET_RAW CAP_BPF');
+    assert.equal(service.get('AmbientCapabilities'), 'CAP_NET_ADMIN CAP_NET_RAW CAP_BPF');
     assert.equal(service.get('NoNewPrivileges'), 'yes');
     assert.equal(service.get('RuntimeDirectory'), 'imds-hop'); // the control socket's /run/imds-hop
     assert.equal(section(readFileSync(UNIT, 'utf8'), 'Install').get('WantedBy'), 'multi-user.target');
