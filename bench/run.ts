@@ -292,7 +292,7 @@ async function measureServer(round: number, name: ServerName): Promise<void> {
       await runWrk({ ...wrkBase, script: 'wrk-flow.lua', seconds: SETTINGS.warmSeconds });
       const m = await measure(running, () => runWrk({ ...wrkBase, script: 'wrk-flow.lua', seconds: SETTINGS.seconds }));
       rows.push(toRow(round, 'new-connection-flow', name, m));
-      if (running.attribution) console.log(`  ${name} callers named by: ${await running.attribution()}`);
+      for (const line of (await running.details?.()) ?? []) console.log(`  ${name} ${line}`);
     } finally {
       await running.stop();
     }

@@ -27,8 +27,8 @@ export interface RunningServer {
   memoryPid: number;
   /** The instance namespace's device the server is reached through, when the server makes it (imds-hop's tap). */
   instanceDevice?: string;
-  /** imds-hop with caller attribution: how its callers were named (method and counters), read before stopping. */
-  attribution?: () => Promise<string>;
+  /** imds-hop: how its callers were named (method and counters) and its V8 heap, read before stopping. */
+  details?: () => Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -130,22 +130,34 @@ export async function startImdsHop(
     cpuPids: [pid],
     memoryPid: pid,
     instanceDevice: appliance.interfaceName,
-    attribution:
-      callers === 'on'
-        ? async () => {
-            const listed = await run(process.execPath, [
-              join(REPO_ROOT, 'bin/imds-hop.mjs'),
-              'callers',
-              '--json',
-              '--interface',
-              appliance.interfaceName,
-            ]);
-            const snapshot = JSON.parse(listed.stdout) as { method?: unknown; counters?: Record<string, number> };
-            const counters = snapshot.counters ?? {};
-            const pick = ['hook-owners', 'hook-misses', 'fd-searches', 'process-reads', 'attributions-unresolved'];
-            return `${JSON.stringify(snapshot.method)} ${pick.map((key) => `${key}=${counters[key] ?? '?'}`).join(' ')}`;
-          }
-        : undefined,
+    details: async () => {
+      const control = async (command: string) => {
+        const args = [join(REPO_ROOT, 'bin/imds-hop.mjs'), command, '--json', '--interface', appliance.interfaceName];
+        return JSON.parse((await run(process.execPath, args)).stdout) as Record<string, unknown>;
+      };
+      const lines: string[] = [];
+      if (callers === 'on') {
+        const snapshot = (await control('callers')) as { method?: unknown; counters?: Record<string, number> };
+        const counters = snapshot.counters ?? {};
+        const pick = ['hook-owners', 'hook-misses', 'fd-searches', 'process-reads', 'attributions-unresolved'];
+        lines.push(
+          `callers named by ${JSON.stringify(snapshot.method)} ${pick.map((key) => `${key}=${counters[key] ?? '?'}`).join(' ')}`,
+        );
+      }
+      const memory = (await control('status')).memory as {
+        heapUsedBytes: number;
+        externalBytes: number;
+        heapSpaces: Record<string, { sizeBytes: number; usedBytes: number }>;
+      };
+      const mib = (bytes: number) => (bytes / 1_048_576).toFixed(1);
+      const spaces = Object.entries(memory.heapSpaces)
+        .filter(([, space]) => space.sizeBytes >= 262_144)
+        .map(([name, space]) => `${name} ${mib(space.usedBytes)}/${mib(space.sizeBytes)}`);
+      lines.push(
+        `memory after the run (MiB used/committed): ${spaces.join(', ')}; buffers ${mib(memory.externalBytes)}`,
+      );
+      return lines;
+    },
     stop: async () => {
       await appliance.stop();
     },

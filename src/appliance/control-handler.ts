@@ -11,6 +11,7 @@ import { changeOptions, type RunningEc2Api } from './ec2-api-wiring.ts';
 import { handleFaultCommand, handleThrottle } from './fault-control.ts';
 import type { FaultInjector } from './fault-injector.ts';
 import type { ApplianceMetrics } from './metrics.ts';
+import { memoryReport } from './memory-report.ts';
 
 /** The parts of a running appliance the control socket reaches. */
 interface ControlledAppliance {
@@ -76,6 +77,7 @@ export async function handleControl(request: ControlRequest, appliance: Controll
         options: engine.options,
         events: engine.eventsSnapshot(),
         imds: appliance.metrics.summary(),
+        memory: memoryReport(),
       };
     }
     case 'callers':

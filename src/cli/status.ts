@@ -2,6 +2,7 @@
 // which instance events are pending, and how many requests and tokens it has handled.
 import type { Command } from 'commander';
 import type { EventsSnapshot, MetadataOptions } from '../imds/index.ts';
+import type { MemoryReport } from '../appliance/memory-report.ts';
 import { callControl } from './control-client.ts';
 import { socketOf, withSocket } from './control.ts';
 
@@ -16,6 +17,7 @@ export interface ApplianceStatus {
   events: EventsSnapshot;
   /** IMDS counters by metric name, labels summed. */
   imds: Record<string, number>;
+  memory: MemoryReport;
 }
 
 export function addStatusCommand(program: Command): void {
@@ -52,6 +54,20 @@ function eventLines(events: EventsSnapshot): string[] {
   return lines;
 }
 
+function mebibytes(bytes: number | undefined): string {
+  return bytes === undefined ? '?' : `${(bytes / 1_048_576).toFixed(1)} MiB`;
+}
+
+/** "rss 52.1 MiB (peak 64.0 MiB), heap 9.8 MiB of 14.2 MiB, young 1.0 MiB, buffers 2.3 MiB" */
+function memoryText(memory: MemoryReport | undefined): string {
+  if (!memory) return 'not reported';
+  return (
+    `rss ${mebibytes(memory.rssBytes)} (peak ${mebibytes(memory.peakRssBytes)}), ` +
+    `heap ${mebibytes(memory.heapUsedBytes)} of ${mebibytes(memory.heapTotalBytes)}, ` +
+    `young ${mebibytes(memory.heapSpaces.new_space?.sizeBytes)}, buffers ${mebibytes(memory.externalBytes)}`
+  );
+}
+
 /** The status as aligned lines for a person; `--json` gives every field. */
 export function statusText(status: ApplianceStatus): string {
   const { options, imds } = status;
@@ -72,6 +88,7 @@ export function statusText(status: ApplianceStatus): string {
     ['tokens rejected', String(imds.tokens_rejected ?? 0)],
     ['without token', `${imds.metadata_no_token ?? 0} (rejected: ${imds.metadata_no_token_rejected ?? 0})`],
     ['credentials served', String(imds.credentials_served ?? 0)],
+    ['memory', memoryText(status.memory)],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}\n`).join('');

@@ -24,6 +24,14 @@ const STATUS: ApplianceStatus = {
     autoscalingTargetLifecycleState: undefined,
   },
   imds: { requests: 12, tokens_issued: 3, metadata_no_token: 2, metadata_no_token_rejected: 2 },
+  memory: {
+    rssBytes: 52 * 1_048_576,
+    peakRssBytes: 64 * 1_048_576,
+    heapUsedBytes: 9.75 * 1_048_576,
+    heapTotalBytes: 14.25 * 1_048_576,
+    externalBytes: 2.3 * 1_048_576,
+    heapSpaces: { new_space: { sizeBytes: 1_048_576, usedBytes: 500_000 } },
+  },
 };
 
 test('status lists the instance, every option and the counters, aligned', () => {
@@ -44,6 +52,7 @@ test('status lists the instance, every option and the counters, aligned', () => 
       'tokens rejected     0',
       'without token       2 (rejected: 2)',
       'credentials served  0',
+      'memory              rss 52.0 MiB (peak 64.0 MiB), heap 9.8 MiB of 14.3 MiB, young 1.0 MiB, buffers 2.3 MiB',
       '',
     ].join('\n'),
   );

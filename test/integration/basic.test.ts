@@ -114,8 +114,13 @@ describe('serving the kernel TCP stack through the tap', { skip: skipUnlessRoot 
       backend: string;
       options: { httpPutResponseHopLimit: number };
       imds: Record<string, number>;
+      memory: { rssBytes: number; peakRssBytes: number; heapUsedBytes: number; heapSpaces: Record<string, unknown> };
     };
     assert.equal(status.interface, appliance.interfaceName);
+    // The appliance's own memory, as the kernel and V8 count it: plausible, not a placeholder.
+    assert.ok(status.memory.rssBytes > 20 * 1_048_576 && status.memory.rssBytes < 1024 * 1_048_576, json.stdout);
+    assert.ok(status.memory.peakRssBytes >= status.memory.rssBytes * 0.9, json.stdout);
+    assert.ok(status.memory.heapUsedBytes > 0 && 'new_space' in status.memory.heapSpaces, json.stdout);
     assert.equal(status.backend, 'tap');
     assert.match(status.instanceId, /^i-[0-9a-f]+$/);
     assert.equal(status.options.httpPutResponseHopLimit, 1);
@@ -126,6 +131,7 @@ describe('serving the kernel TCP stack through the tap', { skip: skipUnlessRoot 
     assert.match(text.stdout, new RegExp(`^instance +${status.instanceId}\n`));
     assert.match(text.stdout, /\nhop limit +1\n/);
     assert.match(text.stdout, /\nevents +none\n/);
+    assert.match(text.stdout, /\nmemory +rss \d+\.\d MiB \(peak \d+\.\d MiB\), heap /);
   });
 
   test('100 sequential requests from node:http all succeed, one connection each', async () => {
