@@ -1,4 +1,5 @@
 // The bench's table, its imds-hop/baseline ratios and the issue-8 targets, computed from the measured rows.
+import type { ServerName } from './servers.ts';
 
 export type Workload = 'new-connection-flow' | 'keep-alive-get' | 'keep-alive-get+idle';
 
@@ -6,7 +7,7 @@ export interface Row {
   /** Which interleaved round of the run measured it (1-based). */
   round: number;
   workload: Workload;
-  server: 'imds-hop' | 'imds-hop:callers-off' | 'node:http' | 'nginx';
+  server: ServerName;
   requestsPerSecond: number;
   /** Completed PUT+GET flows per second (new-connection-flow only). */
   flowsPerSecond?: number;
@@ -72,18 +73,24 @@ export function ratios(rows: Row[]): Array<{
   return out;
 }
 
-/** imds-hop with attribution / without, per workload: req/s and CPU per request, each round and the median. */
-export function attributionCost(all: Row[]): Array<{
+/**
+ * imds-hop as it starts by default / one of its variants (attribution off, V8's default heap), per workload: req/s
+ * and CPU per request, each round and the median.
+ */
+export function variantCost(
+  all: Row[],
+  variant: Row['server'],
+): Array<{
   workload: Workload;
   requestsPerSecond: number[];
   cpuPerRequest: number[];
   medianRequestsPerSecond: number;
   medianCpuPerRequest: number;
 }> {
-  const workloads = [...new Set(all.filter((r) => r.server === 'imds-hop:callers-off').map((r) => r.workload))];
+  const workloads = [...new Set(all.filter((r) => r.server === variant).map((r) => r.workload))];
   return workloads.flatMap((workload) => {
-    const requestsPerSecond = roundRatios(all, workload, 'imds-hop:callers-off', (r) => r.requestsPerSecond);
-    const cpuPerRequest = roundRatios(all, workload, 'imds-hop:callers-off', (r) => r.cpuMicrosPerRequest);
+    const requestsPerSecond = roundRatios(all, workload, variant, (r) => r.requestsPerSecond);
+    const cpuPerRequest = roundRatios(all, workload, variant, (r) => r.cpuMicrosPerRequest);
     if (requestsPerSecond.length === 0) return [];
     return [
       {

@@ -23,17 +23,19 @@ import {
 } from '../test/support/netns.ts';
 import { cpuJiffies, cpuSeconds, peakRssBytes, rssBytes } from './proc-stats.ts';
 import {
+  IMDS_HOP_VARIANTS,
   SERVICE_ADDRESS,
   startImdsHop,
   startNginx,
   startNodeHttp,
+  type ImdsHopVariant,
   type RunningServer,
   type ServerName,
 } from './servers.ts';
 import { IdleHolder } from './idle-holder-client.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
 import { measureMemory, printMemory, type MemoryResult } from './memory-phase.ts';
-import { attributionCost, evaluateTargets, medianRows, printTable, type Row, type Workload } from './report.ts';
+import { evaluateTargets, medianRows, printTable, variantCost, type Row, type Workload } from './report.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
@@ -150,13 +152,13 @@ if (steering && PIN) {
 
 async function startServer(name: ServerName, connection: 'close' | 'keep-alive'): Promise<RunningServer> {
   let running: RunningServer;
-  if (name === 'imds-hop' || name === 'imds-hop:callers-off') {
+  if (name in IMDS_HOP_VARIANTS) {
     routeClear();
     running = await startImdsHop(
       instance,
       connection,
       profile ? join(REPO_ROOT, 'artifacts', 'bench', 'profiles') : undefined,
-      name === 'imds-hop' ? 'on' : 'off',
+      name as ImdsHopVariant,
       imdsHopNodeOptions,
     );
   } else {
@@ -275,10 +277,11 @@ function toRow(round: number, workload: Workload, name: ServerName, m: Measured,
 }
 
 const rows: Row[] = [];
-// imds-hop:callers-off only when asked for (--only=imds-hop,imds-hop:callers-off): what naming callers costs.
-const servers: ServerName[] = (['imds-hop', 'imds-hop:callers-off', 'node:http', 'nginx'] as const).filter((s) =>
-  only ? only.includes(s) : s !== 'imds-hop:callers-off',
-);
+// The variants only when asked for (--only=imds-hop,imds-hop:callers-off): what naming callers costs, and what the
+// lean heap costs (imds-hop:memory-fast).
+const servers: ServerName[] = (
+  ['imds-hop', 'imds-hop:callers-off', 'imds-hop:memory-fast', 'node:http', 'nginx'] as const
+).filter((s) => (only ? only.includes(s) : s === 'imds-hop' || !(s in IMDS_HOP_VARIANTS)));
 const url = `http://${SERVICE_ADDRESS}/`;
 const wrkBase = { namespace: instance, url, threads: 1, connections: SETTINGS.connections, cpu: PIN?.generator };
 
@@ -387,7 +390,10 @@ const machine = {
 };
 const medians = medianRows(rows);
 const targets = evaluateTargets(medians, rows);
-const attribution = attributionCost(rows);
+const variantCosts = {
+  attribution: variantCost(rows, 'imds-hop:callers-off'),
+  'lean heap': variantCost(rows, 'imds-hop:memory-fast'),
+};
 printTable(medians, targets, machine, {
   quick,
   ...SETTINGS,
@@ -400,16 +406,18 @@ mkdirSync(outDir, { recursive: true });
 const outArg = argv.find((a) => a.startsWith('--out='));
 const outFile = outArg ? resolve(outArg.slice('--out='.length)) : join(outDir, 'results.json');
 printMemory(memoryResults);
-for (const cost of attribution) {
-  const rounds = (values: number[]) => values.map((v) => `${v.toFixed(3)}x`).join(', ');
-  console.log(
-    `attribution cost, ${cost.workload}: req/s with / without ${cost.medianRequestsPerSecond.toFixed(3)}x (rounds ${rounds(cost.requestsPerSecond)}), ` +
-      `CPU per request ${cost.medianCpuPerRequest.toFixed(3)}x (rounds ${rounds(cost.cpuPerRequest)})`,
-  );
+for (const [what, costs] of Object.entries(variantCosts)) {
+  for (const cost of costs) {
+    const rounds = (values: number[]) => values.map((v) => `${v.toFixed(3)}x`).join(', ');
+    console.log(
+      `${what} cost, ${cost.workload}: req/s with / without ${cost.medianRequestsPerSecond.toFixed(3)}x (rounds ${rounds(cost.requestsPerSecond)}), ` +
+        `CPU per request ${cost.medianCpuPerRequest.toFixed(3)}x (rounds ${rounds(cost.cpuPerRequest)})`,
+    );
+  }
 }
 writeFileSync(
   outFile,
-  `${JSON.stringify({ date: new Date().toISOString(), quick, settings: { ...SETTINGS, pinning: PIN ?? null, receiveSteering: steering }, machine, medians, rows, targets, attribution, memory: memoryResults }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), quick, settings: { ...SETTINGS, pinning: PIN ?? null, receiveSteering: steering }, machine, medians, rows, targets, variantCosts, memory: memoryResults }, null, 2)}\n`,
 );
 console.log(`\nwrote ${outFile}`);
 process.exit(0);

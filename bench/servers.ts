@@ -16,8 +16,17 @@ export const NOFILE = String(
   Math.min(65536, Number(execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim()) || 65536),
 );
 
-/** imds-hop:callers-off is imds-hop with caller attribution off (--callers off), to show what naming callers costs. */
-export type ServerName = 'imds-hop' | 'imds-hop:callers-off' | 'node:http' | 'nginx';
+/**
+ * imds-hop as it starts by default, and variants that show what one choice costs: attribution off (--callers off),
+ * V8's default heap sizing instead of the lean one (--memory fast).
+ */
+export const IMDS_HOP_VARIANTS = {
+  'imds-hop': [],
+  'imds-hop:callers-off': ['--callers', 'off'],
+  'imds-hop:memory-fast': ['--memory', 'fast'],
+} as const satisfies Record<string, readonly string[]>;
+export type ImdsHopVariant = keyof typeof IMDS_HOP_VARIANTS;
+export type ServerName = ImdsHopVariant | 'node:http' | 'nginx';
 
 export interface RunningServer {
   name: ServerName;
@@ -92,7 +101,7 @@ export async function startImdsHop(
   instanceNamespace: string,
   connection: 'close' | 'keep-alive',
   profileDir?: string,
-  callers: 'on' | 'off' = 'on',
+  variant: ImdsHopVariant = 'imds-hop',
   nodeOptions = '',
 ): Promise<RunningServer> {
   const saved = process.env.NODE_OPTIONS;
@@ -114,8 +123,7 @@ export async function startImdsHop(
       'off',
       '--connection',
       connection,
-      '--callers',
-      callers,
+      ...IMDS_HOP_VARIANTS[variant],
     ]);
   } finally {
     delete process.env.IMDS_HOP_CPU_PROFILE_DIR;
@@ -126,7 +134,7 @@ export async function startImdsHop(
   const pid = child.pid as number;
   await waitServing(instanceNamespace);
   return {
-    name: callers === 'on' ? 'imds-hop' : 'imds-hop:callers-off',
+    name: variant,
     cpuPids: [pid],
     memoryPid: pid,
     instanceDevice: appliance.interfaceName,
@@ -136,7 +144,7 @@ export async function startImdsHop(
         return JSON.parse((await run(process.execPath, args)).stdout) as Record<string, unknown>;
       };
       const lines: string[] = [];
-      if (callers === 'on') {
+      if (variant !== 'imds-hop:callers-off') {
         const snapshot = (await control('callers')) as { method?: unknown; counters?: Record<string, number> };
         const counters = snapshot.counters ?? {};
         const pick = ['hook-owners', 'hook-misses', 'fd-searches', 'process-reads', 'attributions-unresolved'];

@@ -4,9 +4,13 @@
 // every source file: then it runs that, as the packed package (dist/, no src/) always does. No loader at run time
 // saves tens of MiB of memory and the start-up transform.
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { requireSupportedNode } from '../scripts/node-version.mjs';
 
 requireSupportedNode('imds-hop');
+// Before any module loads: a young generation that grew during start-up stays grown. `serve --memory` then
+// decides for good (src/appliance/memory-policy.ts).
+setFlagsFromString('--semi-space-growth-factor=1');
 const fromSources = existsSync(new URL('../src/cli/main.ts', import.meta.url)) && !distIsCurrent();
 if (fromSources) {
   const { register } = await import('tsx/esm/api');

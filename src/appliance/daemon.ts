@@ -22,6 +22,7 @@ import { Host } from './host.ts';
 import { IPV6_LOCAL_ID } from './ipv6-peers.ts';
 import { ApplianceMetrics, startMetricsServer } from './metrics.ts';
 import { resolveSettings, ServeError, type ServeOptions, type ServeSettings } from './serve-settings.ts';
+import { applyMemoryPolicy } from './memory-policy.ts';
 
 const ETHERNET_MTU = 1500;
 const IPV4_AND_TCP_HEADERS = 40;
@@ -32,6 +33,7 @@ const IPV6_SERVICE_ADDRESS = 'fd00:ec2::254';
 const IPV6_HOST_ADDRESS = 'fd00:ec2::253';
 
 export async function serve(requested: ServeOptions, log: Logger): Promise<void> {
+  applyMemoryPolicy(requested.memory ?? 'lean');
   const settings = resolveSettings(requested);
   const booted = bootInstance(settings, requested, log);
   const cleanups = new Cleanups(log);

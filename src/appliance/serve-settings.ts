@@ -7,6 +7,7 @@ import { loadConfig, type ConnectionPolicy, type FaultSettings } from '../config
 import { OperatorError } from '../errors/operator-error.ts';
 import { defaultControlSocket } from './control-protocol.ts';
 import { DEFAULT_EC2_API_LISTEN, type Ec2ApiRequest } from './ec2-api-wiring.ts';
+import type { MemoryPolicy } from './memory-policy.ts';
 
 /** tap: a tap of our own (default); pcap: capture on an existing interface, reply through a raw socket. */
 export type Backend = 'tap' | 'pcap';
@@ -34,6 +35,8 @@ export interface ServeOptions {
   /** Name the caller of every connection (default on). */
   /** on: the connect hook where it can be attached, else fd-table searches; fd-search: never the hook. */
   callers?: 'on' | 'fd-search' | 'off';
+  /** lean: a small young generation and slow old-generation growth (memory-policy.ts); fast: V8's defaults. */
+  memory?: MemoryPolicy;
   /** The EC2 Query API listener: HOST:PORT or "off" (default 127.0.0.1:9470). */
   ec2ApiListen?: string;
   ec2ApiAllowNonLoopback?: boolean;

@@ -144,6 +144,15 @@ export function buildProgram(): Command {
         .choices(['on', 'fd-search', 'off'])
         .default('on'),
     )
+    .addOption(
+      new Option(
+        '--memory <policy>',
+        'V8 heap sizing: "lean" keeps the young generation at 1 MiB and grows the old one slowly (less memory, ' +
+          'more frequent small collections); "fast" uses V8\'s defaults',
+      )
+        .choices(['lean', 'fast'])
+        .default('lean'),
+    )
     .option(
       '--ec2-api-listen <host:port>',
       `EC2 Query API listener (aws --endpoint-url), or "off" (default: ${DEFAULT_EC2_API_LISTEN})`,
@@ -205,6 +214,7 @@ export function buildProgram(): Command {
         ),
         faultSeed: opts.faultSeed,
         callers: opts.callers,
+        memory: opts.memory,
         limits: {
           ...(opts.requestHeaderTimeout !== undefined
             ? { requestHeaderTimeoutMs: opts.requestHeaderTimeout * 1000 }
