@@ -280,7 +280,7 @@ const rows: Row[] = [];
 // The variants only when asked for (--only=imds-hop,imds-hop:callers-off): what naming callers costs, and what the
 // lean heap costs (imds-hop:memory-fast).
 const servers: ServerName[] = (
-  ['imds-hop', 'imds-hop:callers-off', 'imds-hop:memory-fast', 'node:http', 'nginx'] as const
+  ['imds-hop', 'imds-hop:callers-off', 'imds-hop:memory-fast', 'imds-hop:tap-syscalls', 'node:http', 'nginx'] as const
 ).filter((s) => (only ? only.includes(s) : s === 'imds-hop' || !(s in IMDS_HOP_VARIANTS)));
 const url = `http://${SERVICE_ADDRESS}/`;
 const wrkBase = { namespace: instance, url, threads: 1, connections: SETTINGS.connections, cpu: PIN?.generator };
@@ -393,6 +393,7 @@ const targets = evaluateTargets(medians, rows);
 const variantCosts = {
   attribution: variantCost(rows, 'imds-hop:callers-off'),
   'lean heap': variantCost(rows, 'imds-hop:memory-fast'),
+  'io_uring tap': variantCost(rows, 'imds-hop:tap-syscalls'),
 };
 printTable(medians, targets, machine, {
   quick,

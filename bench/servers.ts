@@ -18,12 +18,14 @@ export const NOFILE = String(
 
 /**
  * imds-hop as it starts by default, and variants that show what one choice costs: attribution off (--callers off),
- * V8's default heap sizing instead of the lean one (--memory fast).
+ * V8's default heap sizing instead of the lean one (--memory fast), a read/write per tap frame instead of io_uring
+ * batches (--tap-io syscalls).
  */
 export const IMDS_HOP_VARIANTS = {
   'imds-hop': [],
   'imds-hop:callers-off': ['--callers', 'off'],
   'imds-hop:memory-fast': ['--memory', 'fast'],
+  'imds-hop:tap-syscalls': ['--tap-io', 'syscalls'],
 } as const satisfies Record<string, readonly string[]>;
 export type ImdsHopVariant = keyof typeof IMDS_HOP_VARIANTS;
 export type ServerName = ImdsHopVariant | 'node:http' | 'nginx';

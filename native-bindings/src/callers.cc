@@ -411,16 +411,21 @@ Napi::Value SockDiagNowFn(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   auto request = info[0].As<Napi::Buffer<uint8_t>>();
+  static bool answerMayBeLate = false;  // the last exchange found no answer: it may still arrive before ours
   if (fd < 0) fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 4 /* NETLINK_SOCK_DIAG */);
   if (fd < 0 || request.Length() < sizeof(nlmsghdr) || request.Length() > kMaxRequestBytes) return Napi::Buffer<uint8_t>::New(env, 0);
   struct sockaddr_nl kernel;
   std::memset(&kernel, 0, sizeof kernel);
   kernel.nl_family = AF_NETLINK;
   uint8_t reply[8192];
-  while (recv(fd, reply, sizeof reply, MSG_DONTWAIT) > 0) {
-  }  // a late answer to an earlier request
+  if (answerMayBeLate) {
+    while (recv(fd, reply, sizeof reply, MSG_DONTWAIT) > 0) {
+    }
+    answerMayBeLate = false;
+  }
   if (sendto(fd, request.Data(), request.Length(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) return Napi::Buffer<uint8_t>::New(env, 0);
   ssize_t n = recv(fd, reply, sizeof reply, MSG_DONTWAIT);
+  if (n <= 0) answerMayBeLate = true;
   return Napi::Buffer<uint8_t>::Copy(env, reply, n > 0 ? static_cast<size_t>(n) : 0);
 }
 

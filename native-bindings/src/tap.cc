@@ -13,17 +13,21 @@
 #include <linux/if_tun.h>
 #include <string>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 void InitCallers(Napi::Env env, Napi::Object exports);  // callers.cc
 void InitConnectHook(Napi::Env env, Napi::Object exports);  // connect-hook.cc
+uint32_t WriteFrameBatch(int fd, const uint8_t* data, size_t available, const uint32_t* lengths, size_t count);  // tap-uring.cc
+uint32_t ReadFrameBatch(int fd, uint8_t* buffers, size_t frameBytes, uint32_t maxFrames, uint32_t* lengths);  // tap-uring.cc
+std::string TapIoMethod();  // tap-uring.cc
+void UseTapRings(bool use);  // tap-uring.cc
 
 namespace {
 
 constexpr size_t kMaxFrameBytes = 65536;
-constexpr int kMaxFramesPerWakeup = 64;  // bounds the time spent in one callback so timers still run
-// Frames read on one wake-up land back to back here; a read is only started with a whole frame's room left.
-constexpr size_t kReadPoolBytes = 4 * kMaxFrameBytes;
+constexpr uint32_t kMaxFramesPerWakeup = 64;  // bounds the time spent in one callback so timers still run
+constexpr size_t kSlotBytes = kMaxFramesPerWakeup * kMaxFrameBytes;
 
 Napi::Error ErrnoError(Napi::Env env, const char* what, int err) {
   std::string message = std::string(what) + ": " + std::strerror(err);
@@ -72,7 +76,8 @@ Napi::Value OpenTap(const Napi::CallbackInfo& info) {
 }
 
 // writeFrames(fd, bytes, lengths, count) -> frames written whole: frame i is the next lengths[i] bytes of `bytes`,
-// one write() each. A refused or short write (ENOBUFS, interface down) loses that frame, like a wire would.
+// in one io_uring submission where the kernel allows it, else one write() each (frame-writer.cc). A refused or
+// short write (ENOBUFS, interface down) loses that frame, like a wire would.
 Napi::Value WriteFrames(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsTypedArray() || !info[2].IsTypedArray() || !info[3].IsNumber() ||
@@ -89,21 +94,15 @@ Napi::Value WriteFrames(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(env, "writeFrames: count exceeds the lengths table").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  const uint8_t* data = bytes.Data();
-  size_t available = bytes.ElementLength();
-  size_t offset = 0;
-  uint32_t written = 0;
-  for (int64_t i = 0; i < count; i++) {
-    size_t length = lengths[static_cast<size_t>(i)];
-    if (length > available - offset) break;  // a table that runs past the bytes: write nothing beyond them
-    ssize_t n;
-    do {
-      n = write(fd, data + offset, length);
-    } while (n < 0 && errno == EINTR);
-    if (n == static_cast<ssize_t>(length)) written += 1;
-    offset += length;
-  }
+  uint32_t written = WriteFrameBatch(fd, bytes.Data(), bytes.ElementLength(), lengths.Data(), static_cast<size_t>(count));
   return Napi::Number::New(env, written);
+}
+
+// tapIo(mode?) -> "io_uring", or "syscalls (why not io_uring)"; decided at the first call or frame, so
+// tapIo("syscalls") must come first to mean it (serve --tap-io syscalls).
+Napi::Value TapIoFn(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0 && info[0].IsString() && info[0].As<Napi::String>().Utf8Value() == "syscalls") UseTapRings(false);
+  return Napi::String::New(info.Env(), TapIoMethod());
 }
 
 // Watches a non-blocking fd with uv_poll and delivers the frames readable on each wake-up to a JS callback as
@@ -134,6 +133,12 @@ class FrameWatcher : public Napi::ObjectWrap<FrameWatcher> {
       Napi::Error::New(env, "no libuv loop").ThrowAsJavaScriptException();
       return;
     }
+    void* slots = mmap(nullptr, kSlotBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (slots == MAP_FAILED) {
+      ErrnoError(env, "mmap of the read slots", errno).ThrowAsJavaScriptException();
+      return;
+    }
+    slots_ = static_cast<uint8_t*>(slots);
     poll_ = new uv_poll_t;
     int rc = uv_poll_init(loop, poll_, fd_);
     if (rc != 0) {
@@ -149,6 +154,10 @@ class FrameWatcher : public Napi::ObjectWrap<FrameWatcher> {
     uv_poll_start(poll_, UV_READABLE, OnReadable);
   }
 
+  ~FrameWatcher() override {
+    if (slots_ != nullptr) munmap(slots_, kSlotBytes);
+  }
+
  private:
   static void OnReadable(uv_poll_t* handle, int status, int events) {
     (void)events;
@@ -160,18 +169,18 @@ class FrameWatcher : public Napi::ObjectWrap<FrameWatcher> {
   void Drain() {
     Napi::HandleScope scope(env_);
     Napi::Uint32Array lengths = lengths_.Value();
-    uint32_t count = 0;
-    size_t used = 0;
-    // Stop with less than a whole frame's room left: the rest stays queued and wakes us again (level-triggered).
-    while (count < static_cast<uint32_t>(kMaxFramesPerWakeup) && kReadPoolBytes - used >= kMaxFrameBytes) {
-      ssize_t n = read(fd_, pool_ + used, kMaxFrameBytes);
-      if (n <= 0) break;  // EAGAIN (drained) or an error the next wakeup will see again
-      lengths[count++] = static_cast<uint32_t>(n);
-      used += static_cast<size_t>(n);
-    }
+    // Frames past kMaxFramesPerWakeup stay queued and wake us again (level-triggered).
+    uint32_t count = ReadFrameBatch(fd_, slots_, kMaxFrameBytes, kMaxFramesPerWakeup, lengths.Data());
     if (count == 0) return;
-    // One allocation per batch, not per frame; the pool itself is reused for the next wake-up.
-    Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::Copy(env_, pool_, used);
+    // One allocation per batch, not per frame, holding the frames back to back; the slots are reused.
+    size_t used = 0;
+    for (uint32_t i = 0; i < count; i++) used += lengths[i];
+    Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::New(env_, used);
+    size_t offset = 0;
+    for (uint32_t i = 0; i < count; i++) {
+      std::memcpy(bytes.Data() + offset, slots_ + static_cast<size_t>(i) * kMaxFrameBytes, lengths[i]);
+      offset += lengths[i];
+    }
     // MakeCallback so promise jobs queued by the handler run, as for any libuv-driven callback.
     callback_.MakeCallback(Value(), {bytes, lengths, Napi::Number::New(env_, count)});
     // Nothing above JS catches for us here (we run from libuv, not from a JS call): an exception left pending
@@ -213,12 +222,15 @@ class FrameWatcher : public Napi::ObjectWrap<FrameWatcher> {
   Napi::FunctionReference on_error_;
   Napi::Reference<Napi::Uint32Array> lengths_;
   uint64_t callback_exceptions_ = 0;
-  uint8_t pool_[kReadPoolBytes];
+  // One slot of kMaxFrameBytes per frame of a wake-up: only the pages frames touch become resident (a 1,514-byte
+  // frame one page), so 64 slots of ordinary frames hold what the old 256 KiB pool did.
+  uint8_t* slots_ = nullptr;
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openTap", Napi::Function::New(env, OpenTap));
   exports.Set("writeFrames", Napi::Function::New(env, WriteFrames));
+  exports.Set("tapIo", Napi::Function::New(env, TapIoFn));
   exports.Set("FrameWatcher", FrameWatcher::Define(env));
   InitCallers(env, exports);
   InitConnectHook(env, exports);

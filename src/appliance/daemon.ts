@@ -113,7 +113,7 @@ function bootInstance(settings: ServeSettings, requested: ServeOptions, log: Log
 function openLink(settings: ServeSettings, cleanups: Cleanups): FrameLink {
   const link: FrameLink =
     settings.backend === 'tap'
-      ? openTapLink(settings.interfaceName)
+      ? openTapLink(settings.interfaceName, settings.tapIo)
       : openPcapLink({
           interfaceName: settings.interfaceName,
           serviceAddress: settings.serviceAddressText,
@@ -282,6 +282,7 @@ function logServing(
     {
       backend: settings.backend,
       interface: running.link.name,
+      ...(running.link.io ? { linkIo: running.link.io } : {}),
       serviceAddress: settings.serviceAddressText,
       hostAddress: settings.hostAddress,
       mac: formatMacAddress(settings.mac),

@@ -32,11 +32,12 @@ export interface ServeOptions {
   throttle?: Record<string, string>;
   /** Seed of the fault rules' probability rolls (default: the config's, else 1). */
   faultSeed?: number;
-  /** Name the caller of every connection (default on). */
-  /** on: the connect hook where it can be attached, else fd-table searches; fd-search: never the hook. */
+  /** Name the caller of every connection (default on). on: the connect hook where it can be attached, else fd-table searches; fd-search: never the hook. */
   callers?: 'on' | 'fd-search' | 'off';
   /** lean: a small young generation and slow old-generation growth (memory-policy.ts); fast: V8's defaults. */
   memory?: MemoryPolicy;
+  /** auto: a tap's frames cross in io_uring batches where the kernel allows; syscalls: a read/write per frame. */
+  tapIo?: 'auto' | 'syscalls';
   /** The EC2 Query API listener: HOST:PORT or "off" (default 127.0.0.1:9470). */
   ec2ApiListen?: string;
   ec2ApiAllowNonLoopback?: boolean;
@@ -75,6 +76,7 @@ export interface ServeSettings {
   controlSocket: string;
   metricsListen: string | undefined;
   connection: ConnectionPolicy;
+  tapIo: 'auto' | 'syscalls';
   faults: FaultSettings | undefined;
   ec2Api: Ec2ApiRequest;
   launchOptions: Partial<MetadataOptions>;
@@ -122,6 +124,7 @@ export function resolveSettings(requested: ServeOptions): ServeSettings {
     controlSocket: requested.controlSocket ?? appliance.controlSocket ?? defaultControlSocket(interfaceName),
     metricsListen: metricsListen === 'off' ? undefined : metricsListen,
     connection: requested.connection ?? appliance.connection ?? SERVE_DEFAULTS.connection,
+    tapIo: requested.tapIo ?? 'auto',
     faults: loaded?.faults,
     ec2Api: {
       listen: requested.ec2ApiListen ?? appliance.ec2ApiListen ?? DEFAULT_EC2_API_LISTEN,

@@ -153,6 +153,15 @@ export function buildProgram(): Command {
         .choices(['lean', 'fast'])
         .default('lean'),
     )
+    .addOption(
+      new Option(
+        '--tap-io <mode>',
+        '"auto": a tap\'s frames cross to the kernel in io_uring batches (one system call each) where the kernel ' +
+          'allows, else one read/write per frame; "syscalls": always one per frame',
+      )
+        .choices(['auto', 'syscalls'])
+        .default('auto'),
+    )
     .option(
       '--ec2-api-listen <host:port>',
       `EC2 Query API listener (aws --endpoint-url), or "off" (default: ${DEFAULT_EC2_API_LISTEN})`,
@@ -215,6 +224,7 @@ export function buildProgram(): Command {
         faultSeed: opts.faultSeed,
         callers: opts.callers,
         memory: opts.memory,
+        tapIo: opts.tapIo,
         limits: {
           ...(opts.requestHeaderTimeout !== undefined
             ? { requestHeaderTimeoutMs: opts.requestHeaderTimeout * 1000 }

@@ -11,6 +11,8 @@ export interface FrameLink {
   send(frame: Uint8Array): boolean;
   /** Register the single consumer of received frames; frames arrive in batches, in order. */
   onFrames(handler: FramesHandler): void;
+  /** How frames cross to the OS, when that can differ (a tap: "io_uring", or "syscalls (why not io_uring)"). */
+  readonly io?: string;
   /** The link's own counters (failures it learns of after send() returned, batching), for metrics and logs. */
   counters?(): Record<string, number>;
   /** Stop receiving and release the device. Idempotent. */

@@ -22,7 +22,12 @@ export interface NativeBindings {
     onFrames: (bytes: Buffer, lengths: Uint32Array, count: number) => void,
     onError?: (error: unknown) => void,
   ) => FrameWatcherHandle;
-  /** Writes frames packed back to back in `bytes` (lengths[0..count)), one write() each; returns how many went out whole. */
+  /**
+   * How frames cross to and from taps: "io_uring" (a batch per system call), or "syscalls (why not io_uring)"
+   * — decided at the first call or frame; `tapIo('syscalls')` first means never io_uring (tap-uring.cc).
+   */
+  tapIo(mode?: 'syscalls'): string;
+  /** Writes frames packed back to back in `bytes` (lengths[0..count)), in one io_uring submission or one write() each; returns how many went out whole. */
   writeFrames(fd: number, bytes: Uint8Array, lengths: Uint32Array, count: number): number;
   /** One netlink request and the kernel's whole answer, on the thread pool (callers.cc). */
   netlinkExchange(protocol: number, request: Buffer): Promise<Buffer>;

@@ -5,7 +5,8 @@ import { LinkError, type FrameLink, type FramesHandler } from './frame-link.ts';
 import { loadNativeBindings, type NativeBindings } from './native.ts';
 import { SendBatch } from './send-batch.ts';
 
-export function openTapLink(requestedName: string): FrameLink {
+/** tapIo "syscalls": a read() or write() per frame even where io_uring could batch them (serve --tap-io). */
+export function openTapLink(requestedName: string, tapIo: 'auto' | 'syscalls' = 'auto'): FrameLink {
   if (!existsSync('/dev/net/tun')) {
     throw new LinkError(
       'TUN_MISSING',
@@ -13,6 +14,7 @@ export function openTapLink(requestedName: string): FrameLink {
     );
   }
   const native = loadNativeBindings();
+  const io = tapIo === 'syscalls' ? native.tapIo('syscalls') : native.tapIo();
   let opened: { fd: number; name: string };
   try {
     opened = native.openTap(requestedName);
@@ -30,7 +32,7 @@ export function openTapLink(requestedName: string): FrameLink {
       cause: error,
     });
   }
-  return new TapLink(opened.fd, opened.name, native);
+  return new TapLink(opened.fd, opened.name, native, io);
 }
 
 /** Handler faults reported on stderr before going quiet (each one is still counted by the caller's guard). */
@@ -47,6 +49,7 @@ class TapLink implements FrameLink {
     private readonly fd: number,
     readonly name: string,
     private readonly native: NativeBindings,
+    readonly io: string,
   ) {
     this.batch = new SendBatch((bytes, lengths, count) => native.writeFrames(fd, bytes, lengths, count));
   }
