@@ -103,7 +103,12 @@ int LoadProgram(bpf_attach_type attachType, bool withComm, std::string& error) {
   attr.log_buf = reinterpret_cast<uint64_t>(verifierLog);
   attr.log_size = sizeof verifierLog;
   attr.log_level = 1;
-  int fd = static_cast<int>(Bpf(BPF_PROG_LOAD, &attr));
+  // The verifier gives up with EAGAIN when a signal is pending (a CPU profiler's SIGPROF): try again, as libbpf does.
+  int fd = -1;
+  for (int attempt = 0; attempt < 5; attempt++) {
+    fd = static_cast<int>(Bpf(BPF_PROG_LOAD, &attr));
+    if (fd >= 0 || errno != EAGAIN) break;
+  }
   if (fd < 0) {
     error = Failure("loading the program (BPF_PROG_LOAD)");
     std::string log(verifierLog);
