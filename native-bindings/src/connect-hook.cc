@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <cstddef>
+#include <vector>
 
 namespace {
 
@@ -28,9 +30,11 @@ struct ConnectRecord {
   char comm[16];
 };
 
-int mapFd = -1;
-int programFds[2] = {-1, -1};
-int linkFds[2] = {-1, -1};
+int mapFd = -1;       // cookie -> ConnectRecord
+int tupleMapFd = -1;  // 4-tuple key -> ConnectRecord
+int programFds[3] = {-1, -1, -1};  // connect4, connect6, sock_ops
+int linkFds[3] = {-1, -1, -1};
+std::string tupleProblem;  // why the 4-tuple half is not attached, when it is not
 
 long Bpf(int command, union bpf_attr* attr) { return syscall(__NR_bpf, command, attr, sizeof *attr); }
 
@@ -45,7 +49,15 @@ bpf_insn Insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) 
   return insn;
 }
 
+void CloseTuples() {
+  for (int* fd : {&linkFds[2], &programFds[2], &tupleMapFd}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
+}
+
 void CloseAll() {
+  CloseTuples();
   for (int* fd : {&linkFds[0], &linkFds[1], &programFds[0], &programFds[1], &mapFd}) {
     if (*fd >= 0) close(*fd);
     *fd = -1;
@@ -53,6 +65,38 @@ void CloseAll() {
 }
 
 std::string Failure(const char* step) { return std::string(step) + ": " + std::strerror(errno); }
+
+int Load(bpf_prog_type type, bpf_attach_type attachType, const bpf_insn* program, size_t count, std::string& error) {
+  static char verifierLog[65536];
+  union bpf_attr attr;
+  // Quietly first; only a program the verifier refuses is loaded again to have its log for the error.
+  for (uint32_t logLevel : {0u, 1u}) {
+    std::memset(&attr, 0, sizeof attr);
+    attr.prog_type = type;
+    attr.expected_attach_type = attachType;
+    attr.insns = reinterpret_cast<uint64_t>(program);
+    attr.insn_cnt = static_cast<uint32_t>(count);
+    attr.license = reinterpret_cast<uint64_t>("Dual MIT/GPL");
+    if (logLevel > 0) {
+      verifierLog[0] = '\0';
+      attr.log_buf = reinterpret_cast<uint64_t>(verifierLog);
+      attr.log_size = sizeof verifierLog;
+      attr.log_level = logLevel;
+    }
+    // The verifier gives up with EAGAIN when a signal is pending (a CPU profiler's SIGPROF): try again, as libbpf
+    // does.
+    int fd = -1;
+    for (int attempt = 0; attempt < 5; attempt++) {
+      fd = static_cast<int>(Bpf(BPF_PROG_LOAD, &attr));
+      if (fd >= 0 || errno != EAGAIN) break;
+    }
+    if (fd >= 0) return fd;
+    error = Failure("loading the program (BPF_PROG_LOAD)");
+  }
+  std::string log(verifierLog);
+  if (!log.empty()) error += " — verifier: " + log.substr(log.size() > 400 ? log.size() - 400 : 0);
+  return -1;
+}
 
 // key (the socket cookie) at fp-8; the value { pid_tgid, comm[16] } at fp-32. With `withComm` false the comm
 // stays zero: the kernel lets bpf_get_current_comm only a loader that also has CAP_PERFMON (or CAP_SYS_ADMIN),
@@ -91,30 +135,110 @@ int LoadProgram(bpf_attach_type attachType, bool withComm, std::string& error) {
       Insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1),  // 1: let the connect proceed
       Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
   };
-  static char verifierLog[4096];
-  verifierLog[0] = '\0';
+  return Load(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, attachType, program, sizeof program / sizeof program[0], error);
+}
+
+// The 4-tuple half of the hook: a sock_ops program that runs as each TCP connection sends its SYN (the local port
+// is chosen by then), finds the connect record by the socket's cookie and files it again under the connection's
+// 4-tuple — so imds-hop, which sees the 4-tuple in the SYN, names the caller with one lookup and no sock_diag
+// exchange. The key is 48 bytes: family, local port (host order), remote port (as sock_ops gives it: network order
+// in the upper half), zero, then the local and the remote address, 16 bytes each (IPv4 in the first 4).
+constexpr int kTupleKeyBytes = 48;
+
+int LoadTupleProgram(std::string& error) {
+  std::vector<bpf_insn> p;
+  auto emit = [&p](bpf_insn insn) {
+    p.push_back(insn);
+    return static_cast<int>(p.size()) - 1;
+  };
+  auto ctx = [](int field) { return static_cast<int16_t>(field); };
+  auto loadCtx = [&](uint8_t dst, size_t offset) {
+    emit(Insn(BPF_LDX | BPF_MEM | BPF_W, dst, BPF_REG_6, ctx(static_cast<int>(offset)), 0));
+  };
+  auto storeW = [&](int16_t stackOffset, uint8_t src) { emit(Insn(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, src, stackOffset, 0)); };
+  emit(Insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0));
+  loadCtx(BPF_REG_2, offsetof(bpf_sock_ops, op));
+  int notConnect = emit(Insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, 0, BPF_SOCK_OPS_TCP_CONNECT_CB));
+  emit(Insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0));
+  emit(Insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_get_socket_cookie));
+  emit(Insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_10, BPF_REG_0, -8, 0));
+  emit(Insn(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, mapFd));
+  emit(Insn(0, 0, 0, 0, 0));
+  emit(Insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0));
+  emit(Insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -8));
+  emit(Insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem));
+  int noRecord = emit(Insn(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 0, 0));
+  emit(Insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_7, BPF_REG_0, 0, 0));
+  // The key at fp-56..fp-9.
+  loadCtx(BPF_REG_8, offsetof(bpf_sock_ops, family));
+  storeW(-56, BPF_REG_8);
+  loadCtx(BPF_REG_2, offsetof(bpf_sock_ops, local_port));
+  storeW(-52, BPF_REG_2);
+  loadCtx(BPF_REG_2, offsetof(bpf_sock_ops, remote_port));
+  storeW(-48, BPF_REG_2);
+  emit(Insn(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -44, 0));
+  int notIpv6 = emit(Insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_8, 0, 0, AF_INET6));
+  for (int i = 0; i < 4; i++) {
+    loadCtx(BPF_REG_2, offsetof(bpf_sock_ops, local_ip6) + 4 * i);
+    storeW(static_cast<int16_t>(-40 + 4 * i), BPF_REG_2);
+    loadCtx(BPF_REG_2, offsetof(bpf_sock_ops, remote_ip6) + 4 * i);
+    storeW(static_cast<int16_t>(-24 + 4 * i), BPF_REG_2);
+  }
+  int toValue = emit(Insn(BPF_JMP | BPF_JA, 0, 0, 0, 0));
+  int ipv4 = static_cast<int>(p.size());
+  loadCtx(BPF_REG_2, offsetof(bpf_sock_ops, local_ip4));
+  storeW(-40, BPF_REG_2);
+  emit(Insn(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -36, 0));
+  emit(Insn(BPF_ST | BPF_MEM | BPF_DW, BPF_REG_10, 0, -32, 0));
+  loadCtx(BPF_REG_2, offsetof(bpf_sock_ops, remote_ip4));
+  storeW(-24, BPF_REG_2);
+  emit(Insn(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -20, 0));
+  emit(Insn(BPF_ST | BPF_MEM | BPF_DW, BPF_REG_10, 0, -16, 0));
+  int value = static_cast<int>(p.size());
+  // The connect record, copied to fp-80..fp-57, filed under the key.
+  for (int i = 0; i < 3; i++) {
+    emit(Insn(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_2, BPF_REG_7, static_cast<int16_t>(8 * i), 0));
+    emit(Insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_10, BPF_REG_2, static_cast<int16_t>(-80 + 8 * i), 0));
+  }
+  emit(Insn(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, tupleMapFd));
+  emit(Insn(0, 0, 0, 0, 0));
+  emit(Insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0));
+  emit(Insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -56));
+  emit(Insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_3, BPF_REG_10, 0, 0));
+  emit(Insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_3, 0, 0, -80));
+  emit(Insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, BPF_ANY));
+  emit(Insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_update_elem));
+  int done = static_cast<int>(p.size());
+  emit(Insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1));  // 1: nothing to change
+  emit(Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+  auto jumpTo = [&p](int from, int to) { p[static_cast<size_t>(from)].off = static_cast<int16_t>(to - from - 1); };
+  jumpTo(notConnect, done);
+  jumpTo(noRecord, done);
+  jumpTo(notIpv6, ipv4);
+  jumpTo(toValue, value);
+  return Load(BPF_PROG_TYPE_SOCK_OPS, BPF_CGROUP_SOCK_OPS, p.data(), p.size(), error);
+}
+
+bool Lookup(int map, const void* key, ConnectRecord& record) {
   union bpf_attr attr;
   std::memset(&attr, 0, sizeof attr);
-  attr.prog_type = BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
-  attr.expected_attach_type = attachType;
-  attr.insns = reinterpret_cast<uint64_t>(program);
-  attr.insn_cnt = sizeof program / sizeof program[0];
-  attr.license = reinterpret_cast<uint64_t>("Dual MIT/GPL");
-  attr.log_buf = reinterpret_cast<uint64_t>(verifierLog);
-  attr.log_size = sizeof verifierLog;
-  attr.log_level = 1;
-  // The verifier gives up with EAGAIN when a signal is pending (a CPU profiler's SIGPROF): try again, as libbpf does.
-  int fd = -1;
-  for (int attempt = 0; attempt < 5; attempt++) {
-    fd = static_cast<int>(Bpf(BPF_PROG_LOAD, &attr));
-    if (fd >= 0 || errno != EAGAIN) break;
-  }
-  if (fd < 0) {
-    error = Failure("loading the program (BPF_PROG_LOAD)");
-    std::string log(verifierLog);
-    if (!log.empty()) error += " — verifier: " + log.substr(0, 300);
-  }
-  return fd;
+  attr.map_fd = map;
+  attr.key = reinterpret_cast<uint64_t>(key);
+  attr.value = reinterpret_cast<uint64_t>(&record);
+  return map >= 0 && Bpf(BPF_MAP_LOOKUP_ELEM, &attr) == 0;
+}
+
+// The tuple key of an IPv4 connection, as the sock_ops program builds it (little-endian hosts, as Node's are).
+void Ipv4TupleKey(uint8_t key[kTupleKeyBytes], const sockaddr_in& local, const sockaddr_in& remote) {
+  std::memset(key, 0, kTupleKeyBytes);
+  uint32_t family = AF_INET;
+  uint32_t localPort = ntohs(local.sin_port);
+  uint32_t remotePort = static_cast<uint32_t>(remote.sin_port) << 16;  // the port's bytes as they are on the wire
+  std::memcpy(key, &family, 4);
+  std::memcpy(key + 4, &localPort, 4);
+  std::memcpy(key + 8, &remotePort, 4);
+  std::memcpy(key + 16, &local.sin_addr, 4);
+  std::memcpy(key + 32, &remote.sin_addr, 4);
 }
 
 // A connect of our own, on loopback, must come back as this process: otherwise the hook does not see our
@@ -131,15 +255,20 @@ bool SelfTest(std::string& error) {
   uint64_t cookie = 0;
   socklen_t length = sizeof cookie;
   bool haveCookie = getsockopt(probe, SOL_SOCKET, SO_COOKIE, &cookie, &length) == 0;
+  sockaddr_in local;
+  socklen_t localLength = sizeof local;
+  bool haveLocal = getsockname(probe, reinterpret_cast<sockaddr*>(&local), &localLength) == 0;
   close(probe);
   if (!haveCookie) return error = Failure("self-test SO_COOKIE"), false;
   ConnectRecord record;
-  union bpf_attr attr;
-  std::memset(&attr, 0, sizeof attr);
-  attr.map_fd = mapFd;
-  attr.key = reinterpret_cast<uint64_t>(&cookie);
-  attr.value = reinterpret_cast<uint64_t>(&record);
-  if (Bpf(BPF_MAP_LOOKUP_ELEM, &attr) != 0) {
+  // The 4-tuple half sees the SYN's 4-tuple; if it filed something else (another key layout), it is dropped.
+  uint8_t key[kTupleKeyBytes];
+  Ipv4TupleKey(key, local, loopback);
+  if (tupleMapFd >= 0 && !(haveLocal && Lookup(tupleMapFd, key, record) && static_cast<int>(record.pidTgid >> 32) == getpid())) {
+    tupleProblem = "the sock_ops program did not file this process's loopback connect under its 4-tuple";
+    CloseTuples();
+  }
+  if (!Lookup(mapFd, &cookie, record)) {
     error = "self-test: the hook did not see a connect of this process (is the cgroup the root of this host's?)";
     return false;
   }
@@ -151,7 +280,7 @@ bool SelfTest(std::string& error) {
   return true;
 }
 
-// connectHookStart(cgroupDir) -> { records: 'pid-and-comm' | 'pid' }; throws an Error naming the step that failed
+// connectHookStart(cgroupDir) -> { records: 'pid-and-comm' | 'pid', tuples: 'attached' | why not }; throws an Error naming the step that failed
 // (nothing stays attached then).
 Napi::Value ConnectHookStartFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -196,6 +325,27 @@ Napi::Value ConnectHookStartFn(const Napi::CallbackInfo& info) {
     linkFds[i] = static_cast<int>(Bpf(BPF_LINK_CREATE, &attr));
     if (linkFds[i] < 0) error = Failure("attaching to the cgroup (BPF_LINK_CREATE)");
   }
+  // The 4-tuple half: without it (an older kernel) callers are still named, through sock_diag's cookie.
+  tupleProblem.clear();
+  if (error.empty()) {
+    std::memset(&attr, 0, sizeof attr);
+    attr.map_type = BPF_MAP_TYPE_LRU_HASH;
+    attr.key_size = kTupleKeyBytes;
+    attr.value_size = sizeof(ConnectRecord);
+    attr.max_entries = kMaxConnects;
+    tupleMapFd = static_cast<int>(Bpf(BPF_MAP_CREATE, &attr));
+    if (tupleMapFd < 0) tupleProblem = Failure("creating the 4-tuple map");
+    if (tupleMapFd >= 0) programFds[2] = LoadTupleProgram(tupleProblem);
+    if (programFds[2] >= 0) {
+      std::memset(&attr, 0, sizeof attr);
+      attr.link_create.prog_fd = programFds[2];
+      attr.link_create.target_fd = cgroupFd;
+      attr.link_create.attach_type = BPF_CGROUP_SOCK_OPS;
+      linkFds[2] = static_cast<int>(Bpf(BPF_LINK_CREATE, &attr));
+      if (linkFds[2] < 0) tupleProblem = Failure("attaching the sock_ops program");
+    }
+    if (linkFds[2] < 0) CloseTuples();
+  }
   if (cgroupFd >= 0) close(cgroupFd);
   if (error.empty()) SelfTest(error);
   if (!error.empty()) {
@@ -205,6 +355,7 @@ Napi::Value ConnectHookStartFn(const Napi::CallbackInfo& info) {
   }
   Napi::Object started = Napi::Object::New(env);
   started.Set("records", Napi::String::New(env, withComm ? "pid-and-comm" : "pid"));
+  started.Set("tuples", Napi::String::New(env, tupleMapFd >= 0 ? "attached" : tupleProblem));
   return started;
 }
 
@@ -231,6 +382,22 @@ Napi::Value ConnectHookOwnerFn(const Napi::CallbackInfo& info) {
   return owner;
 }
 
+// connectHookOwnerByTuple(key: Buffer of 48 bytes) -> { pid, comm } | undefined: the owner of the connection with
+// that 4-tuple key (layout above), filed as it sent its SYN.
+Napi::Value ConnectHookOwnerByTupleFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBuffer() || info[0].As<Napi::Buffer<uint8_t>>().Length() != kTupleKeyBytes) {
+    Napi::TypeError::New(env, "connectHookOwnerByTuple(key: Buffer of 48 bytes)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  ConnectRecord record;
+  if (!Lookup(tupleMapFd, info[0].As<Napi::Buffer<uint8_t>>().Data(), record)) return env.Undefined();
+  Napi::Object owner = Napi::Object::New(env);
+  owner.Set("pid", Napi::Number::New(env, static_cast<double>(record.pidTgid >> 32)));
+  owner.Set("comm", Napi::String::New(env, record.comm, strnlen(record.comm, sizeof record.comm)));
+  return owner;
+}
+
 Napi::Value ConnectHookStopFn(const Napi::CallbackInfo& info) {
   CloseAll();
   return info.Env().Undefined();
@@ -241,5 +408,6 @@ Napi::Value ConnectHookStopFn(const Napi::CallbackInfo& info) {
 void InitConnectHook(Napi::Env env, Napi::Object exports) {
   exports.Set("connectHookStart", Napi::Function::New(env, ConnectHookStartFn));
   exports.Set("connectHookOwner", Napi::Function::New(env, ConnectHookOwnerFn));
+  exports.Set("connectHookOwnerByTuple", Napi::Function::New(env, ConnectHookOwnerByTupleFn));
   exports.Set("connectHookStop", Napi::Function::New(env, ConnectHookStopFn));
 }

@@ -49,7 +49,7 @@ export function callerKey(identity: CallerIdentity): string {
     case 'address':
       return ['address', identity.sourceAddress, identity.sourceMac].join('|');
     case 'unresolved':
-      return ['unresolved', identity.sourceAddress, identity.uid, identity.cgroup].join('|');
+      return ['unresolved', identity.sourceAddress, identity.uid, identity.cgroup, identity.command].join('|');
   }
 }
 

@@ -82,18 +82,32 @@ export class CallerResolver {
 
   private async resolveLocal(source: ConnectionSource, byAddress: CallerIdentity): Promise<CallerIdentity> {
     // The client's socket sees itself as local and the service as remote.
-    const { socket, process: info } = await this.probes.localSocket(source.client, source.service);
-    if (socket.ok && socket.value.inode !== 0) {
-      if (info) {
-        const netnsName = info.netnsLink ? await this.probes.netnsName(info.netnsLink) : undefined;
-        return {
-          ...this.processParts(info),
-          uid: info.uid ?? socket.value.uid,
-          netns: info.netnsLink ? (netnsName ? `${netnsName} ${info.netnsLink}` : info.netnsLink) : undefined,
-          sourceAddress: source.clientText,
-          sourceMac: source.mac,
-        };
-      }
+    const { socket, process: info, exited } = await this.probes.localSocket(source.client, source.service);
+    if (info) {
+      const netnsName = info.netnsLink ? await this.probes.netnsName(info.netnsLink) : undefined;
+      return {
+        ...this.processParts(info),
+        uid: info.uid ?? (socket?.ok ? socket.value.uid : undefined),
+        netns: info.netnsLink ? (netnsName ? `${netnsName} ${info.netnsLink}` : info.netnsLink) : undefined,
+        sourceAddress: source.clientText,
+        sourceMac: source.mac,
+      };
+    }
+    if (exited) {
+      // The connect hook saw it connect; it was gone before its /proc files were read (a quick curl).
+      const uid = socket?.ok ? socket.value.uid : undefined;
+      return {
+        kind: 'unresolved',
+        name: `${exited.comm || `pid ${exited.pid}`} (exited before it was read)`,
+        pid: exited.pid,
+        command: exited.comm || undefined,
+        uid,
+        sourceAddress: source.clientText,
+        sourceMac: source.mac,
+        note: 'the connect hook saw this process connect; it exited before its /proc files could be read',
+      };
+    }
+    if (socket?.ok && socket.value.inode !== 0) {
       const cgroup =
         socket.value.cgroupId === undefined ? undefined : await this.probes.cgroupPathById(socket.value.cgroupId);
       return {

@@ -4,10 +4,12 @@
 // and the cgroup of a cgroup id. Answers that change slowly are cached.
 import { execFile } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadNativeBindings, type SocketOwner } from '../link/index.ts';
 import { ProcessInfoCache, processInfoFromFiles, type ProcessInfo } from './process-info.ts';
+import { TUPLE_KEY_BYTES, tupleKey } from './tuple-key.ts';
 import {
   NETLINK_NETFILTER,
   encodeConntrackLookup,
@@ -23,14 +25,21 @@ const run = promisify(execFile);
 
 /** A local socket found by its 4-tuple, and the process holding it when that was found in time. */
 export interface LocalSocket {
-  socket: NetlinkAnswer<DiagSocket>;
+  /** Absent when the connect hook named the process by 4-tuple, without asking sock_diag. */
+  socket?: NetlinkAnswer<DiagSocket>;
+  /** What the connect hook recorded of a process that exited before its /proc files could be read. */
+  exited?: { pid: number; comm: string };
   process?: ProcessInfo;
 }
 
 /** How local callers are found: by the connect hook, or by searching fd tables (and why not the hook). */
 export type AttributionMethod =
-  /** records: 'pid' when the kernel refused the hook the comm (an exec is then noticed only after the cache TTL). */
-  { method: 'connect-hook'; cgroup: string; records: 'pid-and-comm' | 'pid' } | { method: 'fd-search'; reason: string };
+  /**
+   * records: 'pid' when the kernel refused the hook the comm (an exec is then noticed only after the cache TTL);
+   * tuples: 'attached' when callers are found by 4-tuple without a sock_diag exchange, else why not.
+   */
+  | { method: 'connect-hook'; cgroup: string; records: 'pid-and-comm' | 'pid'; tuples: string }
+  | { method: 'fd-search'; reason: string };
 
 /** The questions the resolver asks; an interface so its decisions are tested without a kernel. */
 export interface SystemProbes {
@@ -67,11 +76,13 @@ export class LinuxProbes implements SystemProbes {
   }
   private seq = 1;
   private hookActive = false;
+  private tuplesAttached = false;
+  private readonly key = new Uint8Array(TUPLE_KEY_BYTES);
   private readonly processes = new ProcessInfoCache(
     (pid) => this.native.readProcessFiles(pid),
     () => performance.now(),
   );
-  private readonly hookCounters = { 'hook-owners': 0, 'hook-misses': 0, 'fd-searches': 0 };
+  private readonly hookCounters = { 'hook-owners-by-tuple': 0, 'hook-owners': 0, 'hook-misses': 0, 'fd-searches': 0 };
   private readonly likelyOwners: number[] = [];
   private readonly waitingForSearch: Array<{
     inode: number;
@@ -96,19 +107,21 @@ export class LinuxProbes implements SystemProbes {
     if (!useHook) return { method: 'fd-search', reason: 'the connect hook is off (--callers fd-search)' };
     const cgroup = await cgroup2Mount();
     if (!cgroup) return { method: 'fd-search', reason: 'no cgroup v2 hierarchy is mounted' };
-    let records: 'pid-and-comm' | 'pid';
+    let started: { records: 'pid-and-comm' | 'pid'; tuples: string };
     try {
-      ({ records } = this.native.connectHookStart(cgroup));
+      started = this.native.connectHookStart(cgroup);
     } catch (error) {
       return { method: 'fd-search', reason: `the connect hook could not be attached: ${(error as Error).message}` };
     }
     this.hookActive = true;
-    return { method: 'connect-hook', cgroup, records };
+    this.tuplesAttached = started.tuples === 'attached' && endianness() === 'LE';
+    return { method: 'connect-hook', cgroup, ...started };
   }
 
   stop(): void {
     if (this.hookActive) this.native.connectHookStop();
     this.hookActive = false;
+    this.tuplesAttached = false;
   }
 
   /**
@@ -117,6 +130,14 @@ export class LinuxProbes implements SystemProbes {
    * attached, or no hook) has its owner searched for on the thread pool.
    */
   async localSocket(local: SocketEndpoint, remote: SocketEndpoint): Promise<LocalSocket> {
+    if (this.tuplesAttached) {
+      const owner = this.native.connectHookOwnerByTuple(tupleKey(local, remote, this.key));
+      if (owner) {
+        this.hookCounters['hook-owners-by-tuple'] += 1;
+        const info = await this.processes.lookup(owner.pid, owner.comm);
+        return info ? { process: info } : { exited: owner };
+      }
+    }
     const lookup = Buffer.from(encodeSockDiagLookup(local, remote, this.nextSeq()));
     const socket = parseSockDiagReply(this.native.sockDiagNow(lookup));
     if (!socket.ok || socket.value.inode === 0) return { socket };
@@ -125,7 +146,7 @@ export class LinuxProbes implements SystemProbes {
       if (owner) {
         this.hookCounters['hook-owners'] += 1;
         const info = await this.processes.lookup(owner.pid, owner.comm);
-        return info ? { socket, process: info } : { socket };
+        return info ? { socket, process: info } : { socket, exited: owner };
       }
       this.hookCounters['hook-misses'] += 1;
     }

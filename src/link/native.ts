@@ -51,9 +51,14 @@ export interface NativeBindings {
    * pid and comm by socket cookie — the pid alone when the kernel refuses this process the comm helper (no
    * CAP_PERFMON). Throws naming the step that failed; nothing stays attached then.
    */
-  connectHookStart(cgroupDir: string): { records: 'pid-and-comm' | 'pid' };
+  connectHookStart(cgroupDir: string): { records: 'pid-and-comm' | 'pid'; tuples: string };
   /** Who called connect() on the socket with this cookie, while the hook remembers it. */
   connectHookOwner(cookie: bigint): { pid: number; comm: string } | undefined;
+  /**
+   * The same, by the connection's 4-tuple key (src/callers/tuple-key.ts), filed by the hook's sock_ops program as
+   * the SYN left — when `tuples` was "attached" (else the reason it is not).
+   */
+  connectHookOwnerByTuple(key: Uint8Array): { pid: number; comm: string } | undefined;
   /** Detaches the hook (the kernel also does when the process exits). */
   connectHookStop(): void;
 }

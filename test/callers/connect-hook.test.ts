@@ -27,7 +27,7 @@ async function withServer(run: (port: number, accepted: () => Promise<Socket>) =
   }
 }
 
-test('the connect hook names this process and a child program by the socket cookie, without searching', async (t) => {
+test('the connect hook names this process and a child program by 4-tuple, without sock_diag or a search', async (t) => {
   const probes = new LinuxProbes();
   const method = await probes.start(true);
   t.after(() => probes.stop());
@@ -35,6 +35,7 @@ test('the connect hook names this process and a child program by the socket cook
     method: 'connect-hook',
     cgroup: method.method === 'connect-hook' ? method.cgroup : '',
     records: 'pid-and-comm',
+    tuples: 'attached',
   });
   await withServer(async (port, accepted) => {
     const own = connect(port, '127.0.0.1');
@@ -61,9 +62,35 @@ test('the connect hook names this process and a child program by the socket cook
     assert.equal(theirs.process?.pid, child.pid);
     assert.equal(theirs.process?.command, 'python3');
     assert.deepEqual(theirs.process?.argv.slice(0, 2), ['/usr/bin/python3', '-c']);
-    assert.equal(probes.counters['hook-owners'], 2);
+    assert.equal(probes.counters['hook-owners-by-tuple'], 2);
+    assert.equal(probes.counters['hook-owners'], 0); // no sock_diag exchange was needed
     assert.equal(probes.counters['fd-searches'], 0);
   });
+});
+
+test('IPv6: a connection over ::1 is found by its 16-byte addresses in the 4-tuple key', async (t) => {
+  const probes = new LinuxProbes();
+  assert.equal((await probes.start(true)).method, 'connect-hook');
+  t.after(() => probes.stop());
+  const server = createServer();
+  server.listen(0, '::1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const own = connect(port, '::1');
+  try {
+    await once(own, 'connect');
+    const loopback6 = new Uint8Array(16);
+    loopback6[15] = 1;
+    const found = await probes.localSocket(
+      { address: loopback6, port: own.localPort as number },
+      { address: loopback6, port },
+    );
+    assert.equal(found.process?.pid, process.pid);
+    assert.equal(probes.counters['hook-owners-by-tuple'], 1);
+  } finally {
+    own.destroy();
+    server.close();
+  }
 });
 
 test('after stop() the hook sees nothing: a new connection is found by searching fd tables', async () => {

@@ -70,6 +70,20 @@ test('a socket whose process exited: uid and cgroup from the socket itself, cont
   assert.deepEqual(identity.container, { runtime: 'docker', id: ID });
 });
 
+test('a process the connect hook saw connect but gone before its /proc files were read: its comm and pid', async () => {
+  const identity = await new CallerResolver('local', probes({ exited: { pid: 4242, comm: 'curl' } })).resolve(SOURCE);
+  assert.deepEqual(identity, {
+    kind: 'unresolved',
+    name: 'curl (exited before it was read)',
+    pid: 4242,
+    command: 'curl',
+    uid: undefined,
+    sourceAddress: '169.254.169.253',
+    sourceMac: '02:00:00:00:00:01',
+    note: 'the connect hook saw this process connect; it exited before its /proc files could be read',
+  });
+});
+
 test('no local socket, a NAT entry: the original source and the namespace that owns it', async () => {
   const identity = await new CallerResolver(
     'local',

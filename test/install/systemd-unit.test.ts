@@ -84,7 +84,7 @@ describe('the systemd unit', () => {
       assert.equal(result.method.method, 'connect-hook', output);
       assert.equal(result.method.records, 'pid', output); // the comm helper needs CAP_PERFMON, which the unit lacks
       assert.equal(result.pid, true, output);
-      assert.equal(result.counters['hook-owners'], 1, output);
+      assert.equal(result.counters['hook-owners-by-tuple'], 1, output);
     },
   );
 
