@@ -1,9 +1,8 @@
 // Caller attribution wired to a Host: each connection is named once, asynchronously (the Host never waits), its
 // requests counted for that caller; a caller's first IMDSv1 request, first credentials without a token and
-// fallback to IMDSv1 after its token died at a router are logged once each; Prometheus gets per-caller series
-// for the top callers and "other" for the rest, so the label values stay bounded.
+// fallback to IMDSv1 after its token died at a router are logged once each. Its registry feeds the per-caller
+// Prometheus series (prometheus-exposition.ts).
 import type { Logger } from 'pino';
-import { Counter, Gauge, type Registry } from 'prom-client';
 import {
   CallerRegistry,
   CallerResolver,
@@ -20,8 +19,6 @@ import type { ConnectionId } from '../tcp/index.ts';
 import { formatMacAddress } from '../wire/index.ts';
 import type { ConnectionObserver, ObservedConnection } from './connection-observer.ts';
 
-/** Callers with series of their own in the metrics; the rest are summed as "other". */
-const CALLER_LABELS_TOP = 10;
 const MAX_PATH = 200;
 
 export interface CallersSnapshot {
@@ -149,54 +146,6 @@ export class CallerTracking implements ConnectionObserver {
     };
   }
 
-  /** Per-caller series on the appliance's Prometheus registry, computed at scrape time. */
-  registerMetrics(registry: Registry): void {
-    const callers = () => this.registry.callers();
-    new Gauge({
-      name: 'imds_hop_caller_requests',
-      help: `Requests by caller (top ${CALLER_LABELS_TOP} by requests, the rest as "other") and token use`,
-      labelNames: ['caller', 'use'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [caller, stats] of topCallers(callers())) {
-          const uses = {
-            v1: stats.v1,
-            v1_rejected: stats.v1Rejected,
-            v2: stats.v2,
-            token_issued: stats.tokensIssued,
-            token_refused: stats.tokenRequestsRefused,
-            token_rejected: stats.tokensRejected,
-          };
-          for (const [use, value] of Object.entries(uses)) this.set({ caller, use }, value);
-        }
-      },
-    });
-    new Gauge({
-      name: 'imds_hop_caller_credentials',
-      help: `Role credentials served by caller (top ${CALLER_LABELS_TOP}, the rest as "other") and delivery (1.0 without a token, 2.0 with)`,
-      labelNames: ['caller', 'role_delivery'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [caller, stats] of topCallers(callers())) {
-          this.set({ caller, role_delivery: '1.0' }, stats.credentials['1.0']);
-          this.set({ caller, role_delivery: '2.0' }, stats.credentials['2.0']);
-        }
-      },
-    });
-    const counters = this.registry.counters;
-    new Counter({
-      name: 'imds_hop_callers_fell_back_to_v1_total',
-      help: 'Callers that made an IMDSv1 request after their token response died at a router (the hop-limit trap)',
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(counters.fallbacksToV1);
-      },
-    });
-  }
-
   private report(events: CallerEvent[]): void {
     for (const event of events) {
       const { caller } = event;
@@ -213,39 +162,6 @@ export class CallerTracking implements ConnectionObserver {
       }
     }
   }
-}
-
-/** The label value of each caller: the top callers by requests by name (container appended), the rest "other". */
-function topCallers(callers: CallerStats[], top = CALLER_LABELS_TOP): Map<string, CallerStats> {
-  const labelled = new Map<string, CallerStats>();
-  const sorted = [...callers].sort((a, b) => b.requests - a.requests);
-  sorted.forEach((stats, index) => {
-    const container = stats.identity.container
-      ? ` [${stats.identity.container.runtime}:${stats.identity.container.id.slice(0, 12)}]`
-      : '';
-    const label = index < top ? `${stats.identity.name}${container}` : 'other';
-    const existing = labelled.get(label);
-    labelled.set(label, existing ? sumStats(existing, stats) : stats);
-  });
-  return labelled;
-}
-
-function sumStats(a: CallerStats, b: CallerStats): CallerStats {
-  return {
-    ...a,
-    requests: a.requests + b.requests,
-    v1: a.v1 + b.v1,
-    v1Rejected: a.v1Rejected + b.v1Rejected,
-    v2: a.v2 + b.v2,
-    tokensIssued: a.tokensIssued + b.tokensIssued,
-    tokenRequestsRefused: a.tokenRequestsRefused + b.tokenRequestsRefused,
-    tokensRejected: a.tokensRejected + b.tokensRejected,
-    credentials: {
-      '1.0': a.credentials['1.0'] + b.credentials['1.0'],
-      '2.0': a.credentials['2.0'] + b.credentials['2.0'],
-    },
-    fallbacksToV1: a.fallbacksToV1 + b.fallbacksToV1,
-  };
 }
 
 function prefixed(prefix: string, record: Record<string, number>): Record<string, number> {

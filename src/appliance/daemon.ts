@@ -208,9 +208,8 @@ async function serveControl(
 ): Promise<Running> {
   const { engine, changer, injector } = booted;
   const { host, callers } = built;
-  const metrics = new ApplianceMetrics(() => host.counterSnapshot());
+  const metrics = new ApplianceMetrics({ hostCounters: () => host.counterSnapshot(), callers: callers?.registry });
   booted.metrics.current = metrics;
-  callers?.registerMetrics(metrics.registry);
   // Filled once the API listens; control requests can arrive before that and read it as absent.
   const ec2Api: { current?: RunningEc2Api } = {};
   const identity = {

@@ -1,62 +1,62 @@
-// Prometheus exposition of what the appliance counts: the engine's IMDS metrics (MetadataNoToken and friends)
-// as counters, and the packet path's counters (drops by reason, TCP events) read at scrape time.
+// What the appliance counts for Prometheus: the engine's IMDS metrics (MetadataNoToken and friends) kept here in
+// plain maps, and the packet path's and callers' counters read at scrape time. prom-client (a dozen MiB once
+// loaded) is imported only when the Prometheus text is first wanted: at start with a metrics listener, else on
+// the first `imds-hop metrics`.
 import { createServer, type Server } from 'node:http';
-import { Counter, Gauge, Registry } from 'prom-client';
 import { OperatorError } from '../errors/operator-error.ts';
 import { LISTEN_ADDRESS, RuleViolation, type ListenAddress } from '../imds/value-rules.ts';
+import type { CountedSeries, ExpositionSources, PrometheusExposition } from './prometheus-exposition.ts';
 
-const PREFIX = 'imds_hop_';
-
-const HELP: Record<string, string> = {
-  metadata_no_token: 'Metadata requests answered without a token (CloudWatch MetadataNoToken)',
-  metadata_no_token_rejected:
-    'Metadata requests without a token refused because tokens are required (MetadataNoTokenRejected)',
-  faults_injected: 'Faults injected on demand, by rule (throttle/..., early-boot, or a fault rule name) and action',
-};
+/** The packet path's and callers' counters, read at every scrape. */
+type MetricsSources = Omit<ExpositionSources, 'counted'>;
 
 export class ApplianceMetrics {
-  readonly registry = new Registry();
-  private readonly counters = new Map<string, Counter<string>>();
-  private readonly totals = new Map<string, number>();
+  /** By metric name, then by series key: both in order of first increment, the order the exposition lists them. */
+  private readonly series = new Map<string, Map<string, CountedSeries>>();
+  private exposition: Promise<PrometheusExposition> | undefined;
 
-  /** `hostCounters` is read on every scrape, so the packet path never touches prom-client. */
-  constructor(hostCounters: () => Record<string, number>) {
-    new Gauge({
-      name: `${PREFIX}packet_counter`,
-      help: 'Counters of the packet path (frames, drops by reason, TCP events), by name',
-      labelNames: ['name'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const [name, value] of Object.entries(hostCounters())) this.set({ name }, value);
-      },
-    });
-  }
+  constructor(private readonly sources: MetricsSources) {}
 
   /** The engine's metrics sink. */
   increment(name: string, labels: Record<string, string> = {}): void {
-    let counter = this.counters.get(name);
-    if (!counter) {
-      counter = new Counter({
-        name: `${PREFIX}${name}_total`,
-        help: HELP[name] ?? name.replaceAll('_', ' '),
-        labelNames: Object.keys(labels).sort(),
-        registers: [this.registry],
-      });
-      this.counters.set(name, counter);
+    let byKey = this.series.get(name);
+    if (!byKey) {
+      byKey = new Map();
+      this.series.set(name, byKey);
     }
-    counter.inc(labels);
-    this.totals.set(name, (this.totals.get(name) ?? 0) + 1);
+    const key = seriesKey(labels);
+    const counted = byKey.get(key);
+    if (counted) counted.count += 1;
+    else byKey.set(key, { labels: { ...labels }, count: 1 });
   }
 
   /** Totals by metric name (labels summed), for the periodic log summary. */
   summary(): Record<string, number> {
-    return Object.fromEntries([...this.totals.entries()].sort(([a], [b]) => a.localeCompare(b)));
+    const totals = [...this.series].map(([name, byKey]): [string, number] => [
+      name,
+      [...byKey.values()].reduce((sum, s) => sum + s.count, 0),
+    ]);
+    return Object.fromEntries(totals.sort(([a], [b]) => a.localeCompare(b)));
   }
 
-  text(): Promise<string> {
-    return this.registry.metrics();
+  /** Loads prom-client (once) and lays out its registry. */
+  prometheus(): Promise<PrometheusExposition> {
+    this.exposition ??= import('./prometheus-exposition.ts').then(
+      ({ PrometheusExposition }) => new PrometheusExposition({ ...this.sources, counted: () => this.series }),
+    );
+    return this.exposition;
   }
+
+  async text(): Promise<string> {
+    return (await this.prometheus()).text();
+  }
+}
+
+/** Labels in name order, as prom-client keys a series: the same labels in any order are one series. */
+function seriesKey(labels: Record<string, string>): string {
+  const names = Object.keys(labels);
+  if (names.length === 0) return ''; // most increments: no labels, on the request path
+  return JSON.stringify(names.sort().map((name) => [name, labels[name]]));
 }
 
 export class MetricsListenError extends OperatorError {}
@@ -74,13 +74,14 @@ export function parseListenAddress(text: string): ListenAddress {
 /** Serves GET /metrics in the Prometheus text format. */
 export async function startMetricsServer(metrics: ApplianceMetrics, listen: string): Promise<Server> {
   const { host, port } = parseListenAddress(listen);
+  const exposition = await metrics.prometheus();
   const server = createServer((request, response) => {
     if (request.method !== 'GET' || (request.url ?? '').split('?')[0] !== '/metrics') {
       response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: try GET /metrics\n');
       return;
     }
-    metrics.text().then(
-      (body) => response.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(body),
+    exposition.text().then(
+      (body) => response.writeHead(200, { 'Content-Type': exposition.contentType }).end(body),
       (error: Error) => response.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${error.message}\n`),
     );
   });

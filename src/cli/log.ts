@@ -1,8 +1,12 @@
 // The process logger: pino JSON lines on stdout, or pino-pretty's readable lines when a person is watching a
 // terminal. Token-bearing fields are redacted wherever they appear, as a second line of defence: the code never
 // puts a token or a secret key in a log record on purpose.
+import { createRequire } from 'node:module';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
+
+/** pino-pretty is loaded only when a person reads the log: JSON lines (a service, a test) never pay for it. */
+const loadPretty = (): typeof PinoPretty => createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
 
 const REDACTED_PATHS = [
   'token',
@@ -34,7 +38,7 @@ export function createLogger(
     },
     destination ??
       (readable
-        ? pretty({
+        ? loadPretty()({
             destination: 1,
             sync: true,
             colorize: process.stdout.isTTY === true,

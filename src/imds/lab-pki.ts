@@ -1,16 +1,26 @@
 // A per-appliance lab PKI for the identity signatures: a self-signed RSA CA and one leaf certificate per signing
-// key, as AWS publishes one certificate per signature kind. node-forge builds the TBSCertificate (it cannot hold
-// a DSA key, so the leaf's SubjectPublicKeyInfo is spliced in from Node's own encoding) and Node's crypto signs.
-import { createSign, createPublicKey, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
-
-const asn1 = forge.asn1;
+// key, as AWS publishes one certificate per signature kind. The certificates are X.509 v3 (RFC 5280) written with
+// our DER writer; the SubjectPublicKeyInfo is Node's own encoding of the key (RSA or DSA) and Node's crypto signs.
+import { createPublicKey, createSign, type KeyObject } from 'node:crypto';
+import {
+  bitString,
+  booleanTrue,
+  explicit,
+  integerFromHex,
+  nullValue,
+  octetString,
+  oid,
+  printableString,
+  sequence,
+  set,
+  x509Time,
+} from './der.ts';
 
 export interface IssuedCertificate {
   pem: string;
-  /** The issuer Name and serial (hex) identify the certificate in a PKCS#7 SignerInfo. */
-  issuerAsn1: forge.asn1.Asn1;
-  subjectAsn1: forge.asn1.Asn1;
+  /** The issuer and subject Names (DER); issuer Name and serial (hex) identify it in a PKCS#7 SignerInfo. */
+  issuerDer: Buffer;
+  subjectDer: Buffer;
   serialHex: string;
 }
 
@@ -28,72 +38,57 @@ interface CertificateRequest {
   isCa: boolean;
 }
 
-function nameAttributes(commonName: string): forge.pki.CertificateField[] {
-  return [
-    { name: 'organizationName', value: 'imds-hop lab' },
-    { name: 'commonName', value: commonName },
-  ];
+const OID = {
+  organizationName: '2.5.4.10',
+  commonName: '2.5.4.3',
+  basicConstraints: '2.5.29.19',
+  keyUsage: '2.5.29.15',
+  sha256WithRSAEncryption: '1.2.840.113549.1.1.11',
+};
+const X509_V3 = '02';
+/** KeyUsage bits (RFC 5280 4.2.1.3) as a BIT STRING's one byte and its unused trailing bits. */
+const KEY_USAGE = {
+  ca: { bits: 0x06, unused: 1 }, // keyCertSign, cRLSign
+  leaf: { bits: 0x80, unused: 7 }, // digitalSignature
+};
+
+/** One RDN per attribute, values as PrintableString. */
+function name(commonName: string): Buffer {
+  const rdn = (type: string, value: string) => set([sequence([oid(type), printableString(value)])]);
+  return sequence([rdn(OID.organizationName, 'imds-hop lab'), rdn(OID.commonName, commonName)]);
 }
 
+/** A critical extension: its OID, critical TRUE, and its value's DER in an OCTET STRING. */
+const criticalExtension = (type: string, value: Buffer) => sequence([oid(type), booleanTrue(), octetString(value)]);
+
 export function issueCertificate(request: CertificateRequest): IssuedCertificate {
-  const certificate = forge.pki.createCertificate();
-  // A placeholder RSA key lets forge lay out the TBSCertificate; its SubjectPublicKeyInfo is replaced below.
-  const placeholder = forge.pki.rsa.setPublicKey(new forge.jsbn.BigInteger('3'), new forge.jsbn.BigInteger('3'));
-  certificate.publicKey = placeholder;
-  certificate.serialNumber = request.serialHex;
-  certificate.validity.notBefore = new Date(request.notBeforeMs);
+  const signatureAlgorithm = sequence([oid(OID.sha256WithRSAEncryption), nullValue()]);
   const notAfter = new Date(request.notBeforeMs);
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + request.years);
-  certificate.validity.notAfter = notAfter;
-  const subject = nameAttributes(request.commonName);
-  certificate.setSubject(subject);
-  certificate.setIssuer(subject); // replaced by the issuer's Name below when there is one
-  if (request.isCa)
-    certificate.setExtensions([
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-    ]);
-  else certificate.setExtensions([{ name: 'keyUsage', digitalSignature: true, critical: true }]);
-  certificate.siginfo.algorithmOid = forge.pki.oids.sha256WithRSAEncryption;
-  certificate.signatureOid = forge.pki.oids.sha256WithRSAEncryption;
-
-  // forge exports getTBSCertificate at run time; its typings leave it out.
-  const tbs = (
-    forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }
-  ).getTBSCertificate(certificate);
-  const fields = tbs.value as forge.asn1.Asn1[];
-  // [0] version, serial, signature, issuer, validity, subject, subjectPublicKeyInfo, [3] extensions
-  const issuerAsn1 = request.issuer?.subjectAsn1 ?? forge.pki.distinguishedNameToAsn1(certificate.subject);
-  fields[3] = issuerAsn1;
-  const spkiDer = request.publicKey.export({ type: 'spki', format: 'der' });
-  fields[6] = asn1.fromDer(forge.util.createBuffer(spkiDer.toString('binary')));
-
-  const tbsDer = Buffer.from(asn1.toDer(tbs).getBytes(), 'binary');
-  const signature = createSign('SHA256').update(tbsDer).sign(request.issuerKey);
-  const signed = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
-    tbs,
-    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
-      asn1.create(
-        asn1.Class.UNIVERSAL,
-        asn1.Type.OID,
-        false,
-        asn1.oidToDer(forge.pki.oids.sha256WithRSAEncryption).getBytes(),
-      ),
-      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''),
-    ]),
-    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, '\x00' + signature.toString('binary')),
+  const subjectDer = name(request.commonName);
+  const issuerDer = request.issuer?.subjectDer ?? subjectDer;
+  const usage = request.isCa ? KEY_USAGE.ca : KEY_USAGE.leaf;
+  const keyUsage = criticalExtension(OID.keyUsage, bitString(Buffer.of(usage.bits), usage.unused));
+  const extensions = request.isCa
+    ? [criticalExtension(OID.basicConstraints, sequence([booleanTrue()])), keyUsage]
+    : [keyUsage];
+  const tbs = sequence([
+    explicit(0, integerFromHex(X509_V3)),
+    integerFromHex(request.serialHex),
+    signatureAlgorithm,
+    issuerDer,
+    sequence([x509Time(new Date(request.notBeforeMs)), x509Time(notAfter)]),
+    subjectDer,
+    request.publicKey.export({ type: 'spki', format: 'der' }),
+    explicit(3, sequence(extensions)),
   ]);
-  const der = Buffer.from(asn1.toDer(signed).getBytes(), 'binary');
+  const signature = createSign('SHA256').update(tbs).sign(request.issuerKey);
+  const der = sequence([tbs, signatureAlgorithm, bitString(signature)]);
   const pem = `-----BEGIN CERTIFICATE-----\n${der
     .toString('base64')
     .replace(/(.{64})/g, '$1\n')
     .replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
-  return {
-    pem,
-    issuerAsn1,
-    subjectAsn1: forge.pki.distinguishedNameToAsn1(certificate.subject),
-    serialHex: request.serialHex,
-  };
+  return { pem, issuerDer, subjectDer, serialHex: request.serialHex };
 }
 
 /** The public half of a private key, for certificates. */

@@ -1,13 +1,21 @@
 // PKCS#7 (RFC 2315) SignedData with the content attached and no certificates, as EC2 serves pkcs7 and rsa2048:
 // AWS's verify-iid page verifies them with `openssl smime -verify -in FILE -inform PEM -certfile CERT -noverify`,
-// which prints the document from inside the structure. Built with node-forge's ASN.1 writer because forge's own
-// PKCS#7 signer knows only RSA; Node's crypto signs, so DSA/SHA-1 (pkcs7) and RSA/SHA-256 (rsa2048) both work.
+// which prints the document from inside the structure. Written with our DER writer and signed by Node's crypto,
+// so DSA/SHA-1 (pkcs7) and RSA/SHA-256 (rsa2048) both work.
 import { createHash, createSign, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
+import {
+  explicit,
+  implicitConstructed,
+  integerFromHex,
+  nullValue,
+  octetString,
+  oid,
+  sequence,
+  set,
+  setOf,
+  utcTime,
+} from './der.ts';
 import type { IssuedCertificate } from './lab-pki.ts';
-
-const asn1 = forge.asn1;
-const { Class, Type } = asn1;
 
 const OID = {
   data: '1.2.840.113549.1.7.1',
@@ -23,24 +31,6 @@ const OID = {
 
 type SignedDataAlgorithm = 'dsa-sha1' | 'rsa-sha256';
 
-const oid = (value: string) => asn1.create(Class.UNIVERSAL, Type.OID, false, asn1.oidToDer(value).getBytes());
-const seq = (items: forge.asn1.Asn1[]) => asn1.create(Class.UNIVERSAL, Type.SEQUENCE, true, items);
-const set = (items: forge.asn1.Asn1[]) => asn1.create(Class.UNIVERSAL, Type.SET, true, items);
-const octets = (bytes: Buffer) => asn1.create(Class.UNIVERSAL, Type.OCTETSTRING, false, bytes.toString('binary'));
-const der = (node: forge.asn1.Asn1) => Buffer.from(asn1.toDer(node).getBytes(), 'binary');
-const nullValue = () => asn1.create(Class.UNIVERSAL, Type.NULL, false, '');
-const explicit0 = (node: forge.asn1.Asn1) => asn1.create(Class.CONTEXT_SPECIFIC, 0, true, [node]);
-
-function integerFromHex(hex: string): forge.asn1.Asn1 {
-  const even = hex.length % 2 === 0 ? hex : `0${hex}`;
-  return asn1.create(Class.UNIVERSAL, Type.INTEGER, false, forge.util.hexToBytes(even));
-}
-
-/** DER SET OF sorts its members by their encodings (X.690 11.6); verifiers re-encode, so the MAC'd bytes must match. */
-function derSetOf(items: forge.asn1.Asn1[]): forge.asn1.Asn1 {
-  return set([...items].sort((a, b) => Buffer.compare(der(a), der(b))));
-}
-
 export function signedData(options: {
   content: string;
   certificate: IssuedCertificate;
@@ -50,32 +40,32 @@ export function signedData(options: {
 }): Buffer {
   const content = Buffer.from(options.content, 'utf8');
   const digestName = options.algorithm === 'dsa-sha1' ? 'sha1' : 'sha256';
-  const digestAlgorithm = seq([oid(OID[digestName]), nullValue()]);
+  const digestAlgorithm = sequence([oid(OID[digestName]), nullValue()]);
   const signatureAlgorithm =
-    options.algorithm === 'dsa-sha1' ? seq([oid(OID.dsaWithSha1)]) : seq([oid(OID.rsaEncryption), nullValue()]);
-  const attributes = derSetOf([
-    seq([oid(OID.contentType), set([oid(OID.data)])]),
-    seq([
-      oid(OID.signingTime),
-      set([asn1.create(Class.UNIVERSAL, Type.UTCTIME, false, asn1.dateToUtcTime(new Date(options.signingTimeMs)))]),
-    ]),
-    seq([oid(OID.messageDigest), set([octets(createHash(digestName).update(content).digest())])]),
+    options.algorithm === 'dsa-sha1'
+      ? sequence([oid(OID.dsaWithSha1)])
+      : sequence([oid(OID.rsaEncryption), nullValue()]);
+  // Verifiers re-encode the attributes as a DER SET OF (sorted) to check the signature, so they are signed sorted.
+  const attributes = setOf([
+    sequence([oid(OID.contentType), set([oid(OID.data)])]),
+    sequence([oid(OID.signingTime), set([utcTime(new Date(options.signingTimeMs))])]),
+    sequence([oid(OID.messageDigest), set([octetString(createHash(digestName).update(content).digest())])]),
   ]);
   // The signature covers the attributes' DER as a SET; in the SignerInfo they sit under [0] IMPLICIT.
-  const signature = createSign(digestName).update(der(attributes)).sign(options.privateKey);
-  const signerInfo = seq([
+  const signature = createSign(digestName).update(attributes).sign(options.privateKey);
+  const signerInfo = sequence([
     integerFromHex('01'),
-    seq([options.certificate.issuerAsn1, integerFromHex(options.certificate.serialHex)]),
+    sequence([options.certificate.issuerDer, integerFromHex(options.certificate.serialHex)]),
     digestAlgorithm,
-    asn1.create(Class.CONTEXT_SPECIFIC, 0, true, attributes.value as forge.asn1.Asn1[]),
+    implicitConstructed(0, attributes),
     signatureAlgorithm,
-    octets(signature),
+    octetString(signature),
   ]);
-  const body = seq([
+  const body = sequence([
     integerFromHex('01'),
     set([digestAlgorithm]),
-    seq([oid(OID.data), explicit0(octets(content))]),
+    sequence([oid(OID.data), explicit(0, octetString(content))]),
     set([signerInfo]),
   ]);
-  return der(seq([oid(OID.signedData), explicit0(body)]));
+  return sequence([oid(OID.signedData), explicit(0, body)]);
 }

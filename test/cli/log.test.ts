@@ -1,5 +1,6 @@
 // The logger's second line of defence: fields that hold a token or a secret key are redacted wherever they sit.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { createLogger } from '../../src/cli/log.ts';
 
@@ -33,4 +34,24 @@ test('json format writes one parseable record per line with the message', () => 
   assert.equal(record.msg, 'serving');
   assert.equal(record.hopLimit, 1);
   assert.equal(record.name, 'imds-hop');
+});
+
+test('pretty format writes readable lines, with pino-pretty loaded only for it', () => {
+  const script = `
+    import { createRequire } from 'node:module';
+    const { createLogger } = await import('./src/cli/log.ts');
+    const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((f) => f.includes('/pino-pretty/'));
+    createLogger('info', 'json', { write() {} });
+    const afterJson = loaded();
+    createLogger('info', 'pretty').info({ hopLimit: 1 }, 'serving');
+    process.stderr.write(JSON.stringify({ afterJson, afterPretty: loaded() }));`;
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: new URL('../..', import.meta.url),
+    encoding: 'utf8',
+  });
+  assert.equal(child.status, 0, child.stderr);
+  assert.deepEqual(JSON.parse(child.stderr), { afterJson: false, afterPretty: true });
+  assert.match(child.stdout, /INFO.*serving/);
+  assert.match(child.stdout, /hopLimit: 1/);
+  assert.ok(!child.stdout.trimStart().startsWith('{'), child.stdout);
 });
