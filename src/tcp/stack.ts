@@ -457,7 +457,8 @@ export class TcpStack {
    * accept the same trade: a late duplicate may then meet a reused tuple).
    */
   private enterTimeWait(conn: Connection): void {
-    const { endpoints, sndNxt, rcvNxt, timeWaitDeadline } = conn;
+    const { endpoints, sndNxt, rcvNxt } = conn;
+    const deadline = conn.timeWaitDeadline as number;
     this.remove(conn);
     if (this.timeWait.size >= this.config.maxTimeWait) {
       this.count('time-wait-evicted');
@@ -465,7 +466,7 @@ export class TcpStack {
       if (oldest === undefined) return; // maxTimeWait 0: no TIME-WAIT is kept at all
       this.removeTimeWait(oldest);
     }
-    const slot = this.timeWait.add(endpoints, sndNxt, rcvNxt, timeWaitDeadline as number);
+    const slot = this.timeWait.add(endpoints, sndNxt, rcvNxt, deadline);
     this.byTuple.set(endpoints.localAddr, endpoints.localPort, endpoints.remoteAddr, endpoints.remotePort, slot);
   }
 

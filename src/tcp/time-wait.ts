@@ -10,7 +10,7 @@ import type { Endpoints, TcpAction } from './types.ts';
 
 /** What a segment for a TIME-WAIT tuple does: the counter it is counted under, the entry's fate, and whether
  * it is answered with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. */
-export interface TimeWaitVerdict {
+interface TimeWaitVerdict {
   readonly counter:
     | 'time-wait-reused'
     | 'resets-received'
