@@ -138,7 +138,7 @@ function measure(label: string, grow: () => void, held: () => number): void {
   const per = (bytes: number): string => (bytes / count).toFixed(0);
   console.log(
     `${held()} ${label}; heap ${per(after.heapUsed - before.heapUsed)} B each, ` +
-      `external ${per(after.external + after.arrayBuffers - before.external - before.arrayBuffers)} B each, ` +
+      `external ${per(after.external - before.external)} B each, ` + // arrayBuffers are part of external
       `rss ${per(after.rss - before.rss)} B each`,
   );
 }
