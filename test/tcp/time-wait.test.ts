@@ -11,7 +11,7 @@ import { TcpStack, type TcpAction } from '../../src/tcp/index.ts';
 import { TimeWaitTable, timeWaitVerdict } from '../../src/tcp/time-wait.ts';
 import { seqAdd, seqGt, seqInWindow } from '../../src/tcp/seq-number.ts';
 import type { TcpControl, TcpSegment } from '../../src/wire/tcp-segment.ts';
-import { CLIENT_ADDR, SERVER_ADDR, SERVER_PORT, testConfig } from './helpers.ts';
+import { CLIENT_ADDR, Client, SERVER_ADDR, SERVER_PORT, testConfig } from './helpers.ts';
 import {
   MAX_CLIENTS,
   describeAction,
@@ -28,20 +28,8 @@ import {
 
 const WINDOW = testConfig().receiveWindow;
 
-function segment(fields: Partial<TcpSegment>): TcpSegment {
-  return {
-    srcPort: 40_000,
-    dstPort: SERVER_PORT,
-    seq: 0,
-    ack: undefined,
-    control: 'none',
-    push: false,
-    window: 65535,
-    options: {},
-    payload: new Uint8Array(0),
-    ...fields,
-  };
-}
+/** A segment with the scripted client's defaults and no ACK unless given. */
+const segment = (fields: Partial<TcpSegment>): TcpSegment => new Client().segment({ ack: undefined, ...fields });
 
 describe('TIME-WAIT decisions (RFC 9293 3.10.7.4, RFC 5961, RFC 1122 4.2.2.13)', () => {
   const rcvNxt = 0xffff_fffe; // the cases straddle the sequence-number wrap
