@@ -114,7 +114,8 @@ export class Connection {
   private persistDeadline: number | undefined;
   private persistInterval = 0;
   private delayedAckDeadline: number | undefined;
-  private timeWaitDeadline: number | undefined;
+  /** When 2*MSL ends, set on entering TIME-WAIT; the stack then replaces the connection by a compact record. */
+  timeWaitDeadline: number | undefined;
   private finWait2Deadline: number | undefined;
 
   constructor(
@@ -191,7 +192,6 @@ export class Connection {
     let earliest = this.rtxDeadline;
     earliest = earlier(earliest, this.persistDeadline);
     earliest = earlier(earliest, this.delayedAckDeadline);
-    earliest = earlier(earliest, this.timeWaitDeadline);
     earliest = earlier(earliest, this.finWait2Deadline);
     earliest = earlier(earliest, this.applicationDeadline);
     earliest = earlier(earliest, this.sendTimeoutDeadline());
@@ -200,7 +200,7 @@ export class Connection {
 
   /** Bytes waiting for the peer's ACK (or a FIN sent and unacknowledged) hold the connection at most this long. */
   private sendTimeoutDeadline(): number | undefined {
-    if (this.state === 'syn-received' || this.state === 'time-wait' || this.state === 'closed') return undefined;
+    if (this.state === 'syn-received' || this.state === 'closed') return undefined;
     if (this.sendBuffer.length === 0 && this.sndUna === this.sndMax) return undefined;
     return this.sendProgressAt + this.context.config.sendTimeoutMs;
   }
@@ -284,11 +284,6 @@ export class Connection {
 
   onTimers(now: number): TcpAction[] {
     const out: TcpAction[] = [];
-    if (this.timeWaitDeadline !== undefined && now >= this.timeWaitDeadline) {
-      this.state = 'closed'; // 2*MSL passed: the tuple may be reused
-      this.timeWaitDeadline = undefined;
-      return out;
-    }
     if (this.finWait2Deadline !== undefined && now >= this.finWait2Deadline) {
       this.context.count('fin-wait-2-timeouts');
       this.sendReset(out, now);
@@ -401,19 +396,7 @@ export class Connection {
       this.sendAck(out, now);
       return;
     }
-    const length = segmentLength(segment);
-    if (this.state === 'time-wait') {
-      if (segment.control === 'fin' && seqAdd(segment.seq, length) === this.rcvNxt) {
-        // RFC 9293 3.10.7.4: a retransmitted FIN in TIME-WAIT is acknowledged and restarts the 2*MSL timer.
-        this.context.count('time-wait-fin-retransmitted');
-        this.timeWaitDeadline = now + this.context.config.timeWaitMs;
-      } else {
-        this.context.count('segments-dropped-time-wait');
-      }
-      this.sendAck(out, now);
-      return;
-    }
-    if (!this.acceptable(segment.seq, length)) {
+    if (!this.acceptable(segment.seq, segmentLength(segment))) {
       this.context.count('segments-dropped-out-of-window');
       this.sendAck(out, now);
       return;
@@ -440,7 +423,7 @@ export class Connection {
   private onReset(segment: TcpSegment, out: TcpAction[], now: number): void {
     if (segment.seq === this.rcvNxt) {
       this.context.count('resets-received');
-      if (this.state === 'syn-received' || this.state === 'time-wait') this.state = 'closed';
+      if (this.state === 'syn-received') this.state = 'closed';
       else this.finish(out, 'reset-by-peer');
       return;
     }
@@ -649,12 +632,10 @@ export class Connection {
     this.state = 'time-wait';
     this.timeWaitDeadline = now + this.context.config.timeWaitMs;
     this.clearTransferTimers();
-    this.reassembly = undefined;
-    if (this.sendBuffer.length === 0) this.sendBuffer = SendBuffer.EMPTY; // TIME-WAIT may last a minute: hold nothing
     this.detach(out, 'normal');
   }
 
-  /** Drops held bytes when the table removes this connection without an event (eviction, replacement). */
+  /** Drops held bytes when the table removes this connection without an event (eviction, replacement, TIME-WAIT). */
   releaseBuffers(): void {
     this.reassembly = undefined;
     this.sendBuffer = SendBuffer.EMPTY;
@@ -665,7 +646,6 @@ export class Connection {
     this.detach(out, reason);
     this.state = 'closed';
     this.clearTransferTimers();
-    this.timeWaitDeadline = undefined;
     this.reassembly = undefined;
     this.sendBuffer = SendBuffer.EMPTY;
   }

@@ -5,8 +5,9 @@ import { Connection, segmentLength, type ConnectionContext } from './connection.
 import { DeadlineHeap } from './deadline-heap.ts';
 import { initialSequenceNumber } from './isn.ts';
 import { MAX_SYN_COOKIE_AGE_MINUTES, checkSynCookie, cookieMssIndex, encodeSynCookie } from './syn-cookie.ts';
-import { seqAdd, seqGt } from './seq-number.ts';
+import { seqAdd } from './seq-number.ts';
 import { DEFAULT_PEER_MSS } from './connection.ts';
+import { TimeWaitTable, timeWaitVerdict } from './time-wait.ts';
 import type { ConnectionId, Endpoints, SendResult, SendTag, TcpAction, TcpConfig } from './types.ts';
 
 /** Address and port in one exact integer (48 bits fit a double): no key string built per segment or held per connection. */
@@ -14,16 +15,19 @@ function endpointKey(addr: number, port: number): number {
   return (addr >>> 0) * 0x10000 + port;
 }
 
+/** A connection, or the slot of a TIME-WAIT entry in the TimeWaitTable. */
+type TupleEntry = Connection | number;
+
 /** Connections by 4-tuple: local endpoint, then remote endpoint (a server has very few local endpoints). */
 class TupleTable {
-  private readonly byLocal = new Map<number, Map<number, Connection>>();
+  private readonly byLocal = new Map<number, Map<number, TupleEntry>>();
   size = 0;
 
-  get(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): Connection | undefined {
+  get(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): TupleEntry | undefined {
     return this.byLocal.get(endpointKey(localAddr, localPort))?.get(endpointKey(remoteAddr, remotePort));
   }
 
-  set(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, conn: Connection): void {
+  set(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, entry: TupleEntry): void {
     const localKey = endpointKey(localAddr, localPort);
     let remotes = this.byLocal.get(localKey);
     if (remotes === undefined) {
@@ -31,15 +35,15 @@ class TupleTable {
       this.byLocal.set(localKey, remotes);
     }
     const before = remotes.size;
-    remotes.set(endpointKey(remoteAddr, remotePort), conn);
+    remotes.set(endpointKey(remoteAddr, remotePort), entry);
     this.size += remotes.size - before;
   }
 
-  delete(endpoints: Endpoints): void {
-    const localKey = endpointKey(endpoints.localAddr, endpoints.localPort);
+  delete(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): void {
+    const localKey = endpointKey(localAddr, localPort);
     const remotes = this.byLocal.get(localKey);
     if (remotes === undefined) return;
-    if (remotes.delete(endpointKey(endpoints.remoteAddr, endpoints.remotePort))) this.size -= 1;
+    if (remotes.delete(endpointKey(remoteAddr, remotePort))) this.size -= 1;
     if (remotes.size === 0) this.byLocal.delete(localKey);
   }
 }
@@ -48,8 +52,8 @@ export class TcpStack {
   private readonly byTuple = new TupleTable();
   private readonly byId = new Map<ConnectionId, Connection>();
   private readonly heap = new DeadlineHeap();
-  /** Connections in TIME-WAIT, oldest first: bounded apart from maxConnections, like Linux's tw buckets. */
-  private readonly timeWait = new Map<ConnectionId, Connection>();
+  /** TIME-WAIT entries, compact records rather than connections: bounded apart from maxConnections, like Linux's tw buckets. */
+  private readonly timeWait = new TimeWaitTable();
   private readonly listening: ReadonlySet<number>;
   private readonly counts: Record<string, number> = {};
   private readonly context: ConnectionContext;
@@ -65,6 +69,8 @@ export class TcpStack {
       throw new RangeError('receiveWindow must be 0..65535: window scaling is not offered');
     }
     if (config.mss < 1) throw new RangeError('mss must be positive');
+    if (!Number.isInteger(config.maxTimeWait) || config.maxTimeWait < 0)
+      throw new RangeError('maxTimeWait must be a whole number, 0 or more');
     const hopLimit = config.defaultHopLimit;
     if (!Number.isInteger(hopLimit) || hopLimit < 1 || hopLimit > 255)
       throw new RangeError('defaultHopLimit must be 1..255');
@@ -142,7 +148,13 @@ export class TcpStack {
     remotePort: number,
     seq: number,
   ): boolean {
-    return this.byTuple.get(localAddr, localPort, remoteAddr, remotePort)?.sentUnacknowledged(seq) ?? false;
+    const entry = this.byTuple.get(localAddr, localPort, remoteAddr, remotePort);
+    return typeof entry === 'object' && entry.sentUnacknowledged(seq); // in TIME-WAIT everything was acknowledged
+  }
+
+  /** For tests and diagnostics: whether the 4-tuple is in TIME-WAIT (inspect() no longer finds it by id). */
+  inTimeWait(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): boolean {
+    return typeof this.byTuple.get(localAddr, localPort, remoteAddr, remotePort) === 'number';
   }
 
   /** Asks for an 'application-deadline' action at `at` (undefined cancels); e.g. the request-header timeout. */
@@ -168,6 +180,7 @@ export class TcpStack {
   receive(srcAddr: number, dstAddr: number, segment: TcpSegment, now: number): TcpAction[] {
     this.count('segments-received');
     const existing = this.byTuple.get(dstAddr, segment.dstPort, srcAddr, segment.srcPort);
+    if (typeof existing === 'number') return this.receiveInTimeWait(existing, srcAddr, dstAddr, segment, now);
     if (existing) {
       if (!this.replacedBy(existing, segment)) return this.step(existing, () => existing.onSegment(segment, now));
       this.remove(existing);
@@ -203,6 +216,10 @@ export class TcpStack {
   }
 
   poll(now: number): TcpAction[] {
+    // 2*MSL passed: the tuple may be reused. The entry goes silently.
+    for (let slot = this.timeWait.expired(now); slot !== undefined; slot = this.timeWait.expired(now)) {
+      this.removeTimeWait(slot);
+    }
     const due: Connection[] = [];
     for (let top = this.heap.peekDeadline(); top !== undefined && top <= now; top = this.heap.peekDeadline()) {
       const conn = this.byId.get(this.heap.peekKey());
@@ -219,8 +236,15 @@ export class TcpStack {
     return actions;
   }
 
-  /** Earliest time poll() has work. Amortised O(log n): stale heap entries are dropped or moved as they surface. */
+  /** Earliest time poll() has work. */
   nextDeadline(): number | undefined {
+    const connections = this.nextConnectionDeadline();
+    const timeWait = this.timeWait.nextDeadline();
+    return timeWait === undefined || (connections !== undefined && connections <= timeWait) ? connections : timeWait;
+  }
+
+  /** Amortised O(log n): stale heap entries are dropped or moved as they surface. */
+  private nextConnectionDeadline(): number | undefined {
     for (let top = this.heap.peekDeadline(); top !== undefined; top = this.heap.peekDeadline()) {
       const conn = this.byId.get(this.heap.peekKey());
       if (!conn || conn.heapDeadline !== top) {
@@ -245,13 +269,27 @@ export class TcpStack {
     return undefined;
   }
 
-  /** A new SYN replaces an entry in TIME-WAIT (RFC 1122 4.2.2.13) or a half-open entry from an older ISN. */
+  /** A segment for a tuple in TIME-WAIT, decided from its compact record (time-wait.ts). */
+  private receiveInTimeWait(
+    slot: number,
+    srcAddr: number,
+    dstAddr: number,
+    segment: TcpSegment,
+    now: number,
+  ): TcpAction[] {
+    const { config, timeWait } = this;
+    const verdict = timeWaitVerdict(timeWait.rcvNxtOf(slot), config.receiveWindow, segment);
+    this.count(verdict.counter);
+    const actions = verdict.ack ? [timeWait.acknowledgment(slot, config.receiveWindow, config.defaultHopLimit)] : [];
+    if (verdict.entry === 'restart') timeWait.restart(slot, now + config.timeWaitMs);
+    else if (verdict.entry !== 'keep') this.removeTimeWait(slot);
+    // RFC 1122 4.2.2.13: a new SYN above RCV.NXT opens a new connection on the tuple.
+    return verdict.entry === 'reuse' ? this.noConnection(srcAddr, dstAddr, segment, now) : actions;
+  }
+
+  /** A new SYN replaces a half-open entry from an older ISN. */
   private replacedBy(conn: Connection, segment: TcpSegment): boolean {
     if (segment.control !== 'syn' || segment.ack !== undefined) return false;
-    if (conn.state === 'time-wait' && seqGt(segment.seq, conn.rcvNxt)) {
-      this.count('time-wait-reused');
-      return true;
-    }
     if (conn.state === 'syn-received' && segment.seq !== conn.irs) {
       this.count('syn-received-replaced');
       return true;
@@ -397,12 +435,13 @@ export class TcpStack {
     this.buffered += conn.bufferedBytes + conn.reassemblyBytes - heldBefore;
     if (wasHalfOpen && conn.state !== 'syn-received') this.halfOpen -= 1;
     if (conn.state === 'closed') {
-      this.byTuple.delete(conn.endpoints);
-      this.byId.delete(conn.id);
-      this.timeWait.delete(conn.id);
+      this.forget(conn);
       return actions;
     }
-    if (conn.state === 'time-wait' && !this.timeWait.has(conn.id)) this.enterTimeWait(conn);
+    if (conn.state === 'time-wait') {
+      this.enterTimeWait(conn);
+      return actions;
+    }
     const deadline = conn.deadline();
     if (deadline !== undefined && (conn.heapDeadline === undefined || deadline < conn.heapDeadline)) {
       this.heap.push(deadline, conn.id);
@@ -412,26 +451,47 @@ export class TcpStack {
   }
 
   /**
-   * A server that closes first keeps every closed connection for 2*MSL: at thousands of connections a second
-   * that is more than any table should hold. Past maxTimeWait the oldest TIME-WAIT entry goes (RFC 6191 and
-   * Linux's tcp_max_tw_buckets accept the same trade: a late duplicate may then meet a reused tuple).
+   * The connection is replaced by a compact TIME-WAIT record and becomes garbage. A server that closes first
+   * keeps every closed connection for 2*MSL: at thousands of connections a second that is more than any table
+   * should hold. Past maxTimeWait the oldest TIME-WAIT entry goes (RFC 6191 and Linux's tcp_max_tw_buckets
+   * accept the same trade: a late duplicate may then meet a reused tuple).
    */
   private enterTimeWait(conn: Connection): void {
-    this.timeWait.set(conn.id, conn);
-    if (this.timeWait.size <= this.config.maxTimeWait) return;
-    const oldest = this.timeWait.values().next().value;
-    if (oldest === undefined) return;
-    this.count('time-wait-evicted');
-    this.remove(oldest);
+    const { endpoints, sndNxt, rcvNxt } = conn;
+    const deadline = conn.timeWaitDeadline as number;
+    this.remove(conn);
+    if (this.timeWait.size >= this.config.maxTimeWait) {
+      this.count('time-wait-evicted');
+      const oldest = this.timeWait.oldest();
+      if (oldest === undefined) return; // maxTimeWait 0: no TIME-WAIT is kept at all
+      this.removeTimeWait(oldest);
+    }
+    const slot = this.timeWait.add(endpoints, sndNxt, rcvNxt, deadline);
+    this.byTuple.set(endpoints.localAddr, endpoints.localPort, endpoints.remoteAddr, endpoints.remotePort, slot);
+  }
+
+  private removeTimeWait(slot: number): void {
+    const timeWait = this.timeWait;
+    this.byTuple.delete(
+      timeWait.localAddrOf(slot),
+      timeWait.localPortOf(slot),
+      timeWait.remoteAddrOf(slot),
+      timeWait.remotePortOf(slot),
+    );
+    timeWait.remove(slot);
   }
 
   private remove(conn: Connection): void {
     this.buffered -= conn.bufferedBytes + conn.reassemblyBytes;
     conn.releaseBuffers();
-    this.timeWait.delete(conn.id);
     if (conn.state === 'syn-received') this.halfOpen -= 1;
     conn.state = 'closed';
-    this.byTuple.delete(conn.endpoints);
+    this.forget(conn);
+  }
+
+  private forget(conn: Connection): void {
+    const { localAddr, localPort, remoteAddr, remotePort } = conn.endpoints;
+    this.byTuple.delete(localAddr, localPort, remoteAddr, remotePort);
     this.byId.delete(conn.id);
   }
 

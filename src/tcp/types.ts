@@ -73,7 +73,7 @@ export const DEFAULT_TCP_CONFIG: Omit<TcpConfig, 'isnSecret' | 'listenPorts'> = 
   idleTimeoutMs: 120_000,
   /** RFC 9293 3.4.2 suggests MSL = 2 minutes; like Linux we keep TIME-WAIT at 60 s. */
   timeWaitMs: 60_000,
-  /** Like Linux's tcp_max_tw_buckets on a small machine; about 1 KiB each. */
+  /** Like Linux's tcp_max_tw_buckets on a small machine; about 110 B each (time-wait.ts and the tuple map). */
   maxTimeWait: 16384,
   /** Linux tcp_fin_timeout. */
   finWait2TimeoutMs: 60_000,

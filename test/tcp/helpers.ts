@@ -210,6 +210,8 @@ export class Client {
   }
 
   state(): string | undefined {
+    // A connection in TIME-WAIT is a compact record found by its tuple, no longer a Connection behind its id.
+    if (this.stack.inTimeWait(SERVER_ADDR, SERVER_PORT, this.addr, this.port)) return 'time-wait';
     return this.stack.inspect(this.id)?.state;
   }
 }
