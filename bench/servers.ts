@@ -149,7 +149,14 @@ export async function startImdsHop(
       if (variant !== 'imds-hop:callers-off') {
         const snapshot = (await control('callers')) as { method?: unknown; counters?: Record<string, number> };
         const counters = snapshot.counters ?? {};
-        const pick = ['hook-owners', 'hook-misses', 'fd-searches', 'process-reads', 'attributions-unresolved'];
+        const pick = [
+          'hook-owners-by-tuple',
+          'hook-owners',
+          'hook-misses',
+          'fd-searches',
+          'process-reads',
+          'attributions-unresolved',
+        ];
         lines.push(
           `callers named by ${JSON.stringify(snapshot.method)} ${pick.map((key) => `${key}=${counters[key] ?? '?'}`).join(' ')}`,
         );

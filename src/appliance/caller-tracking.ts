@@ -40,6 +40,9 @@ export class CallerTracking implements ConnectionObserver {
   private readonly early = new Map<string, Promise<CallerIdentity>>();
 
   private method: AttributionMethod | undefined;
+  /** Most connections come from the address and MAC the last one came from: their text is made once. */
+  private readonly clientTexts = new LastText(formatAddress);
+  private readonly macTexts = new LastText(formatMacAddress);
 
   constructor(
     readonly mode: AttributionMode,
@@ -71,7 +74,7 @@ export class CallerTracking implements ConnectionObserver {
   }
 
   connecting(connection: ObservedConnection): void {
-    const clientText = formatAddress(connection.clientAddress);
+    const clientText = this.clientTexts.of(connection.clientAddress);
     const key = `${clientText}|${connection.clientPort}`;
     if (this.early.has(key)) return; // a retransmitted SYN
     if (this.early.size >= MAX_EARLY_NAMINGS) this.early.delete(this.early.keys().next().value as string);
@@ -79,7 +82,7 @@ export class CallerTracking implements ConnectionObserver {
   }
 
   opened(id: ConnectionId, connection: ObservedConnection): void {
-    const clientText = formatAddress(connection.clientAddress);
+    const clientText = this.clientTexts.of(connection.clientAddress);
     const key = `${clientText}|${connection.clientPort}`;
     this.registry.open(id, clientText, connection.clientPort);
     const naming = this.early.get(key) ?? this.name(connection, clientText);
@@ -93,7 +96,7 @@ export class CallerTracking implements ConnectionObserver {
       client: { address: connection.clientAddress, port: connection.clientPort },
       service: { address: connection.serviceAddress, port: connection.servicePort },
       clientText,
-      mac: connection.clientMac ? formatMacAddress(connection.clientMac) : undefined,
+      mac: connection.clientMac ? this.macTexts.of(connection.clientMac) : undefined,
     });
     if (this.log.isLevelEnabled('debug')) {
       void naming.then((identity) =>
@@ -166,4 +169,26 @@ export class CallerTracking implements ConnectionObserver {
 
 function prefixed(prefix: string, record: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(record).map(([key, value]) => [`${prefix}${key}`, value]));
+}
+
+/** The text of the last bytes asked for, kept until other bytes are asked for. */
+class LastText {
+  private bytes = new Uint8Array(0);
+  private text = '';
+
+  constructor(private readonly format: (bytes: Uint8Array) => string) {}
+
+  of(bytes: Uint8Array): string {
+    if (!this.same(bytes)) {
+      this.bytes = bytes.slice();
+      this.text = this.format(bytes);
+    }
+    return this.text;
+  }
+
+  private same(bytes: Uint8Array): boolean {
+    if (bytes.length !== this.bytes.length) return false;
+    for (let i = 0; i < bytes.length; i++) if (bytes[i] !== this.bytes[i]) return false;
+    return true;
+  }
 }

@@ -56,7 +56,11 @@ export class ApplianceMetrics {
 function seriesKey(labels: Record<string, string>): string {
   const names = Object.keys(labels);
   if (names.length === 0) return ''; // most increments: no labels, on the request path
-  return JSON.stringify(names.sort().map((name) => [name, labels[name]]));
+  if (names.length > 1) names.sort();
+  // Label values come from fixed sets (path classes, status codes, reasons): none holds a NUL.
+  let key = '';
+  for (const name of names) key += `${name}\u0000${labels[name]}\u0000`;
+  return key;
 }
 
 export class MetricsListenError extends OperatorError {}

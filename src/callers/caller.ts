@@ -38,7 +38,19 @@ export interface CallerIdentity {
 export const MAX_COMMAND_LINE = 200;
 
 /** Connections of one caller are grouped by what stays the same across its pids. */
+/** Identities are values, shared between connections (resolver.ts): each one's key is worked out once. */
+const keys = new WeakMap<CallerIdentity, string>();
+
 export function callerKey(identity: CallerIdentity): string {
+  let key = keys.get(identity);
+  if (key === undefined) {
+    key = keyOf(identity);
+    keys.set(identity, key);
+  }
+  return key;
+}
+
+function keyOf(identity: CallerIdentity): string {
   switch (identity.kind) {
     case 'process':
       return ['process', identity.uid, identity.cgroup, identity.netns, identity.executable, identity.commandLine].join(

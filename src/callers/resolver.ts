@@ -6,7 +6,7 @@ import { MAX_COMMAND_LINE, redactCommandLine, shortName, truncate, type CallerId
 import { containerOf, containerOfPath, cgroupPathOf } from './cgroup.ts';
 import type { SocketEndpoint } from './netlink-messages.ts';
 import type { ProcessInfo } from './process-info.ts';
-import type { SystemProbes } from './system-probes.ts';
+import type { LocalSocket, SystemProbes } from './system-probes.ts';
 
 /** A connection as imds-hop saw it arrive. */
 export interface ConnectionSource {
@@ -20,11 +20,12 @@ export interface ConnectionSource {
 export type AttributionMode = 'local' | 'address';
 
 const MAX_IN_FLIGHT = 64;
+const MAX_SOURCES_PER_PROCESS = 8;
 
 export class CallerResolver {
   readonly counters = { resolved: 0, process: 0, forwarded: 0, address: 0, unresolved: 0, busy: 0, failed: 0 };
   private inFlight = 0;
-  private readonly partsByInfo = new WeakMap<ProcessInfo, CallerIdentity>();
+  private readonly identities = new WeakMap<ProcessInfo, Map<string, CallerIdentity>>();
 
   constructor(
     private readonly mode: AttributionMode,
@@ -60,39 +61,48 @@ export class CallerResolver {
     return identity;
   }
 
-  /** The parts of a process's identity read from its /proc files, worked out once per read of them. */
-  private processParts(info: ProcessInfo): CallerIdentity {
-    let parts = this.partsByInfo.get(info);
-    if (!parts) {
-      parts = {
-        kind: 'process',
-        name: shortName(info.command, info.argv),
-        pid: info.pid,
-        command: info.command,
-        executable: info.executable,
-        commandLine: truncate(redactCommandLine(info.argv), MAX_COMMAND_LINE),
-        cgroup: cgroupPathOf(info.cgroupText),
-        container: containerOf(info.cgroupText),
-        sourceAddress: '',
-      };
-      this.partsByInfo.set(info, parts);
+  /**
+   * A process's identity, worked out once per read of its /proc files (ProcessInfoCache hands out the same
+   * ProcessInfo until it reads them again) and per source it connects from: a client opening many connections
+   * gets one shared identity object, not a new one per connection.
+   */
+  private async processIdentity(
+    info: ProcessInfo,
+    socket: LocalSocket['socket'],
+    source: ConnectionSource,
+  ): Promise<CallerIdentity> {
+    let bySource = this.identities.get(info);
+    if (!bySource) {
+      bySource = new Map();
+      this.identities.set(info, bySource);
     }
-    return parts;
+    const sourceKey = `${source.clientText}|${source.mac ?? ''}`;
+    const known = bySource.get(sourceKey);
+    if (known) return known;
+    const netnsName = info.netnsLink ? await this.probes.netnsName(info.netnsLink) : undefined;
+    const identity: CallerIdentity = {
+      kind: 'process',
+      name: shortName(info.command, info.argv),
+      pid: info.pid,
+      command: info.command,
+      executable: info.executable,
+      commandLine: truncate(redactCommandLine(info.argv), MAX_COMMAND_LINE),
+      uid: info.uid ?? (socket?.ok ? socket.value.uid : undefined),
+      cgroup: cgroupPathOf(info.cgroupText),
+      container: containerOf(info.cgroupText),
+      netns: info.netnsLink ? (netnsName ? `${netnsName} ${info.netnsLink}` : info.netnsLink) : undefined,
+      sourceAddress: source.clientText,
+      sourceMac: source.mac,
+    };
+    // Bounded: a process connecting from more sources than this is worked out afresh for the others.
+    if (bySource.size < MAX_SOURCES_PER_PROCESS) bySource.set(sourceKey, identity);
+    return identity;
   }
 
   private async resolveLocal(source: ConnectionSource, byAddress: CallerIdentity): Promise<CallerIdentity> {
     // The client's socket sees itself as local and the service as remote.
     const { socket, process: info, exited } = await this.probes.localSocket(source.client, source.service);
-    if (info) {
-      const netnsName = info.netnsLink ? await this.probes.netnsName(info.netnsLink) : undefined;
-      return {
-        ...this.processParts(info),
-        uid: info.uid ?? (socket?.ok ? socket.value.uid : undefined),
-        netns: info.netnsLink ? (netnsName ? `${netnsName} ${info.netnsLink}` : info.netnsLink) : undefined,
-        sourceAddress: source.clientText,
-        sourceMac: source.mac,
-      };
-    }
+    if (info) return this.processIdentity(info, socket, source);
     if (exited) {
       // The connect hook saw it connect; it was gone before its /proc files were read (a quick curl).
       const uid = socket?.ok ? socket.value.uid : undefined;
