@@ -18,6 +18,7 @@
 
 void InitCallers(Napi::Env env, Napi::Object exports);  // callers.cc
 void InitConnectHook(Napi::Env env, Napi::Object exports);  // connect-hook.cc
+void InitPageOut(Napi::Env env, Napi::Object exports);  // page-out.cc
 uint32_t WriteFrameBatch(int fd, const uint8_t* data, size_t available, const uint32_t* lengths, size_t count);  // tap-uring.cc
 uint32_t ReadFrameBatch(int fd, uint8_t* buffers, size_t frameBytes, uint32_t maxFrames, uint32_t* lengths);  // tap-uring.cc
 std::string TapIoMethod();  // tap-uring.cc
@@ -234,6 +235,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("FrameWatcher", FrameWatcher::Define(env));
   InitCallers(env, exports);
   InitConnectHook(env, exports);
+  InitPageOut(env, exports);
   return exports;
 }
 

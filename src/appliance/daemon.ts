@@ -22,7 +22,7 @@ import { Host } from './host.ts';
 import { IPV6_LOCAL_ID } from './ipv6-peers.ts';
 import { ApplianceMetrics, startMetricsServer } from './metrics.ts';
 import { resolveSettings, ServeError, type ServeOptions, type ServeSettings } from './serve-settings.ts';
-import { applyMemoryPolicy } from './memory-policy.ts';
+import { applyMemoryPolicy, pageOutStartupCode } from './memory-policy.ts';
 
 const ETHERNET_MTU = 1500;
 const IPV4_AND_TCP_HEADERS = 40;
@@ -58,6 +58,8 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
   // SIGUSR2 or SIGTERM that arrived before its handler would kill the process with the default action.
   const stopped = waitForStopSignal(running, log);
   logServing(settings, booted, running, requested.configFile, log);
+  const pagedOut = pageOutStartupCode(requested.memory ?? 'lean');
+  if (pagedOut > 0) log.debug({ bytes: pagedOut }, 'start-up code paged out');
   await stopped;
   await cleanups.run();
   log.info({ counters: running.host.counterSnapshot(), imds: running.metrics.summary() }, 'counters');

@@ -8,6 +8,10 @@ export interface MemoryReport {
   rssBytes: number;
   /** VmHWM: the most resident memory since start. */
   peakRssBytes: number | undefined;
+  /** RssAnon: the process's own pages (heap, stacks, buffers). */
+  rssAnonBytes: number | undefined;
+  /** RssFile: pages of files it maps (node's code, libraries), shared with other processes mapping them. */
+  rssFileBytes: number | undefined;
   heapUsedBytes: number;
   heapTotalBytes: number;
   /** Memory of Buffers and ArrayBuffers, outside the V8 heap. */
@@ -16,23 +20,27 @@ export interface MemoryReport {
   heapSpaces: Record<string, { sizeBytes: number; usedBytes: number }>;
 }
 
-function peakRssBytes(): number | undefined {
-  try {
-    const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    return match ? Number(match[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
+function statusBytes(status: string, key: string): number | undefined {
+  const match = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
+  return match ? Number(match[1]) * 1024 : undefined;
 }
 
 export function memoryReport(): MemoryReport {
   const usage = process.memoryUsage();
+  let status = '';
+  try {
+    status = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    // not Linux's /proc: the kernel's figures are left out
+  }
   const heapSpaces: MemoryReport['heapSpaces'] = {};
   for (const space of getHeapSpaceStatistics())
     heapSpaces[space.space_name] = { sizeBytes: space.space_size, usedBytes: space.space_used_size };
   return {
     rssBytes: usage.rss,
-    peakRssBytes: peakRssBytes(),
+    peakRssBytes: statusBytes(status, 'VmHWM'),
+    rssAnonBytes: statusBytes(status, 'RssAnon'),
+    rssFileBytes: statusBytes(status, 'RssFile'),
     heapUsedBytes: usage.heapUsed,
     heapTotalBytes: usage.heapTotal,
     externalBytes: usage.external,

@@ -58,11 +58,12 @@ function mebibytes(bytes: number | undefined): string {
   return bytes === undefined ? '?' : `${(bytes / 1_048_576).toFixed(1)} MiB`;
 }
 
-/** "rss 52.1 MiB (peak 64.0 MiB), heap 9.8 MiB of 14.2 MiB, young 1.0 MiB, buffers 2.3 MiB" */
+/** "rss 52.1 MiB (peak 64.0 MiB; own 40.0 MiB, mapped files 12.1 MiB), heap 9.8 MiB of 14.2 MiB, ..." */
 function memoryText(memory: MemoryReport | undefined): string {
   if (!memory) return 'not reported';
   return (
-    `rss ${mebibytes(memory.rssBytes)} (peak ${mebibytes(memory.peakRssBytes)}), ` +
+    `rss ${mebibytes(memory.rssBytes)} (peak ${mebibytes(memory.peakRssBytes)}; own ${mebibytes(memory.rssAnonBytes)}, ` +
+    `mapped files ${mebibytes(memory.rssFileBytes)}), ` +
     `heap ${mebibytes(memory.heapUsedBytes)} of ${mebibytes(memory.heapTotalBytes)}, ` +
     `young ${mebibytes(memory.heapSpaces.new_space?.sizeBytes)}, buffers ${mebibytes(memory.externalBytes)}`
   );

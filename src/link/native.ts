@@ -61,6 +61,8 @@ export interface NativeBindings {
   connectHookOwnerByTuple(key: Uint8Array): { pid: number; comm: string } | undefined;
   /** Detaches the hook (the kernel also does when the process exits). */
   connectHookStop(): void;
+  /** MADV_PAGEOUT over this process's read-only file-backed mappings (page-out.cc); returns the bytes advised. */
+  pageOutCode(): number;
 }
 
 export interface FrameWatcherHandle {

@@ -27,6 +27,8 @@ const STATUS: ApplianceStatus = {
   memory: {
     rssBytes: 52 * 1_048_576,
     peakRssBytes: 64 * 1_048_576,
+    rssAnonBytes: 40 * 1_048_576,
+    rssFileBytes: 12 * 1_048_576,
     heapUsedBytes: 9.75 * 1_048_576,
     heapTotalBytes: 14.25 * 1_048_576,
     externalBytes: 2.3 * 1_048_576,
@@ -52,7 +54,7 @@ test('status lists the instance, every option and the counters, aligned', () => 
       'tokens rejected     0',
       'without token       2 (rejected: 2)',
       'credentials served  0',
-      'memory              rss 52.0 MiB (peak 64.0 MiB), heap 9.8 MiB of 14.3 MiB, young 1.0 MiB, buffers 2.3 MiB',
+      'memory              rss 52.0 MiB (peak 64.0 MiB; own 40.0 MiB, mapped files 12.0 MiB), heap 9.8 MiB of 14.3 MiB, young 1.0 MiB, buffers 2.3 MiB',
       '',
     ].join('\n'),
   );

@@ -131,7 +131,10 @@ describe('serving the kernel TCP stack through the tap', { skip: skipUnlessRoot 
     assert.match(text.stdout, new RegExp(`^instance +${status.instanceId}\n`));
     assert.match(text.stdout, /\nhop limit +1\n/);
     assert.match(text.stdout, /\nevents +none\n/);
-    assert.match(text.stdout, /\nmemory +rss \d+\.\d MiB \(peak \d+\.\d MiB\), heap /);
+    assert.match(
+      text.stdout,
+      /\nmemory +rss \d+\.\d MiB \(peak \d+\.\d MiB; own \d+\.\d MiB, mapped files \d+\.\d MiB\), heap /,
+    );
   });
 
   test('100 sequential requests from node:http all succeed, one connection each', async () => {
