@@ -359,6 +359,13 @@ Napi::Value ConnectHookStartFn(const Napi::CallbackInfo& info) {
   return started;
 }
 
+Napi::Object OwnerObject(Napi::Env env, const ConnectRecord& record) {
+  Napi::Object owner = Napi::Object::New(env);
+  owner.Set("pid", Napi::Number::New(env, static_cast<double>(record.pidTgid >> 32)));
+  owner.Set("comm", Napi::String::New(env, record.comm, strnlen(record.comm, sizeof record.comm)));
+  return owner;
+}
+
 // connectHookOwner(cookie: bigint) -> { pid, comm } | undefined: who called connect() on that socket.
 Napi::Value ConnectHookOwnerFn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -366,20 +373,11 @@ Napi::Value ConnectHookOwnerFn(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "connectHookOwner(cookie: bigint)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (mapFd < 0) return env.Undefined();
   bool lossless = false;
   uint64_t cookie = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
   ConnectRecord record;
-  union bpf_attr attr;
-  std::memset(&attr, 0, sizeof attr);
-  attr.map_fd = mapFd;
-  attr.key = reinterpret_cast<uint64_t>(&cookie);
-  attr.value = reinterpret_cast<uint64_t>(&record);
-  if (!lossless || Bpf(BPF_MAP_LOOKUP_ELEM, &attr) != 0) return env.Undefined();
-  Napi::Object owner = Napi::Object::New(env);
-  owner.Set("pid", Napi::Number::New(env, static_cast<double>(record.pidTgid >> 32)));
-  owner.Set("comm", Napi::String::New(env, record.comm, strnlen(record.comm, sizeof record.comm)));
-  return owner;
+  if (!lossless || !Lookup(mapFd, &cookie, record)) return env.Undefined();
+  return OwnerObject(env, record);
 }
 
 // connectHookOwnerByTuple(key: Buffer of 48 bytes) -> { pid, comm } | undefined: the owner of the connection with
@@ -392,10 +390,7 @@ Napi::Value ConnectHookOwnerByTupleFn(const Napi::CallbackInfo& info) {
   }
   ConnectRecord record;
   if (!Lookup(tupleMapFd, info[0].As<Napi::Buffer<uint8_t>>().Data(), record)) return env.Undefined();
-  Napi::Object owner = Napi::Object::New(env);
-  owner.Set("pid", Napi::Number::New(env, static_cast<double>(record.pidTgid >> 32)));
-  owner.Set("comm", Napi::String::New(env, record.comm, strnlen(record.comm, sizeof record.comm)));
-  return owner;
+  return OwnerObject(env, record);
 }
 
 Napi::Value ConnectHookStopFn(const Napi::CallbackInfo& info) {
