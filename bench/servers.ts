@@ -4,8 +4,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Appliance } from '../test/support/appliance.ts';
-import { inNamespace, run } from '../test/support/netns.ts';
+import { Appliance, imdsHop } from '../test/support/appliance.ts';
+import { inNamespace } from '../test/support/netns.ts';
 import { childPids } from './proc-stats.ts';
 
 export const SERVICE_ADDRESS = '169.254.169.254';
@@ -141,10 +141,11 @@ export async function startImdsHop(
     memoryPid: pid,
     instanceDevice: appliance.interfaceName,
     details: async () => {
-      const control = async (command: string) => {
-        const args = [join(REPO_ROOT, 'bin/imds-hop.mjs'), command, '--json', '--interface', appliance.interfaceName];
-        return JSON.parse((await run(process.execPath, args)).stdout) as Record<string, unknown>;
-      };
+      const control = async (command: string) =>
+        JSON.parse((await imdsHop([command, '--json', '--interface', appliance.interfaceName])).stdout) as Record<
+          string,
+          unknown
+        >;
       const lines: string[] = [];
       if (variant !== 'imds-hop:callers-off') {
         const snapshot = (await control('callers')) as { method?: unknown; counters?: Record<string, number> };
