@@ -33,8 +33,8 @@ const IPV6_SERVICE_ADDRESS = 'fd00:ec2::254';
 const IPV6_HOST_ADDRESS = 'fd00:ec2::253';
 
 export async function serve(requested: ServeOptions, log: Logger): Promise<void> {
-  applyMemoryPolicy(requested.memory ?? 'lean');
   const settings = resolveSettings(requested);
+  applyMemoryPolicy(settings.memory);
   const booted = bootInstance(settings, requested, log);
   const cleanups = new Cleanups(log);
   let running: Running;
@@ -58,7 +58,7 @@ export async function serve(requested: ServeOptions, log: Logger): Promise<void>
   // SIGUSR2 or SIGTERM that arrived before its handler would kill the process with the default action.
   const stopped = waitForStopSignal(running, log);
   logServing(settings, booted, running, requested.configFile, log);
-  const pagedOut = pageOutStartupCode(requested.memory ?? 'lean');
+  const pagedOut = pageOutStartupCode(settings.memory);
   if (pagedOut > 0) log.debug({ bytes: pagedOut }, 'start-up code paged out');
   await stopped;
   await cleanups.run();

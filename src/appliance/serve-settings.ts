@@ -77,6 +77,7 @@ export interface ServeSettings {
   metricsListen: string | undefined;
   connection: ConnectionPolicy;
   tapIo: 'auto' | 'syscalls';
+  memory: MemoryPolicy;
   faults: FaultSettings | undefined;
   ec2Api: Ec2ApiRequest;
   launchOptions: Partial<MetadataOptions>;
@@ -125,6 +126,7 @@ export function resolveSettings(requested: ServeOptions): ServeSettings {
     metricsListen: metricsListen === 'off' ? undefined : metricsListen,
     connection: requested.connection ?? appliance.connection ?? SERVE_DEFAULTS.connection,
     tapIo: requested.tapIo ?? 'auto',
+    memory: requested.memory ?? 'lean',
     faults: loaded?.faults,
     ec2Api: {
       listen: requested.ec2ApiListen ?? appliance.ec2ApiListen ?? DEFAULT_EC2_API_LISTEN,
