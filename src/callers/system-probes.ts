@@ -134,8 +134,7 @@ export class LinuxProbes implements SystemProbes {
       const owner = this.native.connectHookOwnerByTuple(tupleKey(local, remote, this.key));
       if (owner) {
         this.hookCounters['hook-owners-by-tuple'] += 1;
-        const info = await this.processes.lookup(owner.pid, owner.comm);
-        return info ? { process: info } : { exited: owner };
+        return this.hooked(owner);
       }
     }
     const lookup = Buffer.from(encodeSockDiagLookup(local, remote, this.nextSeq()));
@@ -145,8 +144,7 @@ export class LinuxProbes implements SystemProbes {
       const owner = this.native.connectHookOwner(socket.value.cookie);
       if (owner) {
         this.hookCounters['hook-owners'] += 1;
-        const info = await this.processes.lookup(owner.pid, owner.comm);
-        return info ? { socket, process: info } : { socket, exited: owner };
+        return this.hooked(owner, socket);
       }
       this.hookCounters['hook-misses'] += 1;
     }
@@ -159,6 +157,12 @@ export class LinuxProbes implements SystemProbes {
       if (this.likelyOwners.length > LIKELY_OWNERS) this.likelyOwners.pop();
     }
     return { socket, process: processInfoFromFiles(pid, found.files) };
+  }
+
+  /** The process the connect hook saw connect, from /proc (cached), or what the hook recorded if it is gone. */
+  private async hooked(owner: { pid: number; comm: string }, socket?: LocalSocket['socket']): Promise<LocalSocket> {
+    const info = await this.processes.lookup(owner.pid, owner.comm);
+    return info ? { socket, process: info } : { socket, exited: owner };
   }
 
   /**
