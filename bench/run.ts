@@ -106,6 +106,11 @@ connectNamespaces(
 runSync('ip', ['-n', server, 'address', 'add', `${SERVICE_ADDRESS}/32`, 'dev', serverVeth]);
 // Many short connections from one client address: a wide port range; the server side closes first anyway.
 runSync('ip', ['netns', 'exec', instance, 'sysctl', '-qw', 'net.ipv4.ip_local_port_range=1024 65000']);
+// wrk closes its socket as soon as a "Connection: close" response is read, often before the server's FIN: the
+// generator then holds TIME-WAIT for every port, and once the range is full each connect() scans it (the
+// generator's CPU at 100%, nginx's rate falling to a few hundred flows per second in some rounds). Reusing a
+// TIME-WAIT port for a new outgoing connection (timestamps make it safe) keeps the generator steady for every server.
+runSync('ip', ['netns', 'exec', instance, 'sysctl', '-qw', 'net.ipv4.tcp_tw_reuse=1']);
 for (const ns of [instance, server]) {
   try {
     runSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.core.somaxconn=8192']);
