@@ -152,6 +152,7 @@ export async function startImdsHop(
         const counters = snapshot.counters ?? {};
         const pick = [
           'hook-owners-by-tuple',
+          'hook-owners-from-slots',
           'hook-owners',
           'hook-misses',
           'fd-searches',

@@ -14,6 +14,7 @@
 #include <linux/bpf.h>
 #include <netinet/in.h>
 #include <string>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -30,11 +31,34 @@ struct ConnectRecord {
   char comm[16];
 };
 
+constexpr int kTupleKeyBytes = 48;
+
+// The slots: a direct-mapped table, indexed by the client's port, that the sock_ops program also writes each record
+// into and this process reads through a read-only mapping of the map — a lookup with no bpf() syscall (which
+// cost a flow several microseconds). A slot another connection took over (ports 1024 apart, within the moment
+// between a connect and its SYN reaching imds-hop) does not match the key, and the 4-tuple map answers instead.
+constexpr uint32_t kSlots = 1024;
+
+// `sequence` is a seqlock the program takes with a compare-and-exchange (odd while it writes; a writer that finds
+// it odd leaves the slot alone) and releases with an exchange; a reader that sees it odd or changed asks the map.
+struct Slot {
+  uint64_t sequence;
+  uint8_t key[kTupleKeyBytes];
+  ConnectRecord record;
+};
+static_assert(sizeof(Slot) == 80, "the sock_ops program writes this layout");
+
 int mapFd = -1;       // cookie -> ConnectRecord
 int tupleMapFd = -1;  // 4-tuple key -> ConnectRecord
+int slotMapFd = -1;   // client port % kSlots -> Slot
 int programFds[3] = {-1, -1, -1};  // connect4, connect6, sock_ops
 int linkFds[3] = {-1, -1, -1};
 std::string tupleProblem;  // why the 4-tuple half is not attached, when it is not
+std::string slotProblem;   // why the slots are not read, when they are not
+const Slot* slots = nullptr;
+constexpr size_t kSlotsBytes = (sizeof(Slot) * kSlots + 4095) & ~size_t{4095};
+double slotHits = 0;
+double tupleMapLookups = 0;
 
 long Bpf(int command, union bpf_attr* attr) { return syscall(__NR_bpf, command, attr, sizeof *attr); }
 
@@ -49,7 +73,16 @@ bpf_insn Insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) 
   return insn;
 }
 
+// A program that writes the slots holds its own reference to their map: the fd is not needed to keep it.
+void UnmapSlots() {
+  if (slots) munmap(const_cast<Slot*>(slots), kSlotsBytes);
+  slots = nullptr;
+  if (slotMapFd >= 0) close(slotMapFd);
+  slotMapFd = -1;
+}
+
 void CloseTuples() {
+  UnmapSlots();
   for (int* fd : {&linkFds[2], &programFds[2], &tupleMapFd}) {
     if (*fd >= 0) close(*fd);
     *fd = -1;
@@ -65,6 +98,23 @@ void CloseAll() {
 }
 
 std::string Failure(const char* step) { return std::string(step) + ": " + std::strerror(errno); }
+
+// Creates the slots' map (an array the kernel lets this process map read-only) and maps it.
+bool MapSlots() {
+  union bpf_attr attr;
+  std::memset(&attr, 0, sizeof attr);
+  attr.map_type = BPF_MAP_TYPE_ARRAY;
+  attr.key_size = sizeof(uint32_t);
+  attr.value_size = sizeof(Slot);
+  attr.max_entries = kSlots;
+  attr.map_flags = BPF_F_MMAPABLE;
+  slotMapFd = static_cast<int>(Bpf(BPF_MAP_CREATE, &attr));
+  if (slotMapFd < 0) return slotProblem = Failure("creating the slots' map"), false;
+  void* mapped = mmap(nullptr, kSlotsBytes, PROT_READ, MAP_SHARED, slotMapFd, 0);
+  if (mapped == MAP_FAILED) return slotProblem = Failure("mapping the slots"), false;
+  slots = static_cast<const Slot*>(mapped);
+  return true;
+}
 
 int Load(bpf_prog_type type, bpf_attach_type attachType, const bpf_insn* program, size_t count, std::string& error) {
   static char verifierLog[65536];
@@ -143,9 +193,8 @@ int LoadProgram(bpf_attach_type attachType, bool withComm, std::string& error) {
 // 4-tuple — so imds-hop, which sees the 4-tuple in the SYN, names the caller with one lookup and no sock_diag
 // exchange. The key is 48 bytes: family, local port (host order), remote port (as sock_ops gives it: network order
 // in the upper half), zero, then the local and the remote address, 16 bytes each (IPv4 in the first 4).
-constexpr int kTupleKeyBytes = 48;
-
-int LoadTupleProgram(std::string& error) {
+// With `withSlots` it also copies key and record into the connection's slot (BPF_ATOMIC needs Linux 5.12).
+int LoadTupleProgram(bool withSlots, std::string& error) {
   std::vector<bpf_insn> p;
   auto emit = [&p](bpf_insn insn) {
     p.push_back(insn);
@@ -200,6 +249,39 @@ int LoadTupleProgram(std::string& error) {
     emit(Insn(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_2, BPF_REG_7, static_cast<int16_t>(8 * i), 0));
     emit(Insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_10, BPF_REG_2, static_cast<int16_t>(-80 + 8 * i), 0));
   }
+  std::vector<int> toMap;  // jumps to the 4-tuple map's update, taken when the slot is not written
+  if (withSlots) {
+    loadCtx(BPF_REG_2, offsetof(bpf_sock_ops, local_port));
+    emit(Insn(BPF_ALU64 | BPF_AND | BPF_K, BPF_REG_2, 0, 0, static_cast<int32_t>(kSlots - 1)));
+    storeW(-88, BPF_REG_2);
+    emit(Insn(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, slotMapFd));
+    emit(Insn(0, 0, 0, 0, 0));
+    emit(Insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0));
+    emit(Insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -88));
+    emit(Insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem));
+    toMap.push_back(emit(Insn(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 0, 0)));
+    emit(Insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_9, BPF_REG_0, 0, 0));
+    // Take the seqlock: sequence s (even) -> s + 1, or leave the slot to the writer holding it.
+    emit(Insn(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_9, 0, 0));
+    toMap.push_back(emit(Insn(BPF_JMP | BPF_JSET | BPF_K, BPF_REG_1, 0, 0, 1)));
+    emit(Insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_0, BPF_REG_1, 0, 0));
+    emit(Insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_1, 0, 0));
+    emit(Insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, 1));
+    emit(Insn(BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_9, BPF_REG_2, 0, BPF_CMPXCHG));
+    toMap.push_back(emit(Insn(BPF_JMP | BPF_JNE | BPF_X, BPF_REG_0, BPF_REG_1, 0, 0)));
+    for (int i = 0; i < 6; i++) {  // the key, fp-56..fp-9
+      emit(Insn(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_2, BPF_REG_10, static_cast<int16_t>(-56 + 8 * i), 0));
+      emit(Insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_9, BPF_REG_2, static_cast<int16_t>(offsetof(Slot, key) + 8 * i), 0));
+    }
+    for (int i = 0; i < 3; i++) {  // the record, fp-80..fp-57
+      emit(Insn(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_2, BPF_REG_10, static_cast<int16_t>(-80 + 8 * i), 0));
+      emit(Insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_9, BPF_REG_2, static_cast<int16_t>(offsetof(Slot, record) + 8 * i), 0));
+    }
+    // Release: s + 2, with the exchange's full barrier after the stores above.
+    emit(Insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, 2));
+    emit(Insn(BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_9, BPF_REG_1, 0, BPF_XCHG));
+  }
+  int mapUpdate = static_cast<int>(p.size());
   emit(Insn(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, tupleMapFd));
   emit(Insn(0, 0, 0, 0, 0));
   emit(Insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0));
@@ -216,6 +298,7 @@ int LoadTupleProgram(std::string& error) {
   jumpTo(noRecord, done);
   jumpTo(notIpv6, ipv4);
   jumpTo(toValue, value);
+  for (int jump : toMap) jumpTo(jump, mapUpdate);
   return Load(BPF_PROG_TYPE_SOCK_OPS, BPF_CGROUP_SOCK_OPS, p.data(), p.size(), error);
 }
 
@@ -226,6 +309,29 @@ bool Lookup(int map, const void* key, ConnectRecord& record) {
   attr.key = reinterpret_cast<uint64_t>(key);
   attr.value = reinterpret_cast<uint64_t>(&record);
   return map >= 0 && Bpf(BPF_MAP_LOOKUP_ELEM, &attr) == 0;
+}
+
+// The record in the key's slot, if the slot holds that key and no writer held it while it was read.
+bool SlotLookup(const uint8_t* key, ConnectRecord& record) {
+  if (!slots) return false;
+  uint32_t port;
+  std::memcpy(&port, key + 4, sizeof port);
+  const Slot& slot = slots[port & (kSlots - 1)];
+  uint64_t before = __atomic_load_n(&slot.sequence, __ATOMIC_ACQUIRE);
+  if (before == 0 || (before & 1) != 0 || std::memcmp(slot.key, key, kTupleKeyBytes) != 0) return false;
+  std::memcpy(&record, &slot.record, sizeof record);
+  __atomic_thread_fence(__ATOMIC_ACQUIRE);
+  return __atomic_load_n(&slot.sequence, __ATOMIC_RELAXED) == before;
+}
+
+// The 4-tuple key's owner: from its slot, else from the 4-tuple map.
+bool TupleLookup(const uint8_t* key, ConnectRecord& record) {
+  if (SlotLookup(key, record)) {
+    slotHits += 1;
+    return true;
+  }
+  tupleMapLookups += 1;
+  return Lookup(tupleMapFd, key, record);
 }
 
 // The tuple key of an IPv4 connection, as the sock_ops program builds it (little-endian hosts, as Node's are).
@@ -267,6 +373,10 @@ bool SelfTest(std::string& error) {
   if (tupleMapFd >= 0 && !(haveLocal && Lookup(tupleMapFd, key, record) && static_cast<int>(record.pidTgid >> 32) == getpid())) {
     tupleProblem = "the sock_ops program did not file this process's loopback connect under its 4-tuple";
     CloseTuples();
+  }
+  if (slots && !(haveLocal && SlotLookup(key, record) && static_cast<int>(record.pidTgid >> 32) == getpid())) {
+    slotProblem = "the sock_ops program did not write this process's loopback connect into its slot";
+    UnmapSlots();
   }
   if (!Lookup(mapFd, &cookie, record)) {
     error = "self-test: the hook did not see a connect of this process (is the cgroup the root of this host's?)";
@@ -327,6 +437,8 @@ Napi::Value ConnectHookStartFn(const Napi::CallbackInfo& info) {
   }
   // The 4-tuple half: without it (an older kernel) callers are still named, through sock_diag's cookie.
   tupleProblem.clear();
+  slotProblem.clear();
+  slotHits = tupleMapLookups = 0;
   if (error.empty()) {
     std::memset(&attr, 0, sizeof attr);
     attr.map_type = BPF_MAP_TYPE_LRU_HASH;
@@ -335,7 +447,13 @@ Napi::Value ConnectHookStartFn(const Napi::CallbackInfo& info) {
     attr.max_entries = kMaxConnects;
     tupleMapFd = static_cast<int>(Bpf(BPF_MAP_CREATE, &attr));
     if (tupleMapFd < 0) tupleProblem = Failure("creating the 4-tuple map");
-    if (tupleMapFd >= 0) programFds[2] = LoadTupleProgram(tupleProblem);
+    if (tupleMapFd >= 0) {
+      programFds[2] = MapSlots() ? LoadTupleProgram(true, slotProblem) : -1;
+      if (programFds[2] < 0) {
+        UnmapSlots();
+        programFds[2] = LoadTupleProgram(false, tupleProblem);
+      }
+    }
     if (programFds[2] >= 0) {
       std::memset(&attr, 0, sizeof attr);
       attr.link_create.prog_fd = programFds[2];
@@ -356,6 +474,7 @@ Napi::Value ConnectHookStartFn(const Napi::CallbackInfo& info) {
   Napi::Object started = Napi::Object::New(env);
   started.Set("records", Napi::String::New(env, withComm ? "pid-and-comm" : "pid"));
   started.Set("tuples", Napi::String::New(env, tupleMapFd >= 0 ? "attached" : tupleProblem));
+  started.Set("slots", Napi::String::New(env, slots ? "mapped" : tupleMapFd >= 0 ? slotProblem : "no 4-tuple map"));
   return started;
 }
 
@@ -389,8 +508,16 @@ Napi::Value ConnectHookOwnerByTupleFn(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   ConnectRecord record;
-  if (!Lookup(tupleMapFd, info[0].As<Napi::Buffer<uint8_t>>().Data(), record)) return env.Undefined();
+  if (tupleMapFd < 0 || !TupleLookup(info[0].As<Napi::Buffer<uint8_t>>().Data(), record)) return env.Undefined();
   return OwnerObject(env, record);
+}
+
+// connectHookCounters() -> { slotHits, tupleMapLookups }: owners read from a slot, and lookups that asked the map.
+Napi::Value ConnectHookCountersFn(const Napi::CallbackInfo& info) {
+  Napi::Object counters = Napi::Object::New(info.Env());
+  counters.Set("slotHits", Napi::Number::New(info.Env(), slotHits));
+  counters.Set("tupleMapLookups", Napi::Number::New(info.Env(), tupleMapLookups));
+  return counters;
 }
 
 Napi::Value ConnectHookStopFn(const Napi::CallbackInfo& info) {
@@ -405,4 +532,5 @@ void InitConnectHook(Napi::Env env, Napi::Object exports) {
   exports.Set("connectHookOwner", Napi::Function::New(env, ConnectHookOwnerFn));
   exports.Set("connectHookOwnerByTuple", Napi::Function::New(env, ConnectHookOwnerByTupleFn));
   exports.Set("connectHookStop", Napi::Function::New(env, ConnectHookStopFn));
+  exports.Set("connectHookCounters", Napi::Function::New(env, ConnectHookCountersFn));
 }

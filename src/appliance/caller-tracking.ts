@@ -59,7 +59,12 @@ export class CallerTracking implements ConnectionObserver {
     this.method = await this.probes.start(useHook);
     if (this.method.method === 'connect-hook')
       this.log.info(
-        { cgroup: this.method.cgroup, records: this.method.records },
+        {
+          cgroup: this.method.cgroup,
+          records: this.method.records,
+          tuples: this.method.tuples,
+          slots: this.method.slots,
+        },
         'callers: named by the connect hook (eBPF on the cgroup v2 root)',
       );
     else

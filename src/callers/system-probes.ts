@@ -36,9 +36,10 @@ export interface LocalSocket {
 export type AttributionMethod =
   /**
    * records: 'pid' when the kernel refused the hook the comm (an exec is then noticed only after the cache TTL);
-   * tuples: 'attached' when callers are found by 4-tuple without a sock_diag exchange, else why not.
+   * tuples: 'attached' when callers are found by 4-tuple without a sock_diag exchange, else why not;
+   * slots: 'mapped' when most of those lookups are a read of shared memory, no syscall, else why not.
    */
-  | { method: 'connect-hook'; cgroup: string; records: 'pid-and-comm' | 'pid'; tuples: string }
+  | { method: 'connect-hook'; cgroup: string; records: 'pid-and-comm' | 'pid'; tuples: string; slots: string }
   | { method: 'fd-search'; reason: string };
 
 /** The questions the resolver asks; an interface so its decisions are tested without a kernel. */
@@ -77,6 +78,8 @@ export class LinuxProbes implements SystemProbes {
   private seq = 1;
   private hookActive = false;
   private tuplesAttached = false;
+  /** Of hook-owners-by-tuple, those read from the slots (kept when the hook stops). */
+  private slotHits = 0;
   private readonly key = new Uint8Array(TUPLE_KEY_BYTES);
   private readonly processes = new ProcessInfoCache(
     (pid) => this.native.readProcessFiles(pid),
@@ -96,8 +99,10 @@ export class LinuxProbes implements SystemProbes {
   private cgroups: { atMs: number; paths: Map<bigint, string> } | undefined;
 
   get counters(): Record<string, number> {
+    if (this.hookActive) this.slotHits = this.native.connectHookCounters().slotHits;
     return {
       ...this.hookCounters,
+      'hook-owners-from-slots': this.slotHits,
       'process-reads': this.processes.counters.reads,
       'process-reads-saved': this.processes.counters.hits,
     };
@@ -107,7 +112,7 @@ export class LinuxProbes implements SystemProbes {
     if (!useHook) return { method: 'fd-search', reason: 'the connect hook is off (--callers fd-search)' };
     const cgroup = await cgroup2Mount();
     if (!cgroup) return { method: 'fd-search', reason: 'no cgroup v2 hierarchy is mounted' };
-    let started: { records: 'pid-and-comm' | 'pid'; tuples: string };
+    let started: { records: 'pid-and-comm' | 'pid'; tuples: string; slots: string };
     try {
       started = this.native.connectHookStart(cgroup);
     } catch (error) {
@@ -119,7 +124,10 @@ export class LinuxProbes implements SystemProbes {
   }
 
   stop(): void {
-    if (this.hookActive) this.native.connectHookStop();
+    if (this.hookActive) {
+      this.slotHits = this.native.connectHookCounters().slotHits;
+      this.native.connectHookStop();
+    }
     this.hookActive = false;
     this.tuplesAttached = false;
   }

@@ -51,7 +51,7 @@ export interface NativeBindings {
    * pid and comm by socket cookie — the pid alone when the kernel refuses this process the comm helper (no
    * CAP_PERFMON). Throws naming the step that failed; nothing stays attached then.
    */
-  connectHookStart(cgroupDir: string): { records: 'pid-and-comm' | 'pid'; tuples: string };
+  connectHookStart(cgroupDir: string): { records: 'pid-and-comm' | 'pid'; tuples: string; slots: string };
   /** Who called connect() on the socket with this cookie, while the hook remembers it. */
   connectHookOwner(cookie: bigint): { pid: number; comm: string } | undefined;
   /**
@@ -59,6 +59,11 @@ export interface NativeBindings {
    * the SYN left — when `tuples` was "attached" (else the reason it is not).
    */
   connectHookOwnerByTuple(key: Uint8Array): { pid: number; comm: string } | undefined;
+  /**
+   * Owners read from the hook's slots (a read-only mapping of a map the sock_ops program also writes: no bpf()
+   * syscall) — when `slots` was "mapped" — and lookups that asked the 4-tuple map instead.
+   */
+  connectHookCounters(): { slotHits: number; tupleMapLookups: number };
   /** Detaches the hook (the kernel also does when the process exits). */
   connectHookStop(): void;
   /** MADV_PAGEOUT over this process's read-only file-backed mappings (page-out.cc); returns the bytes advised. */

@@ -36,6 +36,7 @@ test('the connect hook names this process and a child program by 4-tuple, withou
     cgroup: method.method === 'connect-hook' ? method.cgroup : '',
     records: 'pid-and-comm',
     tuples: 'attached',
+    slots: 'mapped',
   });
   await withServer(async (port, accepted) => {
     const own = connect(port, '127.0.0.1');
@@ -63,6 +64,7 @@ test('the connect hook names this process and a child program by 4-tuple, withou
     assert.equal(theirs.process?.command, 'python3');
     assert.deepEqual(theirs.process?.argv.slice(0, 2), ['/usr/bin/python3', '-c']);
     assert.equal(probes.counters['hook-owners-by-tuple'], 2);
+    assert.equal(probes.counters['hook-owners-from-slots'], 2); // and no bpf() syscall either
     assert.equal(probes.counters['hook-owners'], 0); // no sock_diag exchange was needed
     assert.equal(probes.counters['fd-searches'], 0);
   });
@@ -91,6 +93,44 @@ test('IPv6: a connection over ::1 is found by its 16-byte addresses in the 4-tup
     own.destroy();
     server.close();
   }
+});
+
+/** Connects from 127.0.0.1:localPort; undefined when that port is taken. */
+async function connectFrom(localPort: number, port: number): Promise<Socket | undefined> {
+  const socket = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.1', localPort });
+  const [outcome] = await Promise.race([once(socket, 'connect'), once(socket, 'error')]);
+  if (outcome instanceof Error) return (socket.destroy(), undefined);
+  return socket;
+}
+
+test('two connections sharing a slot (client ports 1024 apart): the one overwritten is found in the 4-tuple map', async (t) => {
+  const probes = new LinuxProbes();
+  assert.equal((await probes.start(true)).method, 'connect-hook');
+  t.after(() => probes.stop());
+  await withServer(async (port) => {
+    const sockets: Socket[] = [];
+    try {
+      let pair: [Socket, Socket] | undefined;
+      for (let attempt = 0; attempt < 50 && !pair; attempt++) {
+        const first = 20_000 + Math.floor(Math.random() * 20_000);
+        const older = await connectFrom(first, port);
+        const newer = older && (await connectFrom(first + 1024, port));
+        for (const socket of [older, newer]) if (socket) sockets.push(socket);
+        if (older && newer) pair = [older, newer];
+      }
+      assert.ok(pair, 'no two free client ports 1024 apart in 50 tries');
+      const [older, newer] = pair;
+      const lookup = (socket: Socket) =>
+        probes.localSocket({ address: LOOPBACK, port: socket.localPort as number }, { address: LOOPBACK, port });
+      assert.equal((await lookup(newer)).process?.pid, process.pid);
+      assert.equal(probes.counters['hook-owners-from-slots'], 1);
+      assert.equal((await lookup(older)).process?.pid, process.pid);
+      assert.equal(probes.counters['hook-owners-from-slots'], 1); // its slot holds the newer connection
+      assert.equal(probes.counters['hook-owners-by-tuple'], 2);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+  });
 });
 
 test('after stop() the hook sees nothing: a new connection is found by searching fd tables', async () => {
