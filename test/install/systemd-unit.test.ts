@@ -77,7 +77,7 @@ describe('the systemd unit', () => {
         { cwd: REPO_ROOT, encoding: 'utf8' },
       );
       const result = JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as {
-        method: { method: string; records?: string };
+        method: { method: string; records?: string; slots?: string };
         pid: boolean;
         counters: Record<string, number>;
       };
@@ -85,6 +85,8 @@ describe('the systemd unit', () => {
       assert.equal(result.method.records, 'pid', output); // the comm helper needs CAP_PERFMON, which the unit lacks
       assert.equal(result.pid, true, output);
       assert.equal(result.counters['hook-owners-by-tuple'], 1, output);
+      assert.equal(result.method.slots, 'mapped', output); // mapping the slots needs no capability the unit lacks
+      assert.equal(result.counters['hook-owners-from-slots'], 1, output);
     },
   );
 
