@@ -15,6 +15,8 @@ export interface Row {
   p99Ms: number;
   cpuSeconds: number;
   cpuMicrosPerRequest: number;
+  /** The pinned server core's busy time per request: the process and the kernel's packet work steered there. */
+  serverCoreMicrosPerRequest?: number;
   peakRssMiB: number;
   errors: number;
   /** Packets per second at the instance's interface, both directions / instance to service only. */
@@ -242,6 +244,7 @@ export function printTable(
         'p99 ms',
         'CPU s',
         'CPU us/req',
+        'core us/req',
         'peak RSS MiB',
         'errors',
         'pkts in/s',
@@ -261,6 +264,7 @@ export function printTable(
         fmt(r.p99Ms, 2),
         fmt(r.cpuSeconds, 2),
         fmt(r.cpuMicrosPerRequest, 1),
+        fmt(r.serverCoreMicrosPerRequest, 1),
         fmt(r.peakRssMiB, 1),
         String(r.errors),
         fmt(r.packetsInPerSecond),

@@ -36,6 +36,7 @@ import { IdleHolder } from './idle-holder-client.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
 import { measureMemory, printMemory, type MemoryResult } from './memory-phase.ts';
 import { evaluateTargets, medianRows, printTable, variantCost, type Row, type Workload } from './report.ts';
+import { cpuTargets, printCpuTargets } from './cpu-targets.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
@@ -265,6 +266,8 @@ function toRow(round: number, workload: Workload, name: ServerName, m: Measured,
     p99Ms: m.wrk.p99Us / 1000,
     cpuSeconds: m.cpuSeconds,
     cpuMicrosPerRequest: m.wrk.requests > 0 ? (m.cpuSeconds * 1e6) / m.wrk.requests : Number.NaN,
+    serverCoreMicrosPerRequest:
+      m.serverCpu && m.wrk.requests > 0 ? (m.serverCpu.busy * seconds * 1e6) / m.wrk.requests : undefined,
     peakRssMiB: m.peakRssBytes / 1024 / 1024,
     // wrk's own "status" error count is the same non-2xx responses as badStatus: counted once.
     errors: m.wrk.badStatus + m.wrk.errors.connect + m.wrk.errors.read + m.wrk.errors.write + m.wrk.errors.timeout,
@@ -395,6 +398,7 @@ const machine = {
 };
 const medians = medianRows(rows);
 const targets = evaluateTargets(medians, rows);
+const issue17Targets = cpuTargets(rows);
 const variantCosts = {
   attribution: variantCost(rows, 'imds-hop:callers-off'),
   'lean heap': variantCost(rows, 'imds-hop:memory-fast'),
@@ -411,6 +415,7 @@ const outDir = join(REPO_ROOT, 'artifacts', 'bench');
 mkdirSync(outDir, { recursive: true });
 const outArg = argv.find((a) => a.startsWith('--out='));
 const outFile = outArg ? resolve(outArg.slice('--out='.length)) : join(outDir, 'results.json');
+printCpuTargets(issue17Targets);
 printMemory(memoryResults);
 for (const [what, costs] of Object.entries(variantCosts)) {
   for (const cost of costs) {
@@ -423,7 +428,7 @@ for (const [what, costs] of Object.entries(variantCosts)) {
 }
 writeFileSync(
   outFile,
-  `${JSON.stringify({ date: new Date().toISOString(), quick, settings: { ...SETTINGS, pinning: PIN ?? null, receiveSteering: steering }, machine, medians, rows, targets, variantCosts, memory: memoryResults }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), quick, settings: { ...SETTINGS, pinning: PIN ?? null, receiveSteering: steering }, machine, medians, rows, targets, issue17Targets, variantCosts, memory: memoryResults }, null, 2)}\n`,
 );
 console.log(`\nwrote ${outFile}`);
 process.exit(0);
