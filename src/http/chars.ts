@@ -44,20 +44,14 @@ export function isTokenString(text: string): boolean {
   return true;
 }
 
-const SHORT_STRING = 64;
+/**
+ * Node's Buffer decodes a byte range to one string with no intermediate ones (a loop of fromCharCode made one
+ * string per byte, a tenth of everything a request allocated); it reads any Uint8Array in place.
+ */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, from: number, to: number): string })
+  .latin1Slice;
 
 /** Header bytes are octets (RFC 9110 5.5); latin1 keeps obs-text round-trippable. */
 export function latin1(bytes: Uint8Array, from: number, to: number): string {
-  if (to - from <= SHORT_STRING) {
-    // Header names and values are short: a plain loop beats spreading a subarray into fromCharCode.
-    let text = '';
-    for (let i = from; i < to; i++) text += String.fromCharCode(bytes[i] as number);
-    return text;
-  }
-  let out = '';
-  // Chunked so a 16 KiB header section never hits the argument-count limit of fromCharCode.
-  for (let i = from; i < to; i += 4096) {
-    out += String.fromCharCode(...bytes.subarray(i, Math.min(to, i + 4096)));
-  }
-  return out;
+  return latin1Slice.call(bytes, from, to);
 }
