@@ -33,6 +33,8 @@ const NO_ACTIONS: readonly TcpAction[] = [];
 export class Ipv4Endpoint {
   /** Reply to the link-layer source a remote address was last seen from (the instance kernel, or a router). */
   private readonly neighbors = new Map<number, Uint8Array>();
+  /** Addresses as the caller tracking reads them (never written): two per new connection, mostly the same few. */
+  private readonly addressBytes = new Map<number, Uint8Array>();
   /** What each IP identification last left as: an ICMP error quotes the id, so we know what died and where. */
   private readonly sent = new Ipv4SentPackets();
 
@@ -197,15 +199,22 @@ export class Ipv4Endpoint {
     serviceAddress: number,
     servicePort: number,
   ): ObservedConnection {
-    const v4 = (address: number) =>
-      new Uint8Array([address >>> 24, (address >>> 16) & 0xff, (address >>> 8) & 0xff, address & 0xff]);
     return {
-      clientAddress: v4(clientAddress),
+      clientAddress: this.bytesOf(clientAddress),
       clientPort,
-      serviceAddress: v4(serviceAddress),
+      serviceAddress: this.bytesOf(serviceAddress),
       servicePort,
       clientMac: this.neighbors.get(clientAddress),
     };
+  }
+
+  private bytesOf(address: number): Uint8Array {
+    let bytes = this.addressBytes.get(address);
+    if (bytes) return bytes;
+    if (this.addressBytes.size >= this.config.maxNeighbors) this.addressBytes.clear();
+    bytes = new Uint8Array([address >>> 24, (address >>> 16) & 0xff, (address >>> 8) & 0xff, address & 0xff]);
+    this.addressBytes.set(address, bytes);
+    return bytes;
   }
 
   private rememberNeighbor(address: number, mac: Uint8Array): void {
