@@ -3,7 +3,7 @@
 import type { RateLimitedLog } from './rate-limited-log.ts';
 
 export interface HostPort {
-  /** Sends one whole frame on the link; counted as sent or as a send failure. */
+  /** Sends one whole frame on the link; counted as sent or as a send failure. `frame` may be reused on return. */
   transmit(frame: Uint8Array): void;
   /** Counts one frame dropped for `reason` (frames-dropped-REASON). */
   drop(reason: string): void;

@@ -5,7 +5,8 @@ import {
   IpProtocol,
   encodeArpFrame,
   encodeIcmpFrame,
-  encodeTcpFrame,
+  encodeTcpFrameInto,
+  tcpFrameLength,
   formatIpv4Address,
   formatMacAddress,
   macEquals,
@@ -21,6 +22,7 @@ import type { ConnectionObserver, ObservedConnection } from './connection-observ
 import type { RequestPeer } from './fault-injector.ts';
 import type { HostPort } from './host-port.ts';
 import type { IcmpErrorReports } from './icmp-error-reports.ts';
+import { FrameScratch } from './frame-scratch.ts';
 import { Ipv4SentPackets } from './ipv4-sent-packets.ts';
 import type { EndpointContext, EndpointLinkConfig } from './endpoint-context.ts';
 
@@ -35,6 +37,7 @@ export class Ipv4Endpoint {
   private readonly neighbors = new Map<number, Uint8Array>();
   /** Addresses as the caller tracking reads them (never written): two per new connection, mostly the same few. */
   private readonly addressBytes = new Map<number, Uint8Array>();
+  private readonly scratch = new FrameScratch();
   /** What each IP identification last left as: an ICMP error quotes the id, so we know what died and where. */
   private readonly sent = new Ipv4SentPackets();
 
@@ -95,17 +98,18 @@ export class Ipv4Endpoint {
       this.port.count('transmit-no-neighbor');
       return;
     }
-    this.port.transmit(
-      encodeTcpFrame({
-        srcMac: this.config.mac,
-        dstMac,
-        srcAddr: action.localAddr,
-        dstAddr: action.remoteAddr,
-        hopLimit: action.hopLimit,
-        identification: this.sent.next(action.hopLimit, action.tokenResponse),
-        segment: action.segment,
-      }),
-    );
+    const scratch = this.scratch;
+    scratch.fit(tcpFrameLength(action.segment));
+    const length = encodeTcpFrameInto(scratch.bytes, scratch.view, {
+      srcMac: this.config.mac,
+      dstMac,
+      srcAddr: action.localAddr,
+      dstAddr: action.remoteAddr,
+      hopLimit: action.hopLimit,
+      identification: this.sent.next(action.hopLimit, action.tokenResponse),
+      segment: action.segment,
+    });
+    this.port.transmit(scratch.bytes.subarray(0, length));
   }
 
   /** Who is on the other end of a connection, for fault rules that match on the source. */

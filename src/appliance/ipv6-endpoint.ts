@@ -6,7 +6,8 @@ import {
   Ipv6NextHeader,
   ND_HOP_LIMIT,
   encodeIcmpv6Frame,
-  encodeTcpIpv6Frame,
+  encodeTcpIpv6FrameInto,
+  tcpIpv6FrameLength,
   formatIpv6Address,
   formatMacAddress,
   ipv6Equals,
@@ -26,6 +27,7 @@ import type { ConnectionObserver, ObservedConnection } from './connection-observ
 import type { RequestPeer } from './fault-injector.ts';
 import type { HostPort } from './host-port.ts';
 import type { IcmpErrorReports } from './icmp-error-reports.ts';
+import { FrameScratch } from './frame-scratch.ts';
 import { IPV6_LOCAL_ID, Ipv6Peers } from './ipv6-peers.ts';
 import { Ipv6SentHopLimits } from './ipv6-sent-hop-limits.ts';
 import type { EndpointContext, EndpointLinkConfig } from './endpoint-context.ts';
@@ -48,6 +50,7 @@ export class Ipv6Endpoint {
   /** IPv6 peers as the synthetic ids the TCP stack knows them by, with their MACs. */
   private readonly peers: Ipv6Peers;
   private readonly sentHopLimits = new Ipv6SentHopLimits(IPV6_SENT_HOP_LIMIT_RECORDS);
+  private readonly scratch = new FrameScratch();
   private readonly solicitedNode: Uint8Array;
   /** Frames to this multicast MAC are ours too: neighbour solicitations for the service address. */
   private readonly solicitedNodeMac: Uint8Array;
@@ -101,16 +104,17 @@ export class Ipv6Endpoint {
     }
     if (action.tokenResponse)
       this.sentHopLimits.record(peer.id, action.segment.dstPort, action.segment.seq, action.hopLimit);
-    this.port.transmit(
-      encodeTcpIpv6Frame({
-        srcMac: this.config.mac,
-        dstMac: peer.mac,
-        srcAddr: this.config.serviceAddress,
-        dstAddr: peer.address,
-        hopLimit: action.hopLimit,
-        segment: action.segment,
-      }),
-    );
+    const scratch = this.scratch;
+    scratch.fit(tcpIpv6FrameLength(action.segment));
+    const length = encodeTcpIpv6FrameInto(scratch.bytes, scratch.view, {
+      srcMac: this.config.mac,
+      dstMac: peer.mac,
+      srcAddr: this.config.serviceAddress,
+      dstAddr: peer.address,
+      hopLimit: action.hopLimit,
+      segment: action.segment,
+    });
+    this.port.transmit(scratch.bytes.subarray(0, length));
   }
 
   /** Who is on the other end of a connection, for fault rules that match on the source. */

@@ -7,7 +7,10 @@ export type FramesHandler = (frames: readonly Uint8Array[]) => void;
 export interface FrameLink {
   /** Interface name as the OS knows it (or a label for in-memory links). */
   readonly name: string;
-  /** Queue one whole Ethernet frame for transmission; false when the OS refused it (counted by the caller). */
+  /**
+   * Queue one whole Ethernet frame for transmission; false when the OS refused it (counted by the caller). The link
+   * copies what it keeps: the caller may reuse `frame`'s bytes as soon as this returns.
+   */
   send(frame: Uint8Array): boolean;
   /** Register the single consumer of received frames; frames arrive in batches, in order. */
   onFrames(handler: FramesHandler): void;

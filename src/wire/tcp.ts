@@ -270,11 +270,24 @@ interface TcpFrameArgs extends Ipv4FrameAddressing {
   segment: TcpSegment;
 }
 
-/** The hot path: Ethernet + IPv4 (DF) + TCP written straight into one buffer of the exact size. */
+/** The bytes encodeTcpFrameInto writes for `segment`. */
+export function tcpFrameLength(segment: TcpSegment): number {
+  return ETHERNET_HEADER_LENGTH + IPV4_HEADER_LENGTH + tcpLength(segment);
+}
+
+/** Ethernet + IPv4 (DF) + TCP in a buffer of the exact size. */
 export function encodeTcpFrame(args: TcpFrameArgs): Uint8Array {
+  const frame = new Uint8Array(tcpFrameLength(args.segment));
+  encodeTcpFrameInto(frame, new DataView(frame.buffer), args);
+  return frame;
+}
+
+/**
+ * The hot path: the frame written at the start of `frame` (tcpFrameLength bytes at least; `view` over the same
+ * bytes from the same start), so a sender can reuse one buffer. Returns the frame's length.
+ */
+export function encodeTcpFrameInto(frame: Uint8Array, view: DataView, args: TcpFrameArgs): number {
   const length = tcpLength(args.segment);
-  const frame = new Uint8Array(ETHERNET_HEADER_LENGTH + IPV4_HEADER_LENGTH + length);
-  const view = new DataView(frame.buffer);
   writeEthernetHeader(frame, 0, args.dstMac, args.srcMac, EtherType.IPV4);
   writeIpv4Header(
     view,
@@ -290,18 +303,28 @@ export function encodeTcpFrame(args: TcpFrameArgs): Uint8Array {
     length,
   );
   writeTcp(frame, view, ETHERNET_HEADER_LENGTH + IPV4_HEADER_LENGTH, args.segment, args.srcAddr, args.dstAddr);
-  return frame;
+  return ETHERNET_HEADER_LENGTH + IPV4_HEADER_LENGTH + length;
 }
 
 interface TcpIpv6FrameArgs extends Ipv6FrameAddressing {
   segment: TcpSegment;
 }
 
+/** The bytes encodeTcpIpv6FrameInto writes for `segment`. */
+export function tcpIpv6FrameLength(segment: TcpSegment): number {
+  return ETHERNET_HEADER_LENGTH + IPV6_HEADER_LENGTH + tcpLength(segment);
+}
+
 /** encodeTcpFrame over IPv6: Ethernet + IPv6 (Hop Limit chosen per segment, like the IPv4 TTL) + TCP. */
 export function encodeTcpIpv6Frame(args: TcpIpv6FrameArgs): Uint8Array {
+  const frame = new Uint8Array(tcpIpv6FrameLength(args.segment));
+  encodeTcpIpv6FrameInto(frame, new DataView(frame.buffer), args);
+  return frame;
+}
+
+/** encodeTcpFrameInto over IPv6. */
+export function encodeTcpIpv6FrameInto(frame: Uint8Array, view: DataView, args: TcpIpv6FrameArgs): number {
   const length = tcpLength(args.segment);
-  const frame = new Uint8Array(ETHERNET_HEADER_LENGTH + IPV6_HEADER_LENGTH + length);
-  const view = new DataView(frame.buffer);
   writeEthernetHeader(frame, 0, args.dstMac, args.srcMac, EtherType.IPV6);
   writeIpv6Header(
     frame,
@@ -310,5 +333,5 @@ export function encodeTcpIpv6Frame(args: TcpIpv6FrameArgs): Uint8Array {
     length,
   );
   writeTcpIpv6(frame, view, ETHERNET_HEADER_LENGTH + IPV6_HEADER_LENGTH, args.segment, args.srcAddr, args.dstAddr);
-  return frame;
+  return ETHERNET_HEADER_LENGTH + IPV6_HEADER_LENGTH + length;
 }

@@ -6,6 +6,9 @@ import {
   IpProtocol,
   emitTcp,
   encodeTcpFrame,
+  encodeTcpFrameInto,
+  encodeTcpIpv6Frame,
+  encodeTcpIpv6FrameInto,
   internetChecksum,
   parseEthernet,
   parseIpv4,
@@ -144,6 +147,24 @@ test('TCP frame: DF set, protocol 6, TTL and segment intact', () => {
       assert.equal(ip.value.ttl, hopLimit);
       assert.equal(ip.value.identification, identification);
       assert.deepEqual(parseTcp(ip.value.payload, ip.value.src, ip.value.dst), { ok: true, value: s });
+    }),
+  );
+});
+
+test('a frame written into a reused, dirty buffer is byte for byte the frame built fresh (IPv4 and IPv6)', () => {
+  const scratch = new Uint8Array(70_000).fill(0xa5); // stale bytes everywhere a longer earlier frame left them
+  const view = new DataView(scratch.buffer);
+  const v6 = (last: number) => Uint8Array.from({ length: 16 }, (_, i) => (i === 0 ? 0xfd : i === 15 ? last : 0));
+  fc.assert(
+    fc.property(segment, fc.integer({ min: 1, max: 255 }), u16, (s, hopLimit, identification) => {
+      const v4 = { srcMac: serviceMac, dstMac: clientMac, srcAddr: serviceAddr, dstAddr: clientAddr, hopLimit };
+      const fresh = encodeTcpFrame({ ...v4, identification, segment: s });
+      assert.equal(encodeTcpFrameInto(scratch, view, { ...v4, identification, segment: s }), fresh.length);
+      assert.deepEqual(scratch.subarray(0, fresh.length), fresh);
+      const ipv6 = { srcMac: serviceMac, dstMac: clientMac, srcAddr: v6(0x54), dstAddr: v6(1), hopLimit, segment: s };
+      const fresh6 = encodeTcpIpv6Frame(ipv6);
+      assert.equal(encodeTcpIpv6FrameInto(scratch, view, ipv6), fresh6.length);
+      assert.deepEqual(scratch.subarray(0, fresh6.length), fresh6);
     }),
   );
 });
