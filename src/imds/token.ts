@@ -25,8 +25,14 @@ export class TokenAuthority {
   /** Length-prefixed instance id, so no (instance id, body) pair can collide with another. */
   private readonly boundInstance: Buffer;
   private readonly hmac: HmacSha256;
-  /** Genuine tokens and their expiry (ms), oldest first. Only ever holds tokens this authority sealed. */
+  /** Genuine tokens and their expiry (ms). Only ever holds tokens this authority sealed. */
   private readonly genuine = new Map<string, number>();
+  /**
+   * The order they were remembered in, a ring: the oldest is forgotten first. (A Map's first key, after many
+   * deletes, is found by stepping over every deleted entry since its last rehash: an O(n) step per token issued.)
+   */
+  private readonly order = new Array<string | undefined>(REMEMBERED_TOKENS);
+  private next = 0;
 
   constructor(
     key: Uint8Array,
@@ -89,10 +95,12 @@ export class TokenAuthority {
   }
 
   private remember(token: string, expiresAtMs: number): void {
-    if (this.genuine.size >= REMEMBERED_TOKENS) {
-      const oldest = this.genuine.keys().next().value;
-      if (oldest !== undefined) this.genuine.delete(oldest);
-    }
+    // A token is remembered only while the map lacks it, so each one in the map holds exactly one slot (an
+    // expired one verify() deleted leaves its slot to a delete that finds nothing).
+    const oldest = this.order[this.next];
+    if (oldest !== undefined) this.genuine.delete(oldest);
+    this.order[this.next] = token;
+    this.next = (this.next + 1) % REMEMBERED_TOKENS;
     this.genuine.set(token, expiresAtMs);
   }
 
