@@ -1,6 +1,6 @@
 // `npm run bench`: imds-hop on its tap against kernel-stack baselines, one generator. Options: --quick,
 // --profile, --rounds=N, --only=imds-hop,node:http,nginx, --workloads=flow,keepalive,idle,memory, --no-rps, --sources,
-// --imds-hop-node-options=FLAGS, --out=FILE.
+// --imds-hop-node-options=FLAGS, --baseline=DIR (another checkout, built, run as imds-hop:baseline), --out=FILE.
 //
 //   instance ns: wrk, idle holder (kernel TCP) --tap--> imds-hop serve (userspace stack)      [imds-hop rows]
 //   instance ns: wrk, idle holder (kernel TCP) --veth 198.18.0.1 -> 198.18.0.2--> server ns:
@@ -9,7 +9,7 @@
 // The route to 169.254.169.254/32 in the instance namespace points into the tap while imds-hop runs and into
 // the veth while a baseline runs. Every server is started fresh for every workload so its peak RSS is its own.
 // Traffic never leaves the two namespaces; both are removed on exit, failure or Ctrl-C (the cleanup of test/support/netns.ts).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -89,6 +89,19 @@ if (skipUnlessRoot) {
 // TypeScript sources through a loader, which costs tens of MiB. --sources measures the loader's way (it removes
 // dist/, a build output, so the command falls back to the sources).
 const fromSources = argv.includes('--sources');
+/** --baseline=DIR: another checkout of imds-hop (dependencies installed, native addon and dist built). */
+const baselineArg = argv.find((a) => a.startsWith('--baseline='));
+const baselineRoot = baselineArg ? resolve(baselineArg.slice('--baseline='.length)) : undefined;
+if (baselineRoot && !existsSync(join(baselineRoot, 'dist', 'cli', 'main.js'))) {
+  console.error(
+    `bench: --baseline=${baselineRoot} has no dist/ (run npm ci, npm run build:native and npm run build there)`,
+  );
+  process.exit(2);
+}
+if (only?.includes('imds-hop:baseline') !== (baselineRoot !== undefined)) {
+  console.error('bench: imds-hop:baseline in --only and --baseline=DIR go together');
+  process.exit(2);
+}
 if (fromSources) rmSync(join(REPO_ROOT, 'dist'), { recursive: true, force: true });
 else runSync('npm', ['run', '--silent', 'build']);
 
@@ -166,6 +179,7 @@ async function startServer(name: ServerName, connection: 'close' | 'keep-alive')
       profile ? join(REPO_ROOT, 'artifacts', 'bench', 'profiles') : undefined,
       name as ImdsHopVariant,
       imdsHopNodeOptions,
+      baselineRoot,
     );
   } else {
     routeToVeth();
@@ -288,7 +302,15 @@ const rows: Row[] = [];
 // The variants only when asked for (--only=imds-hop,imds-hop:callers-off): what naming callers costs, and what the
 // lean heap costs (imds-hop:memory-fast).
 const servers: ServerName[] = (
-  ['imds-hop', 'imds-hop:callers-off', 'imds-hop:memory-fast', 'imds-hop:tap-syscalls', 'node:http', 'nginx'] as const
+  [
+    'imds-hop',
+    'imds-hop:callers-off',
+    'imds-hop:memory-fast',
+    'imds-hop:tap-syscalls',
+    'imds-hop:baseline',
+    'node:http',
+    'nginx',
+  ] as const
 ).filter((s) => (only ? only.includes(s) : s === 'imds-hop' || !(s in IMDS_HOP_VARIANTS)));
 const url = `http://${SERVICE_ADDRESS}/`;
 const wrkBase = { namespace: instance, url, threads: 1, connections: SETTINGS.connections, cpu: PIN?.generator };
@@ -403,6 +425,7 @@ const variantCosts = {
   attribution: variantCost(rows, 'imds-hop:callers-off'),
   'lean heap': variantCost(rows, 'imds-hop:memory-fast'),
   'io_uring tap': variantCost(rows, 'imds-hop:tap-syscalls'),
+  'this checkout': variantCost(rows, 'imds-hop:baseline'),
 };
 printTable(medians, targets, machine, {
   quick,
@@ -420,8 +443,12 @@ printMemory(memoryResults);
 for (const [what, costs] of Object.entries(variantCosts)) {
   for (const cost of costs) {
     const rounds = (values: number[]) => values.map((v) => `${v.toFixed(3)}x`).join(', ');
+    const [label, ratio] =
+      what === 'this checkout'
+        ? [`this checkout / --baseline=${baselineRoot}`, 'this / baseline']
+        : [`${what} cost`, 'with / without'];
     console.log(
-      `${what} cost, ${cost.workload}: req/s with / without ${cost.medianRequestsPerSecond.toFixed(3)}x (rounds ${rounds(cost.requestsPerSecond)}), ` +
+      `${label}, ${cost.workload}: req/s ${ratio} ${cost.medianRequestsPerSecond.toFixed(3)}x (rounds ${rounds(cost.requestsPerSecond)}), ` +
         `CPU per request ${cost.medianCpuPerRequest.toFixed(3)}x (rounds ${rounds(cost.cpuPerRequest)})`,
     );
   }

@@ -19,13 +19,15 @@ export const NOFILE = String(
 /**
  * imds-hop as it starts by default, and variants that show what one choice costs: attribution off (--callers off),
  * V8's default heap sizing instead of the lean one (--memory fast), a read/write per tap frame instead of io_uring
- * batches (--tap-io syscalls).
+ * batches (--tap-io syscalls); and another checkout of imds-hop, as it starts by default (bench --baseline=DIR):
+ * a change's before and after in the same rounds.
  */
 export const IMDS_HOP_VARIANTS = {
   'imds-hop': [],
   'imds-hop:callers-off': ['--callers', 'off'],
   'imds-hop:memory-fast': ['--memory', 'fast'],
   'imds-hop:tap-syscalls': ['--tap-io', 'syscalls'],
+  'imds-hop:baseline': [],
 } as const satisfies Record<string, readonly string[]>;
 export type ImdsHopVariant = keyof typeof IMDS_HOP_VARIANTS;
 export type ServerName = ImdsHopVariant | 'node:http' | 'nginx';
@@ -105,7 +107,10 @@ export async function startImdsHop(
   profileDir?: string,
   variant: ImdsHopVariant = 'imds-hop',
   nodeOptions = '',
+  /** The checkout imds-hop:baseline runs. */
+  baselineRoot?: string,
 ): Promise<RunningServer> {
+  if (variant === 'imds-hop:baseline' && !baselineRoot) throw new Error('imds-hop:baseline needs --baseline=DIR');
   const saved = process.env.NODE_OPTIONS;
   // Node/V8 flags for imds-hop alone (e.g. --max-semi-space-size=4): what a deployment's NODE_OPTIONS would set.
   if (nodeOptions) process.env.NODE_OPTIONS = `${saved ?? ''} ${nodeOptions}`.trim();
@@ -118,15 +123,12 @@ export async function startImdsHop(
   let appliance: Appliance;
   try {
     // --log-level after the appliance runner's "debug": one log line per request would measure pino, not the stack.
-    appliance = await Appliance.start(instanceNamespace, [
-      '--log-level',
-      'info',
-      '--metrics-listen',
-      'off',
-      '--connection',
-      connection,
-      ...IMDS_HOP_VARIANTS[variant],
-    ]);
+    appliance = await Appliance.start(
+      instanceNamespace,
+      ['--log-level', 'info', '--metrics-listen', 'off', '--connection', connection, ...IMDS_HOP_VARIANTS[variant]],
+      undefined,
+      variant === 'imds-hop:baseline' ? baselineRoot : undefined,
+    );
   } finally {
     delete process.env.IMDS_HOP_CPU_PROFILE_DIR;
     if (saved === undefined) delete process.env.NODE_OPTIONS;

@@ -32,8 +32,16 @@ export class Appliance {
     this.exited = once(child, 'exit').then(([code]) => code as number | null);
   }
 
-  /** Starts `imds-hop serve` in the namespace; on a tap of its own unless an existing interface is given. */
-  static async start(namespace: string, extraArgs: string[] = [], existingInterface?: string): Promise<Appliance> {
+  /**
+   * Starts `imds-hop serve` in the namespace; on a tap of its own unless an existing interface is given; from this
+   * checkout unless `root` names another (the bench's --baseline).
+   */
+  static async start(
+    namespace: string,
+    extraArgs: string[] = [],
+    existingInterface?: string,
+    root = REPO_ROOT,
+  ): Promise<Appliance> {
     const interfaceName = existingInterface ?? uniqueName('tap');
     const child = spawn(
       'ip',
@@ -42,7 +50,7 @@ export class Appliance {
         'exec',
         namespace,
         process.execPath,
-        join(REPO_ROOT, 'bin/imds-hop.mjs'),
+        join(root, 'bin/imds-hop.mjs'),
         'serve',
         '--interface',
         interfaceName,
