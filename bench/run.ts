@@ -98,7 +98,7 @@ if (baselineRoot && !existsSync(join(baselineRoot, 'dist', 'cli', 'main.js'))) {
   );
   process.exit(2);
 }
-if (only?.includes('imds-hop:baseline') !== (baselineRoot !== undefined)) {
+if ((only?.includes('imds-hop:baseline') ?? false) !== (baselineRoot !== undefined)) {
   console.error('bench: imds-hop:baseline in --only and --baseline=DIR go together');
   process.exit(2);
 }
