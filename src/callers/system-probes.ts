@@ -1,14 +1,11 @@
 // What attribution asks the system, each question asynchronous and bounded: the kernel's socket diagnostics and
 // connection tracking (netlink, through the native addon), the process that connected a socket (the connect
-// hook; else a search of fd tables for its inode) and what /proc says about it, the names of network namespaces
-// and the cgroup of a cgroup id. Answers that change slowly are cached.
-import { execFile } from 'node:child_process';
-import { readdir, readFile, stat } from 'node:fs/promises';
+// hook; else a search of fd tables for its inode) and what /proc says about it; the names of network namespaces
+// and cgroups come from system-names.ts. Answers that change slowly are cached.
 import { endianness } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { loadNativeBindings, type SocketOwner } from '../link/index.ts';
 import { ProcessInfoCache, processInfoFromFiles, type ProcessInfo } from './process-info.ts';
+import { SystemNames, cgroup2Mount } from './system-names.ts';
 import { TUPLE_KEY_BYTES, tupleKey } from './tuple-key.ts';
 import {
   NETLINK_NETFILTER,
@@ -20,8 +17,6 @@ import {
   type NetlinkAnswer,
   type SocketEndpoint,
 } from './netlink-messages.ts';
-
-const run = promisify(execFile);
 
 /** A local socket found by its 4-tuple, and the process holding it when that was found in time. */
 export interface LocalSocket {
@@ -57,11 +52,6 @@ export interface SystemProbes {
   cgroupPathById(id: bigint): Promise<string | undefined>;
 }
 
-const NETNS_DIR = '/run/netns';
-const MAX_NAMESPACES = 256;
-const NAMESPACE_CACHE_MS = 5_000;
-const MAX_CGROUP_DIRS = 20_000;
-const CGROUP_REWALK_MS = 5_000;
 /** Processes searched for one socket: enough for a busy host, bounded for a hostile one. */
 const MAX_PROCESSES_SEARCHED = 32_768;
 /** Searches on the thread pool at once: libuv's pool has 4 threads, and other file work needs one too. */
@@ -94,9 +84,7 @@ export class LinuxProbes implements SystemProbes {
     reject: (error: unknown) => void;
   }> = [];
   private searchesRunning = 0;
-  private netnsByInode: { atMs: number; names: Map<string, string> } | undefined;
-  private addressesByNetns: { atMs: number; owners: Map<string, string> } | undefined;
-  private cgroups: { atMs: number; paths: Map<bigint, string> } | undefined;
+  private readonly names = new SystemNames();
 
   get counters(): Record<string, number> {
     if (this.hookActive) this.slotHits = this.native.connectHookCounters().slotHits;
@@ -220,96 +208,20 @@ export class LinuxProbes implements SystemProbes {
     }
   }
 
-  async netnsName(netnsLink: string): Promise<string | undefined> {
-    const now = Date.now();
-    if (!this.netnsByInode || now - this.netnsByInode.atMs > NAMESPACE_CACHE_MS) {
-      const names = new Map<string, string>();
-      for (const name of (await readdir(NETNS_DIR).catch(() => [] as string[])).slice(0, MAX_NAMESPACES)) {
-        const info = await stat(join(NETNS_DIR, name)).catch(() => undefined);
-        if (info) names.set(`net:[${info.ino}]`, name);
-      }
-      this.netnsByInode = { atMs: now, names };
-    }
-    return this.netnsByInode.names.get(netnsLink);
+  netnsName(netnsLink: string): Promise<string | undefined> {
+    return this.names.netnsName(netnsLink);
   }
 
-  async netnsOwningAddress(address: string): Promise<string | undefined> {
-    const now = Date.now();
-    if (
-      !this.addressesByNetns ||
-      now - this.addressesByNetns.atMs > NAMESPACE_CACHE_MS ||
-      !this.addressesByNetns.owners.has(address)
-    ) {
-      if (this.addressesByNetns && now - this.addressesByNetns.atMs < 500)
-        return this.addressesByNetns.owners.get(address);
-      const owners = new Map<string, string>();
-      for (const name of (await readdir(NETNS_DIR).catch(() => [] as string[])).slice(0, MAX_NAMESPACES)) {
-        const listing = await run('ip', ['-n', name, '-j', 'addr', 'show'], { timeout: 2000 }).catch(() => undefined);
-        if (!listing) continue;
-        try {
-          for (const link of JSON.parse(listing.stdout) as Array<{ addr_info?: Array<{ local?: string }> }>) {
-            for (const info of link.addr_info ?? [])
-              if (info.local && !owners.has(info.local)) owners.set(info.local, name);
-          }
-        } catch {
-          // an unreadable listing names nothing
-        }
-      }
-      this.addressesByNetns = { atMs: now, owners };
-    }
-    return this.addressesByNetns.owners.get(address);
+  netnsOwningAddress(address: string): Promise<string | undefined> {
+    return this.names.netnsOwningAddress(address);
   }
 
-  async cgroupPathById(id: bigint): Promise<string | undefined> {
-    const now = Date.now();
-    if (this.cgroups?.paths.has(id)) return this.cgroups.paths.get(id);
-    if (this.cgroups && now - this.cgroups.atMs < CGROUP_REWALK_MS) return undefined;
-    const root = await cgroup2Mount();
-    const paths = new Map<bigint, string>();
-    if (root) {
-      // A cgroup's id is its directory's inode number in the cgroup2 file system.
-      const queue = [''];
-      while (queue.length > 0 && paths.size < MAX_CGROUP_DIRS) {
-        const relative = queue.shift() as string;
-        const info = await stat(join(root, relative), { bigint: true }).catch(() => undefined);
-        if (!info) continue;
-        paths.set(info.ino, relative === '' ? '/' : `/${relative}`);
-        const entries = await readdir(join(root, relative), { withFileTypes: true }).catch(() => []);
-        for (const entry of entries)
-          if (entry.isDirectory()) queue.push(relative === '' ? entry.name : `${relative}/${entry.name}`);
-      }
-    }
-    this.cgroups = { atMs: now, paths };
-    return paths.get(id);
+  cgroupPathById(id: bigint): Promise<string | undefined> {
+    return this.names.cgroupPathById(id);
   }
 
   private nextSeq(): number {
     this.seq = (this.seq + 1) >>> 0;
     return this.seq;
   }
-}
-
-/**
- * Where the cgroup2 hierarchy is mounted. `ip netns exec` gives its process a fresh /sys without cgroups, so when
- * this mount namespace has none, look through the root of a process that has it (pid 1's may be refused).
- */
-async function cgroup2Mount(): Promise<string | undefined> {
-  const others = (await readdir('/proc').catch(() => [] as string[])).filter((name) => /^\d+$/.test(name)).slice(0, 64);
-  for (const pid of ['self', '1', String(process.ppid), ...others]) {
-    const mounts = await readFile(`/proc/${pid}/mountinfo`, 'utf8').catch(() => '');
-    for (const line of mounts.split('\n')) {
-      const [before, after] = line.split(' - ');
-      const mountPoint = before?.split(' ')[4];
-      if (!after?.startsWith('cgroup2 ') || !mountPoint) continue;
-      const path = pid === 'self' ? mountPoint : `/proc/${pid}/root${mountPoint}`;
-      if (
-        await stat(path).then(
-          () => true,
-          () => false,
-        )
-      )
-        return path;
-    }
-  }
-  return undefined;
 }
