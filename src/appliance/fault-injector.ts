@@ -1,10 +1,10 @@
 // Faults on demand, wired to the packet path and the request path: the packet allowance (drop before TCP), the
 // connection cap and the early-boot refusals (RST to the SYN), and per request the early-boot errors, 429 mode
-// and the fault rules. The decisions are the fault layer's pure code; this class holds their state, renders
+// and the fault rules. The decisions are the fault layer's pure code; this class holds their state (the cap's in
+// source-connections.ts), renders
 // what they decide with the engine's own responses, and logs and counts every injection by rule.
 import type { Logger } from 'pino';
 import {
-  ConnectionCounts,
   EarlyBootWindow,
   FaultSet,
   LogLimiter,
@@ -23,6 +23,7 @@ import {
 import { ec2Json, errorResponse, isoSeconds, requestPath, type ImdsRequest } from '../imds/index.ts';
 import { Counters } from './counters.ts';
 import type { SessionResponse } from './http-session.ts';
+import { SourceConnections } from './source-connections.ts';
 
 export interface FaultConfig {
   seed: number;
@@ -44,8 +45,6 @@ type FaultMetric = (name: string, labels: Record<string, string>) => void;
 
 /** Sources whose packet buckets and pending handshakes are remembered; past it the least recent is forgotten. */
 const MAX_SOURCES = 4096;
-/** A handshake admitted under the connection cap holds its place this long at most if it never completes. */
-const PENDING_HANDSHAKE_MS = 10_000;
 const TOKEN_HEADER = 'x-aws-ec2-metadata-token';
 const NO_CONTENT: SessionResponse = { status: 0, headers: [], body: '' };
 
@@ -55,10 +54,7 @@ export class FaultInjector {
   private throttle: ThrottleSettings;
   private packets: PacketAllowance;
   private requestBucket: TokenBucket | undefined;
-  private readonly openConnections = new ConnectionCounts();
-  /** Handshakes admitted under the cap and not yet accepted, by source: their admission times. */
-  private readonly pendingHandshakes = new Map<number, number[]>();
-  private readonly sourceOfConnection = new Map<number, number>();
+  private readonly connections = new SourceConnections(MAX_SOURCES);
   private boot: EarlyBootWindow | undefined;
   private readonly logLimiter = new LogLimiter(5, 10_000);
 
@@ -114,46 +110,21 @@ export class FaultInjector {
     }
     const cap = this.throttle.connectionsPerSource;
     if (cap === undefined) return true;
-    const pending = this.livePending(remoteAddr, nowMs);
-    if (this.openConnections.count(remoteAddr) + pending.length >= cap) {
-      this.counters.increment('connections-refused-per-source-cap');
-      this.report('throttle/connections-per-source', 'refuse-connection', nowMs, {
-        open: this.openConnections.count(remoteAddr),
-        cap,
-      });
-      return false;
-    }
-    pending.push(nowMs);
-    return true;
+    if (this.connections.admit(remoteAddr, cap, nowMs)) return true;
+    this.counters.increment('connections-refused-per-source-cap');
+    this.report('throttle/connections-per-source', 'refuse-connection', nowMs, {
+      open: this.connections.openFrom(remoteAddr),
+      cap,
+    });
+    return false;
   };
 
   connectionOpened(id: number, remoteAddr: number): void {
-    this.pendingHandshakes.get(remoteAddr)?.shift();
-    this.openConnections.opened(remoteAddr);
-    this.sourceOfConnection.set(id, remoteAddr);
+    this.connections.opened(id, remoteAddr);
   }
 
   connectionClosed(id: number): void {
-    const source = this.sourceOfConnection.get(id);
-    if (source === undefined) return;
-    this.sourceOfConnection.delete(id);
-    this.openConnections.closed(source);
-  }
-
-  private livePending(source: number, nowMs: number): number[] {
-    let pending = this.pendingHandshakes.get(source);
-    if (pending) {
-      while (pending.length > 0 && nowMs - (pending[0] as number) >= PENDING_HANDSHAKE_MS) pending.shift();
-      this.pendingHandshakes.delete(source); // re-inserted below: least recent first
-    } else {
-      pending = [];
-      if (this.pendingHandshakes.size >= MAX_SOURCES) {
-        const oldest = this.pendingHandshakes.keys().next().value;
-        if (oldest !== undefined) this.pendingHandshakes.delete(oldest);
-      }
-    }
-    this.pendingHandshakes.set(source, pending);
-    return pending;
+    this.connections.closed(id);
   }
 
   // ---- requests ----------------------------------------------------------------------------------------------
