@@ -1,8 +1,8 @@
 // Faults on demand, wired to the packet path and the request path: the packet allowance (drop before TCP), the
 // connection cap and the early-boot refusals (RST to the SYN), and per request the early-boot errors, 429 mode
 // and the fault rules. The decisions are the fault layer's pure code; this class holds their state (the cap's in
-// source-connections.ts), renders
-// what they decide with the engine's own responses, and logs and counts every injection by rule.
+// source-connections.ts), renders what they decide with the engine's own responses, and logs and counts every
+// injection by rule.
 import type { Logger } from 'pino';
 import {
   EarlyBootWindow,
