@@ -6,26 +6,14 @@
 // steering puts it there) and is charged to whichever task it interrupts, often to none — so their process CPU
 // leaves part of their cost out, while imds-hop's stack is all in its process. Both are printed; the target is
 // judged on the process measure, as set.
-import { IMDS_PACKET_BUDGET, type Row, type Target, type Workload } from './report.ts';
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
-
-function perRound(all: Row[], workload: Workload, baseline: Row['server'], value: (r: Row) => number | undefined) {
-  const out: number[] = [];
-  for (const hop of all.filter((r) => r.workload === workload && r.server === 'imds-hop')) {
-    const other = all.find((r) => r.workload === workload && r.server === baseline && r.round === hop.round);
-    const mine = value(hop);
-    const theirs = other && value(other);
-    if (mine !== undefined && theirs !== undefined && theirs > 0) out.push(mine / theirs);
-  }
-  return out;
-}
+import {
+  IMDS_PACKET_BUDGET,
+  medianOf as median,
+  roundRatios as perRound,
+  type Row,
+  type Target,
+  type Workload,
+} from './report.ts';
 
 const listed = (values: number[]) => values.map((v) => v.toFixed(2)).join(', ');
 

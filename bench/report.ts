@@ -119,18 +119,28 @@ export function medianRows(rows: Row[]): Row[] {
   });
 }
 
-/** imds-hop / baseline req/s of one workload in each round, for the spread behind a median ratio. */
-function roundRatios(all: Row[], workload: Workload, baseline: Row['server'], value: (r: Row) => number): number[] {
+/**
+ * imds-hop / baseline of one figure of one workload in each round, for the spread behind a median ratio; a round
+ * where either lacks the figure (or the baseline's is 0) is left out.
+ */
+export function roundRatios(
+  all: Row[],
+  workload: Workload,
+  baseline: Row['server'],
+  value: (r: Row) => number | undefined,
+): number[] {
   const out: number[] = [];
   for (const hop of all.filter((r) => r.workload === workload && r.server === 'imds-hop')) {
     const other = all.find((r) => r.workload === workload && r.server === baseline && r.round === hop.round);
-    if (other) out.push(value(hop) / value(other));
+    const mine = value(hop);
+    const theirs = other && value(other);
+    if (mine !== undefined && theirs !== undefined && theirs !== 0) out.push(mine / theirs);
   }
   return out;
 }
 
 /** The median of per-round ratios: each pairs two servers measured minutes apart, so host drift cancels. */
-function medianOf(values: number[]): number {
+export function medianOf(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1

@@ -99,16 +99,21 @@ void CloseAll() {
 
 std::string Failure(const char* step) { return std::string(step) + ": " + std::strerror(errno); }
 
-// Creates the slots' map (an array the kernel lets this process map read-only) and maps it.
-bool MapSlots() {
+// A new map's fd, or -1 with errno set.
+int CreateMap(bpf_map_type type, uint32_t keySize, uint32_t valueSize, uint32_t maxEntries, uint32_t flags = 0) {
   union bpf_attr attr;
   std::memset(&attr, 0, sizeof attr);
-  attr.map_type = BPF_MAP_TYPE_ARRAY;
-  attr.key_size = sizeof(uint32_t);
-  attr.value_size = sizeof(Slot);
-  attr.max_entries = kSlots;
-  attr.map_flags = BPF_F_MMAPABLE;
-  slotMapFd = static_cast<int>(Bpf(BPF_MAP_CREATE, &attr));
+  attr.map_type = type;
+  attr.key_size = keySize;
+  attr.value_size = valueSize;
+  attr.max_entries = maxEntries;
+  attr.map_flags = flags;
+  return static_cast<int>(Bpf(BPF_MAP_CREATE, &attr));
+}
+
+// Creates the slots' map (an array the kernel lets this process map read-only) and maps it.
+bool MapSlots() {
+  slotMapFd = CreateMap(BPF_MAP_TYPE_ARRAY, sizeof(uint32_t), sizeof(Slot), kSlots, BPF_F_MMAPABLE);
   if (slotMapFd < 0) return slotProblem = Failure("creating the slots' map"), false;
   void* mapped = mmap(nullptr, kSlotsBytes, PROT_READ, MAP_SHARED, slotMapFd, 0);
   if (mapped == MAP_FAILED) return slotProblem = Failure("mapping the slots"), false;
@@ -404,12 +409,7 @@ Napi::Value ConnectHookStartFn(const Napi::CallbackInfo& info) {
   }
   std::string error;
   union bpf_attr attr;
-  std::memset(&attr, 0, sizeof attr);
-  attr.map_type = BPF_MAP_TYPE_LRU_HASH;
-  attr.key_size = sizeof(uint64_t);
-  attr.value_size = sizeof(ConnectRecord);
-  attr.max_entries = kMaxConnects;
-  mapFd = static_cast<int>(Bpf(BPF_MAP_CREATE, &attr));
+  mapFd = CreateMap(BPF_MAP_TYPE_LRU_HASH, sizeof(uint64_t), sizeof(ConnectRecord), kMaxConnects);
   if (mapFd < 0) error = Failure("creating the map (BPF_MAP_CREATE)");
   int cgroupFd = -1;
   if (error.empty()) {
@@ -440,12 +440,7 @@ Napi::Value ConnectHookStartFn(const Napi::CallbackInfo& info) {
   slotProblem.clear();
   slotHits = tupleMapLookups = 0;
   if (error.empty()) {
-    std::memset(&attr, 0, sizeof attr);
-    attr.map_type = BPF_MAP_TYPE_LRU_HASH;
-    attr.key_size = kTupleKeyBytes;
-    attr.value_size = sizeof(ConnectRecord);
-    attr.max_entries = kMaxConnects;
-    tupleMapFd = static_cast<int>(Bpf(BPF_MAP_CREATE, &attr));
+    tupleMapFd = CreateMap(BPF_MAP_TYPE_LRU_HASH, kTupleKeyBytes, sizeof(ConnectRecord), kMaxConnects);
     if (tupleMapFd < 0) tupleProblem = Failure("creating the 4-tuple map");
     if (tupleMapFd >= 0) {
       programFds[2] = MapSlots() ? LoadTupleProgram(true, slotProblem) : -1;
