@@ -98,18 +98,17 @@ export class Ipv4Endpoint {
       this.port.count('transmit-no-neighbor');
       return;
     }
-    const scratch = this.scratch;
-    scratch.fit(tcpFrameLength(action.segment));
-    const length = encodeTcpFrameInto(scratch.bytes, scratch.view, {
-      srcMac: this.config.mac,
-      dstMac,
-      srcAddr: action.localAddr,
-      dstAddr: action.remoteAddr,
-      hopLimit: action.hopLimit,
-      identification: this.sent.next(action.hopLimit, action.tokenResponse),
-      segment: action.segment,
-    });
-    this.port.transmit(scratch.bytes.subarray(0, length));
+    this.port.transmit(
+      this.scratch.frame(tcpFrameLength(action.segment), encodeTcpFrameInto, {
+        srcMac: this.config.mac,
+        dstMac,
+        srcAddr: action.localAddr,
+        dstAddr: action.remoteAddr,
+        hopLimit: action.hopLimit,
+        identification: this.sent.next(action.hopLimit, action.tokenResponse),
+        segment: action.segment,
+      }),
+    );
   }
 
   /** Who is on the other end of a connection, for fault rules that match on the source. */

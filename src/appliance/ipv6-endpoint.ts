@@ -104,17 +104,16 @@ export class Ipv6Endpoint {
     }
     if (action.tokenResponse)
       this.sentHopLimits.record(peer.id, action.segment.dstPort, action.segment.seq, action.hopLimit);
-    const scratch = this.scratch;
-    scratch.fit(tcpIpv6FrameLength(action.segment));
-    const length = encodeTcpIpv6FrameInto(scratch.bytes, scratch.view, {
-      srcMac: this.config.mac,
-      dstMac: peer.mac,
-      srcAddr: this.config.serviceAddress,
-      dstAddr: peer.address,
-      hopLimit: action.hopLimit,
-      segment: action.segment,
-    });
-    this.port.transmit(scratch.bytes.subarray(0, length));
+    this.port.transmit(
+      this.scratch.frame(tcpIpv6FrameLength(action.segment), encodeTcpIpv6FrameInto, {
+        srcMac: this.config.mac,
+        dstMac: peer.mac,
+        srcAddr: this.config.serviceAddress,
+        dstAddr: peer.address,
+        hopLimit: action.hopLimit,
+        segment: action.segment,
+      }),
+    );
   }
 
   /** Who is on the other end of a connection, for fault rules that match on the source. */
