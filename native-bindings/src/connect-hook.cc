@@ -58,7 +58,6 @@ std::string slotProblem;   // why the slots are not read, when they are not
 const Slot* slots = nullptr;
 constexpr size_t kSlotsBytes = (sizeof(Slot) * kSlots + 4095) & ~size_t{4095};
 double slotHits = 0;
-double tupleMapLookups = 0;
 
 long Bpf(int command, union bpf_attr* attr) { return syscall(__NR_bpf, command, attr, sizeof *attr); }
 
@@ -335,7 +334,6 @@ bool TupleLookup(const uint8_t* key, ConnectRecord& record) {
     slotHits += 1;
     return true;
   }
-  tupleMapLookups += 1;
   return Lookup(tupleMapFd, key, record);
 }
 
@@ -438,7 +436,7 @@ Napi::Value ConnectHookStartFn(const Napi::CallbackInfo& info) {
   // The 4-tuple half: without it (an older kernel) callers are still named, through sock_diag's cookie.
   tupleProblem.clear();
   slotProblem.clear();
-  slotHits = tupleMapLookups = 0;
+  slotHits = 0;
   if (error.empty()) {
     tupleMapFd = CreateMap(BPF_MAP_TYPE_LRU_HASH, kTupleKeyBytes, sizeof(ConnectRecord), kMaxConnects);
     if (tupleMapFd < 0) tupleProblem = Failure("creating the 4-tuple map");
@@ -507,13 +505,8 @@ Napi::Value ConnectHookOwnerByTupleFn(const Napi::CallbackInfo& info) {
   return OwnerObject(env, record);
 }
 
-// connectHookCounters() -> { slotHits, tupleMapLookups }: owners read from a slot, and lookups that asked the map.
-Napi::Value ConnectHookCountersFn(const Napi::CallbackInfo& info) {
-  Napi::Object counters = Napi::Object::New(info.Env());
-  counters.Set("slotHits", Napi::Number::New(info.Env(), slotHits));
-  counters.Set("tupleMapLookups", Napi::Number::New(info.Env(), tupleMapLookups));
-  return counters;
-}
+// connectHookSlotHits() -> owners read from a slot since the hook was attached (the others asked the 4-tuple map).
+Napi::Value ConnectHookSlotHitsFn(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), slotHits); }
 
 Napi::Value ConnectHookStopFn(const Napi::CallbackInfo& info) {
   CloseAll();
@@ -527,5 +520,5 @@ void InitConnectHook(Napi::Env env, Napi::Object exports) {
   exports.Set("connectHookOwner", Napi::Function::New(env, ConnectHookOwnerFn));
   exports.Set("connectHookOwnerByTuple", Napi::Function::New(env, ConnectHookOwnerByTupleFn));
   exports.Set("connectHookStop", Napi::Function::New(env, ConnectHookStopFn));
-  exports.Set("connectHookCounters", Napi::Function::New(env, ConnectHookCountersFn));
+  exports.Set("connectHookSlotHits", Napi::Function::New(env, ConnectHookSlotHitsFn));
 }

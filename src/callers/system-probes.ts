@@ -87,7 +87,7 @@ export class LinuxProbes implements SystemProbes {
   private readonly names = new SystemNames();
 
   get counters(): Record<string, number> {
-    if (this.hookActive) this.slotHits = this.native.connectHookCounters().slotHits;
+    if (this.hookActive) this.slotHits = this.native.connectHookSlotHits();
     return {
       ...this.hookCounters,
       'hook-owners-from-slots': this.slotHits,
@@ -113,7 +113,7 @@ export class LinuxProbes implements SystemProbes {
 
   stop(): void {
     if (this.hookActive) {
-      this.slotHits = this.native.connectHookCounters().slotHits;
+      this.slotHits = this.native.connectHookSlotHits();
       this.native.connectHookStop();
     }
     this.hookActive = false;

@@ -60,10 +60,10 @@ export interface NativeBindings {
    */
   connectHookOwnerByTuple(key: Uint8Array): { pid: number; comm: string } | undefined;
   /**
-   * Owners read from the hook's slots (a read-only mapping of a map the sock_ops program also writes: no bpf()
-   * syscall) — when `slots` was "mapped" — and lookups that asked the 4-tuple map instead.
+   * Of connectHookOwnerByTuple's answers since start, those read from the hook's slots (a read-only mapping of a map
+   * the sock_ops program also writes: no bpf() syscall) — when `slots` was "mapped".
    */
-  connectHookCounters(): { slotHits: number; tupleMapLookups: number };
+  connectHookSlotHits(): number;
   /** Detaches the hook (the kernel also does when the process exits). */
   connectHookStop(): void;
   /** MADV_PAGEOUT over this process's read-only file-backed mappings (page-out.cc); returns the bytes advised. */
