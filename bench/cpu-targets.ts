@@ -49,9 +49,3 @@ export function cpuTargets(all: Row[]): Target[] {
     });
   return targets;
 }
-
-export function printCpuTargets(targets: Target[]): void {
-  if (targets.length === 0) return;
-  console.log('\ntargets (issue 17, CPU)');
-  for (const t of targets) console.log(`  [${t.met ? 'met' : 'NOT met'}] ${t.target}: ${t.measured}`);
-}

@@ -301,6 +301,11 @@ export function printTable(
       ]),
     ),
   );
-  console.log('\ntargets (issue 8)');
+  printTargets('issue 8', targets);
+}
+
+export function printTargets(title: string, targets: Target[]): void {
+  if (targets.length === 0) return;
+  console.log(`\ntargets (${title})`);
   for (const t of targets) console.log(`  [${t.met ? 'met' : 'NOT met'}] ${t.target}: ${t.measured}`);
 }

@@ -35,8 +35,16 @@ import {
 import { IdleHolder } from './idle-holder-client.ts';
 import { runWrk, type WrkResult } from './wrk.ts';
 import { measureMemory, printMemory, type MemoryResult } from './memory-phase.ts';
-import { evaluateTargets, medianRows, printTable, variantCost, type Row, type Workload } from './report.ts';
-import { cpuTargets, printCpuTargets } from './cpu-targets.ts';
+import {
+  evaluateTargets,
+  medianRows,
+  printTable,
+  printTargets,
+  variantCost,
+  type Row,
+  type Workload,
+} from './report.ts';
+import { cpuTargets } from './cpu-targets.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
@@ -421,12 +429,19 @@ const machine = {
 const medians = medianRows(rows);
 const targets = evaluateTargets(medians, rows);
 const issue17Targets = cpuTargets(rows);
-const variantCosts = {
-  attribution: variantCost(rows, 'imds-hop:callers-off'),
-  'lean heap': variantCost(rows, 'imds-hop:memory-fast'),
-  'io_uring tap': variantCost(rows, 'imds-hop:tap-syscalls'),
-  'this checkout': variantCost(rows, 'imds-hop:baseline'),
-};
+/** Each variant's figures against imds-hop's, how its line names them, and what the ratio reads as. */
+const variants = [
+  { key: 'attribution', label: 'attribution cost', ratio: 'with / without', variant: 'imds-hop:callers-off' },
+  { key: 'lean heap', label: 'lean heap cost', ratio: 'with / without', variant: 'imds-hop:memory-fast' },
+  { key: 'io_uring tap', label: 'io_uring tap cost', ratio: 'with / without', variant: 'imds-hop:tap-syscalls' },
+  {
+    key: 'this checkout',
+    label: `this checkout / --baseline=${baselineRoot ?? ''}`,
+    ratio: 'this / baseline',
+    variant: 'imds-hop:baseline',
+  },
+] as const;
+const variantCosts = Object.fromEntries(variants.map((v) => [v.key, variantCost(rows, v.variant)]));
 printTable(medians, targets, machine, {
   quick,
   ...SETTINGS,
@@ -438,15 +453,11 @@ const outDir = join(REPO_ROOT, 'artifacts', 'bench');
 mkdirSync(outDir, { recursive: true });
 const outArg = argv.find((a) => a.startsWith('--out='));
 const outFile = outArg ? resolve(outArg.slice('--out='.length)) : join(outDir, 'results.json');
-printCpuTargets(issue17Targets);
+printTargets('issue 17, CPU', issue17Targets);
 printMemory(memoryResults);
-for (const [what, costs] of Object.entries(variantCosts)) {
-  for (const cost of costs) {
+for (const { key, label, ratio } of variants) {
+  for (const cost of variantCosts[key] ?? []) {
     const rounds = (values: number[]) => values.map((v) => `${v.toFixed(3)}x`).join(', ');
-    const [label, ratio] =
-      what === 'this checkout'
-        ? [`this checkout / --baseline=${baselineRoot}`, 'this / baseline']
-        : [`${what} cost`, 'with / without'];
     console.log(
       `${label}, ${cost.workload}: req/s ${ratio} ${cost.medianRequestsPerSecond.toFixed(3)}x (rounds ${rounds(cost.requestsPerSecond)}), ` +
         `CPU per request ${cost.medianCpuPerRequest.toFixed(3)}x (rounds ${rounds(cost.cpuPerRequest)})`,
