@@ -36,8 +36,8 @@ const MAX_EARLY_NAMINGS = 1024;
 export class CallerTracking implements ConnectionObserver {
   readonly registry = new CallerRegistry();
   private readonly resolver: CallerResolver;
-  /** By "address|port": namings begun at the SYN, claimed when the handshake completes. */
-  private readonly early = new Map<string, Promise<CallerIdentity>>();
+  /** By "address|port": namings begun at the SYN (done, or under way), claimed when the handshake completes. */
+  private readonly early = new Map<string, CallerIdentity | Promise<CallerIdentity>>();
 
   private method: AttributionMethod | undefined;
   /** Most connections come from the address and MAC the last one came from: their text is made once. */
@@ -92,10 +92,12 @@ export class CallerTracking implements ConnectionObserver {
     this.registry.open(id, clientText, connection.clientPort);
     const naming = this.early.get(key) ?? this.name(connection, clientText);
     this.early.delete(key);
-    void naming.then((identity) => this.report(this.registry.resolved(id, identity, this.wallMs())));
+    if (naming instanceof Promise)
+      void Promise.resolve(naming).then((identity) => this.report(this.registry.resolved(id, identity, this.wallMs())));
+    else this.report(this.registry.resolved(id, naming, this.wallMs()));
   }
 
-  private name(connection: ObservedConnection, clientText: string): Promise<CallerIdentity> {
+  private name(connection: ObservedConnection, clientText: string): CallerIdentity | Promise<CallerIdentity> {
     const startedMs = performance.now();
     const naming = this.resolver.resolve({
       client: { address: connection.clientAddress, port: connection.clientPort },
@@ -104,7 +106,7 @@ export class CallerTracking implements ConnectionObserver {
       mac: connection.clientMac ? this.macTexts.of(connection.clientMac) : undefined,
     });
     if (this.log.isLevelEnabled('debug')) {
-      void naming.then((identity) =>
+      void Promise.resolve(naming).then((identity) =>
         this.log.debug(
           {
             client: clientText,

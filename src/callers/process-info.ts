@@ -45,6 +45,8 @@ interface Remembered {
   comm: string;
   atMs: number;
   info: Promise<ProcessInfo | undefined>;
+  /** The info once its read finished: what `known` answers without a promise. */
+  settled?: ProcessInfo;
 }
 
 export class ProcessInfoCache {
@@ -56,11 +58,21 @@ export class ProcessInfoCache {
     private readonly monotonicMs: () => number,
   ) {}
 
+  /**
+   * The process as read within the TTL, when that read has finished: the connection of a client seen a moment
+   * ago is named without a promise. Undefined otherwise (then `lookup`). `comm` as for `lookup`.
+   */
+  known(pid: number, comm: string): ProcessInfo | undefined {
+    const remembered = this.fresh(pid, comm);
+    if (remembered?.settled) this.counters.hits += 1;
+    return remembered?.settled;
+  }
+
   /** `comm` is the name the connect hook saw: a different one means another program now runs as this pid. */
   lookup(pid: number, comm: string): Promise<ProcessInfo | undefined> {
     const now = this.monotonicMs();
-    const remembered = this.byPid.get(pid);
-    if (remembered && remembered.comm === comm && now - remembered.atMs < PROCESS_INFO_TTL_MS) {
+    const remembered = this.fresh(pid, comm, now);
+    if (remembered) {
       this.counters.hits += 1;
       return remembered.info;
     }
@@ -71,11 +83,20 @@ export class ProcessInfoCache {
     );
     this.byPid.delete(pid); // re-inserted last: the oldest entry is the first in the map
     if (this.byPid.size >= MAX_PROCESSES_REMEMBERED) this.byPid.delete(this.byPid.keys().next().value as number);
-    this.byPid.set(pid, { comm, atMs: now, info });
+    const entry: Remembered = { comm, atMs: now, info };
+    this.byPid.set(pid, entry);
     // A process that had exited by the read is not remembered as gone: its pid may come back as another one.
     void info.then((found) => {
-      if (!found && this.byPid.get(pid)?.info === info) this.byPid.delete(pid);
+      if (found) entry.settled = found;
+      else if (this.byPid.get(pid) === entry) this.byPid.delete(pid);
     });
     return info;
+  }
+
+  private fresh(pid: number, comm: string, now = this.monotonicMs()): Remembered | undefined {
+    const remembered = this.byPid.get(pid);
+    return remembered && remembered.comm === comm && now - remembered.atMs < PROCESS_INFO_TTL_MS
+      ? remembered
+      : undefined;
   }
 }

@@ -32,33 +32,55 @@ export class CallerResolver {
     private readonly probes: SystemProbes,
   ) {}
 
-  async resolve(source: ConnectionSource): Promise<CallerIdentity> {
-    const byAddress: CallerIdentity = {
-      kind: 'address',
-      name: source.clientText,
-      sourceAddress: source.clientText,
-      sourceMac: source.mac,
-    };
-    if (this.mode === 'address') return this.done(byAddress);
+  /** At once when the caller is known without waiting (a client seen a moment ago), else a promise. */
+  resolve(source: ConnectionSource): CallerIdentity | Promise<CallerIdentity> {
+    if (this.mode === 'address') return this.done(byAddress(source));
     if (this.inFlight >= MAX_IN_FLIGHT) {
       this.counters.busy += 1;
-      return this.done({ ...byAddress, note: 'attribution busy: too many connections being named at once' });
+      return this.done({ ...byAddress(source), note: 'attribution busy: too many connections being named at once' });
     }
+    let found: LocalSocket | Promise<LocalSocket>;
+    try {
+      // The client's socket sees itself as local and the service as remote.
+      found = this.probes.localSocket(source.client, source.service);
+    } catch (error) {
+      return this.failed(source, error);
+    }
+    if (!(found instanceof Promise) && found.process) {
+      const known = this.knownIdentity(found.process, source);
+      if (known) return this.done(known);
+    }
+    return this.resolveLater(source, found);
+  }
+
+  private async resolveLater(
+    source: ConnectionSource,
+    found: LocalSocket | Promise<LocalSocket>,
+  ): Promise<CallerIdentity> {
     this.inFlight += 1;
     try {
-      return this.done(await this.resolveLocal(source, byAddress));
+      return this.done(await this.identify(source, await found));
     } catch (error) {
-      this.counters.failed += 1;
-      return this.done({ ...byAddress, note: `attribution failed: ${(error as Error).message}` });
+      return this.failed(source, error);
     } finally {
       this.inFlight -= 1;
     }
+  }
+
+  private failed(source: ConnectionSource, error: unknown): CallerIdentity {
+    this.counters.failed += 1;
+    return this.done({ ...byAddress(source), note: `attribution failed: ${(error as Error).message}` });
   }
 
   private done(identity: CallerIdentity): CallerIdentity {
     this.counters.resolved += 1;
     this.counters[identity.kind] += 1;
     return identity;
+  }
+
+  /** The identity worked out before for this ProcessInfo and source, if it was. */
+  private knownIdentity(info: ProcessInfo, source: ConnectionSource): CallerIdentity | undefined {
+    return this.identities.get(info)?.get(sourceKeyOf(source));
   }
 
   /**
@@ -76,7 +98,7 @@ export class CallerResolver {
       bySource = new Map();
       this.identities.set(info, bySource);
     }
-    const sourceKey = `${source.clientText}|${source.mac ?? ''}`;
+    const sourceKey = sourceKeyOf(source);
     const known = bySource.get(sourceKey);
     if (known) return known;
     const netnsName = info.netnsLink ? await this.probes.netnsName(info.netnsLink) : undefined;
@@ -99,9 +121,8 @@ export class CallerResolver {
     return identity;
   }
 
-  private async resolveLocal(source: ConnectionSource, byAddress: CallerIdentity): Promise<CallerIdentity> {
-    // The client's socket sees itself as local and the service as remote.
-    const { socket, process: info, exited } = await this.probes.localSocket(source.client, source.service);
+  private async identify(source: ConnectionSource, found: LocalSocket): Promise<CallerIdentity> {
+    const { socket, process: info, exited } = found;
     if (info) return this.processIdentity(info, socket, source);
     if (exited) {
       // The connect hook saw it connect; it was gone before its /proc files were read (a quick curl).
@@ -146,8 +167,18 @@ export class CallerResolver {
         };
       }
     }
-    return { ...byAddress, note: 'no local socket and no NAT entry for this connection' };
+    return { ...byAddress(source), note: 'no local socket and no NAT entry for this connection' };
   }
+}
+
+/** A connection named by where it came from: what the pcap backend knows, and the local fallback. */
+function byAddress(source: ConnectionSource): CallerIdentity {
+  return { kind: 'address', name: source.clientText, sourceAddress: source.clientText, sourceMac: source.mac };
+}
+
+/** Identities are per process and per source it connects from. */
+function sourceKeyOf(source: ConnectionSource): string {
+  return `${source.clientText}|${source.mac ?? ''}`;
 }
 
 export function formatAddress(address: Uint8Array): string {

@@ -43,7 +43,8 @@ export interface SystemProbes {
   start(useHook: boolean): Promise<AttributionMethod>;
   stop(): void;
   readonly counters: Record<string, number>;
-  localSocket(local: SocketEndpoint, remote: SocketEndpoint): Promise<LocalSocket>;
+  /** The socket and its process: at once when that is known without waiting (see LinuxProbes), else a promise. */
+  localSocket(local: SocketEndpoint, remote: SocketEndpoint): LocalSocket | Promise<LocalSocket>;
   conntrackOriginal(service: SocketEndpoint, client: SocketEndpoint): Promise<NetlinkAnswer<SocketEndpoint>>;
   /** Name of a network namespace (by its "net:[inode]" link), when it is a named one (/run/netns). */
   netnsName(netnsLink: string): Promise<string | undefined>;
@@ -121,18 +122,25 @@ export class LinuxProbes implements SystemProbes {
   }
 
   /**
-   * The socket is looked up before this returns its promise — at the client's SYN its socket surely exists. Its
+   * The socket is looked up before this returns — at the client's SYN its socket surely exists. Its
    * owner is the process the connect hook saw connect it; a socket the hook did not see (connected before it was
    * attached, or no hook) has its owner searched for on the thread pool.
    */
-  async localSocket(local: SocketEndpoint, remote: SocketEndpoint): Promise<LocalSocket> {
+  localSocket(local: SocketEndpoint, remote: SocketEndpoint): LocalSocket | Promise<LocalSocket> {
     if (this.tuplesAttached) {
       const owner = this.native.connectHookOwnerByTuple(tupleKey(local, remote, this.key));
       if (owner) {
         this.hookCounters['hook-owners-by-tuple'] += 1;
-        return this.hooked(owner);
+        // A client that connected a moment ago (every connection of a busy one) is answered without a promise.
+        const known = this.processes.known(owner.pid, owner.comm);
+        return known ? { process: known } : this.hooked(owner);
       }
     }
+    return this.askKernel(local, remote);
+  }
+
+  /** The socket by sock_diag, its owner from the hook's record by cookie, else searched for in fd tables. */
+  private async askKernel(local: SocketEndpoint, remote: SocketEndpoint): Promise<LocalSocket> {
     const lookup = Buffer.from(encodeSockDiagLookup(local, remote, this.nextSeq()));
     const socket = parseSockDiagReply(this.native.sockDiagNow(lookup));
     if (!socket.ok || socket.value.inode === 0) return { socket };

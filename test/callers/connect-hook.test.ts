@@ -1,6 +1,6 @@
 // The connect hook against the kernel (root): attached to the cgroup v2 root, it names the process that connected
 // a socket — this one, and a child process that is another program — by one map lookup, with no fd-table search;
-// after stop() a new connection is searched for again. Loopback only.
+// a process read a moment ago is named at once; after stop() a new connection is searched for again. Loopback only.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -46,6 +46,16 @@ test('the connect hook names this process and a child program by 4-tuple, withou
     own.destroy();
     assert.equal(mine.process?.pid, process.pid);
     assert.equal(mine.process?.command, 'node');
+    // This process's next connection is named at once: its /proc files were read a moment ago.
+    const again = connect(port, '127.0.0.1');
+    await once(again, 'connect');
+    const atOnce = probes.localSocket(
+      { address: LOOPBACK, port: again.localPort as number },
+      { address: LOOPBACK, port },
+    );
+    again.destroy();
+    assert.ok(!(atOnce instanceof Promise), 'a process read within the TTL is answered without a promise');
+    assert.equal(atOnce.process, mine.process);
 
     const childAccepted = accepted();
     const child = spawn(
@@ -63,7 +73,7 @@ test('the connect hook names this process and a child program by 4-tuple, withou
     assert.equal(theirs.process?.pid, child.pid);
     assert.equal(theirs.process?.command, 'python3');
     assert.deepEqual(theirs.process?.argv.slice(0, 2), ['/usr/bin/python3', '-c']);
-    assert.equal(probes.counters['hook-owners-by-tuple'], 2);
+    assert.equal(probes.counters['hook-owners-by-tuple'], 3);
     // Mostly without a bpf() syscall either: read from the slots. (Another test process's connect whose port shares
     // the python child's slot, during the child's start, sends that lookup to the map — still by 4-tuple.)
     assert.ok((probes.counters['hook-owners-from-slots'] ?? 0) >= 1, JSON.stringify(probes.counters));

@@ -83,3 +83,23 @@ test('bounded: past 1,024 pids the oldest is forgotten first', async () => {
   assert.equal(reads.length, 1_026);
   assert.equal(reads.at(-1), 1);
 });
+
+test('known: the finished read of the same pid and comm within the TTL, and nothing before, after or for another comm', async () => {
+  const { cache, advance } = scripted();
+  const reading = cache.lookup(10, 'curl');
+  assert.equal(cache.known(10, 'curl'), undefined, 'the read has not finished');
+  const info = await reading;
+  assert.equal(cache.known(10, 'curl'), info);
+  assert.equal(cache.known(10, 'python3'), undefined, 'another program now runs as pid 10');
+  assert.equal(cache.known(11, 'curl'), undefined);
+  advance(2_000);
+  assert.equal(cache.known(10, 'curl'), undefined, 'past the TTL');
+  assert.deepEqual(cache.counters, { hits: 1, reads: 1 });
+});
+
+test('known: a process that had exited is not known', async () => {
+  const { cache, running } = scripted();
+  running.delete(10);
+  await cache.lookup(10, 'curl');
+  assert.equal(cache.known(10, 'curl'), undefined);
+});

@@ -120,3 +120,36 @@ test('IPv6 addresses are written as RFC 5952 says', () => {
   assert.equal(formatAddress(address), 'fd00:ec2::53');
   assert.equal(formatAddress(new Uint8Array(16)), '::');
 });
+
+test('a process the probes know at once is named at once from its second connection on; a throwing probe fails it', async () => {
+  const python: LocalSocket['process'] = {
+    pid: 42,
+    command: 'python3',
+    executable: '/usr/bin/python3.11',
+    argv: ['python3', 'fetch.py'],
+    uid: 1000,
+    cgroupText: '0::/user.slice\n',
+    netnsLink: undefined,
+  };
+  const resolver = new CallerResolver('local', { ...probes({}), localSocket: () => ({ process: python }) });
+  const first = resolver.resolve(SOURCE);
+  assert.ok(first instanceof Promise, 'the first connection works its identity out');
+  const identity = await first;
+  const second = resolver.resolve(SOURCE);
+  assert.equal(second, identity, 'the second gets the same identity, without a promise');
+  const fromElsewhere = resolver.resolve({ ...SOURCE, clientText: '169.254.169.252' });
+  assert.ok(fromElsewhere instanceof Promise, 'another source address is another identity');
+  assert.equal((await fromElsewhere).kind, 'process');
+  assert.deepEqual([resolver.counters.resolved, resolver.counters.process], [3, 3]);
+
+  const throwing = new CallerResolver('local', {
+    ...probes({}),
+    localSocket: () => {
+      throw new Error('EBADF');
+    },
+  });
+  const failed = throwing.resolve(SOURCE);
+  assert.ok(!(failed instanceof Promise));
+  assert.match(failed.note ?? '', /EBADF/);
+  assert.equal(throwing.counters.failed, 1);
+});
