@@ -10,41 +10,53 @@ import { DEFAULT_PEER_MSS } from './connection.ts';
 import { TimeWaitTable, timeWaitVerdict } from './time-wait.ts';
 import type { ConnectionId, Endpoints, SendResult, SendTag, TcpAction, TcpConfig } from './types.ts';
 
-/** Address and port in one exact integer (48 bits fit a double): no key string built per segment or held per connection. */
-function endpointKey(addr: number, port: number): number {
-  return (addr >>> 0) * 0x10000 + port;
+/**
+ * Both ports in one int32: with the two addresses as int32 too, every key is a small integer V8 hashes and stores
+ * without a heap number (one address and port in one exact double made one per lookup).
+ */
+function portsKey(localPort: number, remotePort: number): number {
+  return (remotePort << 16) | localPort;
 }
 
 /** A connection, or the slot of a TIME-WAIT entry in the TimeWaitTable. */
 type TupleEntry = Connection | number;
 
-/** Connections by 4-tuple: local endpoint, then remote endpoint (a server has very few local endpoints). */
+/** Connections by 4-tuple: local address, remote address, then both ports (a server has very few local addresses). */
 class TupleTable {
-  private readonly byLocal = new Map<number, Map<number, TupleEntry>>();
+  private readonly byLocal = new Map<number, Map<number, Map<number, TupleEntry>>>();
   size = 0;
 
   get(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): TupleEntry | undefined {
-    return this.byLocal.get(endpointKey(localAddr, localPort))?.get(endpointKey(remoteAddr, remotePort));
+    return this.byLocal
+      .get(localAddr | 0)
+      ?.get(remoteAddr | 0)
+      ?.get(portsKey(localPort, remotePort));
   }
 
   set(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, entry: TupleEntry): void {
-    const localKey = endpointKey(localAddr, localPort);
-    let remotes = this.byLocal.get(localKey);
+    let remotes = this.byLocal.get(localAddr | 0);
     if (remotes === undefined) {
       remotes = new Map();
-      this.byLocal.set(localKey, remotes);
+      this.byLocal.set(localAddr | 0, remotes);
     }
-    const before = remotes.size;
-    remotes.set(endpointKey(remoteAddr, remotePort), entry);
-    this.size += remotes.size - before;
+    let ports = remotes.get(remoteAddr | 0);
+    if (ports === undefined) {
+      ports = new Map();
+      remotes.set(remoteAddr | 0, ports);
+    }
+    const before = ports.size;
+    ports.set(portsKey(localPort, remotePort), entry);
+    this.size += ports.size - before;
   }
 
   delete(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): void {
-    const localKey = endpointKey(localAddr, localPort);
-    const remotes = this.byLocal.get(localKey);
-    if (remotes === undefined) return;
-    if (remotes.delete(endpointKey(remoteAddr, remotePort))) this.size -= 1;
-    if (remotes.size === 0) this.byLocal.delete(localKey);
+    const remotes = this.byLocal.get(localAddr | 0);
+    const ports = remotes?.get(remoteAddr | 0);
+    if (remotes === undefined || ports === undefined) return;
+    if (ports.delete(portsKey(localPort, remotePort))) this.size -= 1;
+    if (ports.size > 0) return;
+    remotes.delete(remoteAddr | 0);
+    if (remotes.size === 0) this.byLocal.delete(localAddr | 0);
   }
 }
 
