@@ -32,8 +32,11 @@ export function writeEthernetHeader(
   src: Uint8Array,
   etherType: number,
 ): void {
-  buffer.set(dst.subarray(0, 6), offset);
-  buffer.set(src.subarray(0, 6), offset + 6);
+  // Byte by byte: six bytes cost less to copy than the two subarray views a set() of them would make.
+  for (let i = 0; i < 6; i++) {
+    buffer[offset + i] = dst[i] as number;
+    buffer[offset + 6 + i] = src[i] as number;
+  }
   buffer[offset + 12] = (etherType >>> 8) & 0xff;
   buffer[offset + 13] = etherType & 0xff;
 }
