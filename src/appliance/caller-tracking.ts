@@ -122,7 +122,7 @@ export class CallerTracking implements ConnectionObserver {
   }
 
   answered(id: ConnectionId, target: string, response: ImdsResponse): void {
-    const path = target.split(/[?#]/, 1)[0] ?? '';
+    const path = target.slice(0, pathLength(target));
     this.report(
       this.registry.request(id, {
         use: response.tokenUse ?? 'none',
@@ -172,6 +172,15 @@ export class CallerTracking implements ConnectionObserver {
       }
     }
   }
+}
+
+/** Where the path of a request target ends: at its query or fragment, if it has one. */
+function pathLength(target: string): number {
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c === 0x3f || c === 0x23) return i; // '?' or '#'
+  }
+  return target.length;
 }
 
 function prefixed(prefix: string, record: Record<string, number>): Record<string, number> {

@@ -444,6 +444,10 @@ function sharedLimits(partial: Partial<HttpLimits>): HttpLimits {
 /** RFC 9112 9.3: 1.1 persists unless "close"; 1.0 only with "keep-alive". Connection is a token list. */
 function keepAliveOf(version: HttpVersion, connection: string | undefined): boolean {
   if (connection === undefined) return version === '1.1'; // the common case, without the token list
+  // One token, as clients send it (every SDK's "close"): no list is made.
+  const single = connection.trim().toLowerCase();
+  if (single === 'close') return false;
+  if (single === 'keep-alive') return true;
   const tokens = (connection ?? '').split(',').map((t) => t.trim().toLowerCase());
   if (tokens.includes('close')) return false;
   return version === '1.1' || tokens.includes('keep-alive');
