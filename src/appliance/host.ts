@@ -4,7 +4,16 @@
 // the narrow port (host-port.ts) the Host gives them.
 import type { Logger } from 'pino';
 import type { FrameLink } from '../link/index.ts';
-import { BROADCAST_MAC, EtherType, macEquals, parseEthernet } from '../wire/index.ts';
+import {
+  BROADCAST_MAC,
+  ETHERNET_DESTINATION_OFFSET,
+  ETHERNET_SOURCE_OFFSET,
+  EtherType,
+  copyMacAt,
+  destinationMac,
+  macAt,
+  parseEthernet,
+} from '../wire/index.ts';
 import { TcpStack, type ConnectionId, type Endpoints, type TcpAction, type TcpConfig } from '../tcp/index.ts';
 import type { HttpLimits } from '../http/index.ts';
 import { Counters } from './counters.ts';
@@ -48,6 +57,8 @@ export interface HostConfig {
 
 export class Host {
   readonly counters = new Counters();
+  /** The source address of the frame being handled. */
+  private readonly sourceMac = new Uint8Array(6);
   private readonly tcp: TcpStack;
   private readonly ipv4: Ipv4Endpoint;
   private readonly ipv6: Ipv6Endpoint | undefined;
@@ -165,14 +176,16 @@ export class Host {
     this.counters.increment('frames-received');
     const ethernet = parseEthernet(frame);
     if (!ethernet.ok) return this.drop(`ethernet-${ethernet.reason}`);
-    const { dst, src, etherType, payload } = ethernet.value;
+    const { etherType, payload } = ethernet.value;
     if (
-      !macEquals(dst, this.config.mac) &&
-      !macEquals(dst, BROADCAST_MAC) &&
-      !(this.ipv6 && etherType === EtherType.IPV6 && this.ipv6.isSolicitedNodeMac(dst))
+      !macAt(frame, ETHERNET_DESTINATION_OFFSET, this.config.mac) &&
+      !macAt(frame, ETHERNET_DESTINATION_OFFSET, BROADCAST_MAC) &&
+      !(this.ipv6 && etherType === EtherType.IPV6 && this.ipv6.isSolicitedNodeMac(destinationMac(frame)))
     ) {
       return this.drop('not-for-us');
     }
+    // Copied into one buffer, not viewed: valid while this frame is handled; whoever keeps it copies it.
+    const src = copyMacAt(frame, ETHERNET_SOURCE_OFFSET, this.sourceMac);
     if (etherType === EtherType.ARP) return this.ipv4.receiveArp(payload, src);
     if (etherType === EtherType.IPV6 && this.ipv6) return this.apply(this.ipv6.receive(payload, src, now), now);
     if (etherType !== EtherType.IPV4) return this.drop('unsupported-ethertype');

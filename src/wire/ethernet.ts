@@ -14,14 +14,44 @@ interface EthernetFrame {
   payload: Uint8Array;
 }
 
-export function parseEthernet(frame: Uint8Array): ParseResult<EthernetFrame> {
+/**
+ * What every receiver reads. The two addresses are not made into views per frame: the receive path compares and
+ * copies them where they lie (macAt, copyMacAt); destinationMac and sourceMac give views to whoever wants one.
+ */
+interface ReceivedEthernetFrame {
+  etherType: number;
+  payload: Uint8Array;
+}
+
+export const ETHERNET_DESTINATION_OFFSET = 0;
+export const ETHERNET_SOURCE_OFFSET = 6;
+const MAC_LENGTH = 6;
+
+export function parseEthernet(frame: Uint8Array): ParseResult<ReceivedEthernetFrame> {
   if (frame.length < ETHERNET_HEADER_LENGTH) return fail('truncated');
-  return ok({
-    dst: frame.subarray(0, 6),
-    src: frame.subarray(6, 12),
-    etherType: (frame[12] << 8) | frame[13],
-    payload: frame.subarray(ETHERNET_HEADER_LENGTH),
-  });
+  return ok({ etherType: (frame[12] << 8) | frame[13], payload: frame.subarray(ETHERNET_HEADER_LENGTH) });
+}
+
+/** A parsed frame's destination address, as a view of its bytes. */
+export function destinationMac(frame: Uint8Array): Uint8Array {
+  return frame.subarray(ETHERNET_DESTINATION_OFFSET, ETHERNET_DESTINATION_OFFSET + MAC_LENGTH);
+}
+
+/** A parsed frame's source address, as a view of its bytes. */
+export function sourceMac(frame: Uint8Array): Uint8Array {
+  return frame.subarray(ETHERNET_SOURCE_OFFSET, ETHERNET_SOURCE_OFFSET + MAC_LENGTH);
+}
+
+/** Whether the address at `offset` of a parsed frame is `mac`. */
+export function macAt(frame: Uint8Array, offset: number, mac: Uint8Array): boolean {
+  for (let i = 0; i < MAC_LENGTH; i++) if (frame[offset + i] !== mac[i]) return false;
+  return true;
+}
+
+/** Copies the address at `offset` of a parsed frame into `into` (six bytes); returns `into`. */
+export function copyMacAt(frame: Uint8Array, offset: number, into: Uint8Array): Uint8Array {
+  for (let i = 0; i < MAC_LENGTH; i++) into[i] = frame[offset + i] as number;
+  return into;
 }
 
 /** Writes the 14-byte header at offset; the payload follows at offset + 14. */
@@ -33,9 +63,9 @@ export function writeEthernetHeader(
   etherType: number,
 ): void {
   // Byte by byte: six bytes cost less to copy than the two subarray views a set() of them would make.
-  for (let i = 0; i < 6; i++) {
-    buffer[offset + i] = dst[i] as number;
-    buffer[offset + 6 + i] = src[i] as number;
+  for (let i = 0; i < MAC_LENGTH; i++) {
+    buffer[offset + ETHERNET_DESTINATION_OFFSET + i] = dst[i] as number;
+    buffer[offset + ETHERNET_SOURCE_OFFSET + i] = src[i] as number;
   }
   buffer[offset + 12] = (etherType >>> 8) & 0xff;
   buffer[offset + 13] = etherType & 0xff;

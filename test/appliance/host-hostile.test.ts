@@ -8,6 +8,7 @@ import {
   encodeArpFrame,
   encodeIcmpFrame,
   encodeTcpFrame,
+  destinationMac,
   parseEthernet,
   parseIpv4,
   parseIpv4Address,
@@ -35,7 +36,8 @@ class Peer extends FramePeer {
   /** The next TCP segment and the MAC it was sent to. */
   async nextTcp(): Promise<{ segment: TcpSegment; dstMac: Uint8Array }> {
     for (;;) {
-      const eth = parseEthernet(await this.next());
+      const frame = await this.next();
+      const eth = parseEthernet(frame);
       assert.ok(eth.ok);
       if (eth.value.etherType !== EtherType.IPV4) continue;
       const ip = parseIpv4(eth.value.payload);
@@ -43,8 +45,8 @@ class Peer extends FramePeer {
       if (ip.value.protocol !== IpProtocol.TCP) continue;
       const segment = parseTcp(ip.value.payload, ip.value.src, ip.value.dst);
       assert.ok(segment.ok);
-      this.macsSeen.push(Buffer.from(eth.value.dst).toString('hex'));
-      return { segment: segment.value, dstMac: eth.value.dst.slice() };
+      this.macsSeen.push(Buffer.from(destinationMac(frame)).toString('hex'));
+      return { segment: segment.value, dstMac: destinationMac(frame).slice() };
     }
   }
 

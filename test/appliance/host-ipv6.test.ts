@@ -10,7 +10,9 @@ import {
   encodeEthernet,
   encodeTcpIpv6Frame,
   ipv6MulticastMac,
+  destinationMac,
   parseEthernet,
+  sourceMac,
   parseIcmpv6,
   parseIpv6,
   parseIpv6Address,
@@ -41,8 +43,8 @@ class Peer extends FramePeer {
     const frame = await this.next();
     const eth = parseEthernet(frame);
     assert.ok(eth.ok);
-    assert.deepEqual([...eth.value.dst], [...peerMac]);
-    assert.deepEqual([...eth.value.src], [...serviceMac]);
+    assert.deepEqual([...destinationMac(frame)], [...peerMac]);
+    assert.deepEqual([...sourceMac(frame)], [...serviceMac]);
     assert.equal(eth.value.etherType, EtherType.IPV6);
     const ip = parseIpv6(eth.value.payload);
     assert.ok(ip.ok);

@@ -8,6 +8,7 @@ import {
   encodeIcmpFrame,
   encodeTcpFrame,
   parseArp,
+  destinationMac,
   parseEthernet,
   parseIcmp,
   parseIpv4,
@@ -43,9 +44,10 @@ interface ReceivedIp {
 
 class Peer extends FramePeer {
   async nextIp(): Promise<ReceivedIp & { packet: Uint8Array }> {
-    const eth = parseEthernet(await this.next());
+    const frame = await this.next();
+    const eth = parseEthernet(frame);
     assert.ok(eth.ok);
-    assert.deepEqual([...eth.value.dst], [...peerMac]);
+    assert.deepEqual([...destinationMac(frame)], [...peerMac]);
     assert.equal(eth.value.etherType, EtherType.IPV4);
     const ip = parseIpv4(eth.value.payload);
     assert.ok(ip.ok);

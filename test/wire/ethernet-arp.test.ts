@@ -3,11 +3,17 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   BROADCAST_MAC,
+  ETHERNET_DESTINATION_OFFSET,
+  ETHERNET_SOURCE_OFFSET,
   EtherType,
+  copyMacAt,
+  destinationMac,
   encodeArpFrame,
   encodeEthernet,
   parseArp,
+  macAt,
   parseEthernet,
+  sourceMac,
   type ArpPacket,
 } from '../../src/wire/index.ts';
 import { clientAddr, clientMac, hex, serviceAddr, serviceMac } from './helpers.ts';
@@ -15,12 +21,18 @@ import { clientAddr, clientMac, hex, serviceAddr, serviceMac } from './helpers.t
 const mac = fc.uint8Array({ minLength: 6, maxLength: 6 });
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 
-test('Ethernet header fields, payload as a view without copying', () => {
+test('Ethernet header fields, payload as a view without copying; addresses compared and copied where they lie', () => {
   const frame = hex('ffffffffffff 020000000002 0806 0102');
   const parsed = parseEthernet(frame);
   assert.ok(parsed.ok);
-  assert.deepEqual(parsed.value.dst, BROADCAST_MAC);
-  assert.deepEqual(parsed.value.src, clientMac);
+  assert.deepEqual(destinationMac(frame), BROADCAST_MAC);
+  assert.deepEqual(sourceMac(frame), clientMac);
+  assert.ok(macAt(frame, ETHERNET_DESTINATION_OFFSET, BROADCAST_MAC));
+  assert.ok(macAt(frame, ETHERNET_SOURCE_OFFSET, clientMac));
+  assert.ok(!macAt(frame, ETHERNET_SOURCE_OFFSET, BROADCAST_MAC));
+  const into = new Uint8Array(6).fill(0xee);
+  assert.equal(copyMacAt(frame, ETHERNET_SOURCE_OFFSET, into), into);
+  assert.deepEqual(into, clientMac);
   assert.equal(parsed.value.etherType, EtherType.ARP);
   assert.equal(parsed.value.payload.buffer, frame.buffer);
   assert.deepEqual(parsed.value.payload, hex('0102'));
@@ -39,7 +51,10 @@ test('Ethernet round trip, with optional padding to 60 bytes', () => {
       fc.uint8Array({ maxLength: 100 }),
       (dst, src, etherType, payload) => {
         const value = { dst, src, etherType, payload };
-        assert.deepEqual(parseEthernet(encodeEthernet(value)), { ok: true, value });
+        const frame = encodeEthernet(value);
+        assert.deepEqual(parseEthernet(frame), { ok: true, value: { etherType, payload } });
+        assert.deepEqual([destinationMac(frame), sourceMac(frame)], [dst, src]);
+        assert.ok(macAt(frame, ETHERNET_DESTINATION_OFFSET, dst) && macAt(frame, ETHERNET_SOURCE_OFFSET, src));
         const padded = encodeEthernet(value, { pad: true });
         assert.equal(padded.length, Math.max(60, 14 + payload.length));
       },
@@ -82,8 +97,8 @@ test('ARP frame is padded to the 60-byte minimum and round trips', () => {
       assert.equal(frame.length, 60);
       const eth = parseEthernet(frame);
       assert.ok(eth.ok);
-      assert.deepEqual(eth.value.dst, clientMac);
-      assert.deepEqual(eth.value.src, serviceMac);
+      assert.deepEqual(destinationMac(frame), clientMac);
+      assert.deepEqual(sourceMac(frame), serviceMac);
       assert.equal(eth.value.etherType, EtherType.ARP);
       assert.deepEqual(parseArp(eth.value.payload), { ok: true, value: packet });
     }),
