@@ -84,34 +84,43 @@ function checkName(name: string): void {
   if (checkedNames.size < MAX_CHECKED_NAMES) checkedNames.add(name);
 }
 
-function checkedHead(status: number, response: HttpResponse, contentLength: number, options: SerializeOptions): string {
-  let head = `HTTP/1.1 ${status} ${response.reason ?? reasonPhrase(status)}\r\n`;
-  const headers = response.headers;
-  if (Array.isArray(headers)) {
-    const list = headers as HeaderList;
-    for (let i = 0; i < list.length; i++) {
-      const [name, value] = list[i] as readonly [string, string];
-      checkName(name);
-      checkValue(name, value);
-      head += name + ': ' + value + '\r\n';
-    }
-  } else {
-    for (const [name, value] of Object.entries(headers as HeaderRecord)) {
-      checkName(name);
-      checkValue(name, value);
-      head += name + ': ' + value + '\r\n';
-    }
-  }
-  head += 'Content-Length: ' + contentLength + '\r\n';
-  const trailing = options.trailingHeaders ?? [];
-  for (let i = 0; i < trailing.length; i++) {
-    const [name, value] = trailing[i] as readonly [string, string];
+/** Header lines as given, each name and value checked. */
+function checkedLines(given: Headers): HeaderList {
+  const lines: HeaderList = Array.isArray(given) ? (given as HeaderList) : Object.entries(given as HeaderRecord);
+  for (let i = 0; i < lines.length; i++) {
+    const [name, value] = lines[i] as readonly [string, string];
     checkName(name);
     checkValue(name, value);
-    head += name + ': ' + value + '\r\n';
   }
-  if (!options.keepAlive) head += 'Connection: close\r\n';
-  return head + '\r\n';
+  return lines;
+}
+
+/** Latin-1 text at `at` (every char was checked to be <= 0xff, the rest is ASCII); returns where it ends. */
+function writeText(out: Uint8Array, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
+  return at + text.length;
+}
+
+/** The bytes header lines take, "name: value\r\n" each. */
+function linesLength(lines: HeaderList): number {
+  let length = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const [name, value] = lines[i] as readonly [string, string];
+    length += name.length + value.length + 4;
+  }
+  return length;
+}
+
+/** Header lines at `at`; returns where they end. */
+function writeLines(out: Uint8Array, at: number, lines: HeaderList): number {
+  for (let i = 0; i < lines.length; i++) {
+    const [name, value] = lines[i] as readonly [string, string];
+    at = writeText(out, at, name);
+    at = writeText(out, at, ': ');
+    at = writeText(out, at, value);
+    at = writeText(out, at, '\r\n');
+  }
+  return at;
 }
 
 /** One header line of a verbatim head: a fixed value, or one the serializer fills in. */
@@ -142,16 +151,30 @@ export function serializeVerbatim(
   return out;
 }
 
+/**
+ * The head is measured, then written straight into the response's one buffer: building it as a string made a
+ * rope of some thirty pieces per response and then a flat copy of it.
+ */
 export function serializeResponse(response: HttpResponse, options: SerializeOptions): Uint8Array {
   const { status } = response;
   if (!Number.isInteger(status) || status < 100 || status > 999) throw new RangeError(`invalid status ${status}`);
   const body = typeof response.body === 'string' ? encoder.encode(response.body) : response.body;
   if (response.reason !== undefined) checkValue('reason phrase', response.reason);
-  const head = checkedHead(status, response, body.length, options);
+  const statusLine = `HTTP/1.1 ${status} ${response.reason ?? reasonPhrase(status)}\r\n`;
+  const headers = checkedLines(response.headers);
+  const trailing = checkedLines(options.trailingHeaders ?? []);
+  const contentLength = `Content-Length: ${body.length}\r\n`;
+  const connection = options.keepAlive ? '' : 'Connection: close\r\n';
+  const headLength =
+    statusLine.length + linesLength(headers) + contentLength.length + linesLength(trailing) + connection.length + 2;
   const bodyBytes = options.omitBody ? 0 : body.length;
-  const out = new Uint8Array(head.length + bodyBytes);
-  // Latin1 encoding: every char was checked to be <= 0xff above, and the rest is ASCII.
-  for (let i = 0; i < head.length; i++) out[i] = head.charCodeAt(i);
-  if (bodyBytes > 0) out.set(body, head.length);
+  const out = new Uint8Array(headLength + bodyBytes);
+  let at = writeText(out, 0, statusLine);
+  at = writeLines(out, at, headers);
+  at = writeText(out, at, contentLength);
+  at = writeLines(out, at, trailing);
+  at = writeText(out, at, connection);
+  writeText(out, at, '\r\n');
+  if (bodyBytes > 0) out.set(body, headLength);
   return out;
 }

@@ -1,6 +1,7 @@
 // Response serializer, checked byte for byte.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { reasonPhrase, serializeResponse } from '../../src/http/index.ts';
 import { dec, enc } from './helpers.ts';
 
@@ -71,6 +72,63 @@ describe('serializeResponse', () => {
       TypeError,
     );
     assert.throws(() => serializeResponse({ status: 42, headers: {}, body: '' }, opts), RangeError);
+  });
+});
+
+describe('serializeResponse against the head written as one string', () => {
+  /** The layout spelled out the plain way: what the measured, in-place writing must reproduce byte for byte. */
+  function asString(
+    status: number,
+    reason: string,
+    headers: Array<[string, string]>,
+    trailing: Array<[string, string]>,
+    body: string,
+    keepAlive: boolean,
+    omitBody: boolean,
+  ): string {
+    const lines = (list: Array<[string, string]>) => list.map(([name, value]) => `${name}: ${value}\r\n`).join('');
+    return (
+      `HTTP/1.1 ${status} ${reason}\r\n${lines(headers)}Content-Length: ${body.length}\r\n${lines(trailing)}` +
+      `${keepAlive ? '' : 'Connection: close\r\n'}\r\n${omitBody ? '' : body}`
+    );
+  }
+  const name = fc.stringMatching(/^X-[A-Za-z0-9-]{1,12}$/);
+  // Latin-1 values: visible ASCII, tab and the upper half, as a header value may hold.
+  const value = fc
+    .array(fc.oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.constant(0x09), fc.integer({ min: 0xa0, max: 0xff })), {
+      maxLength: 40,
+    })
+    .map((codes) => String.fromCharCode(...codes));
+  const lines = fc.array(fc.tuple(name, value), { maxLength: 6 });
+
+  it('is the same bytes for any headers, trailing headers, reason, body and framing', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(200, 401, 404, 405, 503),
+        fc.option(fc.stringMatching(/^[A-Za-z ]{1,20}$/), { nil: undefined }),
+        lines,
+        lines,
+        fc.stringMatching(/^[ -~]{0,60}$/),
+        fc.boolean(),
+        fc.boolean(),
+        (status, reason, headers, trailing, body, keepAlive, omitBody) => {
+          const out = serializeResponse(
+            { status, headers, body, ...(reason === undefined ? {} : { reason }) },
+            { keepAlive, omitBody, trailingHeaders: trailing },
+          );
+          const expected = asString(
+            status,
+            reason ?? reasonPhrase(status),
+            headers,
+            trailing,
+            body,
+            keepAlive,
+            omitBody,
+          );
+          assert.equal(Buffer.from(out).toString('latin1'), expected);
+        },
+      ),
+    );
   });
 });
 
