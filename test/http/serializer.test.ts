@@ -76,20 +76,22 @@ describe('serializeResponse', () => {
 });
 
 describe('serializeResponse against the head written as one string', () => {
+  interface Case {
+    status: number;
+    reason: string | undefined;
+    headers: Array<[string, string]>;
+    trailing: Array<[string, string]>;
+    body: string;
+    keepAlive: boolean;
+    omitBody: boolean;
+  }
   /** The layout spelled out the plain way: what the measured, in-place writing must reproduce byte for byte. */
-  function asString(
-    status: number,
-    reason: string,
-    headers: Array<[string, string]>,
-    trailing: Array<[string, string]>,
-    body: string,
-    keepAlive: boolean,
-    omitBody: boolean,
-  ): string {
+  function asString(c: Case): string {
     const lines = (list: Array<[string, string]>) => list.map(([name, value]) => `${name}: ${value}\r\n`).join('');
     return (
-      `HTTP/1.1 ${status} ${reason}\r\n${lines(headers)}Content-Length: ${body.length}\r\n${lines(trailing)}` +
-      `${keepAlive ? '' : 'Connection: close\r\n'}\r\n${omitBody ? '' : body}`
+      `HTTP/1.1 ${c.status} ${c.reason ?? reasonPhrase(c.status)}\r\n${lines(c.headers)}` +
+      `Content-Length: ${c.body.length}\r\n${lines(c.trailing)}` +
+      `${c.keepAlive ? '' : 'Connection: close\r\n'}\r\n${c.omitBody ? '' : c.body}`
     );
   }
   const name = fc.stringMatching(/^X-[A-Za-z0-9-]{1,12}$/);
@@ -100,34 +102,30 @@ describe('serializeResponse against the head written as one string', () => {
     })
     .map((codes) => String.fromCharCode(...codes));
   const lines = fc.array(fc.tuple(name, value), { maxLength: 6 });
+  const cases: fc.Arbitrary<Case> = fc.record({
+    status: fc.constantFrom(200, 401, 404, 405, 503),
+    reason: fc.option(fc.stringMatching(/^[A-Za-z ]{1,20}$/), { nil: undefined }),
+    headers: lines,
+    trailing: lines,
+    body: fc.stringMatching(/^[ -~]{0,60}$/),
+    keepAlive: fc.boolean(),
+    omitBody: fc.boolean(),
+  });
 
   it('is the same bytes for any headers, trailing headers, reason, body and framing', () => {
     fc.assert(
-      fc.property(
-        fc.constantFrom(200, 401, 404, 405, 503),
-        fc.option(fc.stringMatching(/^[A-Za-z ]{1,20}$/), { nil: undefined }),
-        lines,
-        lines,
-        fc.stringMatching(/^[ -~]{0,60}$/),
-        fc.boolean(),
-        fc.boolean(),
-        (status, reason, headers, trailing, body, keepAlive, omitBody) => {
-          const out = serializeResponse(
-            { status, headers, body, ...(reason === undefined ? {} : { reason }) },
-            { keepAlive, omitBody, trailingHeaders: trailing },
-          );
-          const expected = asString(
-            status,
-            reason ?? reasonPhrase(status),
-            headers,
-            trailing,
-            body,
-            keepAlive,
-            omitBody,
-          );
-          assert.equal(Buffer.from(out).toString('latin1'), expected);
-        },
-      ),
+      fc.property(cases, (c) => {
+        const out = serializeResponse(
+          {
+            status: c.status,
+            headers: c.headers,
+            body: c.body,
+            ...(c.reason === undefined ? {} : { reason: c.reason }),
+          },
+          { keepAlive: c.keepAlive, omitBody: c.omitBody, trailingHeaders: c.trailing },
+        );
+        assert.equal(Buffer.from(out).toString('latin1'), asString(c));
+      }),
     );
   });
 });
