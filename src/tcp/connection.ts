@@ -615,7 +615,7 @@ export class Connection {
   private deliver(out: TcpAction[], bytes: Uint8Array): void {
     this.rcvNxt = seqAdd(this.rcvNxt, bytes.length);
     if (this.detached) this.context.count('bytes-discarded-detached');
-    else out.push({ kind: 'data', id: this.id, bytes: bytes.slice() });
+    else out.push({ kind: 'data', id: this.id, bytes }); // a view: see TcpAction 'data'
   }
 
   // ---- closing ----

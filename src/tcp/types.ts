@@ -127,6 +127,11 @@ export type TcpAction =
       segment: TcpSegment;
     }
   | { kind: 'accepted'; id: ConnectionId; endpoints: Endpoints }
+  /**
+   * In-order bytes, as a view of the received segment's payload (or of the reassembly's copy): not copied per
+   * segment. Valid while the received frame is; whoever keeps bytes past the action copies them (the HTTP parser
+   * copies only an unfinished tail).
+   */
   | { kind: 'data'; id: ConnectionId; bytes: Uint8Array }
   | { kind: 'peer-closed'; id: ConnectionId }
   | { kind: 'closed'; id: ConnectionId; reason: CloseReason }
