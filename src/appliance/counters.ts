@@ -1,13 +1,20 @@
 // Named event counters: every dropped frame, refused connection or malformed request increments one.
 
 export class Counters {
-  private readonly values = new Map<string, number>();
+  /** One cell per name, so an increment is one lookup (the data path increments several per frame). */
+  private readonly cells = new Map<string, { value: number }>();
 
   increment(name: string, by = 1): void {
-    this.values.set(name, (this.values.get(name) ?? 0) + by);
+    const cell = this.cells.get(name);
+    if (cell) cell.value += by;
+    else this.cells.set(name, { value: by });
   }
 
   snapshot(): Record<string, number> {
-    return Object.fromEntries([...this.values.entries()].sort(([a], [b]) => a.localeCompare(b)));
+    return Object.fromEntries(
+      [...this.cells.entries()]
+        .map(([name, cell]) => [name, cell.value] as const)
+        .sort(([a], [b]) => a.localeCompare(b)),
+    );
   }
 }
