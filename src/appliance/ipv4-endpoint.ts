@@ -133,8 +133,10 @@ export class Ipv4Endpoint {
     });
     if (!segment.ok) return this.dropped(`tcp-${segment.reason}`);
     const actions = this.tcp.receive(ip.src, ip.dst, segment.value, now);
-    // After receive: a SYN-cookie ACK has opened its connection by now.
-    if (this.tcp.isOurs(ip.dst, ip.src, segment.value)) this.rememberNeighbor(ip.src, srcMac);
+    // After receive: a SYN-cookie ACK has opened its connection by now. A neighbour already known at this MAC
+    // (nearly every segment) has nothing to learn, so the table is not asked again.
+    if (!this.knowsNeighbor(ip.src, srcMac) && this.tcp.isOurs(ip.dst, ip.src, segment.value))
+      this.rememberNeighbor(ip.src, srcMac);
     const observer = this.observer();
     if (observer && segment.value.control === 'syn' && segment.value.ack === undefined) {
       observer.connecting(this.observedConnection(ip.src, segment.value.srcPort, ip.dst, segment.value.dstPort));
@@ -220,9 +222,13 @@ export class Ipv4Endpoint {
     return bytes;
   }
 
-  private rememberNeighbor(address: number, mac: Uint8Array): void {
+  private knowsNeighbor(address: number, mac: Uint8Array): boolean {
     const known = this.neighbors.get(address);
-    if (known && macEquals(known, mac)) return;
+    return known !== undefined && macEquals(known, mac);
+  }
+
+  private rememberNeighbor(address: number, mac: Uint8Array): void {
+    if (this.knowsNeighbor(address, mac)) return;
     this.neighbors.delete(address); // re-insert so Map order is least-recently-learned first
     if (this.neighbors.size >= this.config.maxNeighbors) {
       const oldest = this.neighbors.keys().next().value;
