@@ -14,7 +14,7 @@ import {
   type AttributionMethod,
   type AttributionMode,
 } from '../callers/index.ts';
-import type { ImdsResponse } from '../imds/index.ts';
+import { targetPath, type ImdsResponse } from '../imds/index.ts';
 import type { ConnectionId } from '../tcp/index.ts';
 import { formatMacAddress } from '../wire/index.ts';
 import type { ConnectionObserver, ObservedConnection } from './connection-observer.ts';
@@ -122,7 +122,7 @@ export class CallerTracking implements ConnectionObserver {
   }
 
   answered(id: ConnectionId, target: string, response: ImdsResponse): void {
-    const path = target.slice(0, pathLength(target));
+    const path = targetPath(target);
     this.report(
       this.registry.request(id, {
         use: response.tokenUse ?? 'none',
@@ -172,15 +172,6 @@ export class CallerTracking implements ConnectionObserver {
       }
     }
   }
-}
-
-/** Where the path of a request target ends: at its query or fragment, if it has one. */
-function pathLength(target: string): number {
-  for (let i = 0; i < target.length; i++) {
-    const c = target.charCodeAt(i);
-    if (c === 0x3f || c === 0x23) return i; // '?' or '#'
-  }
-  return target.length;
 }
 
 function prefixed(prefix: string, record: Record<string, number>): Record<string, number> {

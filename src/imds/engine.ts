@@ -30,12 +30,12 @@ import {
   buildMetadataTree,
   classifyPath,
   nodeContent,
-  requestPath,
   resolveNode,
   METADATA_VERSIONS,
   type Node,
 } from './metadata-tree.ts';
 import { signedIdentityOf, type SignedIdentity } from './identity-document.ts';
+import { requestPath } from './request-path.ts';
 import type { MetricsSink } from './metrics.ts';
 import { TokenAuthority } from './token.ts';
 import type { ImdsRequest, ImdsResponse } from './types.ts';

@@ -1,7 +1,7 @@
 export type { ImdsRequest, ImdsResponse, TokenUse } from './types.ts';
 export { TokenAuthority } from './token.ts';
 export { ImdsEngine, EventError } from './engine.ts';
-export { requestPath } from './metadata-tree.ts';
+export { requestPath, targetPath } from './request-path.ts';
 export { errorPage, errorResponse } from './ec2-responses.ts';
 export {
   HOP_LIMIT,

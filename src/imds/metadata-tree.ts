@@ -90,15 +90,6 @@ function lines(values: readonly string[]): string {
   return values.join('\n');
 }
 
-/** The path a target routes to: query and fragment cut, repeated slashes collapsed (@aws-sdk/ec2-metadata-service
- * asks for "//latest/..." and EC2 serves it). */
-export function requestPath(target: string): string {
-  if (!PATH_TO_CLEAN.test(target)) return target; // the usual target: nothing to cut or collapse, nothing allocated
-  return (target.split(/[?#]/, 1)[0] ?? '').replace(/\/{2,}/g, '/');
-}
-
-const PATH_TO_CLEAN = /[?#]|\/\//;
-
 type PathClass = 'token' | 'meta-data' | 'user-data' | 'dynamic' | 'versions' | 'other';
 
 /** The part of the service a path belongs to, as the requests metric labels it. */
