@@ -93,7 +93,7 @@ export class CallerTracking implements ConnectionObserver {
     const naming = this.early.get(key) ?? this.name(connection, clientText);
     this.early.delete(key);
     if (naming instanceof Promise)
-      void Promise.resolve(naming).then((identity) => this.report(this.registry.resolved(id, identity, this.wallMs())));
+      void naming.then((identity) => this.report(this.registry.resolved(id, identity, this.wallMs())));
     else this.report(this.registry.resolved(id, naming, this.wallMs()));
   }
 
