@@ -136,7 +136,7 @@ export class Ipv4Endpoint {
     // After receive: a SYN-cookie ACK has opened its connection by now. A neighbour already known at this MAC
     // (nearly every segment) has nothing to learn, so the table is not asked again.
     if (!this.knowsNeighbor(ip.src, srcMac) && this.tcp.isOurs(ip.dst, ip.src, segment.value))
-      this.rememberNeighbor(ip.src, srcMac);
+      this.learnNeighbor(ip.src, srcMac);
     const observer = this.observer();
     if (observer && segment.value.control === 'syn' && segment.value.ack === undefined) {
       observer.connecting(this.observedConnection(ip.src, segment.value.srcPort, ip.dst, segment.value.dstPort));
@@ -227,8 +227,8 @@ export class Ipv4Endpoint {
     return known !== undefined && macEquals(known, mac);
   }
 
-  private rememberNeighbor(address: number, mac: Uint8Array): void {
-    if (this.knowsNeighbor(address, mac)) return;
+  /** A neighbour not known at this MAC (knowsNeighbor said so): remembered at it, the least recently learned evicted. */
+  private learnNeighbor(address: number, mac: Uint8Array): void {
     this.neighbors.delete(address); // re-insert so Map order is least-recently-learned first
     if (this.neighbors.size >= this.config.maxNeighbors) {
       const oldest = this.neighbors.keys().next().value;
