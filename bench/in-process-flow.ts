@@ -25,6 +25,7 @@ import { FaultInjector } from '../src/appliance/fault-injector.ts';
 import { Host } from '../src/appliance/host.ts';
 import { applyMemoryPolicy } from '../src/appliance/memory-policy.ts';
 import { NO_THROTTLE } from '../src/faults/index.ts';
+import { medianOf } from './report.ts';
 
 // The heap as `serve` sizes it by default (the checkout's own policy, when it measures another checkout); run with
 // node's --semi-space-growth-factor=1, as bin/imds-hop.mjs sets it before any module loads (the npm script does).
@@ -236,8 +237,5 @@ for (let round = 0; round < ROUNDS; round++) {
     `round ${round + 1}: ${us.toFixed(1)} us in the host per flow; process CPU (script and GC threads included) ${((used.user + used.system) / FLOWS).toFixed(1)} us per flow; ${gcCount} GC pauses, ${((gcMs * 1000) / FLOWS).toFixed(1)} us per flow`,
   );
 }
-perFlow.sort((a, b) => a - b);
-console.log(
-  `median ${perFlow[Math.floor(perFlow.length / 2)]!.toFixed(1)} us in the host per flow over ${ROUNDS} rounds`,
-);
+console.log(`median ${medianOf(perFlow).toFixed(1)} us in the host per flow over ${ROUNDS} rounds`);
 host.stop();

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Instructions per new-connection flow of the Host in process (bench/in-process-flow.ts) under callgrind, for this
-# checkout and any others given, each run RUNS times, two runs at a time: a count that moves a few percent between
+# checkout and any others given, each run RUNS times, two runs at a time: a count that moves about +-6% between
 # runs (JIT and GC timing), where the bench's clock figures move 10-20% between rounds — for telling whether a
 # change to the data path's code made it cheaper. Another checkout gets this harness copied in for the runs (it
 # imports that checkout's src/, and sets its heap as its `serve --memory lean` does; the young generation is held
